@@ -1,0 +1,56 @@
+namespace EfficientFT.Tensors;
+
+/// <summary>
+/// The engine's thread count and its static work partitioning. Work is always split into the same chunks for a
+/// given thread count, and each output element is written by exactly one chunk, so results are bitwise identical
+/// from run to run (the determinism contract: same seed and thread count, same bits).
+/// </summary>
+public static class Threading
+{
+    private static int _count = InitialCount();
+
+    /// <summary>Threads used by kernels. Defaults to EFT_THREADS, else the processor count.</summary>
+    public static int Count
+    {
+        get => _count;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            _count = value;
+            ThreadCountChanged?.Invoke(value);
+        }
+    }
+
+    /// <summary>Raised when <see cref="Count"/> changes, so native pools (OpenBLAS) can follow.</summary>
+    internal static event Action<int>? ThreadCountChanged;
+
+    private static int InitialCount()
+    {
+        var env = Environment.GetEnvironmentVariable("EFT_THREADS");
+        return int.TryParse(env, out var n) && n > 0 ? n : Environment.ProcessorCount;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(start, end) over [0, <paramref name="length"/>) split into at most
+    /// <see cref="Count"/> contiguous ranges. Runs inline when the work is too small to pay for a thread hand-off.
+    /// </summary>
+    /// <param name="costPerItem">Rough cost of one item in floating-point operations, to decide whether to split.</param>
+    public static void For(int length, long costPerItem, Action<int, int> body)
+    {
+        const long minWorkPerThread = 32_768;
+        var threads = (int)Math.Min(Count, Math.Max(1, length * Math.Max(1, costPerItem) / minWorkPerThread));
+        threads = Math.Min(threads, length);
+        if (threads <= 1)
+        {
+            if (length > 0) body(0, length);
+            return;
+        }
+
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        {
+            var start = (int)((long)length * t / threads);
+            var end = (int)((long)length * (t + 1) / threads);
+            if (end > start) body(start, end);
+        });
+    }
+}
