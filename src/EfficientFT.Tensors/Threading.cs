@@ -21,6 +21,14 @@ public static class Threading
         }
     }
 
+    [ThreadStatic] private static bool _insideParallelRegion;
+
+    /// <summary>
+    /// True on a thread that is running one chunk of <see cref="For"/>. Kernels called from there (a GEMM inside a
+    /// per-head attention loop) run single-threaded instead of splitting again, which would oversubscribe the cores.
+    /// </summary>
+    public static bool InsideParallelRegion => _insideParallelRegion;
+
     /// <summary>Raised when <see cref="Count"/> changes, so native pools (OpenBLAS) can follow.</summary>
     internal static event Action<int>? ThreadCountChanged;
 
@@ -38,7 +46,7 @@ public static class Threading
     public static void For(int length, long costPerItem, Action<int, int> body)
     {
         const long minWorkPerThread = 32_768;
-        var threads = (int)Math.Min(Count, Math.Max(1, length * Math.Max(1, costPerItem) / minWorkPerThread));
+        var threads = _insideParallelRegion ? 1 : (int)Math.Min(Count, Math.Max(1, length * Math.Max(1, costPerItem) / minWorkPerThread));
         threads = Math.Min(threads, length);
         if (threads <= 1)
         {
@@ -50,7 +58,11 @@ public static class Threading
         {
             var start = (int)((long)length * t / threads);
             var end = (int)((long)length * (t + 1) / threads);
-            if (end > start) body(start, end);
+            if (end <= start) return;
+            var outer = _insideParallelRegion;
+            _insideParallelRegion = true;
+            try { body(start, end); }
+            finally { _insideParallelRegion = outer; }
         });
     }
 }

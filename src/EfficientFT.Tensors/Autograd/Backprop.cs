@@ -1,0 +1,84 @@
+namespace EfficientFT.Tensors.Autograd;
+
+/// <summary>Reverse-mode differentiation over the recorded graph.</summary>
+internal static class Backprop
+{
+    public static void Run(Tensor root, Tensor? seed)
+    {
+        if (!root.RequiresGrad)
+            throw new InvalidOperationException($"Backward: tensor {root.Describe()} does not require a gradient (no parameter upstream, or it was computed under NoGrad).");
+        CheckNotReleased(root);
+        if (seed == null)
+        {
+            if (root.Size != 1)
+                throw new ArgumentException($"Backward: tensor {root.Describe()} is not a scalar; pass its gradient explicitly.");
+            seed = Tensor.Ones(root.ShapeArray());
+        }
+        else if (!Shapes.SameShape(seed.Shape, root.Shape))
+        {
+            throw new ArgumentException($"Backward: gradient of shape {Shapes.Format(seed.Shape)} for tensor {root.Describe()}.");
+        }
+
+        var order = TopologicalOrder(root);
+        Accumulate(root, seed.Contiguous().AsSpan());
+
+        using var _ = GradMode.NoGrad();
+        for (var i = order.Count - 1; i >= 0; i--)
+        {
+            var t = order[i];
+            var node = t.GradFn!;
+            if (t.Grad != null) node.Backward(t.Grad);
+            // Freeing the node drops the saved activations it captured; intermediate gradients are not kept either.
+            t.GradFn = null;
+            t.GraphReleased = true;
+            t.Grad = null;
+        }
+    }
+
+    private static void CheckNotReleased(Tensor t)
+    {
+        if (t.GraphReleased)
+            throw new InvalidOperationException($"Backward: the graph through tensor {t.Describe()} was already released by an earlier backward; run the forward again.");
+    }
+
+    /// <summary>The non-leaf tensors reachable from <paramref name="root"/>, each after all of its inputs.</summary>
+    private static List<Tensor> TopologicalOrder(Tensor root)
+    {
+        var order = new List<Tensor>();
+        var visited = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        var stack = new Stack<(Tensor Tensor, int NextInput)>();
+        if (root.GradFn == null) return order;
+        stack.Push((root, 0));
+        visited.Add(root);
+        while (stack.Count > 0)
+        {
+            var (t, next) = stack.Pop();
+            var inputs = t.GradFn!.Inputs;
+            if (next < inputs.Length)
+            {
+                stack.Push((t, next + 1));
+                var input = inputs[next];
+                if (input.RequiresGrad) CheckNotReleased(input);
+                if (input.GradFn != null && input.RequiresGrad && visited.Add(input)) stack.Push((input, 0));
+            }
+            else
+            {
+                order.Add(t);
+            }
+        }
+        return order;
+    }
+
+    /// <summary>The gradient buffer of <paramref name="t"/>, created as zeros on first use, to add into.</summary>
+    public static Span<float> GradBuffer(Tensor t)
+    {
+        t.Grad ??= Tensor.Zeros(t.ShapeArray());
+        return t.Grad.AsSpan();
+    }
+
+    public static void Accumulate(Tensor t, ReadOnlySpan<float> gradient)
+    {
+        var g = GradBuffer(t);
+        System.Numerics.Tensors.TensorPrimitives.Add(g, gradient, g);
+    }
+}

@@ -1,0 +1,191 @@
+using System.Numerics.Tensors;
+using EfficientFT.Tensors.Blas;
+
+namespace EfficientFT.Tensors;
+
+public static partial class Ops
+{
+    /// <summary>
+    /// Fused scaled-dot-product attention, softmax(q·kᵀ·scale + mask)·v, in the layout a linear projection
+    /// produces, so no permute copies are needed:
+    /// q [B, T, Hq, D], k and v [B, S, Hkv, D] (grouped key/value heads: Hq a multiple of Hkv, query head h reads
+    /// key/value head h / (Hq/Hkv)); output [B, T, Hq, D].
+    /// </summary>
+    /// <param name="keyMask">Optional [B, S] (flat): 1 where a key may be attended, 0 for padding.</param>
+    /// <param name="causal">Query t attends keys s ≤ t + (S − T).</param>
+    /// <param name="dropout">Attention-probability dropout, applied with mask key <paramref name="dropoutKey"/>.</param>
+    /// <remarks>
+    /// Masked scores are set to float.MinValue before the softmax, as transformers' eager attention adds
+    /// finfo(float32).min: a row with every key masked comes out uniform rather than NaN. Backward keeps only the
+    /// output and one log-sum-exp per query row and recomputes the probabilities block by block (and regenerates the
+    /// dropout mask), so memory does not grow with T·S per head.
+    /// </remarks>
+    public static Tensor Attention(Tensor q, Tensor k, Tensor v, ReadOnlySpan<int> keyMask = default, bool causal = false,
+        float? scale = null, float dropout = 0f, ulong dropoutKey = 0)
+    {
+        if (q.Rank != 4 || k.Rank != 4 || v.Rank != 4)
+            throw new ArgumentException($"attention: expected q [B, T, Hq, D], k and v [B, S, Hkv, D]; got {q.Describe()}, {k.Describe()}, {v.Describe()}.");
+        var (batch, tq, hq, d) = (q.Dim(0), q.Dim(1), q.Dim(2), q.Dim(3));
+        var (s, hkv) = (k.Dim(1), k.Dim(2));
+        if (k.Dim(0) != batch || k.Dim(3) != d || !Shapes.SameShape(k.Shape, v.Shape))
+            throw new ArgumentException($"attention: q {q.Describe()}, k {k.Describe()} and v {v.Describe()} do not fit together.");
+        if (hkv == 0 || hq % hkv != 0)
+            throw new ArgumentException($"attention: {hq} query heads are not a multiple of {hkv} key/value heads.");
+        if (!keyMask.IsEmpty && keyMask.Length != batch * s)
+            throw new ArgumentException($"attention: key mask has {keyMask.Length} entries, expected B·S = {batch * s}.");
+        if (dropout is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(dropout), $"attention: dropout {dropout} is outside [0, 1).");
+
+        var shape = new AttentionShape(batch, tq, s, hq, hkv, d, scale ?? 1f / MathF.Sqrt(d), causal,
+            keyMask.IsEmpty ? null : keyMask.ToArray(), dropout, dropoutKey);
+        q = q.Contiguous();
+        k = k.Contiguous();
+        v = v.Contiguous();
+        var output = Tensor.Zeros(batch, tq, hq, d);
+        var lse = new float[batch * hq * tq];
+        AttentionKernel.Forward(shape, q.Storage, k.Storage, v.Storage, output.Storage, lse);
+        return Record(output, "attention", [q, k, v], dout =>
+            AttentionKernel.Backward(shape, q.Storage, k.Storage, v.Storage, output.Storage, lse, dout.Storage,
+                NeedsGrad(q) ? GradStorage(q) : null,
+                NeedsGrad(k) ? GradStorage(k) : null,
+                NeedsGrad(v) ? GradStorage(v) : null));
+    }
+}
+
+internal sealed record AttentionShape(int Batch, int T, int S, int Hq, int Hkv, int D, float Scale, bool Causal,
+    int[]? KeyMask, float Dropout, ulong DropoutKey)
+{
+    public int Group => Hq / Hkv;
+
+    public int QueryRowStride => Hq * D;
+
+    public int KeyRowStride => Hkv * D;
+
+    /// <summary>Query rows per block, so the score block stays near 1 MB whatever the key length.</summary>
+    public int BlockRows => Math.Clamp(262_144 / Math.Max(1, S), 1, Math.Max(1, T));
+
+    public bool Visible(int b, int t, int key) =>
+        (KeyMask == null || KeyMask[b * S + key] != 0) && (!Causal || key <= t + (S - T));
+}
+
+/// <summary>
+/// Attention forward and backward per (batch, key/value head): the query heads of a group run in turn, so the
+/// key and value gradients of a group are written by one thread only and results do not depend on scheduling.
+/// </summary>
+internal static class AttentionKernel
+{
+    public static void Forward(AttentionShape a, float[] q, float[] k, float[] v, float[] o, float[] lse)
+    {
+        var gemm = Gemm.Default;
+        Threading.For(a.Batch * a.Hkv, 4L * a.Group * a.T * a.S * a.D, (start, end) =>
+        {
+            var scores = new float[a.BlockRows * a.S];
+            for (var task = start; task < end; task++)
+            {
+                var (b, g) = (task / a.Hkv, task % a.Hkv);
+                var kvOffset = (b * a.S * a.Hkv + g) * a.D;
+                for (var h = g * a.Group; h < (g + 1) * a.Group; h++)
+                for (var t0 = 0; t0 < a.T; t0 += a.BlockRows)
+                {
+                    var rows = Math.Min(a.BlockRows, a.T - t0);
+                    var qOffset = ((b * a.T + t0) * a.Hq + h) * a.D;
+                    gemm.Multiply(false, true, rows, a.S, a.D, a.Scale, q.AsSpan(qOffset), a.QueryRowStride,
+                        k.AsSpan(kvOffset), a.KeyRowStride, 0f, scores, a.S);
+                    for (var r = 0; r < rows; r++)
+                    {
+                        var row = scores.AsSpan(r * a.S, a.S);
+                        lse[(b * a.Hq + h) * a.T + t0 + r] = SoftmaxMasked(a, b, t0 + r, row);
+                        DropRow(a, b, h, t0 + r, row);
+                    }
+                    gemm.Multiply(false, false, rows, a.D, a.S, 1f, scores, a.S, v.AsSpan(kvOffset), a.KeyRowStride,
+                        0f, o.AsSpan(qOffset), a.QueryRowStride);
+                }
+            }
+        });
+    }
+
+    public static void Backward(AttentionShape a, float[] q, float[] k, float[] v, float[] o, float[] lse, float[] dout,
+        float[]? dq, float[]? dk, float[]? dv)
+    {
+        var gemm = Gemm.Default;
+        var needScores = dq != null || dk != null;
+        Threading.For(a.Batch * a.Hkv, 8L * a.Group * a.T * a.S * a.D, (start, end) =>
+        {
+            var p = new float[a.BlockRows * a.S];
+            var dp = new float[a.BlockRows * a.S];
+            for (var task = start; task < end; task++)
+            {
+                var (b, g) = (task / a.Hkv, task % a.Hkv);
+                var kvOffset = (b * a.S * a.Hkv + g) * a.D;
+                for (var h = g * a.Group; h < (g + 1) * a.Group; h++)
+                for (var t0 = 0; t0 < a.T; t0 += a.BlockRows)
+                {
+                    var rows = Math.Min(a.BlockRows, a.T - t0);
+                    var qOffset = ((b * a.T + t0) * a.Hq + h) * a.D;
+                    gemm.Multiply(false, true, rows, a.S, a.D, a.Scale, q.AsSpan(qOffset), a.QueryRowStride,
+                        k.AsSpan(kvOffset), a.KeyRowStride, 0f, p, a.S);
+                    for (var r = 0; r < rows; r++)
+                    {
+                        var row = p.AsSpan(r * a.S, a.S);
+                        Probabilities(a, b, t0 + r, row, lse[(b * a.Hq + h) * a.T + t0 + r]);
+                    }
+                    if (dv != null)
+                    {
+                        // dV += P̃ᵀ · dO, with P̃ the dropped-out probabilities that multiplied V.
+                        var dropped = (float[])p.Clone();
+                        for (var r = 0; r < rows; r++) DropRow(a, b, h, t0 + r, dropped.AsSpan(r * a.S, a.S));
+                        gemm.Multiply(true, false, a.S, a.D, rows, 1f, dropped, a.S, dout.AsSpan(qOffset), a.QueryRowStride,
+                            1f, dv.AsSpan(kvOffset), a.KeyRowStride);
+                    }
+                    if (!needScores) continue;
+                    // dP̃ = dO · Vᵀ; dS = P ⊙ (dP − D) with dP = dP̃ ⊙ mask/(1−p) and D_i = ⟨dO_i, O_i⟩.
+                    gemm.Multiply(false, true, rows, a.S, a.D, 1f, dout.AsSpan(qOffset), a.QueryRowStride,
+                        v.AsSpan(kvOffset), a.KeyRowStride, 0f, dp, a.S);
+                    for (var r = 0; r < rows; r++)
+                    {
+                        var rowOffset = qOffset + r * a.QueryRowStride;
+                        var di = TensorPrimitives.Dot(dout.AsSpan(rowOffset, a.D), o.AsSpan(rowOffset, a.D));
+                        var dpRow = dp.AsSpan(r * a.S, a.S);
+                        DropRow(a, b, h, t0 + r, dpRow);
+                        var pRow = p.AsSpan(r * a.S, a.S);
+                        for (var j = 0; j < a.S; j++) dpRow[j] = pRow[j] * (dpRow[j] - di);
+                    }
+                    if (dq != null)
+                        gemm.Multiply(false, false, rows, a.D, a.S, a.Scale, dp, a.S, k.AsSpan(kvOffset), a.KeyRowStride,
+                            1f, dq.AsSpan(qOffset), a.QueryRowStride);
+                    if (dk != null)
+                        gemm.Multiply(true, false, a.S, a.D, rows, a.Scale, dp, a.S, q.AsSpan(qOffset), a.QueryRowStride,
+                            1f, dk.AsSpan(kvOffset), a.KeyRowStride);
+                }
+            }
+        });
+    }
+
+    /// <summary>Masks and normalises one row of scaled scores in place; returns its log-sum-exp.</summary>
+    private static float SoftmaxMasked(AttentionShape a, int b, int t, Span<float> row)
+    {
+        for (var j = 0; j < row.Length; j++)
+            if (!a.Visible(b, t, j)) row[j] = float.MinValue;
+        var max = TensorPrimitives.Max(row);
+        TensorPrimitives.Subtract(row, max, row);
+        TensorPrimitives.Exp(row, row);
+        var sum = TensorPrimitives.Sum(row);
+        TensorPrimitives.Divide(row, sum, row);
+        return max + MathF.Log(sum);
+    }
+
+    /// <summary>Recomputes probabilities from scaled scores and the saved log-sum-exp.</summary>
+    private static void Probabilities(AttentionShape a, int b, int t, Span<float> row, float lse)
+    {
+        for (var j = 0; j < row.Length; j++)
+            row[j] = MathF.Exp((a.Visible(b, t, j) ? row[j] : float.MinValue) - lse);
+    }
+
+    private static void DropRow(AttentionShape a, int b, int h, int t, Span<float> row)
+    {
+        if (a.Dropout == 0) return;
+        var scale = 1f / (1f - a.Dropout);
+        var baseIndex = (((ulong)b * (ulong)a.Hq + (ulong)h) * (ulong)a.T + (ulong)t) * (ulong)a.S;
+        for (var j = 0; j < row.Length; j++)
+            row[j] = Rng.HashUniform(a.DropoutKey, baseIndex + (ulong)j) < a.Dropout ? 0f : row[j] * scale;
+    }
+}

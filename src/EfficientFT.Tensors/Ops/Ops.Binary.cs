@@ -1,0 +1,247 @@
+using System.Numerics.Tensors;
+
+namespace EfficientFT.Tensors;
+
+public static partial class Ops
+{
+    public static Tensor Add(Tensor a, Tensor b) => Binary(a, b, BinaryOp.Add);
+
+    public static Tensor Sub(Tensor a, Tensor b) => Binary(a, b, BinaryOp.Sub);
+
+    public static Tensor Mul(Tensor a, Tensor b) => Binary(a, b, BinaryOp.Mul);
+
+    public static Tensor Div(Tensor a, Tensor b) => Binary(a, b, BinaryOp.Div);
+
+    /// <summary>Elementwise a ∘ b with NumPy broadcasting.</summary>
+    private static Tensor Binary(Tensor a, Tensor b, BinaryOp op)
+    {
+        var name = op.ToString().ToLowerInvariant();
+        var shape = Shapes.Broadcast(a.Shape, b.Shape, name);
+        a = a.Contiguous();
+        b = b.Contiguous();
+        var output = Tensor.Zeros(shape);
+        BroadcastKernel.Apply(a.AsSpan(), a.ShapeRef, b.AsSpan(), b.ShapeRef, output.AsSpan(), shape, op);
+        return Record(output, name, [a, b], dy =>
+        {
+            var g = dy.AsSpan();
+            if (NeedsGrad(a))
+            {
+                switch (op)
+                {
+                    case BinaryOp.Add:
+                    case BinaryOp.Sub:
+                        BroadcastKernel.ReduceInto(g, shape, GradOf(a), a.ShapeRef);
+                        break;
+                    default:
+                        var t = new float[g.Length];
+                        BroadcastKernel.Apply(g, shape, b.AsSpan(), b.ShapeRef, t, shape, op);
+                        BroadcastKernel.ReduceInto(t, shape, GradOf(a), a.ShapeRef);
+                        break;
+                }
+            }
+            if (NeedsGrad(b))
+            {
+                switch (op)
+                {
+                    case BinaryOp.Add:
+                        BroadcastKernel.ReduceInto(g, shape, GradOf(b), b.ShapeRef);
+                        break;
+                    case BinaryOp.Sub:
+                    {
+                        var t = new float[g.Length];
+                        TensorPrimitives.Negate(g, t);
+                        BroadcastKernel.ReduceInto(t, shape, GradOf(b), b.ShapeRef);
+                        break;
+                    }
+                    case BinaryOp.Mul:
+                    {
+                        var t = new float[g.Length];
+                        BroadcastKernel.Apply(g, shape, a.AsSpan(), a.ShapeRef, t, shape, BinaryOp.Mul);
+                        BroadcastKernel.ReduceInto(t, shape, GradOf(b), b.ShapeRef);
+                        break;
+                    }
+                    case BinaryOp.Div:
+                    {
+                        // d(a/b)/db = -(a/b)/b = -y/b: reuse the output instead of recomputing a/b².
+                        var t = new float[g.Length];
+                        TensorPrimitives.Multiply(g, output.AsSpan(), t);
+                        TensorPrimitives.Negate(t, t);
+                        BroadcastKernel.Apply(t, shape, b.AsSpan(), b.ShapeRef, t, shape, BinaryOp.Div);
+                        BroadcastKernel.ReduceInto(t, shape, GradOf(b), b.ShapeRef);
+                        break;
+                    }
+                }
+            }
+        });
+    }
+
+    /// <summary>x + s.</summary>
+    public static Tensor AddScalar(Tensor x, float s)
+    {
+        x = x.Contiguous();
+        var output = Tensor.Zeros(x.ShapeArray());
+        TensorPrimitives.Add(x.AsSpan(), s, output.AsSpan());
+        return Record(output, "add_scalar", [x], dy => Autograd.Backprop.Accumulate(x, dy.AsSpan()));
+    }
+
+    /// <summary>x · s.</summary>
+    public static Tensor MulScalar(Tensor x, float s)
+    {
+        x = x.Contiguous();
+        var output = Tensor.Zeros(x.ShapeArray());
+        TensorPrimitives.Multiply(x.AsSpan(), s, output.AsSpan());
+        return Record(output, "mul_scalar", [x], dy =>
+        {
+            var dx = GradOf(x);
+            TensorPrimitives.MultiplyAdd(dy.AsSpan(), s, dx, dx);
+        });
+    }
+
+    /// <summary>s / x.</summary>
+    public static Tensor ScalarDiv(float s, Tensor x)
+    {
+        x = x.Contiguous();
+        var output = Tensor.Zeros(x.ShapeArray());
+        TensorPrimitives.Divide(s, x.AsSpan(), output.AsSpan());
+        return Record(output, "scalar_div", [x], dy =>
+        {
+            // d(s/x)/dx = -s/x² = -y/x.
+            var t = new float[x.Size];
+            TensorPrimitives.Multiply(dy.AsSpan(), output.AsSpan(), t);
+            TensorPrimitives.Divide(t, x.AsSpan(), t);
+            var dx = GradOf(x);
+            TensorPrimitives.Subtract(dx, t, dx);
+        });
+    }
+}
+
+internal enum BinaryOp
+{
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+/// <summary>
+/// Broadcast elementwise kernels. The output is walked row by row over its last axis; along that axis each input
+/// either runs with stride 1 or repeats one value, so every row is one vectorised TensorPrimitives call.
+/// </summary>
+internal static class BroadcastKernel
+{
+    public static void Apply(ReadOnlySpan<float> a, int[] aShape, ReadOnlySpan<float> b, int[] bShape,
+        Span<float> y, int[] yShape, BinaryOp op)
+    {
+        if (Shapes.SameShape(aShape, yShape) && Shapes.SameShape(bShape, yShape))
+        {
+            Row(a, b, y, op, aScalar: false, bScalar: false);
+            return;
+        }
+
+        var rank = yShape.Length;
+        var inner = rank == 0 ? 1 : yShape[^1];
+        var rows = inner == 0 ? 0 : y.Length / inner;
+        var aStrides = BroadcastStrides(aShape, yShape);
+        var bStrides = BroadcastStrides(bShape, yShape);
+        var aScalar = rank > 0 && aStrides[^1] == 0;
+        var bScalar = rank > 0 && bStrides[^1] == 0;
+        var index = new int[Math.Max(0, rank - 1)];
+        for (var r = 0; r < rows; r++)
+        {
+            var aOff = 0;
+            var bOff = 0;
+            for (var d = 0; d < index.Length; d++)
+            {
+                aOff += index[d] * aStrides[d];
+                bOff += index[d] * bStrides[d];
+            }
+            Row(aScalar ? a.Slice(aOff, 1) : a.Slice(aOff, inner), bScalar ? b.Slice(bOff, 1) : b.Slice(bOff, inner),
+                y.Slice(r * inner, inner), op, aScalar, bScalar);
+            Increment(index, yShape);
+        }
+    }
+
+    /// <summary>Adds the out-shaped <paramref name="g"/> into <paramref name="dx"/>, summing over broadcast axes.</summary>
+    public static void ReduceInto(ReadOnlySpan<float> g, int[] gShape, Span<float> dx, int[] xShape)
+    {
+        if (Shapes.SameShape(gShape, xShape))
+        {
+            TensorPrimitives.Add(dx, g, dx);
+            return;
+        }
+        var rank = gShape.Length;
+        var inner = gShape[^1];
+        var rows = inner == 0 ? 0 : g.Length / inner;
+        var strides = BroadcastStrides(xShape, gShape);
+        var scalar = strides[^1] == 0;
+        var index = new int[rank - 1];
+        for (var r = 0; r < rows; r++)
+        {
+            var off = 0;
+            for (var d = 0; d < index.Length; d++) off += index[d] * strides[d];
+            var row = g.Slice(r * inner, inner);
+            if (scalar)
+            {
+                dx[off] += TensorPrimitives.Sum(row);
+            }
+            else
+            {
+                var target = dx.Slice(off, inner);
+                TensorPrimitives.Add(target, row, target);
+            }
+            Increment(index, gShape);
+        }
+    }
+
+    private static void Row(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y, BinaryOp op, bool aScalar, bool bScalar)
+    {
+        if (aScalar && bScalar)
+        {
+            y.Fill(Scalar(a[0], b[0], op));
+            return;
+        }
+        switch (op)
+        {
+            case BinaryOp.Add when bScalar: TensorPrimitives.Add(a, b[0], y); break;
+            case BinaryOp.Add when aScalar: TensorPrimitives.Add(b, a[0], y); break;
+            case BinaryOp.Add: TensorPrimitives.Add(a, b, y); break;
+            case BinaryOp.Sub when bScalar: TensorPrimitives.Subtract(a, b[0], y); break;
+            case BinaryOp.Sub when aScalar: TensorPrimitives.Subtract(a[0], b, y); break;
+            case BinaryOp.Sub: TensorPrimitives.Subtract(a, b, y); break;
+            case BinaryOp.Mul when bScalar: TensorPrimitives.Multiply(a, b[0], y); break;
+            case BinaryOp.Mul when aScalar: TensorPrimitives.Multiply(b, a[0], y); break;
+            case BinaryOp.Mul: TensorPrimitives.Multiply(a, b, y); break;
+            case BinaryOp.Div when bScalar: TensorPrimitives.Divide(a, b[0], y); break;
+            case BinaryOp.Div when aScalar: TensorPrimitives.Divide(a[0], b, y); break;
+            case BinaryOp.Div: TensorPrimitives.Divide(a, b, y); break;
+        }
+    }
+
+    private static float Scalar(float a, float b, BinaryOp op) => op switch
+    {
+        BinaryOp.Add => a + b,
+        BinaryOp.Sub => a - b,
+        BinaryOp.Mul => a * b,
+        _ => a / b,
+    };
+
+    /// <summary>Strides of <paramref name="shape"/> aligned to <paramref name="target"/>, 0 along broadcast axes.</summary>
+    private static int[] BroadcastStrides(int[] shape, int[] target)
+    {
+        var strides = new int[target.Length];
+        var own = Shapes.Strides(shape);
+        var shift = target.Length - shape.Length;
+        for (var i = 0; i < shape.Length; i++)
+            strides[i + shift] = shape[i] == 1 && target[i + shift] != 1 ? 0 : own[i];
+        return strides;
+    }
+
+    private static void Increment(int[] index, int[] shape)
+    {
+        for (var d = index.Length - 1; d >= 0; d--)
+        {
+            if (++index[d] < shape[d]) return;
+            index[d] = 0;
+        }
+    }
+}

@@ -1,0 +1,72 @@
+namespace EfficientFT.Tensors;
+
+public static partial class Ops
+{
+    /// <summary>
+    /// Rows of <paramref name="weight"/> [V, D] picked by token ids; the result has shape idsShape + [D]. The row at
+    /// <paramref name="paddingIndex"/> gets no gradient, as torch.nn.Embedding(padding_idx=…) does.
+    /// </summary>
+    public static Tensor Embedding(Tensor weight, ReadOnlySpan<int> ids, int[] idsShape, int? paddingIndex = null)
+    {
+        if (weight.Rank != 2) throw new ArgumentException($"embedding: weight {weight.Describe()} is not a matrix.");
+        if (Shapes.Size(idsShape) != ids.Length)
+            throw new ArgumentException($"embedding: {ids.Length} ids do not fill shape {Shapes.Format(idsShape)}.");
+        weight = weight.Contiguous();
+        var (vocab, dim) = (weight.Dim(0), weight.Dim(1));
+        var tokens = ids.ToArray();
+        for (var i = 0; i < tokens.Length; i++)
+            if ((uint)tokens[i] >= (uint)vocab)
+                throw new IndexOutOfRangeException($"embedding: id {tokens[i]} at position {i} is outside the vocabulary of {weight.Describe()} ({vocab} rows).");
+        var output = Tensor.Zeros([.. idsShape, dim]);
+        var w = weight.AsSpan();
+        var y = output.AsSpan();
+        for (var i = 0; i < tokens.Length; i++) w.Slice(tokens[i] * dim, dim).CopyTo(y.Slice(i * dim, dim));
+        return Record(output, "embedding", [weight], dy =>
+        {
+            var dw = GradOf(weight);
+            var g = dy.AsSpan();
+            for (var i = 0; i < tokens.Length; i++)
+            {
+                if (tokens[i] == paddingIndex) continue;
+                var row = dw.Slice(tokens[i] * dim, dim);
+                System.Numerics.Tensors.TensorPrimitives.Add(row, g.Slice(i * dim, dim), row);
+            }
+        });
+    }
+
+    /// <summary>
+    /// Inverted dropout: zeroes each element with probability <paramref name="p"/> and scales the rest by 1/(1 − p).
+    /// The mask comes from a counter-based hash of one key drawn from <paramref name="rng"/>, so it does not depend on
+    /// thread count and backward regenerates it instead of storing it.
+    /// </summary>
+    public static Tensor Dropout(Tensor x, float p, Rng rng)
+    {
+        if (p is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(p), $"dropout: probability {p} is outside [0, 1).");
+        if (p == 0) return x;
+        return Dropout(x, p, rng.NextUInt64());
+    }
+
+    /// <summary>Dropout with an explicit mask key (what <see cref="Dropout(Tensor, float, Rng)"/> draws).</summary>
+    public static Tensor Dropout(Tensor x, float p, ulong key)
+    {
+        x = x.Contiguous();
+        var scale = 1f / (1f - p);
+        var output = Tensor.Zeros(x.ShapeArray());
+        var xs = x.Storage;
+        var ys = output.Storage;
+        Threading.For(x.Size, 8, (start, end) =>
+        {
+            for (var i = start; i < end; i++) ys[i] = Rng.HashUniform(key, (ulong)i) < p ? 0f : xs[i] * scale;
+        });
+        return Record(output, "dropout", [x], dy =>
+        {
+            var dxs = GradStorage(x);
+            var g = dy.Storage;
+            Threading.For(x.Size, 8, (start, end) =>
+            {
+                for (var i = start; i < end; i++)
+                    if (Rng.HashUniform(key, (ulong)i) >= p) dxs[i] += g[i] * scale;
+            });
+        });
+    }
+}

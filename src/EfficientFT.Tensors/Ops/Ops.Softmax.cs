@@ -1,0 +1,172 @@
+using System.Numerics.Tensors;
+
+namespace EfficientFT.Tensors;
+
+public static partial class Ops
+{
+    /// <summary>Softmax over the last axis, stable (the row maximum is subtracted before exp).</summary>
+    public static Tensor Softmax(Tensor x)
+    {
+        x = x.Contiguous();
+        var (rows, cols) = RowsCols(x, "softmax");
+        var output = Tensor.Zeros(x.ShapeArray());
+        var xs = x.Storage;
+        var ys = output.Storage;
+        Threading.For(rows, 8L * cols, (r0, r1) =>
+        {
+            for (var r = r0; r < r1; r++) SoftmaxRow(xs.AsSpan(r * cols, cols), ys.AsSpan(r * cols, cols));
+        });
+        return Record(output, "softmax", [x], dy =>
+        {
+            var dxs = GradStorage(x);
+            var dys = dy.Storage;
+            Threading.For(rows, 6L * cols, (r0, r1) =>
+            {
+                for (var r = r0; r < r1; r++)
+                {
+                    // dx = y ⊙ (dy − ⟨dy, y⟩)
+                    var y = ys.AsSpan(r * cols, cols);
+                    var g = dys.AsSpan(r * cols, cols);
+                    var dx = dxs.AsSpan(r * cols, cols);
+                    var dot = TensorPrimitives.Dot(g, y);
+                    for (var c = 0; c < cols; c++) dx[c] += y[c] * (g[c] - dot);
+                }
+            });
+        });
+    }
+
+    /// <summary>log(softmax(x)) over the last axis, computed as x − logsumexp(x) so it never takes log of 0.</summary>
+    public static Tensor LogSoftmax(Tensor x)
+    {
+        x = x.Contiguous();
+        var (rows, cols) = RowsCols(x, "log_softmax");
+        var output = Tensor.Zeros(x.ShapeArray());
+        var xs = x.Storage;
+        var ys = output.Storage;
+        Threading.For(rows, 8L * cols, (r0, r1) =>
+        {
+            for (var r = r0; r < r1; r++)
+            {
+                var row = xs.AsSpan(r * cols, cols);
+                TensorPrimitives.Subtract(row, LogSumExp(row), ys.AsSpan(r * cols, cols));
+            }
+        });
+        return Record(output, "log_softmax", [x], dy =>
+        {
+            var dxs = GradStorage(x);
+            var dys = dy.Storage;
+            Threading.For(rows, 8L * cols, (r0, r1) =>
+            {
+                for (var r = r0; r < r1; r++)
+                {
+                    // dx = dy − softmax(x)·Σdy
+                    var y = ys.AsSpan(r * cols, cols);
+                    var g = dys.AsSpan(r * cols, cols);
+                    var dx = dxs.AsSpan(r * cols, cols);
+                    var total = TensorPrimitives.Sum(g);
+                    for (var c = 0; c < cols; c++) dx[c] += g[c] - MathF.Exp(y[c]) * total;
+                }
+            });
+        });
+    }
+
+    /// <summary>
+    /// Mean cross-entropy of <paramref name="logits"/> [..., C] against class indices, one per row. Rows whose
+    /// target is <paramref name="ignoreIndex"/> count neither in the sum nor in the mean, as in PyTorch.
+    /// </summary>
+    public static Tensor CrossEntropy(Tensor logits, ReadOnlySpan<int> targets, int ignoreIndex = -100)
+    {
+        logits = logits.Contiguous();
+        var (rows, classes) = RowsCols(logits, "cross_entropy");
+        if (targets.Length != rows)
+            throw new ArgumentException($"cross_entropy: {targets.Length} targets for logits {logits.Describe()} ({rows} rows).");
+        var labels = targets.ToArray();
+        var counted = 0;
+        for (var r = 0; r < rows; r++)
+        {
+            if (labels[r] == ignoreIndex) continue;
+            if ((uint)labels[r] >= (uint)classes)
+                throw new ArgumentOutOfRangeException(nameof(targets), $"cross_entropy: target {labels[r]} at row {r} is outside [0, {classes}) (and is not the ignore index {ignoreIndex}).");
+            counted++;
+        }
+        if (counted == 0)
+            throw new ArgumentException($"cross_entropy: every one of the {rows} targets is the ignore index {ignoreIndex}; the mean is undefined.");
+
+        var xs = logits.AsSpan();
+        var lse = new float[rows];
+        double total = 0;
+        for (var r = 0; r < rows; r++)
+        {
+            if (labels[r] == ignoreIndex) continue;
+            var row = xs.Slice(r * classes, classes);
+            lse[r] = LogSumExp(row);
+            total += lse[r] - row[labels[r]];
+        }
+        var output = Tensor.Scalar((float)(total / counted));
+        return Record(output, "cross_entropy", [logits], dy =>
+        {
+            var scale = dy.AsSpan()[0] / counted;
+            var dx = GradOf(logits);
+            var x = logits.AsSpan();
+            for (var r = 0; r < rows; r++)
+            {
+                if (labels[r] == ignoreIndex) continue;
+                var row = x.Slice(r * classes, classes);
+                var drow = dx.Slice(r * classes, classes);
+                for (var c = 0; c < classes; c++) drow[c] += scale * MathF.Exp(row[c] - lse[r]);
+                drow[labels[r]] -= scale;
+            }
+        });
+    }
+
+    /// <summary>Mean squared error mean((prediction − target)²); shapes must match.</summary>
+    public static Tensor MseLoss(Tensor prediction, Tensor target)
+    {
+        if (!Shapes.SameShape(prediction.Shape, target.Shape))
+            throw new ArgumentException($"mse_loss: prediction {prediction.Describe()} and target {target.Describe()} differ in shape.");
+        prediction = prediction.Contiguous();
+        target = target.Contiguous();
+        var diff = new float[prediction.Size];
+        TensorPrimitives.Subtract(prediction.AsSpan(), target.AsSpan(), diff);
+        var output = Tensor.Scalar(TensorPrimitives.Dot(diff, diff) / Math.Max(1, diff.Length));
+        return Record(output, "mse_loss", [prediction, target], dy =>
+        {
+            var scale = 2f * dy.AsSpan()[0] / Math.Max(1, diff.Length);
+            if (NeedsGrad(prediction))
+            {
+                var dp = GradOf(prediction);
+                TensorPrimitives.MultiplyAdd(diff, scale, dp, dp);
+            }
+            if (NeedsGrad(target))
+            {
+                var dt = GradOf(target);
+                TensorPrimitives.MultiplyAdd(diff, -scale, dt, dt);
+            }
+        });
+    }
+
+    private static void SoftmaxRow(ReadOnlySpan<float> x, Span<float> y)
+    {
+        var max = TensorPrimitives.Max(x);
+        TensorPrimitives.Subtract(x, max, y);
+        TensorPrimitives.Exp(y, y);
+        TensorPrimitives.Divide(y, TensorPrimitives.Sum(y), y);
+    }
+
+    private static float LogSumExp(ReadOnlySpan<float> x)
+    {
+        var max = TensorPrimitives.Max(x);
+        if (float.IsNegativeInfinity(max)) return max;
+        double sum = 0;
+        foreach (var v in x) sum += MathF.Exp(v - max);
+        return max + (float)Math.Log(sum);
+    }
+
+    private static (int Rows, int Cols) RowsCols(Tensor x, string op)
+    {
+        if (x.Rank == 0) throw new ArgumentException($"{op}: needs at least one axis, got a scalar.");
+        var cols = x.Dim(-1);
+        if (cols == 0) throw new ArgumentException($"{op}: the last axis of {x.Describe()} is empty.");
+        return (x.Size / cols, cols);
+    }
+}

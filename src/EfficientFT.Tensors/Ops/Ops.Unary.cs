@@ -1,0 +1,123 @@
+using System.Numerics.Tensors;
+
+namespace EfficientFT.Tensors;
+
+public static partial class Ops
+{
+    public static Tensor Exp(Tensor x) => Unary(x, "exp", TensorPrimitives.Exp, (xs, ys, dy, dx) =>
+        TensorPrimitives.MultiplyAdd(dy, ys, dx, dx));
+
+    /// <summary>Natural logarithm; negative inputs are rejected (they would give NaN).</summary>
+    public static Tensor Log(Tensor x)
+    {
+        RequireNonNegative(x, "log");
+        return Unary(x, "log", TensorPrimitives.Log, (xs, ys, dy, dx) =>
+        {
+            var t = new float[dy.Length];
+            TensorPrimitives.Divide(dy, xs, t);
+            TensorPrimitives.Add(dx, t, dx);
+        });
+    }
+
+    /// <summary>Square root; negative inputs are rejected (they would give NaN).</summary>
+    public static Tensor Sqrt(Tensor x)
+    {
+        RequireNonNegative(x, "sqrt");
+        return Unary(x, "sqrt", TensorPrimitives.Sqrt, (xs, ys, dy, dx) =>
+        {
+            var t = new float[dy.Length];
+            TensorPrimitives.Divide(dy, ys, t);
+            TensorPrimitives.MultiplyAdd(t, 0.5f, dx, dx);
+        });
+    }
+
+    /// <summary>x^p elementwise; a negative base with a non-integer exponent is rejected (it would give NaN).</summary>
+    public static Tensor Pow(Tensor x, float p)
+    {
+        if (p != MathF.Round(p)) RequireNonNegative(x, "pow");
+        return Unary(x, "pow", (xs, ys) => TensorPrimitives.Pow(xs, p, ys), (xs, ys, dy, dx) =>
+        {
+            var t = new float[dy.Length];
+            TensorPrimitives.Pow(xs, p - 1, t);
+            TensorPrimitives.Multiply(t, dy, t);
+            TensorPrimitives.MultiplyAdd(t, p, dx, dx);
+        });
+    }
+
+    public static Tensor Abs(Tensor x) => Unary(x, "abs", TensorPrimitives.Abs, (xs, ys, dy, dx) =>
+    {
+        for (var i = 0; i < dx.Length; i++) dx[i] += xs[i] > 0 ? dy[i] : xs[i] < 0 ? -dy[i] : 0f;
+    });
+
+    public static Tensor Tanh(Tensor x) => Unary(x, "tanh", TensorPrimitives.Tanh, (xs, ys, dy, dx) =>
+    {
+        for (var i = 0; i < dx.Length; i++) dx[i] += dy[i] * (1f - ys[i] * ys[i]);
+    });
+
+    public static Tensor Sigmoid(Tensor x) => Unary(x, "sigmoid", TensorPrimitives.Sigmoid, (xs, ys, dy, dx) =>
+    {
+        for (var i = 0; i < dx.Length; i++) dx[i] += dy[i] * ys[i] * (1f - ys[i]);
+    });
+
+    /// <summary>Hugging Face's "gelu": the exact form x·Φ(x) = ½x(1 + erf(x/√2)), not the tanh approximation.</summary>
+    public static Tensor Gelu(Tensor x) => Unary(x, "gelu", (xs, ys) =>
+    {
+        for (var i = 0; i < xs.Length; i++) ys[i] = 0.5f * xs[i] * (1f + Special.Erf(xs[i] * Special.InvSqrt2));
+    }, (xs, ys, dy, dx) =>
+    {
+        for (var i = 0; i < xs.Length; i++)
+        {
+            var v = xs[i];
+            var cdf = 0.5f * (1f + Special.Erf(v * Special.InvSqrt2));
+            var pdf = Special.InvSqrt2Pi * MathF.Exp(-0.5f * v * v);
+            dx[i] += dy[i] * (cdf + v * pdf);
+        }
+    });
+
+    /// <summary>SiLU (swish): x·σ(x), LLaMA's MLP activation.</summary>
+    public static Tensor Silu(Tensor x) => Unary(x, "silu", (xs, ys) =>
+    {
+        for (var i = 0; i < xs.Length; i++) ys[i] = xs[i] / (1f + MathF.Exp(-xs[i]));
+    }, (xs, ys, dy, dx) =>
+    {
+        for (var i = 0; i < xs.Length; i++)
+        {
+            var s = 1f / (1f + MathF.Exp(-xs[i]));
+            dx[i] += dy[i] * s * (1f + xs[i] * (1f - s));
+        }
+    });
+
+    public static Tensor Neg(Tensor x) => MulScalar(x, -1f);
+
+    private delegate void UnaryForward(ReadOnlySpan<float> x, Span<float> y);
+
+    private delegate void UnaryBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx);
+
+    /// <summary>An elementwise op split across threads in fixed chunks (so results do not depend on scheduling).</summary>
+    private static Tensor Unary(Tensor x, string op, UnaryForward forward, UnaryBackward backward)
+    {
+        x = x.Contiguous();
+        var output = Tensor.Zeros(x.ShapeArray());
+        var xs = x.Storage;
+        var ys = output.Storage;
+        Threading.For(x.Size, 16, (start, end) =>
+            forward(xs.AsSpan(start, end - start), ys.AsSpan(start, end - start)));
+        return Record(output, op, [x], dy =>
+        {
+            var dys = dy.Storage;
+            var dxs = GradStorage(x);
+            Threading.For(x.Size, 16, (start, end) =>
+            {
+                var n = end - start;
+                backward(xs.AsSpan(start, n), ys.AsSpan(start, n), dys.AsSpan(start, n), dxs.AsSpan(start, n));
+            });
+        });
+    }
+
+    private static void RequireNonNegative(Tensor x, string op)
+    {
+        var data = x.Contiguous().AsSpan();
+        if (data.Length > 0 && TensorPrimitives.Min(data) < 0)
+            throw new ArgumentOutOfRangeException(nameof(x), $"{op}: input {x.Describe()} has negative values (min {TensorPrimitives.Min(data)}), which give NaN.");
+    }
+}

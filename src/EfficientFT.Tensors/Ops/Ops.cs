@@ -1,0 +1,154 @@
+using EfficientFT.Tensors.Autograd;
+
+namespace EfficientFT.Tensors;
+
+/// <summary>
+/// Every differentiable operation. Each op checks its arguments up front, computes its forward kernel, and, when
+/// gradients are enabled and an input needs one, records a backward closure that adds into the gradients of the
+/// inputs that need them and of no others (no weight gradient for frozen weights, no input gradient below the
+/// lowest trainable parameter).
+/// </summary>
+public static partial class Ops
+{
+    /// <summary>
+    /// Marks <paramref name="output"/> as produced by <paramref name="op"/> when recording is on and any input needs a
+    /// gradient. The closure receives the output's gradient (contiguous, same shape as the output).
+    /// </summary>
+    internal static Tensor Record(Tensor output, string op, Tensor[] inputs, Action<Tensor> backward)
+    {
+        if (!GradMode.IsEnabled) return output;
+        foreach (var input in inputs)
+        {
+            if (!input.RequiresGrad) continue;
+            output.RequiresGrad = true;
+            output.GradFn = new Node(op, inputs, backward);
+            return output;
+        }
+        return output;
+    }
+
+    internal static bool NeedsGrad(Tensor t) => t.RequiresGrad;
+
+    internal static Span<float> GradOf(Tensor t) => Backprop.GradBuffer(t);
+
+    /// <summary>The gradient array of <paramref name="t"/> (created as zeros if needed), for kernels run on threads.</summary>
+    internal static float[] GradStorage(Tensor t)
+    {
+        Backprop.GradBuffer(t);
+        return t.Grad!.Storage;
+    }
+
+    /// <summary>A contiguous copy of a transposed view.</summary>
+    internal static Tensor Materialize(Tensor x)
+    {
+        var shape = x.ShapeArray();
+        var (rows, cols) = (shape[^2], shape[^1]);
+        var batch = x.Size / Math.Max(1, rows * cols);
+        var output = Tensor.Zeros(shape);
+        TransposeKernel.Forward(x.Storage, output.AsSpan(), batch, cols, rows, accumulate: false);
+        return Record(output, "contiguous", [x], dy => Backprop.Accumulate(x, dy.AsSpan()));
+    }
+
+    /// <summary>A view with a new shape over the same elements; one extent may be -1.</summary>
+    public static Tensor Reshape(Tensor x, params int[] shape)
+    {
+        var resolved = ResolveShape(x, shape);
+        var src = x.Contiguous();
+        var output = new Tensor(src.Storage, resolved);
+        return Record(output, "reshape", [src], dy => Backprop.Accumulate(src, dy.AsSpan()));
+    }
+
+    private static int[] ResolveShape(Tensor x, int[] shape)
+    {
+        var resolved = (int[])shape.Clone();
+        var inferred = -1;
+        long known = 1;
+        for (var i = 0; i < resolved.Length; i++)
+        {
+            if (resolved[i] == -1)
+            {
+                if (inferred >= 0) throw new ArgumentException($"Reshape: more than one -1 in {Shapes.Format(shape)}.");
+                inferred = i;
+            }
+            else if (resolved[i] < 0)
+            {
+                throw new ArgumentException($"Reshape: negative extent in {Shapes.Format(shape)}.");
+            }
+            else
+            {
+                known *= resolved[i];
+            }
+        }
+        if (inferred >= 0)
+        {
+            if (known == 0 || x.Size % known != 0)
+                throw new ArgumentException($"Reshape: cannot infer -1 in {Shapes.Format(shape)} for {x.Size} elements of {x.Describe()}.");
+            resolved[inferred] = (int)(x.Size / known);
+        }
+        if (Shapes.Size(resolved) != x.Size)
+            throw new ArgumentException($"Reshape: {x.Describe()} has {x.Size} elements; shape {Shapes.Format(shape)} holds {Shapes.Size(resolved)}.");
+        return resolved;
+    }
+
+    /// <summary>Swaps the last two axes without copying.</summary>
+    public static Tensor TransposeLast(Tensor x)
+    {
+        if (x.Rank < 2) throw new ArgumentException($"Transpose: {x.Describe()} has fewer than two axes.");
+        var shape = x.ShapeArray();
+        (shape[^1], shape[^2]) = (shape[^2], shape[^1]);
+        var output = new Tensor(x.Storage, shape, transposed: !x.IsTransposed);
+        var (rows, cols) = (shape[^2], shape[^1]);
+        var batch = x.Size / Math.Max(1, rows * cols);
+        return Record(output, "transpose", [x], dy =>
+            TransposeKernel.Forward(dy.AsSpan(), GradOf(x), batch, rows, cols, accumulate: true));
+    }
+
+    /// <summary>
+    /// How a matrix-product operand lies in storage: the span of its storage, whether the GEMM must read it
+    /// transposed, and its storage row stride. <paramref name="logicalTranspose"/> asks for op(X) = Xᵀ.
+    /// </summary>
+    internal static (float[] Data, bool Transpose, int Ld) Operand(Tensor x, bool logicalTranspose)
+    {
+        var (rows, cols) = (x.Shape[^2], x.Shape[^1]);
+        return x.IsTransposed
+            ? (x.Storage, !logicalTranspose, rows)
+            : (x.Storage, logicalTranspose, cols);
+    }
+
+    internal static void CheckFinite(ReadOnlySpan<float> data, string op, Tensor x)
+    {
+        if (!float.IsFinite(System.Numerics.Tensors.TensorPrimitives.Sum(data)))
+        {
+            foreach (var v in data)
+                if (!float.IsFinite(v))
+                    throw new ArgumentException($"{op}: input {x.Describe()} contains {v}.");
+        }
+    }
+}
+
+/// <summary>Batched transpose of row-major [rows × cols] blocks into [cols × rows].</summary>
+internal static class TransposeKernel
+{
+    public static void Forward(ReadOnlySpan<float> x, Span<float> y, int batch, int rows, int cols, bool accumulate)
+    {
+        var block = rows * cols;
+        for (var b = 0; b < batch; b++)
+        {
+            var src = x.Slice(b * block, block);
+            var dst = y.Slice(b * block, block);
+            const int tile = 32;
+            for (var i0 = 0; i0 < rows; i0 += tile)
+            for (var j0 = 0; j0 < cols; j0 += tile)
+            {
+                var iEnd = Math.Min(rows, i0 + tile);
+                var jEnd = Math.Min(cols, j0 + tile);
+                for (var i = i0; i < iEnd; i++)
+                for (var j = j0; j < jEnd; j++)
+                {
+                    if (accumulate) dst[j * rows + i] += src[i * cols + j];
+                    else dst[j * rows + i] = src[i * cols + j];
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,32 @@
+namespace EfficientFT.Tensors;
+
+/// <summary>Special functions the ops need that .NET's Math lacks.</summary>
+internal static class Special
+{
+    public const float InvSqrt2 = 0.70710678118654752f;
+    public const float InvSqrt2Pi = 0.39894228040143268f;
+
+    /// <summary>
+    /// erf for float32, as a rational function of x on [-4, 4] (erf is ±1 to float precision beyond). Accurate to a
+    /// few ulp, which the exact-GELU parity with PyTorch needs; evaluated in float so it stays cheap per element.
+    /// </summary>
+    public static float Erf(float x)
+    {
+        x = Math.Clamp(x, -4f, 4f);
+        var x2 = x * x;
+        var p = -2.72614225801306e-10f;
+        p = p * x2 + 2.77068142495902e-08f;
+        p = p * x2 + -2.10102402082508e-06f;
+        p = p * x2 + -5.69250639462346e-05f;
+        p = p * x2 + -7.34990630326855e-04f;
+        p = p * x2 + -2.95459980854025e-03f;
+        p = p * x2 + -1.60960333262415e-02f;
+        p *= x;
+        var q = -1.45660718464996e-05f;
+        q = q * x2 + -2.13374055278905e-04f;
+        q = q * x2 + -1.68282697438203e-03f;
+        q = q * x2 + -7.37332916720468e-03f;
+        q = q * x2 + -1.42647390514189e-02f;
+        return p / q;
+    }
+}

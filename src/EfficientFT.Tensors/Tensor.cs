@@ -1,0 +1,216 @@
+using System.Globalization;
+using System.Text;
+using EfficientFT.Tensors.Autograd;
+
+namespace EfficientFT.Tensors;
+
+/// <summary>
+/// A dense float32 tensor in row-major order, the value every op consumes and produces.
+/// </summary>
+/// <remarks>
+/// Storage is a managed array today; it is reached only through <see cref="AsSpan"/> and the ops, so a device
+/// back end can later hold its data elsewhere behind the same API. Two views share storage instead of copying:
+/// <see cref="Reshape"/> of a contiguous tensor, and <see cref="Transpose"/> of the last two axes, which only the
+/// matrix products read as-is (they pass the transpose to the GEMM); every other op asks for
+/// <see cref="Contiguous"/> first.
+/// </remarks>
+public sealed partial class Tensor
+{
+    private readonly int[] _shape;
+    private float[] _storage;
+
+    internal Tensor(float[] storage, int[] shape, bool transposed = false)
+    {
+        _shape = shape;
+        Size = Shapes.Size(shape);
+        if (storage.Length < Size)
+            throw new ArgumentException($"Tensor: storage of {storage.Length} elements is too small for shape {Shapes.Format(shape)}.");
+        _storage = storage;
+        IsTransposed = transposed;
+        if (transposed && shape.Length < 2)
+            throw new ArgumentException("Tensor: a transposed view needs at least two axes.");
+    }
+
+    /// <summary>The extent of each axis.</summary>
+    public ReadOnlySpan<int> Shape => _shape;
+
+    /// <summary>Number of axes.</summary>
+    public int Rank => _shape.Length;
+
+    /// <summary>Number of elements.</summary>
+    public int Size { get; }
+
+    /// <summary>
+    /// True when this is a view whose last two axes are swapped relative to its storage
+    /// (storage is row-major in shape [..., Shape[^1], Shape[^2]]).
+    /// </summary>
+    public bool IsTransposed { get; }
+
+    /// <summary>True when the elements lie in storage in this tensor's own row-major order.</summary>
+    public bool IsContiguous => !IsTransposed;
+
+    /// <summary>An optional name (parameter name in a checkpoint), used in messages.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>
+    /// Whether backward computes a gradient for this tensor. Set it on parameters (leaves); op results inherit it
+    /// from their inputs while gradients are enabled.
+    /// </summary>
+    public bool RequiresGrad { get; set; }
+
+    /// <summary>The accumulated gradient, same shape as this tensor, or null before backward reaches it.</summary>
+    public Tensor? Grad { get; set; }
+
+    /// <summary>The op that produced this tensor and how to send gradients back through it; null for leaves.</summary>
+    internal Node? GradFn { get; set; }
+
+    /// <summary>Set when a backward pass has run through this tensor's op and dropped it.</summary>
+    internal bool GraphReleased { get; set; }
+
+    /// <summary>True for tensors not produced by a recorded op (parameters, inputs).</summary>
+    public bool IsLeaf => GradFn == null;
+
+    /// <summary>The extent of axis <paramref name="axis"/>; negative axes count from the end.</summary>
+    public int Dim(int axis) => _shape[Shapes.NormalizeAxis(axis, Rank, "Dim")];
+
+    /// <summary>A copy of the shape.</summary>
+    public int[] ShapeArray() => (int[])_shape.Clone();
+
+    internal int[] ShapeRef => _shape;
+
+    internal float[] Storage => _storage;
+
+    /// <summary>The elements in row-major order. Only for contiguous tensors.</summary>
+    public Span<float> AsSpan()
+    {
+        if (IsTransposed)
+            throw new InvalidOperationException($"Tensor {Describe()}: a transposed view has no row-major span; call Contiguous() first.");
+        return _storage.AsSpan(0, Size);
+    }
+
+    /// <summary>The elements in row-major order as a new array.</summary>
+    public float[] ToArray() => Contiguous().AsSpan().ToArray();
+
+    /// <summary>The single value of a one-element tensor.</summary>
+    public float Item()
+    {
+        if (Size != 1) throw new InvalidOperationException($"Item: tensor of shape {Shapes.Format(_shape)} has {Size} elements, not 1.");
+        return _storage[0];
+    }
+
+    /// <summary>The element at a full index.</summary>
+    public float At(params int[] index) => Contiguous()._storage[Shapes.FlatIndex(_shape, index)];
+
+    // ----- factories -----
+
+    public static Tensor Zeros(params int[] shape) => new(new float[Shapes.Size(Shapes.Check(shape))], (int[])shape.Clone());
+
+    public static Tensor Ones(params int[] shape) => Full(1f, shape);
+
+    public static Tensor Full(float value, params int[] shape)
+    {
+        var t = Zeros(shape);
+        t.AsSpan().Fill(value);
+        return t;
+    }
+
+    public static Tensor Scalar(float value) => new([value], []);
+
+    /// <summary>A tensor over a copy of <paramref name="data"/>.</summary>
+    public static Tensor FromArray(ReadOnlySpan<float> data, params int[] shape)
+    {
+        Shapes.Check(shape);
+        if (data.Length != Shapes.Size(shape))
+            throw new ArgumentException($"FromArray: {data.Length} values do not fill shape {Shapes.Format(shape)} ({Shapes.Size(shape)} elements).");
+        return new Tensor(data.ToArray(), (int[])shape.Clone());
+    }
+
+    /// <summary>A tensor that takes ownership of <paramref name="data"/> without copying.</summary>
+    public static Tensor Wrap(float[] data, params int[] shape)
+    {
+        Shapes.Check(shape);
+        if (data.Length != Shapes.Size(shape))
+            throw new ArgumentException($"Wrap: {data.Length} values do not fill shape {Shapes.Format(shape)} ({Shapes.Size(shape)} elements).");
+        return new Tensor(data, (int[])shape.Clone());
+    }
+
+    /// <summary>Uniform values in [low, high).</summary>
+    public static Tensor Uniform(Rng rng, float low, float high, params int[] shape)
+    {
+        var t = Zeros(shape);
+        rng.FillUniform(t.AsSpan(), low, high);
+        return t;
+    }
+
+    /// <summary>Normal values with the given mean and standard deviation.</summary>
+    public static Tensor Normal(Rng rng, float mean, float std, params int[] shape)
+    {
+        var t = Zeros(shape);
+        rng.FillNormal(t.AsSpan(), mean, std);
+        return t;
+    }
+
+    /// <summary>A new leaf that requires a gradient: the way parameters are made.</summary>
+    public static Tensor Parameter(Tensor value, string? name = null) =>
+        new(value.ToArray(), value.ShapeArray()) { RequiresGrad = true, Name = name };
+
+    // ----- views and copies -----
+
+    /// <summary>
+    /// The same tensor in row-major order: itself when already contiguous, else a recorded copy.
+    /// </summary>
+    public Tensor Contiguous() => IsTransposed ? Ops.Materialize(this) : this;
+
+    /// <summary>A view (no copy) with the same elements in a new shape; one extent may be -1.</summary>
+    public Tensor Reshape(params int[] shape) => Ops.Reshape(this, shape);
+
+    /// <summary>Swaps the last two axes as a view (no copy).</summary>
+    public Tensor Transpose() => Ops.TransposeLast(this);
+
+    /// <summary>A new leaf with a copy of the data and no history.</summary>
+    public Tensor Clone()
+    {
+        var src = Contiguous();
+        return new Tensor(src.AsSpan().ToArray(), ShapeArray()) { Name = Name };
+    }
+
+    /// <summary>The same data as a leaf cut off from the graph (shares storage, never receives gradients).</summary>
+    public Tensor Detach() => new(_storage, ShapeArray(), IsTransposed) { Name = Name };
+
+    /// <summary>Replaces this leaf's data in place with <paramref name="values"/> (optimizer steps, loading).</summary>
+    public void CopyFrom(ReadOnlySpan<float> values)
+    {
+        if (values.Length != Size)
+            throw new ArgumentException($"CopyFrom: {values.Length} values for tensor {Describe()} of {Size} elements.");
+        AsSpan();
+        values.CopyTo(_storage.AsSpan(0, Size));
+    }
+
+    /// <summary>Clears the accumulated gradient.</summary>
+    public void ZeroGrad() => Grad = null;
+
+    /// <summary>
+    /// Runs reverse-mode differentiation from this tensor. A scalar gets seed gradient 1; otherwise pass
+    /// <paramref name="gradient"/> of the same shape.
+    /// </summary>
+    public void Backward(Tensor? gradient = null) => Backprop.Run(this, gradient);
+
+    internal string Describe() => Name != null ? $"'{Name}' {Shapes.Format(_shape)}" : Shapes.Format(_shape);
+
+    public override string ToString()
+    {
+        var sb = new StringBuilder();
+        sb.Append("Tensor").Append(Shapes.Format(_shape));
+        if (Name != null) sb.Append(' ').Append(Name);
+        var data = Contiguous().AsSpan();
+        sb.Append(" [");
+        var shown = Math.Min(data.Length, 8);
+        for (var i = 0; i < shown; i++)
+        {
+            if (i > 0) sb.Append(", ");
+            sb.Append(data[i].ToString("G6", CultureInfo.InvariantCulture));
+        }
+        if (data.Length > shown) sb.Append(", …");
+        return sb.Append(']').ToString();
+    }
+}

@@ -1,0 +1,75 @@
+using EfficientFT.Tensors.Autograd;
+using T = EfficientFT.Tensors.Tensor;
+using O = EfficientFT.Tensors.Ops;
+
+namespace EfficientFT.Tensors.Tests.Ops;
+
+public sealed class AutogradTests
+{
+    [Fact]
+    public void Embedding_PaddingRowGetsNoGradient()
+    {
+        var weight = T.Parameter(T.Uniform(new Rng(3), -1, 1, 4, 3));
+        var y = O.Embedding(weight, [0, 2, 0, 1], [4], paddingIndex: 0);
+        O.Sum(y).Backward();
+        var g = weight.Grad!;
+        Assert.Equal([0f, 0f, 0f], g.ToArray()[..3]);
+        Assert.Equal([1f, 1f, 1f, 1f, 1f, 1f, 0f, 0f, 0f], g.ToArray()[3..]);
+    }
+
+    [Fact]
+    public void Backward_FreesTheGraphAndIntermediateGradients()
+    {
+        var w = T.Parameter(T.Uniform(new Rng(4), -1, 1, 3, 3));
+        var hidden = O.Tanh(O.MatMul(w, w));
+        var loss = O.Sum(hidden);
+        Assert.False(hidden.IsLeaf);
+        loss.Backward();
+        Assert.True(hidden.IsLeaf);
+        Assert.Null(hidden.Grad);
+        Assert.NotNull(w.Grad);
+        Assert.Throws<InvalidOperationException>(() => loss.Backward());
+    }
+
+    [Fact]
+    public void Backward_AccumulatesAcrossCalls()
+    {
+        var w = T.Parameter(T.FromArray([1f, 2f, 3f], 3));
+        O.Sum(w * 2f).Backward();
+        O.Sum(w * 3f).Backward();
+        Assert.Equal([5f, 5f, 5f], w.Grad!.ToArray());
+    }
+
+    [Fact]
+    public void NoGrad_RecordsNothing()
+    {
+        var w = T.Parameter(T.Ones(2, 2));
+        using (GradMode.NoGrad())
+        {
+            var y = O.MatMul(w, w);
+            Assert.False(y.RequiresGrad);
+            Assert.True(y.IsLeaf);
+        }
+        Assert.True(O.MatMul(w, w).RequiresGrad);
+    }
+
+    [Fact]
+    public void FrozenInputs_GetNoGradient()
+    {
+        var x = T.Uniform(new Rng(5), -1, 1, 4, 3);
+        var frozen = T.Uniform(new Rng(6), -1, 1, 5, 3);
+        var bias = T.Parameter(T.Zeros(5));
+        O.Sum(O.Linear(x, frozen, bias)).Backward();
+        Assert.Null(x.Grad);
+        Assert.Null(frozen.Grad);
+        Assert.Equal(Enumerable.Repeat(4f, 5), bias.Grad!.ToArray());
+    }
+
+    [Fact]
+    public void Backward_OfNonScalarWithoutGradient_Throws()
+    {
+        var w = T.Parameter(T.Ones(2, 2));
+        var e = Assert.Throws<ArgumentException>(() => (w * 2f).Backward());
+        Assert.Contains("not a scalar", e.Message);
+    }
+}
