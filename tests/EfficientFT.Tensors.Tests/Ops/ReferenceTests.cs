@@ -1,0 +1,160 @@
+using T = EfficientFT.Tensors.Tensor;
+using O = EfficientFT.Tensors.Ops;
+
+namespace EfficientFT.Tensors.Tests.Ops;
+
+/// <summary>Fused ops against the same maths written out from simpler ops or in double precision.</summary>
+public sealed class ReferenceTests
+{
+    [Fact]
+    public void Erf_MatchesDoublePrecisionReference()
+    {
+        var worst = 0.0;
+        for (var x = -6.0; x <= 6.0; x += 0.001)
+            worst = Math.Max(worst, Math.Abs(Special.Erf((float)x) - MathNet.Numerics.SpecialFunctions.Erf(x)));
+        Assert.True(worst < 5e-7, $"max |erf error| {worst:G3}");
+    }
+
+    [Fact]
+    public void Gelu_IsTheExactErfForm()
+    {
+        var x = T.FromArray([-3f, -1f, -0.5f, 0f, 0.5f, 1f, 3f], 7);
+        var y = O.Gelu(x).ToArray();
+        for (var i = 0; i < 7; i++)
+        {
+            var v = (double)x.ToArray()[i];
+            var expected = 0.5 * v * (1 + MathNet.Numerics.SpecialFunctions.Erf(v / Math.Sqrt(2)));
+            Assert.True(Math.Abs(y[i] - expected) < 1e-6, $"gelu({v}) = {y[i]}, expected {expected}");
+        }
+    }
+
+    [Theory]
+    [InlineData(false, 2, false)]
+    [InlineData(true, 2, false)]
+    [InlineData(false, 1, true)]
+    [InlineData(true, 4, true)]
+    public void Attention_MatchesUnfusedComposition(bool causal, int kvHeads, bool padded)
+    {
+        const int b = 2, t = 7, hq = 4, d = 5;
+        var rng = new Rng(11);
+        var q = T.Uniform(rng, -1, 1, b, t, hq, d);
+        var k = T.Uniform(rng, -1, 1, b, t, kvHeads, d);
+        var v = T.Uniform(rng, -1, 1, b, t, kvHeads, d);
+        int[] mask = padded ? [1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1] : [];
+        var fused = O.Attention(q, k, v, mask, causal).ToArray();
+
+        // Reference: per head, softmax(q kᵀ/√d + additive mask) v in double precision.
+        var qs = q.ToArray();
+        var ks = k.ToArray();
+        var vs = v.ToArray();
+        var group = hq / kvHeads;
+        for (var bi = 0; bi < b; bi++)
+        for (var h = 0; h < hq; h++)
+        for (var i = 0; i < t; i++)
+        {
+            var scores = new double[t];
+            for (var j = 0; j < t; j++)
+            {
+                double s = 0;
+                for (var e = 0; e < d; e++)
+                    s += (double)qs[((bi * t + i) * hq + h) * d + e] * ks[((bi * t + j) * kvHeads + h / group) * d + e];
+                var visible = (!padded || mask[bi * t + j] == 1) && (!causal || j <= i);
+                scores[j] = visible ? s / Math.Sqrt(d) : double.NegativeInfinity;
+            }
+            var max = scores.Max();
+            var weights = double.IsNegativeInfinity(max)
+                ? scores.Select(_ => 1.0 / t).ToArray()
+                : scores.Select(s => Math.Exp(s - max)).ToArray();
+            var total = weights.Sum();
+            for (var e = 0; e < d; e++)
+            {
+                double o = 0;
+                for (var j = 0; j < t; j++) o += weights[j] / total * vs[((bi * t + j) * kvHeads + h / group) * d + e];
+                var got = fused[((bi * t + i) * hq + h) * d + e];
+                Assert.True(Math.Abs(got - o) < 1e-5, $"b{bi} h{h} t{i} e{e}: {got} vs {o}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Attention_FullyMaskedRowIsUniformNotNaN()
+    {
+        var rng = new Rng(12);
+        var q = T.Uniform(rng, -1, 1, 1, 3, 1, 2);
+        var k = T.Uniform(rng, -1, 1, 1, 3, 1, 2);
+        var v = T.Uniform(rng, -1, 1, 1, 3, 1, 2);
+        var y = O.Attention(q, k, v, [0, 0, 0]).ToArray();
+        var vs = v.ToArray();
+        for (var e = 0; e < 2; e++)
+            Assert.Equal((vs[e] + vs[2 + e] + vs[4 + e]) / 3, y[e], 5);
+    }
+
+    [Fact]
+    public void Rotary_MatchesRotateHalfComposition()
+    {
+        // transformers: x·cos + rotate_half(x)·sin, rotate_half(x) = cat(−x₂, x₁), cos/sin = cat(freqs, freqs).
+        const int b = 1, t = 4, h = 2, d = 8;
+        var x = T.Uniform(new Rng(13), -1, 1, b, t, h, d);
+        int[] positions = [0, 3, 5, 100];
+        var inv = O.RotaryInverseFrequencies(d, 500000);
+        var got = O.Rotary(x, positions, inv).ToArray();
+        var xs = x.ToArray();
+        for (var p = 0; p < t; p++)
+        for (var hh = 0; hh < h; hh++)
+        for (var i = 0; i < d; i++)
+        {
+            var freq = (double)positions[p] * inv[i % (d / 2)];
+            var baseIndex = (p * h + hh) * d;
+            var rotated = i < d / 2 ? -xs[baseIndex + i + d / 2] : xs[baseIndex + i - d / 2];
+            var expected = xs[baseIndex + i] * Math.Cos(freq) + rotated * Math.Sin(freq);
+            Assert.True(Math.Abs(got[baseIndex + i] - expected) < 1e-4, $"p{p} h{hh} i{i}: {got[baseIndex + i]} vs {expected}");
+        }
+    }
+
+    [Fact]
+    public void RotaryInverseFrequencies_FollowTheFormula()
+    {
+        var inv = O.RotaryInverseFrequencies(64, 10000);
+        for (var i = 0; i < 32; i++) Assert.Equal(1.0 / Math.Pow(10000, 2.0 * i / 64), inv[i], 1e-6);
+    }
+
+    [Fact]
+    public void CrossEntropy_IsMeanOverCountedTargets()
+    {
+        var logits = T.FromArray([1f, 2f, 3f, 0f, 0f, 0f, 5f, 1f, 0f], 3, 3);
+        var loss = O.CrossEntropy(logits, [2, -100, 0]).Item();
+        var row0 = Math.Log(Math.Exp(1) + Math.Exp(2) + Math.Exp(3)) - 3;
+        var row2 = Math.Log(Math.Exp(5) + Math.Exp(1) + 1) - 5;
+        Assert.Equal((row0 + row2) / 2, loss, 5);
+    }
+
+    [Fact]
+    public void LayerNorm_MatchesDefinition()
+    {
+        var x = T.FromArray([1f, 2f, 4f, -1f, 0f, 1f], 2, 3);
+        var w = T.FromArray([1f, 2f, 0.5f], 3);
+        var bias = T.FromArray([0f, 1f, -1f], 3);
+        var y = O.LayerNorm(x, w, bias, 1e-5f).ToArray();
+        double[][] rows = [[1, 2, 4], [-1, 0, 1]];
+        for (var r = 0; r < 2; r++)
+        {
+            var mean = rows[r].Average();
+            var variance = rows[r].Select(v => (v - mean) * (v - mean)).Average();
+            for (var c = 0; c < 3; c++)
+            {
+                var expected = (rows[r][c] - mean) / Math.Sqrt(variance + 1e-5) * w.ToArray()[c] + bias.ToArray()[c];
+                Assert.Equal(expected, y[r * 3 + c], 5);
+            }
+        }
+    }
+
+    [Fact]
+    public void Dropout_KeepsExpectationAndRate()
+    {
+        var x = T.Ones(100_000);
+        var y = O.Dropout(x, 0.1f, new Rng(14)).ToArray();
+        var dropped = y.Count(v => v == 0f) / (double)y.Length;
+        Assert.InRange(dropped, 0.095, 0.105);
+        Assert.All(y.Where(v => v != 0f), v => Assert.Equal(1f / 0.9f, v, 6));
+    }
+}
