@@ -1,3 +1,5 @@
+using EfficientFT.Tensors.Blas;
+
 namespace EfficientFT.Tensors.Linalg;
 
 /// <summary>
@@ -80,6 +82,20 @@ public abstract class Lapack
             SignConvention.Eigen(vectors, n);
         }
         return new SymmetricEigenResult(values, vectors, n);
+    }
+
+    /// <summary>
+    /// Rank-<paramref name="rank"/> approximate SVD by randomized range finding (Halko, Martinsson and Tropp 2011,
+    /// Algorithm 4.4): a Gaussian sketch of rank + <paramref name="oversample"/> columns, refined by
+    /// <paramref name="powerIterations"/> rounds of multiplication by A·Aᵀ with QR re-orthonormalisation in between
+    /// (PiSSA's "niter"). Products go through <see cref="Gemm.Default"/>; the small QR and SVD through this backend.
+    /// </summary>
+    /// <param name="seed">Seeds the Gaussian sketch; the same seed, input and thread count give the same result.</param>
+    public SvdResult RandomizedSvd(ReadOnlySpan<float> a, int rows, int cols, int rank,
+        int oversample = 10, int powerIterations = 2, ulong seed = 0)
+    {
+        MatrixChecks.Matrix("randomized svd", a, rows, cols);
+        return Linalg.RandomizedSvd.Compute(this, Gemm.Default, a, rows, cols, rank, oversample, powerIterations, seed);
     }
 
     /// <summary>Fills U (rows×k), S (k, descending) and Vt (k×cols); k = min(rows, cols) &gt; 0.</summary>

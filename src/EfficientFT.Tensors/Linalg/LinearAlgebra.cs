@@ -27,6 +27,11 @@ public static class LinearAlgebra
     /// <inheritdoc cref="Lapack.SymmetricEigen"/>
     public static SymmetricEigenResult SymmetricEigen(ReadOnlySpan<float> a, int n) => Backend.SymmetricEigen(a, n);
 
+    /// <inheritdoc cref="Lapack.RandomizedSvd"/>
+    public static SvdResult RandomizedSvd(ReadOnlySpan<float> a, int rows, int cols, int rank,
+        int oversample = 10, int powerIterations = 2, ulong seed = 0) =>
+        Backend.RandomizedSvd(a, rows, cols, rank, oversample, powerIterations, seed);
+
     internal static Lapack Choose(string? setting, Func<bool> nativeAvailable) => setting?.Trim().ToLowerInvariant() switch
     {
         null or "" => nativeAvailable() ? NativeLapack.Instance : ManagedLapack.Instance,
