@@ -87,6 +87,11 @@ public static partial class Ops
         }
     });
 
+    public static Tensor Relu(Tensor x) => Unary(x, "relu", (xs, ys) => TensorPrimitives.Max(xs, 0f, ys), (xs, ys, dy, dx) =>
+    {
+        for (var i = 0; i < dx.Length; i++) if (xs[i] > 0) dx[i] += dy[i];
+    });
+
     public static Tensor Neg(Tensor x) => MulScalar(x, -1f);
 
     private delegate void UnaryForward(ReadOnlySpan<float> x, Span<float> y);

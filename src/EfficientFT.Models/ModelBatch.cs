@@ -1,0 +1,31 @@
+namespace EfficientFT.Models;
+
+/// <summary>
+/// A rectangular batch of token ids, B rows of T tokens, row-major, with its attention mask (1 = token, 0 = pad)
+/// and optional labels: one class or value per row for sequence classification or regression, or one target per
+/// token (−100 = ignored) for language modelling.
+/// </summary>
+public sealed record ModelBatch(int Batch, int Length, int[] InputIds, int[] AttentionMask)
+{
+    public int[]? ClassLabels { get; init; }
+
+    public float[]? RegressionLabels { get; init; }
+
+    public int[]? TokenLabels { get; init; }
+
+    public int[] Shape => [Batch, Length];
+
+    /// <summary>Checks sizes up front so a malformed batch fails with its shape in the message.</summary>
+    public void Validate()
+    {
+        if (Batch <= 0 || Length <= 0) throw new ArgumentException($"Batch of {Batch}×{Length} tokens is empty.");
+        if (InputIds.Length != Batch * Length || AttentionMask.Length != Batch * Length)
+            throw new ArgumentException($"Batch {Batch}×{Length}: {InputIds.Length} input ids and {AttentionMask.Length} mask entries, expected {Batch * Length} each.");
+        if (ClassLabels != null && ClassLabels.Length != Batch)
+            throw new ArgumentException($"Batch {Batch}×{Length}: {ClassLabels.Length} class labels, expected {Batch}.");
+        if (RegressionLabels != null && RegressionLabels.Length != Batch)
+            throw new ArgumentException($"Batch {Batch}×{Length}: {RegressionLabels.Length} regression labels, expected {Batch}.");
+        if (TokenLabels != null && TokenLabels.Length != Batch * Length)
+            throw new ArgumentException($"Batch {Batch}×{Length}: {TokenLabels.Length} token labels, expected {Batch * Length}.");
+    }
+}

@@ -1,0 +1,22 @@
+using EfficientFT.Tensors;
+
+namespace EfficientFT.Models.Nn;
+
+/// <summary>
+/// What a forward pass needs besides its inputs: whether dropout is active, and the generator its masks come from.
+/// Evaluation uses <see cref="Inference"/>, which never draws.
+/// </summary>
+public sealed class ForwardContext(bool training, Rng rng)
+{
+    public static ForwardContext Inference { get; } = new(false, new Rng(0));
+
+    public bool Training { get; } = training;
+
+    public Rng Rng { get; } = rng;
+
+    /// <summary>Dropout when training with p &gt; 0, identity otherwise.</summary>
+    public Tensor Dropout(Tensor x, float p) => Training && p > 0 ? Ops.Dropout(x, p, Rng) : x;
+
+    /// <summary>The attention-probability dropout rate and mask key for one attention call.</summary>
+    public (float Rate, ulong Key) AttentionDropout(float p) => Training && p > 0 ? (p, Rng.NextUInt64()) : (0f, 0UL);
+}
