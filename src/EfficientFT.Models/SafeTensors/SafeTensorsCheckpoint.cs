@@ -1,3 +1,4 @@
+using EfficientFT.Models.IO;
 using EfficientFT.Tensors;
 
 namespace EfficientFT.Models.SafeTensors;
@@ -26,7 +27,7 @@ public sealed class SafeTensorsCheckpoint : IDisposable
     public SafeTensorsIndex? Index { get; }
 
     /// <summary>All tensor names, sorted.</summary>
-    public IReadOnlyList<string> Names => _weightMap.Keys.Order(TensorNameComparer.Instance).ToArray();
+    public IReadOnlyList<string> Names => _weightMap.Keys.Order(CodePointComparer.Instance).ToArray();
 
     /// <summary>
     /// Opens <paramref name="path"/>: a <c>.safetensors</c> file, a <c>.safetensors.index.json</c>, or a directory

@@ -29,7 +29,7 @@ public sealed class SafeTensorsIndex
 
     /// <summary>The distinct shard files, in the order of their first tensor by name.</summary>
     public IReadOnlyList<string> Files =>
-        WeightMap.OrderBy(kv => kv.Key, TensorNameComparer.Instance).Select(kv => kv.Value).Distinct().ToArray();
+        WeightMap.OrderBy(kv => kv.Key, CodePointComparer.Instance).Select(kv => kv.Value).Distinct().ToArray();
 
     public static SafeTensorsIndex Load(string path)
     {
@@ -83,7 +83,7 @@ public sealed class SafeTensorsIndex
                 json.WriteStartObject("metadata");
                 var keys = Metadata.Select(kv => kv.Key);
                 if (TotalSize != null) keys = keys.Append("total_size");
-                foreach (var key in keys.Order(TensorNameComparer.Instance))
+                foreach (var key in keys.Order(CodePointComparer.Instance))
                 {
                     json.WritePropertyName(key);
                     if (key == "total_size") json.WriteNumberValue(TotalSize!.Value);
@@ -92,7 +92,7 @@ public sealed class SafeTensorsIndex
                 }
                 json.WriteEndObject();
                 json.WriteStartObject("weight_map");
-                foreach (var name in WeightMap.Keys.Order(TensorNameComparer.Instance)) json.WriteString(name, WeightMap[name]);
+                foreach (var name in WeightMap.Keys.Order(CodePointComparer.Instance)) json.WriteString(name, WeightMap[name]);
                 json.WriteEndObject();
                 json.WriteEndObject();
             }

@@ -131,7 +131,7 @@ public static partial class SafeTensorsWriter
             if (metadata != null)
             {
                 json.WriteStartObject("__metadata__");
-                foreach (var key in metadata.Keys.Order(TensorNameComparer.Instance)) json.WriteString(key, metadata[key]);
+                foreach (var key in metadata.Keys.Order(CodePointComparer.Instance)) json.WriteString(key, metadata[key]);
                 json.WriteEndObject();
             }
             long offset = 0;
@@ -160,7 +160,7 @@ public static partial class SafeTensorsWriter
     {
         var list = entries.ToList();
         CheckUnique(list);
-        return list.OrderByDescending(e => e.DType).ThenBy(e => e.Name, TensorNameComparer.Instance).ToList();
+        return list.OrderByDescending(e => e.DType).ThenBy(e => e.Name, CodePointComparer.Instance).ToList();
     }
 
     private static IEnumerable<SafeTensorsEntry> ToEntries(IEnumerable<KeyValuePair<string, Tensor>> tensors, SafeTensorsDType dtype) =>

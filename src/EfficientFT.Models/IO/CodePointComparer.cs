@@ -1,15 +1,15 @@
 using System.Text;
 
-namespace EfficientFT.Models.SafeTensors;
+namespace EfficientFT.Models.IO;
 
 /// <summary>
 /// Orders names by Unicode code point, which is the byte order of their UTF-8 encodings: the order Rust's
 /// <c>String::cmp</c> and Python's <c>sorted</c> give. Ordinal UTF-16 comparison differs from it for characters
 /// above U+E000 against surrogate pairs, so files written here would not match the reference byte for byte.
 /// </summary>
-internal sealed class TensorNameComparer : IComparer<string>
+internal sealed class CodePointComparer : IComparer<string>
 {
-    public static readonly TensorNameComparer Instance = new();
+    public static readonly CodePointComparer Instance = new();
 
     public int Compare(string? x, string? y)
     {
