@@ -1,8 +1,8 @@
-using EfficientFT.Models.IO;
 using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using EfficientFT.Models.IO;
 
 namespace EfficientFT.Models.Configs;
 
