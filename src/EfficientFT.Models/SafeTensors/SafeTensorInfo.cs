@@ -40,6 +40,4 @@ public sealed class SafeTensorInfo
                 $"{ElementCount} elements do not fit in one tensor (at most {int.MaxValue}).");
         return Array.ConvertAll(_shape, d => (int)d);
     }
-
-    internal string FormatShape() => "[" + string.Join(", ", _shape) + "]";
 }
