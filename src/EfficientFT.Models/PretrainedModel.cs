@@ -1,3 +1,4 @@
+using EfficientFT.Models.Configs;
 using EfficientFT.Models.Nn;
 using EfficientFT.Tensors;
 
@@ -9,6 +10,15 @@ public abstract class PretrainedModel : Module
     /// <summary>The architecture name as config.json's "architectures" spells it.</summary>
     public abstract string Architecture { get; }
 
+    /// <summary>The configuration the model was built from (written back as config.json on save).</summary>
+    public abstract ModelConfig ModelConfig { get; }
+
+    /// <summary>
+    /// Tensors a checkpoint of another architecture may lack because they belong to this model's task head; they
+    /// are initialised fresh when missing (as transformers does when a classifier is put on a pretrained body).
+    /// </summary>
+    protected virtual bool IsHeadTensor(string name) => false;
+
     /// <summary>Logits for the batch, and the loss when it carries labels.</summary>
     public abstract ModelOutput Forward(ModelBatch batch, ForwardContext context);
 
@@ -19,25 +29,31 @@ public abstract class PretrainedModel : Module
     protected virtual bool IsIgnoredCheckpointName(string name) => false;
 
     /// <summary>
-    /// Copies tensors by name into this model. Every tensor of the model must be present with the same shape;
-    /// extra names in the checkpoint are returned so the caller can report them.
+    /// Copies tensors by name into this model. Every tensor of the body must be present with the same shape; a
+    /// missing head tensor is initialised with N(0, initializer_range) (biases and norms as at construction).
     /// </summary>
     /// <param name="source">Where the checkpoint came from, for messages.</param>
-    public IReadOnlyList<string> LoadTensors(IReadOnlyDictionary<string, Tensor> tensors, string source)
+    public LoadReport LoadTensors(IReadOnlyDictionary<string, Tensor> tensors, string source, Rng? rng = null)
     {
         var own = NamedTensors().ToList();
         var missing = own.Where(p => !tensors.ContainsKey(p.Name)).Select(p => p.Name).ToList();
-        if (missing.Count > 0)
-            throw new InvalidDataException($"{source}: checkpoint lacks {missing.Count} tensor(s) of {Architecture}: {string.Join(", ", missing.Take(8))}{(missing.Count > 8 ? ", …" : "")}");
+        var missingBody = missing.Where(n => !IsHeadTensor(n)).ToList();
+        if (missingBody.Count > 0)
+            throw new InvalidDataException($"{source}: checkpoint lacks {missingBody.Count} tensor(s) of {Architecture}: {string.Join(", ", missingBody.Take(8))}{(missingBody.Count > 8 ? ", …" : "")}");
         foreach (var (name, target) in own)
         {
-            var value = tensors[name];
+            if (!tensors.TryGetValue(name, out var value))
+            {
+                if (target.Rank == 2) (rng ?? new Rng(0)).FillNormal(target.AsSpan(), 0f, (float)ModelConfig.InitializerRange);
+                continue;
+            }
             if (!Shapes.SameShape(value.Shape, target.Shape))
                 throw new InvalidDataException($"{source}: tensor {name} has shape {Shapes.Format(value.Shape)}, but {Architecture} expects {Shapes.Format(target.Shape)}.");
             target.CopyFrom(value.Contiguous().AsSpan());
         }
         var known = own.Select(p => p.Name).ToHashSet();
-        return tensors.Keys.Where(k => !known.Contains(k) && !IsIgnoredCheckpointName(k)).Order(StringComparer.Ordinal).ToList();
+        var unused = tensors.Keys.Where(k => !known.Contains(k) && !IsIgnoredCheckpointName(k)).Order(StringComparer.Ordinal).ToList();
+        return new LoadReport(missing, unused);
     }
 
     /// <summary>Total number of parameters (tied tensors counted once).</summary>

@@ -1,0 +1,64 @@
+using EfficientFT.Models.Configs;
+using EfficientFT.Models.Nn;
+using EfficientFT.Tensors;
+
+namespace EfficientFT.Models.Llama;
+
+/// <summary>
+/// LLaMA with a bias-free score head read at the last real token of each row, found as transformers 4.46 finds
+/// it: one before the first pad id (the last position when a row has none).
+/// </summary>
+public sealed class LlamaForSequenceClassification(LlamaConfig config) : PretrainedModel
+{
+    public LlamaConfig Config { get; } = config;
+
+    public LlamaModel Model { get; } = new(config);
+
+    public Linear Score { get; set; } = new(Tensor.Zeros(config.NumLabels, config.HiddenSize), null);
+
+    public override ModelConfig ModelConfig => Config;
+
+    protected override bool IsHeadTensor(string name) => name.StartsWith("score.", StringComparison.Ordinal);
+
+    public override string Architecture => "LlamaForSequenceClassification";
+
+    public bool IsRegression => Config.NumLabels == 1 || Config.ProblemType == ProblemType.Regression;
+
+    public override ModelOutput Forward(ModelBatch batch, ForwardContext context)
+    {
+        var h = Model.Forward(batch, context);
+        var pooledRows = new int[batch.Batch];
+        for (var row = 0; row < batch.Batch; row++)
+            pooledRows[row] = row * batch.Length + LastTokenIndex(batch, row);
+        var flat = h.Reshape(batch.Batch * batch.Length, -1);
+        var hidden = Config.HiddenSize;
+        var pooled = Ops.Gather(flat, pooledRows.SelectMany(r => Enumerable.Range(r * hidden, hidden)).ToArray())
+            .Reshape(batch.Batch, hidden);
+        var logits = Score.Forward(pooled);
+        Tensor? loss = null;
+        if (IsRegression && batch.RegressionLabels is { } values)
+            loss = Ops.MseLoss(logits.Reshape(-1), Tensor.FromArray(values, values.Length));
+        else if (!IsRegression && batch.ClassLabels is { } labels)
+            loss = Ops.CrossEntropy(logits, labels);
+        return new ModelOutput(logits, loss);
+    }
+
+    private int LastTokenIndex(ModelBatch batch, int row)
+    {
+        if (Config.PadTokenId is not { } pad)
+        {
+            if (batch.Batch > 1)
+                throw new InvalidOperationException("LlamaForSequenceClassification: config.json has no pad_token_id, so a batch of more than one row cannot be pooled.");
+            return batch.Length - 1;
+        }
+        for (var t = 0; t < batch.Length; t++)
+            if (batch.InputIds[row * batch.Length + t] == pad)
+                return (t - 1 + batch.Length) % batch.Length;
+        return batch.Length - 1;
+    }
+
+    protected override bool IsIgnoredCheckpointName(string name) => name == "lm_head.weight";
+
+    public override IEnumerable<(string Name, Tensor Value)> NamedTensors() =>
+        Child("model", Model).Concat(Child("score", Score));
+}

@@ -1,0 +1,39 @@
+using EfficientFT.Models.Configs;
+using EfficientFT.Models.Nn;
+using EfficientFT.Tensors;
+
+namespace EfficientFT.Models.Llama;
+
+/// <summary>The LLaMA decoder body: token embeddings, N pre-norm layers, final RMSNorm.</summary>
+public sealed class LlamaModel(LlamaConfig config) : Module
+{
+    private readonly float[] _inverseFrequencies = config.RopeInverseFrequencies();
+
+    public LlamaConfig Config { get; } = config;
+
+    public Embedding EmbedTokens { get; } = new(config.VocabSize, config.HiddenSize, config.PadTokenId);
+
+    public IReadOnlyList<LlamaDecoderLayer> Layers { get; } =
+        Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new LlamaDecoderLayer(config)).ToArray();
+
+    public RmsNorm Norm { get; } = new(config.HiddenSize, (float)config.RmsNormEps);
+
+    /// <summary>
+    /// Token ids [B, T] → hidden states [B, T, C]. Positions are 0..T−1 in every row, as transformers uses without a
+    /// cache (right padding); padded keys are masked out of attention.
+    /// </summary>
+    public Tensor Forward(ModelBatch batch, ForwardContext context)
+    {
+        batch.Validate();
+        var positions = new int[batch.Batch * batch.Length];
+        for (var i = 0; i < positions.Length; i++) positions[i] = i % batch.Length;
+        var h = EmbedTokens.Forward(batch.InputIds, batch.Shape);
+        foreach (var layer in Layers) h = layer.Forward(h, positions, _inverseFrequencies, batch.AttentionMask, context);
+        return Norm.Forward(h);
+    }
+
+    public override IEnumerable<(string Name, Tensor Value)> NamedTensors() =>
+        Child("embed_tokens", EmbedTokens)
+            .Concat(Layers.SelectMany((layer, i) => Child($"layers.{i}", layer)))
+            .Concat(Child("norm", Norm));
+}

@@ -1,0 +1,67 @@
+using EfficientFT.Models.Configs;
+using EfficientFT.Models.Llama;
+using EfficientFT.Models.Roberta;
+using EfficientFT.Models.SafeTensors;
+using EfficientFT.Tensors;
+
+namespace EfficientFT.Models;
+
+/// <summary>Models from and to Hugging Face layout: a directory with config.json and model.safetensors (or shards).</summary>
+public static class Pretrained
+{
+    /// <summary>The architectures this build can run, by the name config.json's "architectures" uses.</summary>
+    public static IReadOnlyDictionary<string, Func<ModelConfig, PretrainedModel>> Architectures { get; } =
+        new Dictionary<string, Func<ModelConfig, PretrainedModel>>
+        {
+            ["RobertaForSequenceClassification"] = c => new RobertaForSequenceClassification(As<RobertaConfig>(c)),
+            ["RobertaForMaskedLM"] = c => new RobertaForMaskedLM(As<RobertaConfig>(c)),
+            ["LlamaForCausalLM"] = c => new LlamaForCausalLM(As<LlamaConfig>(c)),
+            ["LlamaForSequenceClassification"] = c => new LlamaForSequenceClassification(As<LlamaConfig>(c)),
+        };
+
+    /// <summary>
+    /// A model with zero weights for <paramref name="config"/>; <paramref name="architecture"/> defaults to the
+    /// config's first architecture, else the family's sequence classifier.
+    /// </summary>
+    public static PretrainedModel Create(ModelConfig config, string? architecture = null)
+    {
+        architecture ??= config.Architectures.FirstOrDefault(Architectures.ContainsKey) ?? config switch
+        {
+            RobertaConfig => "RobertaForSequenceClassification",
+            _ => "LlamaForCausalLM",
+        };
+        if (!Architectures.TryGetValue(architecture, out var create))
+            throw new NotSupportedException($"Architecture {architecture} is not supported; supported: {string.Join(", ", Architectures.Keys)}.");
+        return create(config);
+    }
+
+    /// <summary>
+    /// Loads config.json and the weights from <paramref name="directory"/>. With <paramref name="architecture"/>
+    /// a body can get another head (a masked-LM checkpoint fine-tuned as a classifier); the new head's tensors are
+    /// initialised from <paramref name="seed"/> and listed in the report.
+    /// </summary>
+    public static (PretrainedModel Model, LoadReport Report) Load(string directory, string? architecture = null, ulong seed = 0)
+    {
+        var configPath = Path.Combine(directory, "config.json");
+        if (!File.Exists(configPath))
+            throw new FileNotFoundException($"{directory}: no config.json (expected a Hugging Face model directory).", configPath);
+        var config = ModelConfig.Load(configPath);
+        var model = Create(config, architecture);
+        using var checkpoint = SafeTensorsCheckpoint.Open(directory);
+        var report = model.LoadTensors(checkpoint.LoadAll(), directory, new Rng(seed));
+        return (model, report);
+    }
+
+    /// <summary>Writes config.json (architectures set to this model's) and model.safetensors, each atomically.</summary>
+    public static void Save(PretrainedModel model, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var config = model.ModelConfig with { Architectures = [model.Architecture] };
+        SafeTensorsWriter.Save(Path.Combine(directory, "model.safetensors"),
+            model.NamedTensors().Select(p => KeyValuePair.Create(p.Name, p.Value)));
+        config.Save(Path.Combine(directory, "config.json"));
+    }
+
+    private static T As<T>(ModelConfig config) where T : ModelConfig => config as T
+        ?? throw new ArgumentException($"A {config.ModelType} config cannot build a model that needs {typeof(T).Name}.");
+}

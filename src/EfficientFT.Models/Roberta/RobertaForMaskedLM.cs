@@ -1,0 +1,48 @@
+using EfficientFT.Models.Configs;
+using EfficientFT.Models.Nn;
+using EfficientFT.Tensors;
+
+namespace EfficientFT.Models.Roberta;
+
+/// <summary>
+/// RoBERTa with RobertaLMHead: decoder(layer_norm(gelu(dense(h)))) + bias, the decoder weight tied to the word
+/// embeddings as transformers ties them. Loss: cross-entropy over the masked positions (labels −100 elsewhere).
+/// </summary>
+public sealed class RobertaForMaskedLM(RobertaConfig config) : PretrainedModel
+{
+    public RobertaConfig Config { get; } = config;
+
+    public RobertaModel Roberta { get; } = new(config);
+
+    public Linear Dense { get; } = Linear.Create(config.HiddenSize, config.HiddenSize);
+
+    public LayerNorm LayerNorm { get; } = new(config.HiddenSize, (float)config.LayerNormEps);
+
+    public Tensor DecoderBias { get; } = Tensor.Zeros(config.VocabSize);
+
+    public override ModelConfig ModelConfig => Config;
+
+    protected override bool IsHeadTensor(string name) => name.StartsWith("lm_head.", StringComparison.Ordinal);
+
+    public override string Architecture => "RobertaForMaskedLM";
+
+    public override ModelOutput Forward(ModelBatch batch, ForwardContext context)
+    {
+        var h = Roberta.Forward(batch, context);
+        h = LayerNorm.Forward(Activation.Apply("gelu", Dense.Forward(h)));
+        var logits = Ops.Linear(h, Roberta.Embeddings.WordEmbeddings.Weight, DecoderBias);
+        Tensor? loss = null;
+        if (batch.TokenLabels is { } labels && labels.Any(l => l != -100))
+            loss = Ops.CrossEntropy(logits.Reshape(-1, Config.VocabSize), labels);
+        return new ModelOutput(logits, loss);
+    }
+
+    protected override bool IsIgnoredCheckpointName(string name) => name.StartsWith("roberta.pooler.", StringComparison.Ordinal)
+        || name == "lm_head.decoder.weight" || name == "lm_head.decoder.bias";
+
+    public override IEnumerable<(string Name, Tensor Value)> NamedTensors() =>
+        Child("roberta", Roberta)
+            .Concat(Child("lm_head.dense", Dense))
+            .Concat(Child("lm_head.layer_norm", LayerNorm))
+            .Append(("lm_head.bias", DecoderBias));
+}

@@ -1,0 +1,52 @@
+using EfficientFT.Models.Configs;
+using EfficientFT.Models.Nn;
+using EfficientFT.Tensors;
+
+namespace EfficientFT.Models.Roberta;
+
+/// <summary>
+/// RoBERTa with RobertaClassificationHead on the first token: out_proj(drop(tanh(dense(drop(h₀))))).
+/// One label (or problem_type "regression") means regression with MSE; otherwise cross-entropy.
+/// </summary>
+public sealed class RobertaForSequenceClassification(RobertaConfig config) : PretrainedModel
+{
+    private readonly float _dropout = (float)(config.ClassifierDropout ?? config.HiddenDropoutProb);
+
+    public RobertaConfig Config { get; } = config;
+
+    public RobertaModel Roberta { get; } = new(config);
+
+    public Linear Dense { get; set; } = Linear.Create(config.HiddenSize, config.HiddenSize);
+
+    public Linear OutProj { get; set; } = Linear.Create(config.HiddenSize, config.NumLabels);
+
+    public override ModelConfig ModelConfig => Config;
+
+    protected override bool IsHeadTensor(string name) => name.StartsWith("classifier.", StringComparison.Ordinal);
+
+    public override string Architecture => "RobertaForSequenceClassification";
+
+    public bool IsRegression => Config.NumLabels == 1 || Config.ProblemType == ProblemType.Regression;
+
+    public override ModelOutput Forward(ModelBatch batch, ForwardContext context)
+    {
+        var h = Roberta.Forward(batch, context);
+        var first = Ops.Slice(h, 1, 0, 1).Reshape(batch.Batch, -1);
+        var x = Ops.Tanh(Dense.Forward(context.Dropout(first, _dropout)));
+        var logits = OutProj.Forward(context.Dropout(x, _dropout));
+        Tensor? loss = null;
+        if (IsRegression && batch.RegressionLabels is { } values)
+            loss = Ops.MseLoss(logits.Reshape(-1), Tensor.FromArray(values, values.Length));
+        else if (!IsRegression && batch.ClassLabels is { } labels)
+            loss = Ops.CrossEntropy(logits, labels);
+        return new ModelOutput(logits, loss);
+    }
+
+    protected override bool IsIgnoredCheckpointName(string name) => name.StartsWith("roberta.pooler.", StringComparison.Ordinal)
+        || name.StartsWith("lm_head.", StringComparison.Ordinal);
+
+    public override IEnumerable<(string Name, Tensor Value)> NamedTensors() =>
+        Child("roberta", Roberta)
+            .Concat(Child("classifier.dense", Dense))
+            .Concat(Child("classifier.out_proj", OutProj));
+}

@@ -1,0 +1,57 @@
+using EfficientFT.Models.Configs;
+using EfficientFT.Models.Nn;
+using EfficientFT.Tensors;
+
+namespace EfficientFT.Models.Roberta;
+
+/// <summary>
+/// One post-LN encoder layer (RobertaLayer):
+/// a = LN(x + drop(Wo·attn(Wq x, Wk x, Wv x))); y = LN(a + drop(W2·gelu(W1 a))).
+/// </summary>
+public sealed class RobertaLayer(RobertaConfig config) : Module
+{
+    private readonly int _heads = config.NumAttentionHeads;
+    private readonly int _headDim = config.HiddenSize / config.NumAttentionHeads;
+    private readonly float _hiddenDropout = (float)config.HiddenDropoutProb;
+    private readonly float _attentionDropout = (float)config.AttentionProbsDropoutProb;
+
+    public Linear Query { get; set; } = Linear.Create(config.HiddenSize, config.HiddenSize);
+
+    public Linear Key { get; set; } = Linear.Create(config.HiddenSize, config.HiddenSize);
+
+    public Linear Value { get; set; } = Linear.Create(config.HiddenSize, config.HiddenSize);
+
+    public Linear AttentionOutput { get; set; } = Linear.Create(config.HiddenSize, config.HiddenSize);
+
+    public LayerNorm AttentionLayerNorm { get; } = new(config.HiddenSize, (float)config.LayerNormEps);
+
+    public Linear Intermediate { get; set; } = Linear.Create(config.HiddenSize, config.IntermediateSize);
+
+    public Linear Output { get; set; } = Linear.Create(config.IntermediateSize, config.HiddenSize);
+
+    public LayerNorm OutputLayerNorm { get; } = new(config.HiddenSize, (float)config.LayerNormEps);
+
+    /// <summary>x [B, T, C], key mask [B·T] → [B, T, C].</summary>
+    public Tensor Forward(Tensor x, int[] keyMask, ForwardContext context)
+    {
+        var (b, t) = (x.Dim(0), x.Dim(1));
+        var q = Query.Forward(x).Reshape(b, t, _heads, _headDim);
+        var k = Key.Forward(x).Reshape(b, t, _heads, _headDim);
+        var v = Value.Forward(x).Reshape(b, t, _heads, _headDim);
+        var (rate, key) = context.AttentionDropout(_attentionDropout);
+        var attended = Ops.Attention(q, k, v, keyMask, dropout: rate, dropoutKey: key).Reshape(b, t, -1);
+        var a = AttentionLayerNorm.Forward(x + context.Dropout(AttentionOutput.Forward(attended), _hiddenDropout));
+        var h = Activation.Apply(config.HiddenAct, Intermediate.Forward(a));
+        return OutputLayerNorm.Forward(a + context.Dropout(Output.Forward(h), _hiddenDropout));
+    }
+
+    public override IEnumerable<(string Name, Tensor Value)> NamedTensors() =>
+        Child("attention.self.query", Query)
+            .Concat(Child("attention.self.key", Key))
+            .Concat(Child("attention.self.value", Value))
+            .Concat(Child("attention.output.dense", AttentionOutput))
+            .Concat(Child("attention.output.LayerNorm", AttentionLayerNorm))
+            .Concat(Child("intermediate.dense", Intermediate))
+            .Concat(Child("output.dense", Output))
+            .Concat(Child("output.LayerNorm", OutputLayerNorm));
+}
