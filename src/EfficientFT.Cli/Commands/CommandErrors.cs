@@ -1,0 +1,29 @@
+using EfficientFT.Models.Configs;
+using EfficientFT.Models.SafeTensors;
+using Spectre.Console;
+
+namespace EfficientFT.Cli.Commands;
+
+/// <summary>
+/// Turns the failures a user can cause (a missing file, a malformed checkpoint, a bad batch) into one line on
+/// stderr and exit code 2, never a stack trace. Anything else is a bug and keeps its trace.
+/// </summary>
+public static class CommandErrors
+{
+    public static int Run(Func<int> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException
+                                      or SafeTensorsFormatException or ModelConfigException or ArgumentException
+                                      or NotSupportedException or IOException or UnauthorizedAccessException
+                                      or InvalidOperationException or IndexOutOfRangeException)
+        {
+            AnsiConsole.Console.Profile.Out = new AnsiConsoleOutput(Console.Error);
+            Console.Error.WriteLine($"eft: error: {e.Message}");
+            return 2;
+        }
+    }
+}

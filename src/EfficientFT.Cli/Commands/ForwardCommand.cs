@@ -1,0 +1,47 @@
+using System.CommandLine;
+using EfficientFT.Models;
+using EfficientFT.Models.Configs;
+using EfficientFT.Models.Data;
+using EfficientFT.Models.Nn;
+using EfficientFT.Models.SafeTensors;
+using EfficientFT.Tensors;
+using EfficientFT.Tensors.Autograd;
+
+namespace EfficientFT.Cli.Commands;
+
+/// <summary>
+/// `forward`: logits and loss of a checkpoint on pre-tokenized rows, written as safetensors — how a user checks a
+/// checkpoint against Python.
+/// </summary>
+public static class ForwardCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Model directory (config.json + model.safetensors).", Required = true };
+        var data = new Option<string>("--data") { Description = "JSONL rows: input_ids, attention_mask, label or labels.", Required = true };
+        var output = new Option<string>("--out") { Description = "Output .safetensors with tensors 'logits' and 'loss'.", Required = true };
+        var command = new Command("forward", "Run a checkpoint on pre-tokenized rows and write logits and loss.") { model, data, output };
+        command.SetAction(r => CommandErrors.Run(() => Run(r.GetValue(model)!, r.GetValue(data)!, r.GetValue(output)!)));
+        return command;
+    }
+
+    private static int Run(string modelDir, string dataPath, string outPath)
+    {
+        var (model, report) = Pretrained.Load(modelDir);
+        if (report.NewlyInitialized.Count > 0)
+            throw new InvalidDataException($"{modelDir}: the checkpoint lacks the {model.Architecture} head ({string.Join(", ", report.NewlyInitialized)}); its logits would be random.");
+        if (report.Unused.Count > 0)
+            Console.Error.WriteLine($"eft: note: {report.Unused.Count} checkpoint tensor(s) unused by {model.Architecture}: {string.Join(", ", report.Unused.Take(5))}");
+        var config = model.ModelConfig;
+        var regression = config.NumLabels == 1 || config.ProblemType == ProblemType.Regression;
+        var batch = JsonlBatchReader.Read(dataPath, config.PadTokenId ?? 0, regression);
+        ModelOutput result;
+        using (GradMode.NoGrad()) result = model.Forward(batch, ForwardContext.Inference);
+        var tensors = new List<KeyValuePair<string, Tensor>> { new("logits", result.Logits) };
+        if (result.Loss != null) tensors.Add(new("loss", result.Loss.Reshape(1)));
+        SafeTensorsWriter.Save(outPath, tensors);
+        Console.WriteLine($"{model.Architecture}: {batch.Batch} rows × {batch.Length} tokens → logits {Shapes.Format(result.Logits.Shape)}" +
+                          (result.Loss != null ? $", loss {result.Loss.Item():G6}" : ", no labels so no loss") + $"; wrote {outPath}");
+        return 0;
+    }
+}

@@ -1,0 +1,44 @@
+using System.CommandLine;
+using EfficientFT.Models;
+using EfficientFT.Models.Configs;
+using EfficientFT.Models.SafeTensors;
+using Spectre.Console;
+
+namespace EfficientFT.Cli.Commands;
+
+/// <summary>`inspect PATH`: a checkpoint's architecture, parameter count and tensor list.</summary>
+public static class InspectCommand
+{
+    public static Command Create()
+    {
+        var path = new Argument<string>("path") { Description = "A model directory (config.json + safetensors), a .safetensors file or a model.safetensors.index.json." };
+        var command = new Command("inspect", "Print a checkpoint's architecture, parameter count and tensors.") { path };
+        command.SetAction(r => CommandErrors.Run(() => Run(r.GetValue(path)!)));
+        return command;
+    }
+
+    private static int Run(string path)
+    {
+        var directory = Directory.Exists(path) ? path : Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var configPath = Path.Combine(directory, "config.json");
+        if (File.Exists(configPath))
+        {
+            var config = ModelConfig.Load(configPath);
+            var model = Pretrained.Create(config);
+            AnsiConsole.MarkupLine($"[bold]{Markup.Escape(model.Architecture)}[/] ({Markup.Escape(config.ModelType)}): " +
+                                   $"{config.NumHiddenLayers} layers, hidden {config.HiddenSize}, {config.NumAttentionHeads} heads, vocab {config.VocabSize}");
+        }
+        using var checkpoint = SafeTensorsCheckpoint.Open(path);
+        var table = new Table().AddColumns("tensor", "dtype", "shape", "parameters");
+        long total = 0;
+        foreach (var name in checkpoint.Names)
+        {
+            var info = checkpoint.GetInfo(name);
+            total += info.ElementCount;
+            table.AddRow(Markup.Escape(name), info.DType.ToString(), Markup.Escape("[" + string.Join(", ", info.Shape) + "]"), info.ElementCount.ToString("N0"));
+        }
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine($"{checkpoint.Names.Count} tensors, [bold]{total:N0}[/] parameters");
+        return 0;
+    }
+}

@@ -1,0 +1,74 @@
+using EfficientFT.Models.Llama;
+using EfficientFT.Models.Roberta;
+using EfficientFT.Models.SafeTensors;
+
+namespace EfficientFT.Models.Tests.Models;
+
+public sealed class PretrainedTests
+{
+    [Theory]
+    [InlineData("roberta_cls__base")]
+    [InlineData("llama_lm__base")]
+    [InlineData("llama_cls__lora")]
+    [InlineData("roberta_reg__lora")]
+    public void Save_WritesTheSameBytesPythonWrote(string caseName)
+    {
+        // transformers' save_pretrained wrote these files; writing the loaded model back must give a checkpoint
+        // transformers reads as the same model, and byte equality is the strongest form of that.
+        var source = Path.Combine(Fixtures.Case(caseName), "base");
+        var (model, _) = Pretrained.Load(source);
+        var target = Directory.CreateTempSubdirectory("eft-save-").FullName;
+        try
+        {
+            Pretrained.Save(model, target);
+            Assert.Equal(File.ReadAllBytes(Path.Combine(source, "model.safetensors")), File.ReadAllBytes(Path.Combine(target, "model.safetensors")));
+            Assert.Equal(File.ReadAllText(Path.Combine(source, "config.json")), File.ReadAllText(Path.Combine(target, "config.json")));
+        }
+        finally
+        {
+            Directory.Delete(target, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Load_WithAnotherHead_InitialisesOnlyTheHead()
+    {
+        var source = Path.Combine(Fixtures.Case("llama_lm__base"), "base");
+        var (model, report) = Pretrained.Load(source, "LlamaForSequenceClassification", seed: 5);
+        Assert.IsType<LlamaForSequenceClassification>(model);
+        Assert.Equal(["score.weight"], report.NewlyInitialized);
+        Assert.Empty(report.Unused);
+        var score = ((LlamaForSequenceClassification)model).Score.Weight.ToArray();
+        var std = Math.Sqrt(score.Select(v => (double)v * v).Average());
+        Assert.InRange(std, 0.5 * model.ModelConfig.InitializerRange, 2 * model.ModelConfig.InitializerRange);
+    }
+
+    [Fact]
+    public void Load_MissingBodyTensor_NamesTheCheckpointAndTensor()
+    {
+        var dir = Directory.CreateTempSubdirectory("eft-missing-").FullName;
+        try
+        {
+            var source = Path.Combine(Fixtures.Case("roberta_cls__base"), "base");
+            File.Copy(Path.Combine(source, "config.json"), Path.Combine(dir, "config.json"));
+            var tensors = SafeTensorsFile.LoadAll(Path.Combine(source, "model.safetensors"));
+            tensors.Remove("roberta.encoder.layer.1.output.dense.weight");
+            SafeTensorsWriter.Save(Path.Combine(dir, "model.safetensors"), tensors);
+            var e = Assert.Throws<InvalidDataException>(() => Pretrained.Load(dir));
+            Assert.Contains(dir, e.Message);
+            Assert.Contains("roberta.encoder.layer.1.output.dense.weight", e.Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void RobertaPositionIds_SkipPadsAndStartAfterPaddingIndex()
+    {
+        // transformers: cumsum(ids != pad) * (ids != pad) + pad.
+        int[] ids = [0, 5, 6, 2, 1, 1, 0, 7, 1, 8];
+        Assert.Equal([2, 3, 4, 5, 1, 1, 2, 3, 1, 4], RobertaEmbeddings.PositionIds(ids, length: 5, paddingIndex: 1));
+    }
+}
