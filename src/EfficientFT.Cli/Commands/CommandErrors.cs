@@ -1,6 +1,5 @@
 using EfficientFT.Models.Configs;
 using EfficientFT.Models.SafeTensors;
-using Spectre.Console;
 
 namespace EfficientFT.Cli.Commands;
 
@@ -21,7 +20,6 @@ public static class CommandErrors
                                       or NotSupportedException or IOException or UnauthorizedAccessException
                                       or InvalidOperationException or IndexOutOfRangeException)
         {
-            AnsiConsole.Console.Profile.Out = new AnsiConsoleOutput(Console.Error);
             Console.Error.WriteLine($"eft: error: {e.Message}");
             return 2;
         }

@@ -1,0 +1,16 @@
+using System.CommandLine;
+
+namespace EfficientFT.Cli.Commands;
+
+/// <summary>The root `eft` command with every subcommand (tests invoke it in-process).</summary>
+public static class EftCommand
+{
+    public static RootCommand Create()
+    {
+        var root = new RootCommand("EfficientFT: parameter-efficient fine-tuning and benchmarking of transformers.");
+        root.Subcommands.Add(SelfCheckCommand.Create());
+        root.Subcommands.Add(InspectCommand.Create());
+        root.Subcommands.Add(ForwardCommand.Create());
+        return root;
+    }
+}

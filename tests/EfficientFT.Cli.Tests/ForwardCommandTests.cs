@@ -1,0 +1,78 @@
+using EfficientFT.Cli.Commands;
+using EfficientFT.Models.SafeTensors;
+
+namespace EfficientFT.Cli.Tests;
+
+/// <summary>`eft forward` end to end, in-process, against the golden logits.</summary>
+[Collection("console")]
+public sealed class ForwardCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("eft-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static string Case(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", "peft", name);
+
+    private static int Eft(params string[] args) => EftCommand.Create().Parse(args).Invoke();
+
+    [Theory]
+    [InlineData("roberta_cls__base")]
+    [InlineData("llama_lm__base")]
+    public void Forward_WritesTheReferenceLogitsAndLoss(string caseName)
+    {
+        var output = Path.Combine(_dir, "out.safetensors");
+        var rc = Eft("forward", "--model", Path.Combine(Case(caseName), "base"), "--data", Path.Combine(Case(caseName), "batch.jsonl"), "--out", output);
+        Assert.Equal(0, rc);
+        var actual = SafeTensorsFile.LoadAll(output);
+        var expected = SafeTensorsFile.LoadAll(Path.Combine(Case(caseName), "expected.safetensors"));
+        foreach (var (name, reference) in new[] { ("logits", "logits_init"), ("loss", "loss_init") })
+        {
+            var a = actual[name].ToArray();
+            var e = expected[reference].ToArray();
+            Assert.Equal(e.Length, a.Length);
+            var scale = e.Max(Math.Abs);
+            Assert.All(a.Zip(e), p => Assert.True(Math.Abs(p.First - p.Second) <= 1e-6 + 1e-5 * scale, $"{name}: {p.First} vs {p.Second}"));
+        }
+    }
+
+    [Fact]
+    public void Forward_BadRows_FailsWithExitCode2AndWritesNothing()
+    {
+        var rows = Path.Combine(_dir, "rows.jsonl");
+        File.WriteAllText(rows, "{\"input_ids\": [5, 6, 7]}\n{\"input_ids\": [5, \"x\"]}\n");
+        var output = Path.Combine(_dir, "out.safetensors");
+        var error = new StringWriter();
+        var previous = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            Assert.Equal(2, Eft("forward", "--model", Path.Combine(Case("roberta_cls__base"), "base"), "--data", rows, "--out", output));
+        }
+        finally
+        {
+            Console.SetError(previous);
+        }
+        Assert.Contains("rows.jsonl:2", error.ToString());
+        Assert.DoesNotContain("   at ", error.ToString());
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public void Inspect_CorruptFile_FailsWithExitCode2()
+    {
+        var path = Path.Combine(_dir, "model.safetensors");
+        File.WriteAllBytes(path, [1, 2, 3]);
+        var error = new StringWriter();
+        var previous = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            Assert.Equal(2, Eft("inspect", path));
+        }
+        finally
+        {
+            Console.SetError(previous);
+        }
+        Assert.Contains(path, error.ToString());
+    }
+}
