@@ -25,6 +25,8 @@ internal sealed class BertNormalizer(bool cleanText, bool handleChineseChars, bo
 
     private static string Clean(string text)
     {
+        if (!text.AsSpan().ContainsAnyExceptInRange(' ', '~'))
+            return text;
         var builder = new StringBuilder(text.Length);
         for (var i = 0; i < text.Length;)
         {

@@ -12,8 +12,17 @@ internal static class ByteLevelAlphabet
     private static readonly short[] CharToByte = BuildCharToByte();
 
     /// <summary>The UTF-8 bytes of <paramref name="text"/>, each written as its byte-level character.</summary>
-    public static string Encode(string text)
+    public static string Encode(ReadOnlySpan<char> text)
     {
+        // Most text is ASCII, whose UTF-8 is itself; map it without the encoder.
+        if (!text.ContainsAnyExceptInRange('\0', '\u007F'))
+        {
+            var ascii = text.Length <= 256 ? stackalloc char[text.Length] : new char[text.Length];
+            for (var i = 0; i < text.Length; i++)
+                ascii[i] = ByteToChar[text[i]];
+            return new string(ascii);
+        }
+
         var byteCount = System.Text.Encoding.UTF8.GetByteCount(text);
         var bytes = byteCount <= 256 ? stackalloc byte[byteCount] : new byte[byteCount];
         System.Text.Encoding.UTF8.GetBytes(text, bytes);

@@ -44,6 +44,9 @@ internal static class UnicodeNormalization
     public static string StripNonSpacingMarks(string text)
     {
         var decomposed = Normalize(text, NormalizationForm.FormD);
+        // Non-spacing marks start at U+0300.
+        if (!decomposed.AsSpan().ContainsAnyExceptInRange('\0', '\u02FF'))
+            return decomposed;
         var builder = new StringBuilder(decomposed.Length);
         for (var i = 0; i < decomposed.Length;)
         {

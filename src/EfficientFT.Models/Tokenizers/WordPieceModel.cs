@@ -25,9 +25,15 @@ internal sealed class WordPieceModel : ITokenizerModel
 
     public void Tokenize(string word, List<int> ids, List<string> tokens)
     {
-        if (UnicodeChars.CodePointCount(word) > _maxInputCharsPerWord)
+        if (word.Length > _maxInputCharsPerWord && UnicodeChars.CodePointCount(word) > _maxInputCharsPerWord)
         {
             AddUnknown(ids, tokens);
+            return;
+        }
+        if (Vocabulary.TryGetId(word, out var whole))
+        {
+            ids.Add(whole);
+            tokens.Add(Vocabulary.TokenOf(whole)!);
             return;
         }
 
