@@ -13,11 +13,13 @@ internal sealed class AddedVocabulary
     private readonly Dictionary<int, AddedToken> _byId = [];
     private readonly Dictionary<string, int> _byContent = new(StringComparer.Ordinal);
     private readonly HashSet<string> _special = new(StringComparer.Ordinal);
+    private readonly INormalizer? _normalizer;
     private readonly Matcher _raw;
     private readonly Matcher _normalized;
 
     public AddedVocabulary(IEnumerable<AddedToken> tokens, INormalizer? normalizer)
     {
+        _normalizer = normalizer;
         var raw = new List<(string, AddedToken)>();
         var normalized = new List<(string, AddedToken)>();
         foreach (var token in tokens)
@@ -46,7 +48,7 @@ internal sealed class AddedVocabulary
     public bool IsSpecial(string token) => _special.Contains(token);
 
     /// <summary>Cuts <paramref name="text"/> into added tokens and normalized text; empty text segments are dropped.</summary>
-    public void Split(string text, INormalizer? normalizer, List<Segment> output)
+    public void Split(string text, List<Segment> output)
     {
         var rawParts = new List<(int Start, int End, AddedToken? Token)>();
         FindMatches(text, _raw, rawParts);
@@ -59,7 +61,7 @@ internal sealed class AddedVocabulary
                 output.Add(new Segment(slice, token.Id, start == 0));
                 continue;
             }
-            var normalized = normalizer?.Normalize(slice) ?? slice;
+            var normalized = _normalizer?.Normalize(slice) ?? slice;
             normalizedParts.Clear();
             FindMatches(normalized, _normalized, normalizedParts);
             foreach (var (from, to, inner) in normalizedParts)

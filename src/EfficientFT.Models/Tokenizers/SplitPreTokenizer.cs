@@ -32,7 +32,7 @@ internal sealed class SplitPreTokenizer : IPreTokenizer
         Splitter.Split(piece, matches, _behavior, _invert, output);
     }
 
-    public static void LiteralMatches(string text, string literal, List<(int Start, int End)> output)
+    private static void LiteralMatches(string text, string literal, List<(int Start, int End)> output)
     {
         if (literal.Length == 0)
             return;

@@ -8,7 +8,6 @@ namespace EfficientFT.Models.Tokenizers;
 /// </summary>
 public sealed class Tokenizer
 {
-    private readonly INormalizer? _normalizer;
     private readonly IPreTokenizer? _preTokenizer;
     private readonly ITokenizerModel _model;
     private readonly IPostProcessor _postProcessor;
@@ -18,7 +17,6 @@ public sealed class Tokenizer
     internal Tokenizer(INormalizer? normalizer, IPreTokenizer? preTokenizer, ITokenizerModel model,
         IPostProcessor? postProcessor, ITokenDecoder? decoder, IEnumerable<AddedToken> addedTokens, int? padTokenId)
     {
-        _normalizer = normalizer;
         _preTokenizer = preTokenizer;
         _model = model;
         _postProcessor = postProcessor ?? new PassThroughPostProcessor();
@@ -183,7 +181,7 @@ public sealed class Tokenizer
     private Encoding EncodeSequence(string text, int typeId)
     {
         var segments = new List<Segment>();
-        _added.Split(text, _normalizer, segments);
+        _added.Split(text, segments);
         var ids = new List<int>(text.Length / 3 + 4);
         var tokens = new List<string>(ids.Capacity);
         var pieces = new List<Piece>();

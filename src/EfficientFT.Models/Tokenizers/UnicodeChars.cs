@@ -69,9 +69,12 @@ internal static class UnicodeChars
     public static void AppendCodePoint(StringBuilder builder, int cp)
     {
         if (cp < 0x10000)
+        {
             builder.Append((char)cp);
-        else
-            builder.Append(char.ConvertFromUtf32(cp));
+            return;
+        }
+        Span<char> pair = stackalloc char[2];
+        builder.Append(pair[..new Rune(cp).EncodeToUtf16(pair)]);
     }
 
     public static int CodePointCount(string text)

@@ -40,6 +40,22 @@ public sealed class GoldenRecordTests
             "decoded with special tokens skipped", context);
     }
 
+    [Fact]
+    public void ConcurrentEncoding_GivesTheSameIds()
+    {
+        // Tokenizers are shared across data-loading threads; the BPE cache and merge queue must not leak between them.
+        foreach (var fixture in TokenizerFixtures.Names)
+        {
+            var tokenizer = TokenizerFixtures.Tokenizer(fixture);
+            var records = TokenizerFixtures.GoldenRecords(fixture);
+            var work = Enumerable.Range(0, 20).SelectMany(_ => records).ToArray();
+            var results = new int[work.Length][];
+            Parallel.For(0, work.Length, i => results[i] = tokenizer.Encode(work[i].Text, work[i].AddSpecialTokens).Ids);
+            for (var i = 0; i < work.Length; i++)
+                Assert.Equal(work[i].Ids, results[i]);
+        }
+    }
+
     private static void AssertSameSequence<T>(IReadOnlyList<T> expected, IReadOnlyList<T> actual, string what,
         string context)
     {
