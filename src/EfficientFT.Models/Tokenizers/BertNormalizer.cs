@@ -45,10 +45,12 @@ internal sealed class BertNormalizer(bool cleanText, bool handleChineseChars, bo
         return builder.ToString();
     }
 
-    /// <summary>Categories Cc, Cf, Cn, Co and Cs; tab, newline and carriage return count as whitespace instead.</summary>
+    /// <summary>
+    /// Categories Cc, Cf and Co, which is what HF's <c>is_other</c> covers (unassigned code points are kept); tab,
+    /// newline and carriage return count as whitespace instead.
+    /// </summary>
     private static bool IsControl(int cp) => cp is not ('\t' or '\n' or '\r') && UnicodeChars.Category(cp)
-        is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.OtherNotAssigned
-        or UnicodeCategory.PrivateUse or UnicodeCategory.Surrogate;
+        is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.PrivateUse;
 
     private static string SpaceOutIdeographs(string text)
     {

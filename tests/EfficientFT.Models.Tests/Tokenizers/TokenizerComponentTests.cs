@@ -125,6 +125,15 @@ public sealed class TokenizerComponentTests
     }
 
     [Fact]
+    public void BertCleanText_DropsControlFormatAndPrivateUse_ButKeepsUnassignedCodePoints()
+    {
+        // HF's is_other covers Cc, Cf and Co only, so U+0378 (unassigned) survives cleaning and becomes [UNK].
+        var bert = TokenizerFixtures.Tokenizer("bert");
+        Assert.Equal(["a", "b"], bert.Encode("a\u200B\uE000\u0007 b", addSpecialTokens: false).Tokens);
+        Assert.Equal(["a", "[UNK]"], bert.Encode("a \u0378", addSpecialTokens: false).Tokens);
+    }
+
+    [Fact]
     public void WordPieceDecoder_JoinsContinuations_AndCleansUpEachTokenOnItsOwn()
     {
         // HF cleans up token by token, so " ." loses its space but the apostrophe of don ' t, split over three
