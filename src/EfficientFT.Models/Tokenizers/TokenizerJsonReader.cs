@@ -180,8 +180,9 @@ internal sealed class TokenizerJsonReader
         var ids = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var entry in e.EnumerateObject())
         {
-            if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetInt32(out var id) || id < 0)
-                throw Error($"{where}: the id of token '{entry.Name}' is not a non-negative integer.");
+            if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetInt32(out var id) || id < 0
+                || id > Vocabulary.MaxId)
+                throw Error($"{where}: the id of token '{entry.Name}' is not an integer in [0, {Vocabulary.MaxId}].");
             ids[entry.Name] = id;
         }
         return new Vocabulary(ids);

@@ -41,8 +41,10 @@ internal static class VocabMergesReader
             var vocabulary = new Dictionary<string, int>(StringComparer.Ordinal);
             foreach (var entry in document.RootElement.EnumerateObject())
             {
-                if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetInt32(out var id) || id < 0)
-                    throw new TokenizerFormatException(path, $"the id of token '{entry.Name}' is not a non-negative integer.");
+                if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetInt32(out var id) || id < 0
+                    || id > Vocabulary.MaxId)
+                    throw new TokenizerFormatException(path,
+                        $"the id of token '{entry.Name}' is not an integer in [0, {Vocabulary.MaxId}].");
                 vocabulary[entry.Name] = id;
             }
             return vocabulary;

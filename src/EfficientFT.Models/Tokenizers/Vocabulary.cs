@@ -3,6 +3,12 @@ namespace EfficientFT.Models.Tokenizers;
 /// <summary>A token ↔ id map that can also be searched by character span, so lookups of slices allocate nothing.</summary>
 internal sealed class Vocabulary
 {
+    /// <summary>
+    /// Ids index an array, so a corrupt file with one huge id must be rejected rather than allocate gigabytes; the
+    /// largest real vocabularies are a few hundred thousand tokens.
+    /// </summary>
+    public const int MaxId = (1 << 24) - 1;
+
     private readonly Dictionary<string, int> _ids;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _spans;
     private readonly string?[] _tokens;

@@ -46,6 +46,7 @@ public sealed class TokenizerFormatErrorTests
     [InlineData("{\"model\": {\"type\": 5}}")]
     [InlineData("{\"model\": {\"type\": \"BPE\"}}")]
     [InlineData("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": \"x\"}}}")]
+    [InlineData("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 2147483647}}}")]
     [InlineData("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [\"a b\"]}}")]
     [InlineData("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [[\"a\"]]}}")]
     [InlineData("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": \"a a\"}}")]
