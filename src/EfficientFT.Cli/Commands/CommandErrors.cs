@@ -1,5 +1,7 @@
 using EfficientFT.Models.Configs;
 using EfficientFT.Models.SafeTensors;
+using EfficientFT.Models.Tokenizers;
+using EfficientFT.Models.Hub;
 
 namespace EfficientFT.Cli.Commands;
 
@@ -16,7 +18,7 @@ public static class CommandErrors
             return action();
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException
-                                      or SafeTensorsFormatException or ModelConfigException or ArgumentException
+                                      or SafeTensorsFormatException or ModelConfigException or TokenizerFormatException or HubException or ArgumentException
                                       or NotSupportedException or IOException or UnauthorizedAccessException
                                       or InvalidOperationException or IndexOutOfRangeException)
         {

@@ -1,0 +1,84 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using EfficientFT.Models.Tokenizers;
+
+namespace EfficientFT.Cli.Commands;
+
+/// <summary>`tokenize`: one {"text": …} per line in, one {"ids", "tokens", "decoded"} per line out.</summary>
+public static class TokenizeCommand
+{
+    public static Command Create()
+    {
+        var tokenizer = new Option<string>("--tokenizer") { Description = "tokenizer.json, or a directory with tokenizer.json or vocab.json + merges.txt.", Required = true };
+        var special = new Option<bool>("--add-special-tokens") { Description = "Add the post-processor's special tokens (<s> … </s>, [CLS] … [SEP])." };
+        var input = new Option<string>("--input") { Description = "JSONL with one {\"text\": …} per line.", Required = true };
+        var output = new Option<string>("--output") { Description = "JSONL to write, one {\"ids\", \"tokens\", \"decoded\"} per input line.", Required = true };
+        var command = new Command("tokenize", "Tokenize texts with a Hugging Face tokenizer.") { tokenizer, special, input, output };
+        command.SetAction(r => CommandErrors.Run(() =>
+            Run(r.GetValue(tokenizer)!, r.GetValue(special), r.GetValue(input)!, r.GetValue(output)!)));
+        return command;
+    }
+
+    /// <summary>A tokenizer from a tokenizer.json file, or from a directory holding one (or GPT-2's vocab.json + merges.txt).</summary>
+    public static Tokenizer Load(string path)
+    {
+        if (File.Exists(path)) return Tokenizer.FromFile(path);
+        if (!Directory.Exists(path)) throw new FileNotFoundException($"{path}: no such tokenizer file or directory.", path);
+        var json = Path.Combine(path, "tokenizer.json");
+        if (File.Exists(json)) return Tokenizer.FromFile(json);
+        var vocab = Path.Combine(path, "vocab.json");
+        var merges = Path.Combine(path, "merges.txt");
+        if (File.Exists(vocab) && File.Exists(merges)) return Tokenizer.FromVocabAndMerges(vocab, merges);
+        throw new FileNotFoundException($"{path}: has neither tokenizer.json nor vocab.json + merges.txt.", json);
+    }
+
+    /// <summary>The "text" of every line of a JSONL file; a bad line fails naming the file and line.</summary>
+    public static List<string> ReadTexts(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file.", path);
+        var texts = new List<string>();
+        var lineNumber = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            lineNumber++;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            try
+            {
+                var node = JsonNode.Parse(line) as JsonObject ?? throw new InvalidDataException("the line is not a JSON object");
+                texts.Add(node["text"]?.GetValue<string>() ?? throw new InvalidDataException("it has no string \"text\""));
+            }
+            catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+            {
+                throw new InvalidDataException($"{path}:{lineNumber}: {e.Message}", e);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new InvalidDataException($"{path}:{lineNumber}: {e.Message}", e);
+            }
+        }
+        return texts;
+    }
+
+    private static int Run(string tokenizerPath, bool addSpecial, string inputPath, string outputPath)
+    {
+        var tokenizer = Load(tokenizerPath);
+        var texts = ReadTexts(inputPath);
+        var lines = texts.Select(text =>
+        {
+            var encoding = tokenizer.Encode(text, addSpecial);
+            return new JsonObject
+            {
+                ["ids"] = new JsonArray(encoding.Ids.Select(i => (JsonNode?)i).ToArray()),
+                ["tokens"] = new JsonArray(encoding.Tokens.Select(t => (JsonNode?)t).ToArray()),
+                ["decoded"] = tokenizer.Decode(encoding.Ids),
+            }.ToJsonString();
+        }).ToList();
+        // Written whole to a temporary file and renamed, so a failure never leaves a half-written output.
+        var temporary = outputPath + ".partial";
+        File.WriteAllLines(temporary, lines);
+        File.Move(temporary, outputPath, overwrite: true);
+        Console.WriteLine($"tokenized {texts.Count} texts → {outputPath}");
+        return 0;
+    }
+}
