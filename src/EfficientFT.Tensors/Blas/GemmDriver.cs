@@ -32,6 +32,9 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
     /// <summary>Fewer rows per thread than this and the threads split columns instead, so A panels keep their reuse.</summary>
     private const int MinRowsPerThread = Mc / 2;
 
+    /// <summary>Room past the A block for the spill of the 6-row transpose in <see cref="PackARows"/>.</summary>
+    private const int APackSlack = 8;
+
     [ThreadStatic] private static PackBuffer? t_aPack;
     [ThreadStatic] private static PackBuffer? t_bPack;
 
@@ -151,13 +154,20 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackBTransposed(float* src, nint ldb, float* dst, int kc, int nr)
     {
+        var p = 0;
+        if (nr == NR && NR % 8 == 0 && PackTranspose.IsSupported)
+        {
+            for (; p + 8 <= kc; p += 8)
+                for (var j = 0; j < NR; j += 8)
+                    PackTranspose.Transpose8(src + j * ldb + p, ldb, dst + p * NR + j, NR);
+        }
         for (var j = 0; j < nr; j++)
         {
             var row = src + j * ldb;
-            for (var p = 0; p < kc; p++) dst[p * NR + j] = row[p];
+            for (var q = p; q < kc; q++) dst[q * NR + j] = row[q];
         }
         for (var j = nr; j < NR; j++)
-            for (var p = 0; p < kc; p++) dst[p * NR + j] = 0;
+            for (var q = p; q < kc; q++) dst[q * NR + j] = 0;
     }
 
     private void Compute(int t)
@@ -172,7 +182,7 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
         if (rowStart >= rowEnd || panelStart >= panelEnd) return;
 
         t_aPack ??= new PackBuffer();
-        var aPack = t_aPack.Get(Mc * Kc);
+        var aPack = t_aPack.Get(Mc * Kc + APackSlack);
         var edge = stackalloc float[MR * NR];
         for (var ic = rowStart; ic < rowEnd; ic += Mc)
         {
@@ -222,23 +232,42 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
         }
     }
 
-    /// <summary>A is m×k: row i of the panel is a contiguous row of storage, spread across the panel's steps.</summary>
+    /// <summary>
+    /// A is m×k: row i of the panel is a contiguous row of storage, spread across the panel's steps. The 6-row
+    /// transpose writes two floats past each group of steps; they land on the next group, the next panel (packed
+    /// later) or <see cref="APackSlack"/>, and are overwritten or never read.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackARows(float* src, nint lda, float* dst, int kc, int mr)
     {
+        var p = 0;
+        if (mr == MR && (MR == 8 || MR == 6) && PackTranspose.IsSupported)
+        {
+            for (; p + 8 <= kc; p += 8)
+            {
+                if (MR == 8) PackTranspose.Transpose8(src + p, lda, dst + p * MR, MR);
+                else PackTranspose.Transpose6(src + p, lda, dst + p * MR);
+            }
+        }
         for (var i = 0; i < mr; i++)
         {
             var row = src + i * lda;
-            for (var p = 0; p < kc; p++) dst[p * MR + i] = row[p];
+            for (var q = p; q < kc; q++) dst[q * MR + i] = row[q];
         }
         for (var i = mr; i < MR; i++)
-            for (var p = 0; p < kc; p++) dst[p * MR + i] = 0;
+            for (var q = p; q < kc; q++) dst[q * MR + i] = 0;
     }
 
     /// <summary>A is k×m (used transposed): each step of the panel is a contiguous run of a row of storage.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackAColumns(float* src, nint lda, float* dst, int kc, int mr)
     {
+        if (mr == MR)
+        {
+            for (var p = 0; p < kc; p++, src += lda, dst += MR)
+                Unsafe.CopyBlockUnaligned(dst, src, (uint)(MR * sizeof(float)));
+            return;
+        }
         for (var p = 0; p < kc; p++, src += lda, dst += MR)
         {
             var i = 0;
