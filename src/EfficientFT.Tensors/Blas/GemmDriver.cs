@@ -4,16 +4,17 @@ namespace EfficientFT.Tensors.Blas;
 
 /// <summary>
 /// Goto/BLIS blocking around a micro-kernel. For each Nc-wide column block and Kc-deep slice, B is packed once into
-/// Nr-wide panels shared by all threads (about 3 MB, resident in L3); each thread packs Mc×Kc blocks of its own rows
-/// of A into Mr-tall panels (about 150 KB, resident in L2) and sweeps the B panels (16–32 KB, resident in L1) with
-/// the micro-kernel. Packing absorbs both transposes and pads the last panels with zeros, so the kernel never
-/// branches on shape.
+/// Nr-wide panels shared by all threads (about 3 MB, resident in L3); then the threads claim items (row chunks of at
+/// most Mc rows, times column chunks when rows run short), pack the item's rows of A into Mr-tall panels (at most
+/// 144 KB, resident in L2) and sweep its B panels (16–32 KB, resident in L1) with the micro-kernel. Packing absorbs
+/// both transposes and pads the last panels with zeros, so the kernel never branches on shape.
 /// </summary>
 /// <remarks>
 /// Every element of C gets the same arithmetic whatever the thread count, split or kernel width: within a Kc slice
 /// a sequential chain of fused multiply-adds over p, then C = fma(alpha, sum, beta·C) with beta replaced by 1 after
 /// the first slice. Kc is the same for both kernels, so results are bitwise identical across thread counts and
-/// between the Vector256 and Vector512 kernels, not merely repeatable for one configuration.
+/// between the Vector256 and Vector512 kernels, not merely repeatable for one configuration. That is also what lets
+/// threads claim items dynamically without giving up the determinism contract.
 /// </remarks>
 internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroKernel
 {
@@ -26,11 +27,21 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
     /// <summary>Columns per packed B block: Kc×Nc floats (3 MB) lives in L3 and covers a 3072-wide layer in one go.</summary>
     internal const int Nc = 3072;
 
-    /// <summary>Below this many flops a thread hand-off (several microseconds) costs more than it saves.</summary>
-    private const long ParallelFlops = 1L << 22;
+    /// <summary>
+    /// Below this many flops (a 64³ product) a second thread does not pay for the hand-off and the split packing;
+    /// measured with <see cref="GemmWorkers"/>, which hand off in about a microsecond while they are spinning.
+    /// </summary>
+    private const long ParallelFlops = 1L << 19;
 
-    /// <summary>Fewer rows per thread than this and the threads split columns instead, so A panels keep their reuse.</summary>
-    private const int MinRowsPerThread = Mc / 2;
+    /// <summary>
+    /// Work items per thread and slice. Threads claim items as they go, so one that is descheduled or slow (another
+    /// process on the core, a busier sibling) hands its remaining share to the others instead of holding up the
+    /// slice; a few items per thread keep that granularity fine without shrinking the A blocks much.
+    /// </summary>
+    private const int ItemsPerThread = 2;
+
+    /// <summary>Smallest row chunk: below it an item re-reads the whole B block for too little arithmetic.</summary>
+    private const int MinChunkRows = 24;
 
     /// <summary>Room past the A block for the spill of the 6-row transpose in <see cref="PackARows"/>.</summary>
     private const int APackSlack = 8;
@@ -46,11 +57,12 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
     private readonly float _alpha, _beta;
     private readonly float* _a, _b, _c;
     private readonly nint _lda, _ldb, _ldc;
-    private readonly int _threads, _rowSplit, _colSplit;
+    private readonly int _threads, _chunkRows, _colChunks, _items;
     private readonly Action<int> _packB, _compute;
     private float* _bPack;
     private int _jc, _nc, _pc, _kc;
     private float _sliceBeta;
+    private int _nextItem;
 
     private GemmDriver(bool transposeA, bool transposeB, int m, int n, int k, float alpha, float* a, nint lda,
         float* b, nint ldb, float beta, float* c, nint ldc, int threads)
@@ -61,8 +73,9 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
         _c = c;
         (_lda, _ldb, _ldc) = (lda, ldb, ldc);
         _threads = 2L * m * n * k < ParallelFlops ? 1 : threads;
-        (_rowSplit, _colSplit) = Split(_threads, m, Math.Min(n, Nc));
-        _threads = _rowSplit * _colSplit;
+        (_chunkRows, _colChunks) = Chunks(_threads, m, Math.Min(n, Nc));
+        _items = (m + _chunkRows - 1) / _chunkRows * _colChunks;
+        _threads = Math.Min(_threads, _items);
         _packB = PackB;
         _compute = Compute;
     }
@@ -80,15 +93,18 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
     }
 
     /// <summary>
-    /// A rows × columns grid of threads: rows while each thread still gets <see cref="MinRowsPerThread"/> rows (no
-    /// duplicated packing, each thread owns whole rows of C), columns of the B block for the rest.
+    /// Splits C into about <see cref="ItemsPerThread"/> items per thread: row chunks (Mr-aligned, at most Mc so one
+    /// A block serves an item) while they stay above <see cref="MinChunkRows"/>, then column chunks of the B block
+    /// for the rest. One thread takes whole Mc blocks in order, the classic loop.
     /// </summary>
-    private static (int Rows, int Cols) Split(int threads, int m, int nc)
+    private static (int ChunkRows, int ColChunks) Chunks(int threads, int m, int nc)
     {
-        var rows = threads;
-        while (rows > 1 && (threads % rows != 0 || m / rows < MinRowsPerThread)) rows--;
+        if (threads == 1) return (Mc, 1);
+        var target = threads * ItemsPerThread;
+        var rows = Math.Clamp(((m + target - 1) / target + MR - 1) / MR * MR, MinChunkRows, Mc);
+        var rowChunks = (m + rows - 1) / rows;
         var panels = (nc + NR - 1) / NR;
-        return (rows, Math.Max(1, Math.Min(threads / rows, panels)));
+        return (rows, Math.Clamp((target + rowChunks - 1) / rowChunks, 1, panels));
     }
 
     private void Run()
@@ -102,20 +118,11 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
             {
                 _kc = Math.Min(Kc, _k - _pc);
                 _sliceBeta = _pc == 0 ? _beta : 1f;
-                RunOnThreads(_packB);
-                RunOnThreads(_compute);
+                GemmWorkers.Run(_threads, _packB);
+                _nextItem = 0;
+                GemmWorkers.Run(_threads, _compute);
             }
         }
-    }
-
-    private void RunOnThreads(Action<int> body)
-    {
-        if (_threads == 1)
-        {
-            body(0);
-            return;
-        }
-        Parallel.For(0, _threads, new ParallelOptions { MaxDegreeOfParallelism = _threads }, body);
     }
 
     private void PackB(int t)
@@ -170,25 +177,21 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
             for (var q = p; q < kc; q++) dst[q * NR + j] = 0;
     }
 
-    private void Compute(int t)
+    private void Compute(int replica)
     {
-        var (ti, tj) = (t / _colSplit, t % _colSplit);
-        var rowPanels = (_m + MR - 1) / MR;
-        var rowStart = (int)Math.Min(_m, (long)rowPanels * ti / _rowSplit * MR);
-        var rowEnd = (int)Math.Min(_m, (long)rowPanels * (ti + 1) / _rowSplit * MR);
-        var colPanels = (_nc + NR - 1) / NR;
-        var panelStart = (int)((long)colPanels * tj / _colSplit);
-        var panelEnd = (int)((long)colPanels * (tj + 1) / _colSplit);
-        if (rowStart >= rowEnd || panelStart >= panelEnd) return;
-
         t_aPack ??= new PackBuffer();
         var aPack = t_aPack.Get(Mc * Kc + APackSlack);
         var edge = stackalloc float[MR * NR];
-        for (var ic = rowStart; ic < rowEnd; ic += Mc)
+        var colPanels = (_nc + NR - 1) / NR;
+        int item;
+        while ((item = Interlocked.Increment(ref _nextItem) - 1) < _items)
         {
-            var mc = Math.Min(Mc, rowEnd - ic);
+            var (rowChunk, colChunk) = Math.DivRem(item, _colChunks);
+            var ic = rowChunk * _chunkRows;
+            var mc = Math.Min(_chunkRows, _m - ic);
+            var panelEnd = (int)((long)colPanels * (colChunk + 1) / _colChunks);
             PackA(ic, mc, aPack);
-            for (var jp = panelStart; jp < panelEnd; jp++)
+            for (var jp = (int)((long)colPanels * colChunk / _colChunks); jp < panelEnd; jp++)
             {
                 var j0 = jp * NR;
                 var nr = Math.Min(NR, _nc - j0);
