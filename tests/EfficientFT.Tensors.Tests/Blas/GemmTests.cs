@@ -7,14 +7,14 @@ public class GemmTests(ITestOutputHelper output)
 {
     /// <summary>
     /// (m, n, k) shapes around every boundary the blocked path has: 1 and the tile sizes (6×16, 8×32) ±1, Mc=144,
-    /// Kc=256, Nc=3072, k=0, single rows and columns, and products large enough to run on two threads with both
-    /// the row split (m ≥ 144) and the column split (m &lt; 144).
+    /// Kc=256, Nc=3072, k=0, single rows and columns, and products large enough to run on two threads, split by
+    /// rows only (m ≥ 96) and by rows and columns (m small, n wide).
     /// </summary>
     private static readonly (int M, int N, int K)[] Shapes =
     [
         (1, 1, 1), (1, 33, 17), (31, 1, 65), (3, 7, 0), (7, 3, 1), (6, 16, 256), (8, 32, 257),
         (17, 31, 33), (33, 17, 7), (65, 129, 31), (145, 33, 3), (7, 3100, 5), (3, 5, 513),
-        (129, 65, 257), (257, 129, 65), (289, 33, 257),
+        (129, 65, 257), (257, 129, 65), (289, 33, 257), (40, 300, 100), (5, 1000, 100),
     ];
 
     private static readonly (float Alpha, float Beta)[] Scalars = [(1, 0), (1, 1), (-0.5f, 2), (0, 0.75f)];
@@ -91,6 +91,23 @@ public class GemmTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task ConcurrentProductsFromSeveralThreadsAreCorrect()
+    {
+        const int m = 200, n = 96, k = 128;
+        var gemm = new ManagedGemm(ManagedGemmWidth.Vector256, 2);
+        var (a, b) = (Random(m * k, 31), Random(k * n, 32));
+        var expected = new float[m * n];
+        gemm.Multiply(false, false, m, n, k, 1f, a, k, b, n, 0f, expected, n);
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
+        {
+            var c = new float[m * n];
+            for (var r = 0; r < 20; r++) gemm.Multiply(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n);
+            return c;
+        })));
+        Assert.All(results, c => Assert.Equal(expected, c));
+    }
+
+    [Fact]
     public void OpenBlasIsRepeatable()
     {
         if (!OpenBlas.IsAvailable)
@@ -105,6 +122,19 @@ public class GemmTests(ITestOutputHelper output)
         OpenBlasGemm.Instance.Multiply(false, true, m, n, k, 1f, a, k, b, k, 0f, c2, n);
         Assert.Equal(c1, c2);
     }
+
+    [Theory]
+    [InlineData(null, "managed-")]
+    [InlineData("", "managed-")]
+    [InlineData("managed", "managed-")]
+    [InlineData(" OpenBLAS ", "openblas")]
+    [InlineData("naive", "naive")]
+    public void EftGemmSettingPicksThePath(string? setting, string namePrefix) =>
+        Assert.StartsWith(namePrefix, Gemm.Choose(setting).Name);
+
+    [Fact]
+    public void UnknownEftGemmSettingIsAnError() =>
+        Assert.Throws<InvalidOperationException>(() => Gemm.Choose("mkl"));
 
     [Fact]
     public void RejectsTooShortOperands()
