@@ -3,7 +3,7 @@ namespace EfficientFT.Tensors.Blas;
 /// <summary>Which micro-kernel <see cref="ManagedGemm"/> runs.</summary>
 public enum ManagedGemmWidth
 {
-    /// <summary>Vector512 where the hardware accelerates it, otherwise Vector256.</summary>
+    /// <summary>Vector512 where the CPU has AVX-512, otherwise Vector256.</summary>
     Auto,
 
     /// <summary>The 6×16 Vector256 kernel (AVX2 + FMA).</summary>
