@@ -18,7 +18,11 @@ namespace EfficientFT.Tensors.Blas;
 /// </remarks>
 internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroKernel
 {
-    /// <summary>Depth of a slice: a Kc×Nr B panel (16 KB for Nr=16) stays in a 32 KB L1 beside the A stream.</summary>
+    /// <summary>
+    /// Depth of a slice. The 6×16 kernel's Kc×Nr B panel (16 KB) stays in a 32 KB L1 beside the A stream; the 8×32
+    /// kernel's (32 KB) fits the 48 KB L1 of Ice Lake and later and is fed from L2 on older parts. One Kc for both
+    /// keeps their results bitwise identical.
+    /// </summary>
     internal const int Kc = 256;
 
     /// <summary>Rows per packed A block: Mc×Kc floats (144 KB) fits the 512 KB L2 with room for C; 144 = 24·6 = 18·8.</summary>
@@ -72,7 +76,9 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
         _b = b;
         _c = c;
         (_lda, _ldb, _ldc) = (lda, ldb, ldc);
-        _threads = 2L * m * n * k < ParallelFlops ? 1 : threads;
+        // More threads than cores cannot speed up an FMA-bound kernel, and idle spinning workers would then steal
+        // time from busy ones; the result does not depend on the count, so capping it is free.
+        _threads = 2L * m * n * k < ParallelFlops ? 1 : Math.Min(threads, Environment.ProcessorCount);
         (_chunkRows, _colChunks) = Chunks(_threads, m, Math.Min(n, Nc));
         _items = (m + _chunkRows - 1) / _chunkRows * _colChunks;
         _threads = Math.Min(_threads, _items);
