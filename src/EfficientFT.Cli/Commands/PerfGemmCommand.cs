@@ -1,0 +1,98 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using EfficientFT.Tensors;
+using EfficientFT.Tensors.Blas;
+
+namespace EfficientFT.Cli.Commands;
+
+/// <summary>`perf gemm`: GFLOP/s of each matrix-product path at the shapes a transformer layer produces.</summary>
+public static class PerfGemmCommand
+{
+    /// <summary>
+    /// M tokens × K inputs × N outputs of a BERT-base-sized layer: attention projections (768→768), the MLP up and
+    /// down projections (768→3072, 3072→768), and a short batch. All as C = X·Wᵀ, plus one plain X·W for contrast.
+    /// </summary>
+    private static readonly GemmShape[] Shapes =
+    [
+        GemmShape.Linear(2048, 768, 768),
+        GemmShape.Linear(2048, 768, 3072),
+        GemmShape.Linear(2048, 3072, 768),
+        GemmShape.Linear(512, 768, 768),
+        new(2048, 768, 768, false, false),
+    ];
+
+    public static Command Create()
+    {
+        var threads = new Option<int[]>("--threads")
+        {
+            Description = "Thread counts to measure, as a list (1 2) or comma-separated (1,2).",
+            AllowMultipleArgumentsPerToken = true,
+            DefaultValueFactory = _ => Environment.ProcessorCount > 1 ? [1, Environment.ProcessorCount] : [1],
+            CustomParser = ParseThreadCounts,
+        };
+        var reps = new Option<int>("--reps") { Description = "Timed repetitions per path, shape and thread count.", DefaultValueFactory = _ => 10 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed runs first (JIT tiers, page faults, thread pool).", DefaultValueFactory = _ => 3 };
+        var coreType = new Option<string>("--openblas-coretype")
+        {
+            Description = "keep: honour OPENBLAS_CORETYPE from the environment; auto: remove it so OpenBLAS detects the CPU.",
+            DefaultValueFactory = _ => "keep",
+        };
+        coreType.AcceptOnlyFromAmong("keep", "auto");
+        var naive = new Option<bool>("--naive") { Description = "Also time the naive reference, at 512×768×768 on one thread only (about a second per product)." };
+
+        var command = new Command("gemm", "GFLOP/s of the managed, OpenBLAS (and naive) matrix products at transformer layer shapes.");
+        foreach (var option in new Option[] { threads, reps, warmup, coreType, naive }) command.Options.Add(option);
+        command.SetAction(parseResult => Run(parseResult.GetValue(threads)!, parseResult.GetValue(reps),
+            parseResult.GetValue(warmup), parseResult.GetValue(coreType) == "auto", parseResult.GetValue(naive)));
+        return command;
+    }
+
+    private static int[] ParseThreadCounts(ArgumentResult result)
+    {
+        var counts = new List<int>();
+        foreach (var part in result.Tokens.SelectMany(t => t.Value.Split(',', StringSplitOptions.RemoveEmptyEntries)))
+        {
+            if (!int.TryParse(part, out var n) || n < 1)
+            {
+                result.AddError($"--threads: '{part}' is not a positive integer.");
+                return [];
+            }
+            counts.Add(n);
+        }
+        return [.. counts];
+    }
+
+    private static int Run(int[] threadCounts, int reps, int warmup, bool autoCoreType, bool naive)
+    {
+        OpenBlas.AutoDetectCoreType = autoCoreType;
+        var paths = new List<IGemm> { new ManagedGemm() };
+        if (OpenBlas.IsAvailable) paths.Add(OpenBlasGemm.Instance);
+
+        Console.WriteLine($"CPU threads {Environment.ProcessorCount}; OPENBLAS_CORETYPE={Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") ?? "(unset)"}");
+        Console.WriteLine(OpenBlas.IsAvailable
+            ? $"OpenBLAS {OpenBlas.LibraryPath}, core {OpenBlas.CoreName}"
+            : $"OpenBLAS unavailable: {OpenBlas.LoadError}");
+        Console.WriteLine($"Gemm.Default: {Gemm.Default.Name}");
+        Console.WriteLine($"{reps} timed runs per path in two blocks (order A B, then B A), each after {warmup} warm-up; GFLOP/s = 2mnk / median.");
+        Console.WriteLine();
+        Console.WriteLine($"{"M×K×N op",-18} {"thr",3} {"path",-15} {"median ms",10} {"min ms",9} {"max ms",9} {"GFLOP/s",8}");
+
+        void Print(GemmBenchmarkResult r) =>
+            Console.WriteLine($"{r.Shape,-18} {r.Threads,3} {r.Path,-15} {r.MedianMs,10:F2} {r.MinMs,9:F2} {r.MaxMs,9:F2} {r.Gflops,8:F1}");
+        var results = GemmBenchmark.Run(paths, Shapes, threadCounts, warmup, reps, Print);
+        if (naive)
+            GemmBenchmark.Run([NaiveGemm.Instance], [GemmShape.Linear(512, 768, 768)], [1], 0, Math.Min(reps, 3), Print);
+
+        var managed = paths[0].Name;
+        if (!OpenBlas.IsAvailable) return 0;
+        Console.WriteLine();
+        Console.WriteLine($"{managed} as a share of openblas (median GFLOP/s):");
+        foreach (var group in results.GroupBy(r => (r.Shape, r.Threads)))
+        {
+            var ours = group.Single(r => r.Path == managed).Gflops;
+            var theirs = group.Single(r => r.Path == "openblas").Gflops;
+            Console.WriteLine($"{group.Key.Shape,-18} {group.Key.Threads,3} {100 * ours / theirs,6:F1} %");
+        }
+        return 0;
+    }
+}

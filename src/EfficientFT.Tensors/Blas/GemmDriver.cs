@@ -1,0 +1,297 @@
+using System.Runtime.CompilerServices;
+
+namespace EfficientFT.Tensors.Blas;
+
+/// <summary>
+/// Goto/BLIS blocking around a micro-kernel. For each Nc-wide column block and Kc-deep slice, B is packed once into
+/// Nr-wide panels shared by all threads (about 3 MB, resident in L3); then the threads claim items (row chunks of at
+/// most Mc rows, times column chunks when rows run short), pack the item's rows of A into Mr-tall panels (at most
+/// 144 KB, resident in L2) and sweep its B panels (16–32 KB, resident in L1) with the micro-kernel. Packing absorbs
+/// both transposes and pads the last panels with zeros, so the kernel never branches on shape.
+/// </summary>
+/// <remarks>
+/// Every element of C gets the same arithmetic whatever the thread count, split or kernel width: within a Kc slice
+/// a sequential chain of fused multiply-adds over p, then C = fma(alpha, sum, beta·C) with beta replaced by 1 after
+/// the first slice. Kc is the same for both kernels, so results are bitwise identical across thread counts and
+/// between the Vector256 and Vector512 kernels, not merely repeatable for one configuration. That is also what lets
+/// threads claim items dynamically without giving up the determinism contract.
+/// </remarks>
+internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroKernel
+{
+    /// <summary>
+    /// Depth of a slice. The 6×16 kernel's Kc×Nr B panel (16 KB) stays in a 32 KB L1 beside the A stream; the 8×32
+    /// kernel's (32 KB) fits the 48 KB L1 of Ice Lake and later and is fed from L2 on older parts. One Kc for both
+    /// keeps their results bitwise identical.
+    /// </summary>
+    internal const int Kc = 256;
+
+    /// <summary>Rows per packed A block: Mc×Kc floats (144 KB) fits the 512 KB L2 with room for C; 144 = 24·6 = 18·8.</summary>
+    internal const int Mc = 144;
+
+    /// <summary>Columns per packed B block: Kc×Nc floats (3 MB) lives in L3 and covers a 3072-wide layer in one go.</summary>
+    internal const int Nc = 3072;
+
+    /// <summary>
+    /// Below this many flops (a 64³ product) a second thread does not pay for the hand-off and the split packing;
+    /// measured with <see cref="GemmWorkers"/>, which hand off in about a microsecond while they are spinning.
+    /// </summary>
+    private const long ParallelFlops = 1L << 19;
+
+    /// <summary>
+    /// Work items per thread and slice. Threads claim items as they go, so one that is descheduled or slow (another
+    /// process on the core, a busier sibling) hands its remaining share to the others instead of holding up the
+    /// slice; a few items per thread keep that granularity fine without shrinking the A blocks much.
+    /// </summary>
+    private const int ItemsPerThread = 2;
+
+    /// <summary>Smallest row chunk: below it an item re-reads the whole B block for too little arithmetic.</summary>
+    private const int MinChunkRows = 24;
+
+    /// <summary>Room past the A block for the spill of the 6-row transpose in <see cref="PackARows"/>.</summary>
+    private const int APackSlack = 8;
+
+    [ThreadStatic] private static PackBuffer? t_aPack;
+    [ThreadStatic] private static PackBuffer? t_bPack;
+
+    private static int MR => TKernel.Mr;
+    private static int NR => TKernel.Nr;
+
+    private readonly bool _transposeA, _transposeB;
+    private readonly int _m, _n, _k;
+    private readonly float _alpha, _beta;
+    private readonly float* _a, _b, _c;
+    private readonly nint _lda, _ldb, _ldc;
+    private readonly int _threads, _chunkRows, _colChunks, _items;
+    private readonly Action<int> _packB, _compute;
+    private float* _bPack;
+    private int _jc, _nc, _pc, _kc;
+    private float _sliceBeta;
+    private int _nextItem;
+
+    private GemmDriver(bool transposeA, bool transposeB, int m, int n, int k, float alpha, float* a, nint lda,
+        float* b, nint ldb, float beta, float* c, nint ldc, int threads)
+    {
+        (_transposeA, _transposeB, _m, _n, _k, _alpha, _beta) = (transposeA, transposeB, m, n, k, alpha, beta);
+        _a = a;
+        _b = b;
+        _c = c;
+        (_lda, _ldb, _ldc) = (lda, ldb, ldc);
+        // More threads than cores cannot speed up an FMA-bound kernel, and idle spinning workers would then steal
+        // time from busy ones; the result does not depend on the count, so capping it is free.
+        _threads = 2L * m * n * k < ParallelFlops ? 1 : Math.Min(threads, Environment.ProcessorCount);
+        (_chunkRows, _colChunks) = Chunks(_threads, m, Math.Min(n, Nc));
+        _items = (m + _chunkRows - 1) / _chunkRows * _colChunks;
+        _threads = Math.Min(_threads, _items);
+        _packB = PackB;
+        _compute = Compute;
+    }
+
+    /// <summary>C = alpha·op(A)·op(B) + beta·C on raw storage; arguments already checked, m and n positive.</summary>
+    public static void Multiply(bool transposeA, bool transposeB, int m, int n, int k, float alpha, float* a, nint lda,
+        float* b, nint ldb, float beta, float* c, nint ldc, int threads)
+    {
+        if (k == 0 || alpha == 0)
+        {
+            ScaleC(m, n, beta, c, ldc);
+            return;
+        }
+        new GemmDriver<TKernel>(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads).Run();
+    }
+
+    /// <summary>
+    /// Splits C into about <see cref="ItemsPerThread"/> items per thread: row chunks (Mr-aligned, at most Mc so one
+    /// A block serves an item) while they stay above <see cref="MinChunkRows"/>, then column chunks of the B block
+    /// for the rest. One thread takes whole Mc blocks in order, the classic loop.
+    /// </summary>
+    private static (int ChunkRows, int ColChunks) Chunks(int threads, int m, int nc)
+    {
+        if (threads == 1) return (Mc, 1);
+        var target = threads * ItemsPerThread;
+        var rows = Math.Clamp(((m + target - 1) / target + MR - 1) / MR * MR, MinChunkRows, Mc);
+        var rowChunks = (m + rows - 1) / rows;
+        var panels = (nc + NR - 1) / NR;
+        return (rows, Math.Clamp((target + rowChunks - 1) / rowChunks, 1, panels));
+    }
+
+    private void Run()
+    {
+        t_bPack ??= new PackBuffer();
+        _bPack = t_bPack.Get(Kc * ((Math.Min(_n, Nc) + NR - 1) / NR * NR));
+        for (_jc = 0; _jc < _n; _jc += Nc)
+        {
+            _nc = Math.Min(Nc, _n - _jc);
+            for (_pc = 0; _pc < _k; _pc += Kc)
+            {
+                _kc = Math.Min(Kc, _k - _pc);
+                _sliceBeta = _pc == 0 ? _beta : 1f;
+                GemmWorkers.Run(_threads, _packB);
+                _nextItem = 0;
+                GemmWorkers.Run(_threads, _compute);
+            }
+        }
+    }
+
+    private void PackB(int t)
+    {
+        var panels = (_nc + NR - 1) / NR;
+        var end = (int)((long)panels * (t + 1) / _threads);
+        for (var jp = (int)((long)panels * t / _threads); jp < end; jp++)
+        {
+            var j0 = _jc + jp * NR;
+            var nr = Math.Min(NR, _n - j0);
+            var dst = _bPack + (nint)jp * NR * _kc;
+            if (_transposeB) PackBTransposed(_b + j0 * _ldb + _pc, _ldb, dst, _kc, nr);
+            else PackBRows(_b + _pc * _ldb + j0, _ldb, dst, _kc, nr);
+        }
+    }
+
+    /// <summary>B is k×n: each step p of the panel is a contiguous run of a row of B.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackBRows(float* src, nint ldb, float* dst, int kc, int nr)
+    {
+        if (nr == NR)
+        {
+            for (var p = 0; p < kc; p++, src += ldb, dst += NR)
+                Unsafe.CopyBlockUnaligned(dst, src, (uint)(NR * sizeof(float)));
+            return;
+        }
+        for (var p = 0; p < kc; p++, src += ldb, dst += NR)
+        {
+            var j = 0;
+            for (; j < nr; j++) dst[j] = src[j];
+            for (; j < NR; j++) dst[j] = 0;
+        }
+    }
+
+    /// <summary>B is n×k (a weight matrix used as Wᵀ): column j of the panel is a contiguous row of storage.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackBTransposed(float* src, nint ldb, float* dst, int kc, int nr)
+    {
+        var p = 0;
+        if (nr == NR && NR % 8 == 0 && PackTranspose.IsSupported)
+        {
+            for (; p + 8 <= kc; p += 8)
+                for (var j = 0; j < NR; j += 8)
+                    PackTranspose.Transpose8(src + j * ldb + p, ldb, dst + p * NR + j, NR);
+        }
+        for (var j = 0; j < nr; j++)
+        {
+            var row = src + j * ldb;
+            for (var q = p; q < kc; q++) dst[q * NR + j] = row[q];
+        }
+        for (var j = nr; j < NR; j++)
+            for (var q = p; q < kc; q++) dst[q * NR + j] = 0;
+    }
+
+    private void Compute(int replica)
+    {
+        t_aPack ??= new PackBuffer();
+        var aPack = t_aPack.Get(Mc * Kc + APackSlack);
+        var edge = stackalloc float[MR * NR];
+        var colPanels = (_nc + NR - 1) / NR;
+        int item;
+        while ((item = Interlocked.Increment(ref _nextItem) - 1) < _items)
+        {
+            var (rowChunk, colChunk) = Math.DivRem(item, _colChunks);
+            var ic = rowChunk * _chunkRows;
+            var mc = Math.Min(_chunkRows, _m - ic);
+            var panelEnd = (int)((long)colPanels * (colChunk + 1) / _colChunks);
+            PackA(ic, mc, aPack);
+            for (var jp = (int)((long)colPanels * colChunk / _colChunks); jp < panelEnd; jp++)
+            {
+                var j0 = jp * NR;
+                var nr = Math.Min(NR, _nc - j0);
+                var bPanel = _bPack + (nint)jp * NR * _kc;
+                for (var ir = 0; ir < mc; ir += MR)
+                {
+                    var mr = Math.Min(MR, mc - ir);
+                    var cTile = _c + (ic + ir) * _ldc + _jc + j0;
+                    if (mr == MR && nr == NR)
+                    {
+                        TKernel.Run(_kc, aPack + (nint)ir * _kc, bPanel, cTile, _ldc, _alpha, _sliceBeta);
+                        continue;
+                    }
+                    TKernel.Run(_kc, aPack + (nint)ir * _kc, bPanel, edge, NR, 1f, 0f);
+                    MergeEdge(edge, mr, nr, cTile);
+                }
+            }
+        }
+    }
+
+    /// <summary>Writes the valid part of a padded tile with the kernel's own rounding: fma(alpha, sum, beta·c).</summary>
+    private void MergeEdge(float* tile, int mr, int nr, float* c)
+    {
+        for (var i = 0; i < mr; i++, tile += NR, c += _ldc)
+        {
+            if (_sliceBeta == 0)
+                for (var j = 0; j < nr; j++) c[j] = tile[j] * _alpha;
+            else
+                for (var j = 0; j < nr; j++) c[j] = MathF.FusedMultiplyAdd(tile[j], _alpha, c[j] * _sliceBeta);
+        }
+    }
+
+    private void PackA(int ic, int mc, float* dst)
+    {
+        for (var ir = 0; ir < mc; ir += MR, dst += (nint)MR * _kc)
+        {
+            var mr = Math.Min(MR, mc - ir);
+            var i0 = ic + ir;
+            if (_transposeA) PackAColumns(_a + _pc * _lda + i0, _lda, dst, _kc, mr);
+            else PackARows(_a + i0 * _lda + _pc, _lda, dst, _kc, mr);
+        }
+    }
+
+    /// <summary>
+    /// A is m×k: row i of the panel is a contiguous row of storage, spread across the panel's steps. The 6-row
+    /// transpose writes two floats past each group of steps; they land on the next group, the next panel (packed
+    /// later) or <see cref="APackSlack"/>, and are overwritten or never read.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackARows(float* src, nint lda, float* dst, int kc, int mr)
+    {
+        var p = 0;
+        if (mr == MR && (MR == 8 || MR == 6) && PackTranspose.IsSupported)
+        {
+            for (; p + 8 <= kc; p += 8)
+            {
+                if (MR == 8) PackTranspose.Transpose8(src + p, lda, dst + p * MR, MR);
+                else PackTranspose.Transpose6(src + p, lda, dst + p * MR);
+            }
+        }
+        for (var i = 0; i < mr; i++)
+        {
+            var row = src + i * lda;
+            for (var q = p; q < kc; q++) dst[q * MR + i] = row[q];
+        }
+        for (var i = mr; i < MR; i++)
+            for (var q = p; q < kc; q++) dst[q * MR + i] = 0;
+    }
+
+    /// <summary>A is k×m (used transposed): each step of the panel is a contiguous run of a row of storage.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackAColumns(float* src, nint lda, float* dst, int kc, int mr)
+    {
+        if (mr == MR)
+        {
+            for (var p = 0; p < kc; p++, src += lda, dst += MR)
+                Unsafe.CopyBlockUnaligned(dst, src, (uint)(MR * sizeof(float)));
+            return;
+        }
+        for (var p = 0; p < kc; p++, src += lda, dst += MR)
+        {
+            var i = 0;
+            for (; i < mr; i++) dst[i] = src[i];
+            for (; i < MR; i++) dst[i] = 0;
+        }
+    }
+
+    private static void ScaleC(int m, int n, float beta, float* c, nint ldc)
+    {
+        for (var i = 0; i < m; i++, c += ldc)
+        {
+            var row = new Span<float>(c, n);
+            if (beta == 0) row.Clear();
+            else if (beta != 1) System.Numerics.Tensors.TensorPrimitives.Multiply(row, beta, row);
+        }
+    }
+}

@@ -1,0 +1,55 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace EfficientFT.Tensors.Blas;
+
+/// <summary>
+/// The engine's own SIMD SGEMM: packed, cache-blocked, register-tiled and multithreaded (see
+/// <see cref="GemmDriver{TKernel}"/>). Always available, and bitwise deterministic: results do not depend on the
+/// thread count or on the kernel width.
+/// </summary>
+public sealed unsafe class ManagedGemm : IGemm
+{
+    private readonly bool _wide;
+    private readonly int? _threads;
+
+    /// <param name="width">
+    /// The micro-kernel. <see cref="ManagedGemmWidth.Auto"/> picks Vector512 wherever the CPU has AVX-512, including
+    /// Skylake-SP, Cascade Lake and Cooper Lake, where .NET reports Vector512 as not accelerated because 512-bit code
+    /// lowers the clock. The JIT still emits AVX-512 for Vector512 there, and a kernel that is nothing but FMAs should
+    /// gain more from twice the width than it loses to the clock, which is why OpenBLAS runs AVX-512 kernels there
+    /// too. Not yet timed on such a machine; <see cref="ManagedGemmWidth.Vector256"/> forces the narrow kernel.
+    /// </param>
+    /// <param name="threads">Threads per product; null follows <see cref="Threading.Count"/> at each call.</param>
+    public ManagedGemm(ManagedGemmWidth width = ManagedGemmWidth.Auto, int? threads = null)
+    {
+        if (threads is < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "at least one thread");
+        _wide = width switch
+        {
+            ManagedGemmWidth.Auto => Vector512.IsHardwareAccelerated || Avx512F.IsSupported,
+            ManagedGemmWidth.Vector256 => false,
+            ManagedGemmWidth.Vector512 => true,
+            _ => throw new ArgumentOutOfRangeException(nameof(width), width, null),
+        };
+        _threads = threads;
+    }
+
+    public string Name => _wide ? "managed-avx512" : "managed-avx2";
+
+    public void Multiply(bool transposeA, bool transposeB, int m, int n, int k,
+        float alpha, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb,
+        float beta, Span<float> c, int ldc)
+    {
+        GemmArguments.Check(transposeA, transposeB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        if (m == 0 || n == 0) return;
+        var threads = _threads ?? Threading.Count;
+        fixed (float* pa = a, pb = b, pc = c)
+        {
+            if (_wide)
+                GemmDriver<MicroKernel8x32>.Multiply(transposeA, transposeB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, threads);
+            else
+                GemmDriver<MicroKernel6x16>.Multiply(transposeA, transposeB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, threads);
+        }
+    }
+}

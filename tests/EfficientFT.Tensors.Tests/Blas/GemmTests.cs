@@ -1,0 +1,212 @@
+using EfficientFT.Tensors.Blas;
+using Xunit.Abstractions;
+
+namespace EfficientFT.Tensors.Tests.Blas;
+
+public class GemmTests(ITestOutputHelper output)
+{
+    /// <summary>
+    /// (m, n, k) shapes around every boundary the blocked path has: 1 and the tile sizes (6×16, 8×32) ±1, Mc=144,
+    /// Kc=256, Nc=3072, k=0, single rows and columns, and products large enough to run on two threads, split by
+    /// rows only (m ≥ 96) and by rows and columns (m small, n wide).
+    /// </summary>
+    private static readonly (int M, int N, int K)[] Shapes =
+    [
+        (1, 1, 1), (1, 33, 17), (31, 1, 65), (3, 7, 0), (7, 3, 1), (6, 16, 256), (8, 32, 257),
+        (17, 31, 33), (33, 17, 7), (65, 129, 31), (145, 33, 3), (7, 3100, 5), (3, 5, 513),
+        (129, 65, 257), (257, 129, 65), (289, 33, 257), (40, 300, 100), (5, 1000, 100),
+    ];
+
+    private static readonly (float Alpha, float Beta)[] Scalars = [(1, 0), (1, 1), (-0.5f, 2), (0, 0.75f)];
+
+    public static TheoryData<string> Paths => new()
+    {
+        "avx2/1", "avx2/2", "avx512/1", "avx512/2", "openblas",
+    };
+
+    private IGemm? Create(string path)
+    {
+        if (path == "openblas")
+        {
+            if (OpenBlas.IsAvailable) return OpenBlasGemm.Instance;
+            output.WriteLine($"OpenBLAS not available ({OpenBlas.LoadError}); its tests are skipped.");
+            return null;
+        }
+        var parts = path.Split('/');
+        var width = parts[0] == "avx512" ? ManagedGemmWidth.Vector512 : ManagedGemmWidth.Vector256;
+        return new ManagedGemm(width, int.Parse(parts[1]));
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void MatchesNaiveForEveryTransposeShapeAndScalars(string path)
+    {
+        var gemm = Create(path);
+        if (gemm == null) return;
+        var seed = 0;
+        foreach (var (m, n, k) in Shapes)
+            foreach (var (ta, tb) in new[] { (false, false), (false, true), (true, false), (true, true) })
+                foreach (var (alpha, beta) in Scalars)
+                    Compare(gemm, ta, tb, m, n, k, alpha, beta, padding: (seed % 3) * 5, seed++);
+        output.WriteLine($"{gemm.Name}: {seed} products match the reference.");
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void BetaZeroIgnoresNaNInC(string path)
+    {
+        var gemm = Create(path);
+        if (gemm == null) return;
+        foreach (var (m, n, k) in new[] { (7, 19, 5), (33, 70, 300), (1, 1, 0) })
+        {
+            var (a, b) = (Random(m * k, 1), Random(k * n, 2));
+            var c = Enumerable.Repeat(float.NaN, m * n).ToArray();
+            gemm.Multiply(false, true, m, n, k, 1f, a, k, Transpose(b, k, n), k, 0f, c, n);
+            Assert.All(c, v => Assert.False(float.IsNaN(v)));
+        }
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public void ManagedIsBitwiseIdenticalAcrossRunsThreadsAndWidths(bool ta, bool tb)
+    {
+        const int m = 150, n = 70, k = 300;
+        var (a, b, c0) = (Random(m * k, 11), Random(k * n, 12), Random(m * n, 13));
+        var (lda, ldb) = (ta ? m : k, tb ? k : n);
+        float[] Run(IGemm g)
+        {
+            var c = (float[])c0.Clone();
+            g.Multiply(ta, tb, m, n, k, 0.75f, a, lda, b, ldb, 0.5f, c, n);
+            return c;
+        }
+
+        var first = Run(new ManagedGemm(ManagedGemmWidth.Vector256, 2));
+        Assert.Equal(first, Run(new ManagedGemm(ManagedGemmWidth.Vector256, 2)));
+        Assert.Equal(first, Run(new ManagedGemm(ManagedGemmWidth.Vector256, 1)));
+        Assert.Equal(first, Run(new ManagedGemm(ManagedGemmWidth.Vector256, 3)));
+        Assert.Equal(first, Run(new ManagedGemm(ManagedGemmWidth.Vector512, 2)));
+    }
+
+    [Fact]
+    public async Task ConcurrentProductsFromSeveralThreadsAreCorrect()
+    {
+        const int m = 200, n = 96, k = 128;
+        var gemm = new ManagedGemm(ManagedGemmWidth.Vector256, 2);
+        var (a, b) = (Random(m * k, 31), Random(k * n, 32));
+        var expected = new float[m * n];
+        gemm.Multiply(false, false, m, n, k, 1f, a, k, b, n, 0f, expected, n);
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
+        {
+            var c = new float[m * n];
+            for (var r = 0; r < 20; r++) gemm.Multiply(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n);
+            return c;
+        })));
+        Assert.All(results, c => Assert.Equal(expected, c));
+    }
+
+    [Fact]
+    public void OpenBlasIsRepeatable()
+    {
+        if (!OpenBlas.IsAvailable)
+        {
+            output.WriteLine($"OpenBLAS not available ({OpenBlas.LoadError}); skipped.");
+            return;
+        }
+        const int m = 130, n = 200, k = 300;
+        var (a, b) = (Random(m * k, 21), Random(n * k, 22));
+        var (c1, c2) = (new float[m * n], new float[m * n]);
+        OpenBlasGemm.Instance.Multiply(false, true, m, n, k, 1f, a, k, b, k, 0f, c1, n);
+        OpenBlasGemm.Instance.Multiply(false, true, m, n, k, 1f, a, k, b, k, 0f, c2, n);
+        Assert.Equal(c1, c2);
+    }
+
+    [Theory]
+    [InlineData(null, "managed-")]
+    [InlineData("", "managed-")]
+    [InlineData("managed", "managed-")]
+    [InlineData(" OpenBLAS ", "openblas")]
+    [InlineData("naive", "naive")]
+    public void EftGemmSettingPicksThePath(string? setting, string namePrefix) =>
+        Assert.StartsWith(namePrefix, Gemm.Choose(setting).Name);
+
+    [Fact]
+    public void UnknownEftGemmSettingIsAnError() =>
+        Assert.Throws<InvalidOperationException>(() => Gemm.Choose("mkl"));
+
+    [Fact]
+    public void RejectsTooShortOperands()
+    {
+        var gemm = new ManagedGemm(ManagedGemmWidth.Vector256, 1);
+        Assert.Throws<ArgumentException>(() => gemm.Multiply(false, false, 2, 2, 2, 1, new float[3], 2, new float[4], 2, 0, new float[4], 2));
+        Assert.Throws<ArgumentException>(() => gemm.Multiply(false, false, 2, 2, 2, 1, new float[4], 1, new float[4], 2, 0, new float[4], 2));
+    }
+
+    /// <summary>
+    /// Compares with the double-accumulating reference. Tolerance: a float32 chain of k fused multiply-adds, the alpha
+    /// and beta steps and the reference's own rounding each add at most one unit roundoff u = 2⁻²⁴ relative to the
+    /// magnitudes involved, so |c − ref| ≤ 2(k + 3)·u·(|alpha|·Σ|a||b| + |beta|·|c₀|) bounds the error rigorously.
+    /// Operand padding (leading dimension beyond the columns) holds NaN to prove it is never read; C's padding holds
+    /// a sentinel to prove it is never written.
+    /// </summary>
+    private static void Compare(IGemm gemm, bool ta, bool tb, int m, int n, int k, float alpha, float beta, int padding, int seed)
+    {
+        var (aRows, aCols) = ta ? (k, m) : (m, k);
+        var (bRows, bCols) = tb ? (n, k) : (k, n);
+        var (lda, ldb, ldc) = (aCols + padding, bCols + padding, n + padding);
+        var a = Padded(Random(aRows * aCols, seed * 3 + 1), aRows, aCols, lda, float.NaN);
+        var b = Padded(Random(bRows * bCols, seed * 3 + 2), bRows, bCols, ldb, float.NaN);
+        const float sentinel = 12345f;
+        var c = Padded(Random(m * n, seed * 3 + 3), m, n, ldc, sentinel);
+        var expected = (float[])c.Clone();
+        var c0 = (float[])c.Clone();
+
+        NaiveGemm.Instance.Multiply(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, expected, ldc);
+        gemm.Multiply(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+
+        const double u = 1.0 / (1 << 24);
+        for (var i = 0; i < m; i++)
+        {
+            for (var j = 0; j < n; j++)
+            {
+                double magnitude = 0;
+                for (var p = 0; p < k; p++)
+                    magnitude += Math.Abs((double)(ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]));
+                var tolerance = 2 * (k + 3) * u * (Math.Abs(alpha) * magnitude + Math.Abs(beta) * Math.Abs(c0[i * ldc + j])) + 1e-30;
+                var (got, want) = (c[i * ldc + j], expected[i * ldc + j]);
+                if (!(Math.Abs(got - want) <= tolerance))
+                    Assert.Fail($"{gemm.Name} ta={ta} tb={tb} m={m} n={n} k={k} alpha={alpha} beta={beta} ld+{padding}: " +
+                        $"C[{i},{j}] = {got}, reference {want}, tolerance {tolerance:g3}.");
+            }
+            for (var j = n; j < ldc && i < m - 1; j++)
+                Assert.Equal(sentinel, c[i * ldc + j]);
+        }
+    }
+
+    private static float[] Padded(float[] dense, int rows, int cols, int ld, float fill)
+    {
+        if (rows == 0 || cols == 0) return dense;
+        var result = new float[(rows - 1) * ld + cols];
+        Array.Fill(result, fill);
+        for (var r = 0; r < rows; r++) dense.AsSpan(r * cols, cols).CopyTo(result.AsSpan(r * ld));
+        return result;
+    }
+
+    private static float[] Transpose(float[] x, int rows, int cols)
+    {
+        var t = new float[x.Length];
+        for (var r = 0; r < rows; r++)
+            for (var c = 0; c < cols; c++) t[c * rows + r] = x[r * cols + c];
+        return t;
+    }
+
+    private static float[] Random(int length, int seed)
+    {
+        var rng = new Random(seed);
+        var x = new float[length];
+        for (var i = 0; i < length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
+        return x;
+    }
+}
