@@ -11,6 +11,11 @@ public static class EftCommand
         root.Subcommands.Add(SelfCheckCommand.Create());
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(ForwardCommand.Create());
+        root.Subcommands.Add(TokenizeCommand.Create());
+        var perf = new Command("perf", "Benchmarks that print figures (matrix products, tokenizer throughput).");
+        perf.Subcommands.Add(PerfGemmCommand.Create());
+        perf.Subcommands.Add(PerfTokenizerCommand.Create());
+        root.Subcommands.Add(perf);
         return root;
     }
 }

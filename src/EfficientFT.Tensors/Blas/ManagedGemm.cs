@@ -20,7 +20,10 @@ public sealed unsafe class ManagedGemm : IGemm
     /// gain more from twice the width than it loses to the clock, which is why OpenBLAS runs AVX-512 kernels there
     /// too. Not yet timed on such a machine; <see cref="ManagedGemmWidth.Vector256"/> forces the narrow kernel.
     /// </param>
-    /// <param name="threads">Threads per product; null follows <see cref="Threading.Count"/> at each call.</param>
+    /// <param name="threads">
+    /// Threads per product; null follows <see cref="Threading.Count"/> at each call. Inside
+    /// <see cref="Threading.For"/> a product always runs on its caller's thread alone.
+    /// </param>
     public ManagedGemm(ManagedGemmWidth width = ManagedGemmWidth.Auto, int? threads = null)
     {
         if (threads is < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "at least one thread");
@@ -43,7 +46,8 @@ public sealed unsafe class ManagedGemm : IGemm
     {
         GemmArguments.Check(transposeA, transposeB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
         if (m == 0 || n == 0) return;
-        var threads = _threads ?? Threading.Count;
+        // A product issued from inside a parallel kernel (attention runs one per head group) already has its core.
+        var threads = Threading.InsideParallelRegion ? 1 : _threads ?? Threading.Count;
         fixed (float* pa = a, pb = b, pc = c)
         {
             if (_wide)

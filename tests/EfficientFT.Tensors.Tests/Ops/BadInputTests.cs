@@ -90,7 +90,7 @@ public sealed class BadInputTests
     public void Gemm_TooShortBuffer_NamesTheOperand()
     {
         var e = Assert.Throws<ArgumentException>(() =>
-            Blas.NaiveGemm.Instance.Multiply(false, false, 2, 2, 2, 1f, new float[3], 2, new float[4], 2, 0f, new float[4], 2));
+            EfficientFT.Tensors.Blas.NaiveGemm.Instance.Multiply(false, false, 2, 2, 2, 1f, new float[3], 2, new float[4], 2, 0f, new float[4], 2));
         Assert.Contains("A is 2×2", e.Message);
     }
 }
