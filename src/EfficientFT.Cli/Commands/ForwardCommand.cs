@@ -2,6 +2,7 @@ using System.CommandLine;
 using EfficientFT.Models;
 using EfficientFT.Models.Configs;
 using EfficientFT.Models.Data;
+using EfficientFT.Models.Hub;
 using EfficientFT.Models.Nn;
 using EfficientFT.Models.SafeTensors;
 using EfficientFT.Tensors;
@@ -17,7 +18,7 @@ public static class ForwardCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model directory (config.json + model.safetensors).", Required = true };
+        var model = new Option<string>("--model") { Description = "Model directory (config.json + model.safetensors), or org/name in the Hugging Face cache.", Required = true };
         var data = new Option<string>("--data") { Description = "JSONL rows: input_ids, attention_mask, label or labels.", Required = true };
         var output = new Option<string>("--out") { Description = "Output .safetensors with tensors 'logits' and 'loss'.", Required = true };
         var command = new Command("forward", "Run a checkpoint on pre-tokenized rows and write logits and loss.") { model, data, output };
@@ -27,6 +28,7 @@ public static class ForwardCommand
 
     private static int Run(string modelDir, string dataPath, string outPath)
     {
+        modelDir = ModelLocation.Resolve(modelDir);
         var (model, report) = Pretrained.Load(modelDir);
         if (report.NewlyInitialized.Count > 0)
             throw new InvalidDataException($"{modelDir}: the checkpoint lacks the {model.Architecture} head ({string.Join(", ", report.NewlyInitialized)}); its logits would be random.");

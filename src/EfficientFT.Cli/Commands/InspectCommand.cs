@@ -1,6 +1,7 @@
 using System.CommandLine;
 using EfficientFT.Models;
 using EfficientFT.Models.Configs;
+using EfficientFT.Models.Hub;
 using EfficientFT.Models.SafeTensors;
 using Spectre.Console;
 
@@ -11,7 +12,7 @@ public static class InspectCommand
 {
     public static Command Create()
     {
-        var path = new Argument<string>("path") { Description = "A model directory (config.json + safetensors), a .safetensors file or a model.safetensors.index.json." };
+        var path = new Argument<string>("path") { Description = "A model directory (config.json + safetensors), org/name in the Hugging Face cache, a .safetensors file or a model.safetensors.index.json." };
         var command = new Command("inspect", "Print a checkpoint's architecture, parameter count and tensors.") { path };
         command.SetAction(r => CommandErrors.Run(() => Run(r.GetValue(path)!)));
         return command;
@@ -19,6 +20,7 @@ public static class InspectCommand
 
     private static int Run(string path)
     {
+        if (!File.Exists(path)) path = ModelLocation.Resolve(path);
         var directory = Directory.Exists(path) ? path : Path.GetDirectoryName(Path.GetFullPath(path))!;
         var configPath = Path.Combine(directory, "config.json");
         if (File.Exists(configPath))
