@@ -78,10 +78,12 @@ public static class SelfCheckCommand
         AnsiConsole.MarkupLine("[bold]What this build can do[/]");
         AnsiConsole.MarkupLine("  eft selfcheck            this check");
         AnsiConsole.MarkupLine("  eft perf gemm            GFLOP/s of each matrix-product path at transformer shapes");
+        AnsiConsole.MarkupLine("  eft download | inspect | forward | tokenize | perf tokenizer   Hugging Face checkpoints and tokenizers");
         AnsiConsole.MarkupLine("  library (EfficientFT.Tensors): float32 tensors with reverse-mode autograd; linear, matmul, attention");
         AnsiConsole.MarkupLine("                           (padding, causal, grouped heads), rotary, layer/RMS norm, GELU, SiLU, softmax,");
         AnsiConsole.MarkupLine("                           cross-entropy, dropout, embedding, gather/scatter; SVD, QR, eigen, randomized SVD");
-        AnsiConsole.MarkupLine("Models, PEFT methods and the benchmark grid are being built on this engine (see README).");
+        AnsiConsole.MarkupLine("  models (EfficientFT.Models): RoBERTa and LLaMA from Hugging Face checkpoints, tokenizers, the HF cache");
+        AnsiConsole.MarkupLine("PEFT methods and the benchmark grid are being built on these (see README).");
     }
 
     private static CheckResult CheckGemm()
