@@ -35,7 +35,7 @@ public static class ForwardCommand
         if (report.Unused.Count > 0)
             Console.Error.WriteLine($"eft: note: {report.Unused.Count} checkpoint tensor(s) unused by {model.Architecture}: {string.Join(", ", report.Unused.Take(5))}");
         var config = model.ModelConfig;
-        var regression = config.NumLabels == 1 || config.ProblemType == ProblemType.Regression;
+        var regression = SequenceClassification.IsRegression(config);
         var batch = JsonlBatchReader.Read(dataPath, config.PadTokenId ?? 0, regression);
         ModelOutput result;
         using (GradMode.NoGrad()) result = model.Forward(batch, ForwardContext.Inference);

@@ -22,8 +22,6 @@ public sealed class LlamaForSequenceClassification(LlamaConfig config) : Pretrai
 
     public override string Architecture => "LlamaForSequenceClassification";
 
-    public bool IsRegression => Config.NumLabels == 1 || Config.ProblemType == ProblemType.Regression;
-
     public override ModelOutput Forward(ModelBatch batch, ForwardContext context)
     {
         var h = Model.Forward(batch, context);
@@ -35,12 +33,7 @@ public sealed class LlamaForSequenceClassification(LlamaConfig config) : Pretrai
         var pooled = Ops.Gather(flat, pooledRows.SelectMany(r => Enumerable.Range(r * hidden, hidden)).ToArray())
             .Reshape(batch.Batch, hidden);
         var logits = Score.Forward(pooled);
-        Tensor? loss = null;
-        if (IsRegression && batch.RegressionLabels is { } values)
-            loss = Ops.MseLoss(logits.Reshape(-1), Tensor.FromArray(values, values.Length));
-        else if (!IsRegression && batch.ClassLabels is { } labels)
-            loss = Ops.CrossEntropy(logits, labels);
-        return new ModelOutput(logits, loss);
+        return new ModelOutput(logits, SequenceClassification.Loss(Config, logits, batch));
     }
 
     private int LastTokenIndex(ModelBatch batch, int row)

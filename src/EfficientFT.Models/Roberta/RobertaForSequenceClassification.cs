@@ -26,20 +26,13 @@ public sealed class RobertaForSequenceClassification(RobertaConfig config) : Pre
 
     public override string Architecture => "RobertaForSequenceClassification";
 
-    public bool IsRegression => Config.NumLabels == 1 || Config.ProblemType == ProblemType.Regression;
-
     public override ModelOutput Forward(ModelBatch batch, ForwardContext context)
     {
         var h = Roberta.Forward(batch, context);
         var first = Ops.Slice(h, 1, 0, 1).Reshape(batch.Batch, -1);
         var x = Ops.Tanh(Dense.Forward(context.Dropout(first, _dropout)));
         var logits = OutProj.Forward(context.Dropout(x, _dropout));
-        Tensor? loss = null;
-        if (IsRegression && batch.RegressionLabels is { } values)
-            loss = Ops.MseLoss(logits.Reshape(-1), Tensor.FromArray(values, values.Length));
-        else if (!IsRegression && batch.ClassLabels is { } labels)
-            loss = Ops.CrossEntropy(logits, labels);
-        return new ModelOutput(logits, loss);
+        return new ModelOutput(logits, SequenceClassification.Loss(Config, logits, batch));
     }
 
     protected override bool IsIgnoredCheckpointName(string name) => name.StartsWith("roberta.pooler.", StringComparison.Ordinal)

@@ -17,7 +17,7 @@ public sealed class ModelParityTests
         var (model, report) = Pretrained.Load(Path.Combine(dir, "base"));
         Assert.Empty(report.NewlyInitialized);
         Assert.Empty(report.Unused);
-        var regression = model.ModelConfig.NumLabels == 1 || model.ModelConfig.ProblemType == ProblemType.Regression;
+        var regression = SequenceClassification.IsRegression(model.ModelConfig);
         var batch = JsonlBatchReader.Read(Path.Combine(dir, "batch.jsonl"), model.ModelConfig.PadTokenId ?? 0, regression);
         return (model, batch);
     }
