@@ -16,6 +16,7 @@ public static class EftCommand
         var perf = new Command("perf", "Benchmarks that print figures (matrix products, tokenizer throughput).");
         perf.Subcommands.Add(PerfGemmCommand.Create());
         perf.Subcommands.Add(PerfTokenizerCommand.Create());
+        perf.Subcommands.Add(PerfSafeTensorsCommand.Create());
         root.Subcommands.Add(perf);
         return root;
     }
