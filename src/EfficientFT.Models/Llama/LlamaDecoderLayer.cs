@@ -37,24 +37,27 @@ public sealed class LlamaDecoderLayer(LlamaConfig config) : Module
     {
         var (b, t) = (x.Dim(0), x.Dim(1));
         var n = InputLayerNorm.Forward(x);
-        var q = Ops.Rotary(QProj.Forward(n).Reshape(b, t, _heads, _headDim), positions, inverseFrequencies);
-        var k = Ops.Rotary(KProj.Forward(n).Reshape(b, t, _kvHeads, _headDim), positions, inverseFrequencies);
-        var v = VProj.Forward(n).Reshape(b, t, _kvHeads, _headDim);
+        var q = Ops.Rotary(QProj.Forward(n, context).Reshape(b, t, _heads, _headDim), positions, inverseFrequencies);
+        var k = Ops.Rotary(KProj.Forward(n, context).Reshape(b, t, _kvHeads, _headDim), positions, inverseFrequencies);
+        var v = VProj.Forward(n, context).Reshape(b, t, _kvHeads, _headDim);
         var (rate, key) = context.AttentionDropout((float)config.AttentionDropout);
         var attended = Ops.Attention(q, k, v, keyMask, causal: true, dropout: rate, dropoutKey: key).Reshape(b, t, -1);
-        var h = x + OProj.Forward(attended);
+        var h = x + OProj.Forward(attended, context);
         var m = PostAttentionLayerNorm.Forward(h);
-        return h + DownProj.Forward(Activation.Apply(config.HiddenAct, GateProj.Forward(m)) * UpProj.Forward(m));
+        var gated = Activation.Apply(config.HiddenAct, GateProj.Forward(m, context)) * UpProj.Forward(m, context);
+        return h + DownProj.Forward(gated, context);
     }
 
-    public override IEnumerable<(string Name, Tensor Value)> NamedTensors() =>
-        Child("input_layernorm", InputLayerNorm)
-            .Concat(Child("self_attn.q_proj", QProj))
-            .Concat(Child("self_attn.k_proj", KProj))
-            .Concat(Child("self_attn.v_proj", VProj))
-            .Concat(Child("self_attn.o_proj", OProj))
-            .Concat(Child("post_attention_layernorm", PostAttentionLayerNorm))
-            .Concat(Child("mlp.gate_proj", GateProj))
-            .Concat(Child("mlp.up_proj", UpProj))
-            .Concat(Child("mlp.down_proj", DownProj));
+    protected override IEnumerable<(string Name, Module Child)> Children() =>
+    [
+        ("input_layernorm", InputLayerNorm),
+        ("self_attn.q_proj", QProj),
+        ("self_attn.k_proj", KProj),
+        ("self_attn.v_proj", VProj),
+        ("self_attn.o_proj", OProj),
+        ("post_attention_layernorm", PostAttentionLayerNorm),
+        ("mlp.gate_proj", GateProj),
+        ("mlp.up_proj", UpProj),
+        ("mlp.down_proj", DownProj),
+    ];
 }

@@ -40,9 +40,6 @@ public sealed class LlamaForCausalLM(LlamaConfig config) : PretrainedModel
     protected override bool IsIgnoredCheckpointName(string name) =>
         Config.TieWordEmbeddings && name == "lm_head.weight";
 
-    public override IEnumerable<(string Name, Tensor Value)> NamedTensors()
-    {
-        var body = Child("model", Model);
-        return Config.TieWordEmbeddings ? body : body.Concat(Child("lm_head", LmHead));
-    }
+    protected override IEnumerable<(string Name, Module Child)> Children() =>
+        Config.TieWordEmbeddings ? [("model", Model)] : [("model", Model), ("lm_head", LmHead)];
 }

@@ -32,7 +32,7 @@ public sealed class LlamaForSequenceClassification(LlamaConfig config) : Pretrai
         var hidden = Config.HiddenSize;
         var pooled = Ops.Gather(flat, pooledRows.SelectMany(r => Enumerable.Range(r * hidden, hidden)).ToArray())
             .Reshape(batch.Batch, hidden);
-        var logits = Score.Forward(pooled);
+        var logits = Score.Forward(pooled, context);
         return new ModelOutput(logits, SequenceClassification.Loss(Config, logits, batch));
     }
 
@@ -52,6 +52,9 @@ public sealed class LlamaForSequenceClassification(LlamaConfig config) : Pretrai
 
     protected override bool IsIgnoredCheckpointName(string name) => name == "lm_head.weight";
 
-    public override IEnumerable<(string Name, Tensor Value)> NamedTensors() =>
-        Child("model", Model).Concat(Child("score", Score));
+    protected override IEnumerable<(string Name, Module Child)> Children() =>
+    [
+        ("model", Model),
+        ("score", Score),
+    ];
 }

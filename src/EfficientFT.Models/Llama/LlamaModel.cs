@@ -32,8 +32,6 @@ public sealed class LlamaModel(LlamaConfig config) : Module
         return Norm.Forward(h);
     }
 
-    public override IEnumerable<(string Name, Tensor Value)> NamedTensors() =>
-        Child("embed_tokens", EmbedTokens)
-            .Concat(Layers.SelectMany((layer, i) => Child($"layers.{i}", layer)))
-            .Concat(Child("norm", Norm));
+    protected override IEnumerable<(string Name, Module Child)> Children() =>
+        Layers.Select((layer, i) => ($"layers.{i}", (Module)layer)).Prepend(("embed_tokens", EmbedTokens)).Append(("norm", Norm));
 }

@@ -11,5 +11,5 @@ public sealed class Embedding(int count, int dim, int? paddingIndex = null) : Mo
 
     public Tensor Forward(ReadOnlySpan<int> ids, int[] idsShape) => Ops.Embedding(Weight, ids, idsShape, PaddingIndex);
 
-    public override IEnumerable<(string Name, Tensor Value)> NamedTensors() => [("weight", Weight)];
+    protected override IEnumerable<(string Name, Tensor Value)> OwnTensors() => [("weight", Weight)];
 }

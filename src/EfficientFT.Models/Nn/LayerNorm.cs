@@ -13,5 +13,5 @@ public sealed class LayerNorm(int size, float eps) : Module
 
     public Tensor Forward(Tensor x) => Ops.LayerNorm(x, Weight, Bias, Eps);
 
-    public override IEnumerable<(string Name, Tensor Value)> NamedTensors() => [("weight", Weight), ("bias", Bias)];
+    protected override IEnumerable<(string Name, Tensor Value)> OwnTensors() => [("weight", Weight), ("bias", Bias)];
 }

@@ -16,9 +16,13 @@ public sealed class Linear(Tensor weight, Tensor? bias) : Module
     public static Linear Create(int inFeatures, int outFeatures, bool bias = true) =>
         new(Tensor.Zeros(outFeatures, inFeatures), bias ? Tensor.Zeros(outFeatures) : null);
 
-    public Tensor Forward(Tensor x) => Ops.Linear(x, Weight, Bias);
+    /// <summary>The method installed on this layer, if any; it then computes the whole output.</summary>
+    public ILinearAdapter? Adapter { get; set; }
 
-    public override IEnumerable<(string Name, Tensor Value)> NamedTensors()
+    public Tensor Forward(Tensor x, ForwardContext context) =>
+        Adapter?.Forward(this, x, context) ?? Ops.Linear(x, Weight, Bias);
+
+    protected override IEnumerable<(string Name, Tensor Value)> OwnTensors()
     {
         yield return ("weight", Weight);
         if (Bias != null) yield return ("bias", Bias);

@@ -11,5 +11,5 @@ public sealed class RmsNorm(int size, float eps) : Module
 
     public Tensor Forward(Tensor x) => Ops.RmsNorm(x, Weight, Eps);
 
-    public override IEnumerable<(string Name, Tensor Value)> NamedTensors() => [("weight", Weight)];
+    protected override IEnumerable<(string Name, Tensor Value)> OwnTensors() => [("weight", Weight)];
 }

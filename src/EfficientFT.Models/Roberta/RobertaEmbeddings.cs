@@ -49,9 +49,11 @@ public sealed class RobertaEmbeddings(RobertaConfig config) : Module
         return positions;
     }
 
-    public override IEnumerable<(string Name, Tensor Value)> NamedTensors() =>
-        Child("word_embeddings", WordEmbeddings)
-            .Concat(Child("position_embeddings", PositionEmbeddings))
-            .Concat(Child("token_type_embeddings", TokenTypeEmbeddings))
-            .Concat(Child("LayerNorm", LayerNorm));
+    protected override IEnumerable<(string Name, Module Child)> Children() =>
+    [
+        ("word_embeddings", WordEmbeddings),
+        ("position_embeddings", PositionEmbeddings),
+        ("token_type_embeddings", TokenTypeEmbeddings),
+        ("LayerNorm", LayerNorm),
+    ];
 }

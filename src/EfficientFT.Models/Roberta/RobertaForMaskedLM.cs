@@ -29,7 +29,7 @@ public sealed class RobertaForMaskedLM(RobertaConfig config) : PretrainedModel
     public override ModelOutput Forward(ModelBatch batch, ForwardContext context)
     {
         var h = Roberta.Forward(batch, context);
-        h = LayerNorm.Forward(Activation.Apply("gelu", Dense.Forward(h)));
+        h = LayerNorm.Forward(Activation.Apply("gelu", Dense.Forward(h, context)));
         var logits = Ops.Linear(h, Roberta.Embeddings.WordEmbeddings.Weight, DecoderBias);
         Tensor? loss = null;
         if (batch.TokenLabels is { } labels && labels.Any(l => l != -100))
@@ -40,9 +40,8 @@ public sealed class RobertaForMaskedLM(RobertaConfig config) : PretrainedModel
     protected override bool IsIgnoredCheckpointName(string name) => name.StartsWith("roberta.pooler.", StringComparison.Ordinal)
         || name == "lm_head.decoder.weight" || name == "lm_head.decoder.bias";
 
-    public override IEnumerable<(string Name, Tensor Value)> NamedTensors() =>
-        Child("roberta", Roberta)
-            .Concat(Child("lm_head.dense", Dense))
-            .Concat(Child("lm_head.layer_norm", LayerNorm))
-            .Append(("lm_head.bias", DecoderBias));
+    protected override IEnumerable<(string Name, Tensor Value)> OwnTensors() => [("lm_head.bias", DecoderBias)];
+
+    protected override IEnumerable<(string Name, Module Child)> Children() =>
+        [("roberta", Roberta), ("lm_head.dense", Dense), ("lm_head.layer_norm", LayerNorm)];
 }

@@ -30,16 +30,18 @@ public sealed class RobertaForSequenceClassification(RobertaConfig config) : Pre
     {
         var h = Roberta.Forward(batch, context);
         var first = Ops.Slice(h, 1, 0, 1).Reshape(batch.Batch, -1);
-        var x = Ops.Tanh(Dense.Forward(context.Dropout(first, _dropout)));
-        var logits = OutProj.Forward(context.Dropout(x, _dropout));
+        var x = Ops.Tanh(Dense.Forward(context.Dropout(first, _dropout), context));
+        var logits = OutProj.Forward(context.Dropout(x, _dropout), context);
         return new ModelOutput(logits, SequenceClassification.Loss(Config, logits, batch));
     }
 
     protected override bool IsIgnoredCheckpointName(string name) => name.StartsWith("roberta.pooler.", StringComparison.Ordinal)
         || name.StartsWith("lm_head.", StringComparison.Ordinal);
 
-    public override IEnumerable<(string Name, Tensor Value)> NamedTensors() =>
-        Child("roberta", Roberta)
-            .Concat(Child("classifier.dense", Dense))
-            .Concat(Child("classifier.out_proj", OutProj));
+    protected override IEnumerable<(string Name, Module Child)> Children() =>
+    [
+        ("roberta", Roberta),
+        ("classifier.dense", Dense),
+        ("classifier.out_proj", OutProj),
+    ];
 }

@@ -35,23 +35,25 @@ public sealed class RobertaLayer(RobertaConfig config) : Module
     public Tensor Forward(Tensor x, int[] keyMask, ForwardContext context)
     {
         var (b, t) = (x.Dim(0), x.Dim(1));
-        var q = Query.Forward(x).Reshape(b, t, _heads, _headDim);
-        var k = Key.Forward(x).Reshape(b, t, _heads, _headDim);
-        var v = Value.Forward(x).Reshape(b, t, _heads, _headDim);
+        var q = Query.Forward(x, context).Reshape(b, t, _heads, _headDim);
+        var k = Key.Forward(x, context).Reshape(b, t, _heads, _headDim);
+        var v = Value.Forward(x, context).Reshape(b, t, _heads, _headDim);
         var (rate, key) = context.AttentionDropout(_attentionDropout);
         var attended = Ops.Attention(q, k, v, keyMask, dropout: rate, dropoutKey: key).Reshape(b, t, -1);
-        var a = AttentionLayerNorm.Forward(x + context.Dropout(AttentionOutput.Forward(attended), _hiddenDropout));
-        var h = Activation.Apply(config.HiddenAct, Intermediate.Forward(a));
-        return OutputLayerNorm.Forward(a + context.Dropout(Output.Forward(h), _hiddenDropout));
+        var a = AttentionLayerNorm.Forward(x + context.Dropout(AttentionOutput.Forward(attended, context), _hiddenDropout));
+        var h = Activation.Apply(config.HiddenAct, Intermediate.Forward(a, context));
+        return OutputLayerNorm.Forward(a + context.Dropout(Output.Forward(h, context), _hiddenDropout));
     }
 
-    public override IEnumerable<(string Name, Tensor Value)> NamedTensors() =>
-        Child("attention.self.query", Query)
-            .Concat(Child("attention.self.key", Key))
-            .Concat(Child("attention.self.value", Value))
-            .Concat(Child("attention.output.dense", AttentionOutput))
-            .Concat(Child("attention.output.LayerNorm", AttentionLayerNorm))
-            .Concat(Child("intermediate.dense", Intermediate))
-            .Concat(Child("output.dense", Output))
-            .Concat(Child("output.LayerNorm", OutputLayerNorm));
+    protected override IEnumerable<(string Name, Module Child)> Children() =>
+    [
+        ("attention.self.query", Query),
+        ("attention.self.key", Key),
+        ("attention.self.value", Value),
+        ("attention.output.dense", AttentionOutput),
+        ("attention.output.LayerNorm", AttentionLayerNorm),
+        ("intermediate.dense", Intermediate),
+        ("output.dense", Output),
+        ("output.LayerNorm", OutputLayerNorm),
+    ];
 }

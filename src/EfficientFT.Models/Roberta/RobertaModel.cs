@@ -23,7 +23,6 @@ public sealed class RobertaModel(RobertaConfig config) : Module
         return h;
     }
 
-    public override IEnumerable<(string Name, Tensor Value)> NamedTensors() =>
-        Child("embeddings", Embeddings)
-            .Concat(Layers.SelectMany((layer, i) => Child($"encoder.layer.{i}", layer)));
+    protected override IEnumerable<(string Name, Module Child)> Children() =>
+        Layers.Select((layer, i) => ($"encoder.layer.{i}", (Module)layer)).Prepend(("embeddings", Embeddings));
 }
