@@ -19,6 +19,14 @@ public abstract class PretrainedModel : Module
     /// </summary>
     protected virtual bool IsHeadTensor(string name) => false;
 
+    /// <summary>
+    /// The task head's modules (peft's modules_to_save): trained in full beside any method. Empty for language models.
+    /// </summary>
+    public virtual IReadOnlyList<string> HeadModules => [];
+
+    /// <summary>peft's task_type for this architecture ("SEQ_CLS", "CAUSAL_LM"), or null where peft has none.</summary>
+    public virtual string? PeftTaskType => null;
+
     /// <summary>Logits for the batch, and the loss when it carries labels.</summary>
     public abstract ModelOutput Forward(ModelBatch batch, ForwardContext context);
 

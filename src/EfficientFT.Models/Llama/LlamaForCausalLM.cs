@@ -19,6 +19,8 @@ public sealed class LlamaForCausalLM(LlamaConfig config) : PretrainedModel
 
     public override ModelConfig ModelConfig => Config;
 
+    public override string? PeftTaskType => "CAUSAL_LM";
+
     public override string Architecture => "LlamaForCausalLM";
 
     public override ModelOutput Forward(ModelBatch batch, ForwardContext context)

@@ -20,6 +20,10 @@ public sealed class LlamaForSequenceClassification(LlamaConfig config) : Pretrai
 
     protected override bool IsHeadTensor(string name) => name.StartsWith("score.", StringComparison.Ordinal);
 
+    public override IReadOnlyList<string> HeadModules => ["score"];
+
+    public override string? PeftTaskType => "SEQ_CLS";
+
     public override string Architecture => "LlamaForSequenceClassification";
 
     public override ModelOutput Forward(ModelBatch batch, ForwardContext context)

@@ -24,6 +24,10 @@ public sealed class RobertaForSequenceClassification(RobertaConfig config) : Pre
 
     protected override bool IsHeadTensor(string name) => name.StartsWith("classifier.", StringComparison.Ordinal);
 
+    public override IReadOnlyList<string> HeadModules => ["classifier"];
+
+    public override string? PeftTaskType => "SEQ_CLS";
+
     public override string Architecture => "RobertaForSequenceClassification";
 
     public override ModelOutput Forward(ModelBatch batch, ForwardContext context)

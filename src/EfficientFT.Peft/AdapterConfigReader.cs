@@ -1,0 +1,87 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace EfficientFT.Peft;
+
+/// <summary>adapter_config.json, as peft writes it, back into <see cref="PeftOptions"/>.</summary>
+public static class AdapterConfigReader
+{
+    public static PeftOptions Read(string path)
+    {
+        JsonObject config;
+        try
+        {
+            config = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException("the file is not a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
+        try
+        {
+            return FromJson(config);
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or InvalidDataException or NotSupportedException)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
+    }
+
+    public static PeftOptions FromJson(JsonObject config)
+    {
+        var type = config["peft_type"]?.GetValue<string>() ?? throw new InvalidDataException("no peft_type");
+        var targets = Targets(config);
+        return type switch
+        {
+            "LORA" => LoraOptions(config, targets),
+            "EFT_FULL_FT" => new PeftOptions { Method = "full_ft", Targets = targets },
+            _ => throw new NotSupportedException($"peft_type {type} is not supported (supported: LORA, EFT_FULL_FT)."),
+        };
+    }
+
+    private static PeftOptions LoraOptions(JsonObject config, TargetSpec targets)
+    {
+        if (config["rank_pattern"] is JsonObject { Count: > 0 } || config["alpha_pattern"] is JsonObject { Count: > 0 })
+            throw new NotSupportedException("rank_pattern and alpha_pattern are not supported yet.");
+        var init = config["init_lora_weights"];
+        var initName = init?.GetValueKind() == JsonValueKind.String ? init.GetValue<string>() : null;
+        int? iterations = null;
+        string method;
+        if (config["use_dora"]?.GetValue<bool>() == true) method = "dora";
+        else if (initName == "olora") method = "olora";
+        else if (initName == "pissa") method = "pissa";
+        else if (initName?.StartsWith("pissa_niter_", StringComparison.Ordinal) == true)
+        {
+            method = "pissa";
+            iterations = int.Parse(initName["pissa_niter_".Length..], CultureInfo.InvariantCulture);
+        }
+        else if (initName != null && initName != "gaussian") throw new NotSupportedException($"init_lora_weights '{initName}' is not supported.");
+        else method = config["use_rslora"]?.GetValue<bool>() == true ? "rslora" : "lora";
+        return new PeftOptions
+        {
+            Method = method,
+            Targets = targets,
+            Rank = config["r"]?.GetValue<int>() ?? 8,
+            Alpha = config["lora_alpha"]?.GetValue<double>() ?? 8,
+            Dropout = config["lora_dropout"]?.GetValue<double>() ?? 0,
+            PissaIterations = iterations,
+        };
+    }
+
+    private static TargetSpec Targets(JsonObject config)
+    {
+        var layers = config["layers_to_transform"] switch
+        {
+            JsonArray a => a.Select(n => n!.GetValue<int>()).ToList(),
+            JsonValue v when v.GetValueKind() == JsonValueKind.Number => [v.GetValue<int>()],
+            _ => null,
+        };
+        return config["target_modules"] switch
+        {
+            JsonArray a => new TargetSpec(a.Select(n => n!.GetValue<string>()).ToList(), null, layers),
+            JsonValue v when v.GetValueKind() == JsonValueKind.String => new TargetSpec([], v.GetValue<string>(), layers),
+            _ => throw new InvalidDataException("target_modules is missing"),
+        };
+    }
+}

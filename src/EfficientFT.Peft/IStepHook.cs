@@ -1,0 +1,17 @@
+using EfficientFT.Tensors;
+
+namespace EfficientFT.Peft;
+
+/// <summary>
+/// How a method that is more than a layer takes part in training without special cases in the trainer: a term added
+/// to the loss (AdaLoRA's orthogonal regularizer, MPC constraints) and work after each optimizer step (AdaLoRA's rank
+/// allocation, SIFT's index selection).
+/// </summary>
+public interface IStepHook
+{
+    /// <summary>A term to add to the task loss for this step, or null.</summary>
+    Tensor? LossTerm();
+
+    /// <summary>Called after optimizer step <paramref name="step"/> (1-based), gradients still in place.</summary>
+    void AfterOptimizerStep(int step);
+}

@@ -1,0 +1,146 @@
+using System.Text.Json.Nodes;
+using EfficientFT.Models;
+using EfficientFT.Models.Nn;
+using EfficientFT.Tensors;
+using EfficientFT.Tensors.Autograd;
+using EfficientFT.Tensors.Linalg;
+
+namespace EfficientFT.Peft.Methods;
+
+/// <summary>How LoRA's factors start.</summary>
+public enum LoraInit
+{
+    /// <summary>A ~ kaiming_uniform(a = √5) = U(±1/√in), B = 0 (peft's default).</summary>
+    Default,
+
+    /// <summary>PiSSA (Meng et al. 2024): A, B from the top-r singular triplets of W; W keeps the residual.</summary>
+    Pissa,
+
+    /// <summary>OLoRA (Büyükakyüz 2024): A, B from the thin QR of W; W keeps the residual.</summary>
+    Olora,
+}
+
+/// <summary>
+/// The LoRA family as peft 0.15.1 implements it: lora, rslora (s = α/√r, Kalajdzievski 2023), dora, pissa and
+/// olora — one adapter, different scales, magnitudes and initialisations.
+/// </summary>
+public sealed class Lora(string name, LoraInit init = LoraInit.Default, bool rsLora = false, bool dora = false) : IPeftMethod
+{
+    public string Name { get; } = name;
+
+    public bool UsesPeftKeys => true;
+
+    public float Scale(PeftOptions options) => (float)(rsLora ? options.Alpha / Math.Sqrt(options.Rank) : options.Alpha / options.Rank);
+
+    public IReadOnlyList<PeftParameter> Apply(PretrainedModel model, IReadOnlyList<(string Path, Linear Layer)> targets, PeftOptions options)
+    {
+        if (options.Rank < 1) throw new ArgumentException($"{Name}: rank must be at least 1, got {options.Rank}.");
+        var rng = new Rng(options.Seed);
+        var scale = Scale(options);
+        var trained = new List<PeftParameter>();
+        foreach (var (path, layer) in targets)
+        {
+            var (a, b) = Initialise(layer, options.Rank, scale, rng);
+            // DoRA's magnitude starts at ‖W + s·B·A‖ per row, which is ‖W‖ because B starts at zero.
+            var magnitude = dora ? Tensor.Parameter(RowNorms(layer.Weight)) : null;
+            a.RequiresGrad = true;
+            b.RequiresGrad = true;
+            layer.Adapter = new LoraAdapter(a, b, scale, (float)options.Dropout, magnitude);
+            var role = TargetSpec.RoleOf(path);
+            trained.Add(new PeftParameter(PeftModel.AdapterKey(path, "lora_A.weight"), a, role, "lora_A"));
+            trained.Add(new PeftParameter(PeftModel.AdapterKey(path, "lora_B.weight"), b, role, "lora_B"));
+            if (magnitude != null) trained.Add(new PeftParameter(PeftModel.AdapterKey(path, "lora_magnitude_vector"), magnitude, role, "magnitude"));
+        }
+        return trained;
+    }
+
+    private (Tensor A, Tensor B) Initialise(Linear layer, int rank, float scale, Rng rng)
+    {
+        var (outFeatures, inFeatures) = (layer.OutFeatures, layer.InFeatures);
+        if (rank > Math.Min(outFeatures, inFeatures) && init != LoraInit.Default)
+            throw new ArgumentException($"{Name}: rank {rank} exceeds min(out, in) = {Math.Min(outFeatures, inFeatures)} of a {outFeatures}×{inFeatures} layer.");
+        switch (init)
+        {
+            case LoraInit.Default:
+            {
+                var bound = 1f / MathF.Sqrt(inFeatures);
+                return (Tensor.Uniform(rng, -bound, bound, rank, inFeatures), Tensor.Zeros(outFeatures, rank));
+            }
+            case LoraInit.Pissa:
+            {
+                // W = U S Vᵀ; A = diag(√(S_r/s))·V_rᵀ, B = U_r·diag(√(S_r/s)), so s·B·A = U_r S_r V_rᵀ.
+                var svd = LinearAlgebra.Svd(layer.Weight.AsSpan(), outFeatures, inFeatures);
+                var a = new float[rank * inFeatures];
+                var b = new float[outFeatures * rank];
+                for (var r = 0; r < rank; r++)
+                {
+                    var root = MathF.Sqrt(svd.S[r] / scale);
+                    for (var j = 0; j < inFeatures; j++) a[r * inFeatures + j] = root * svd.Vt[r * inFeatures + j];
+                    for (var i = 0; i < outFeatures; i++) b[i * rank + r] = root * svd.U[i * svd.Rank + r];
+                }
+                return KeepResidual(layer, Tensor.Wrap(a, rank, inFeatures), Tensor.Wrap(b, outFeatures, rank), scale);
+            }
+            default:
+            {
+                // W = Q R; A = R[:r], B = Q[:, :r].
+                var qr = LinearAlgebra.Qr(layer.Weight.AsSpan(), outFeatures, inFeatures);
+                var a = qr.R.AsSpan(0, rank * inFeatures).ToArray();
+                var b = new float[outFeatures * rank];
+                for (var i = 0; i < outFeatures; i++)
+                for (var r = 0; r < rank; r++)
+                    b[i * rank + r] = qr.Q[i * qr.K + r];
+                return KeepResidual(layer, Tensor.Wrap(a, rank, inFeatures), Tensor.Wrap(b, outFeatures, rank), scale);
+            }
+        }
+    }
+
+    private static Tensor RowNorms(Tensor weight)
+    {
+        using var _ = GradMode.NoGrad();
+        return Ops.VectorNorm(weight, 1).Reshape(-1);
+    }
+
+    /// <summary>The base weight becomes W − s·B·A, so the adapted layer starts exactly where the base was.</summary>
+    private static (Tensor A, Tensor B) KeepResidual(Linear layer, Tensor a, Tensor b, float scale)
+    {
+        using var _ = GradMode.NoGrad();
+        layer.Weight.CopyFrom((layer.Weight - Ops.MatMul(b, a) * scale).AsSpan());
+        return (a, b);
+    }
+
+    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string taskType) => new()
+    {
+        ["alpha_pattern"] = new JsonObject(),
+        ["auto_mapping"] = null,
+        ["base_model_name_or_path"] = "",
+        ["bias"] = "none",
+        ["corda_config"] = null,
+        ["eva_config"] = null,
+        ["exclude_modules"] = null,
+        ["fan_in_fan_out"] = false,
+        ["inference_mode"] = true,
+        ["init_lora_weights"] = init switch { LoraInit.Pissa => "pissa", LoraInit.Olora => "olora", _ => true },
+        ["layer_replication"] = null,
+        ["layers_pattern"] = null,
+        ["layers_to_transform"] = options.Targets.Layers == null ? null : new JsonArray(options.Targets.Layers.Select(l => (JsonNode?)l).ToArray()),
+        ["loftq_config"] = new JsonObject(),
+        ["lora_alpha"] = JsonNumber(options.Alpha),
+        ["lora_bias"] = false,
+        ["lora_dropout"] = options.Dropout,
+        ["megatron_config"] = null,
+        ["megatron_core"] = "megatron.core",
+        ["modules_to_save"] = modulesToSave.Count == 0 ? null : new JsonArray(modulesToSave.Select(m => (JsonNode?)m).ToArray()),
+        ["peft_type"] = "LORA",
+        ["r"] = options.Rank,
+        ["rank_pattern"] = new JsonObject(),
+        ["revision"] = null,
+        ["target_modules"] = options.Targets.Pattern is { } pattern ? pattern : new JsonArray(targetModules.Select(m => (JsonNode?)m).ToArray()),
+        ["task_type"] = taskType,
+        ["trainable_token_indices"] = null,
+        ["use_dora"] = dora,
+        ["use_rslora"] = rsLora,
+    };
+
+    /// <summary>Integral values as JSON integers, as Python writes lora_alpha = 8.</summary>
+    private static JsonNode JsonNumber(double value) => value == Math.Floor(value) && Math.Abs(value) < 1e15 ? (long)value : value;
+}

@@ -1,0 +1,74 @@
+using EfficientFT.Models.Nn;
+using EfficientFT.Tensors;
+using EfficientFT.Tensors.Autograd;
+
+namespace EfficientFT.Peft.Methods;
+
+/// <summary>
+/// LoRA on one linear layer, y = W x + b + s·B(A(dropout(x))) (Hu et al. 2021), and with a magnitude vector DoRA
+/// (Liu et al. 2024): y = b + (m/‖W + s·BA‖)·(W x + s·B A x), the row norm detached as DoRA §4.3 prescribes, so
+/// backward treats it as a constant and the magnitude learns the scale alone.
+/// </summary>
+public sealed class LoraAdapter(Tensor a, Tensor b, float scale, float dropout, Tensor? magnitude) : IMergeableAdapter
+{
+    private bool _merged;
+
+    /// <summary>DoRA's row norm at merge time, which unmerge divides back out.</summary>
+    private Tensor? _mergedNorm;
+
+    /// <summary>lora_A, [r, in].</summary>
+    public Tensor A { get; } = a;
+
+    /// <summary>lora_B, [out, r].</summary>
+    public Tensor B { get; } = b;
+
+    /// <summary>DoRA's lora_magnitude_vector, [out]; null for plain LoRA.</summary>
+    public Tensor? Magnitude { get; } = magnitude;
+
+    /// <summary>s = α/r, or α/√r for rsLoRA.</summary>
+    public float Scale { get; } = scale;
+
+    public bool IsMerged => _merged;
+
+    public Tensor Forward(Linear layer, Tensor x, ForwardContext context)
+    {
+        if (IsMerged) return Ops.Linear(x, layer.Weight, layer.Bias);
+        var update = Ops.Linear(Ops.Linear(context.Dropout(x, dropout), A), B) * Scale;
+        if (Magnitude == null) return Ops.Linear(x, layer.Weight, layer.Bias) + update;
+        var rescale = Magnitude / WeightNorm(layer.Weight);
+        var y = (Ops.Linear(x, layer.Weight) + update) * rescale;
+        return layer.Bias == null ? y : y + layer.Bias;
+    }
+
+    /// <summary>‖W + s·B·A‖ per output row, as a constant [out] (no gradient flows through it).</summary>
+    public Tensor WeightNorm(Tensor weight)
+    {
+        using var _ = GradMode.NoGrad();
+        return Ops.VectorNorm(weight + Ops.MatMul(B, A) * Scale, 1).Reshape(-1).Detach();
+    }
+
+    public void Merge(Linear layer)
+    {
+        if (IsMerged) throw new InvalidOperationException("The adapter is already merged.");
+        using var _ = GradMode.NoGrad();
+        var merged = layer.Weight + Ops.MatMul(B, A) * Scale;
+        if (Magnitude != null)
+        {
+            _mergedNorm = WeightNorm(layer.Weight);
+            merged = merged * (Magnitude / _mergedNorm).Reshape(-1, 1);
+        }
+        layer.Weight.CopyFrom(merged.AsSpan());
+        _merged = true;
+    }
+
+    public void Unmerge(Linear layer)
+    {
+        if (!IsMerged) throw new InvalidOperationException("The adapter is not merged.");
+        using var _ = GradMode.NoGrad();
+        var weight = layer.Weight;
+        if (Magnitude != null) weight = weight / (Magnitude / _mergedNorm!).Reshape(-1, 1);
+        layer.Weight.CopyFrom((weight - Ops.MatMul(B, A) * Scale).AsSpan());
+        _mergedNorm = null;
+        _merged = false;
+    }
+}

@@ -1,0 +1,21 @@
+using EfficientFT.Peft.Methods;
+
+namespace EfficientFT.Peft;
+
+/// <summary>The one table of methods: name → factory. Adding a method is one file and one line here.</summary>
+public static class PeftMethods
+{
+    public static IReadOnlyDictionary<string, Func<IPeftMethod>> Registry { get; } = new Dictionary<string, Func<IPeftMethod>>
+    {
+        ["full_ft"] = () => new FullFineTuning(),
+        ["lora"] = () => new Lora("lora"),
+        ["rslora"] = () => new Lora("rslora", rsLora: true),
+        ["dora"] = () => new Lora("dora", dora: true),
+        ["pissa"] = () => new Lora("pissa", LoraInit.Pissa),
+        ["olora"] = () => new Lora("olora", LoraInit.Olora),
+    };
+
+    public static IPeftMethod Create(string name) => Registry.TryGetValue(name, out var factory)
+        ? factory()
+        : throw new ArgumentException($"Unknown method '{name}'; available: {string.Join(", ", Registry.Keys)}.");
+}

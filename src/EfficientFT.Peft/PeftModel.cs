@@ -1,0 +1,138 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using EfficientFT.Models;
+using EfficientFT.Models.Nn;
+using EfficientFT.Models.SafeTensors;
+using EfficientFT.Tensors;
+
+namespace EfficientFT.Peft;
+
+/// <summary>
+/// A base model with a method installed: what trains (adapter tensors and the task head), how many parameters that
+/// is, and the adapter in peft's layout on disk.
+/// </summary>
+public sealed class PeftModel
+{
+    private const string KeyPrefix = "base_model.model.";
+
+    private PeftModel(PretrainedModel model, IPeftMethod method, PeftOptions options,
+        IReadOnlyList<(string Path, Linear Layer)> targets, IReadOnlyList<PeftParameter> trainable)
+    {
+        Model = model;
+        Method = method;
+        Options = options;
+        Targets = targets;
+        Trainable = trainable;
+    }
+
+    public PretrainedModel Model { get; }
+
+    public IPeftMethod Method { get; }
+
+    public PeftOptions Options { get; }
+
+    /// <summary>The adapted linear modules, by Hugging Face path.</summary>
+    public IReadOnlyList<(string Path, Linear Layer)> Targets { get; }
+
+    /// <summary>Every trained tensor, method's first then the head, in module order (the optimizer's order).</summary>
+    public IReadOnlyList<PeftParameter> Trainable { get; }
+
+    /// <summary>The key peft saves an adapter tensor under: base_model.model.{module path}.{suffix}.</summary>
+    public static string AdapterKey(string modulePath, string suffix) => $"{KeyPrefix}{modulePath}.{suffix}";
+
+    /// <summary>Freezes the model, installs <paramref name="options"/>' method on its targets and unfreezes the head.</summary>
+    public static PeftModel Create(PretrainedModel model, PeftOptions options)
+    {
+        var method = PeftMethods.Create(options.Method);
+        model.SetTrainable(false);
+        var heads = model.HeadModules;
+        var targets = options.Targets.Select(model).Where(t => !heads.Any(h => t.Path == h || t.Path.StartsWith(h + ".", StringComparison.Ordinal))).ToList();
+        var trainable = method.Apply(model, targets, options).ToList();
+        foreach (var (name, tensor) in model.NamedTensors())
+        {
+            if (!heads.Any(h => name.StartsWith(h + ".", StringComparison.Ordinal))) continue;
+            tensor.RequiresGrad = true;
+            trainable.Add(new PeftParameter(method.UsesPeftKeys ? KeyPrefix + name : name, tensor, ProjectionRole.Other, "head"));
+        }
+        return new PeftModel(model, method, options, targets, trainable);
+    }
+
+    public ModelOutput Forward(ModelBatch batch, ForwardContext context) => Model.Forward(batch, context);
+
+    /// <summary>Trained elements.</summary>
+    public long TrainableCount => Trainable.Sum(p => (long)p.Value.Size);
+
+    /// <summary>Trained elements as a share of all elements (base model plus adapters), as peft reports it.</summary>
+    public double TrainableShare
+    {
+        get
+        {
+            var all = Model.NamedTensors().Select(p => p.Value).Concat(Trainable.Select(p => p.Value))
+                .Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>().Sum(t => (long)t.Size);
+            return (double)TrainableCount / all;
+        }
+    }
+
+    /// <summary>Folds every adapter into its base weight (adapters are then bypassed until <see cref="Unmerge"/>).</summary>
+    public void Merge()
+    {
+        foreach (var (_, layer) in Targets) MergeableAdapter(layer).Merge(layer);
+    }
+
+    public void Unmerge()
+    {
+        foreach (var (_, layer) in Targets) MergeableAdapter(layer).Unmerge(layer);
+    }
+
+    private IMergeableAdapter MergeableAdapter(Linear layer) => layer.Adapter as IMergeableAdapter
+        ?? throw new NotSupportedException($"{Method.Name} cannot be merged into the base weights.");
+
+    /// <summary>
+    /// Merges the adapters and removes them, leaving a plain model (save it with <see cref="Pretrained.Save"/>).
+    /// Methods that train base tensors directly are already "merged".
+    /// </summary>
+    public PretrainedModel MergeAndUnload()
+    {
+        if (Method.UsesPeftKeys) Merge();
+        foreach (var (_, layer) in Targets) layer.Adapter = null;
+        return Model;
+    }
+
+    /// <summary>Writes adapter_config.json and adapter_model.safetensors (each atomically) to <paramref name="directory"/>.</summary>
+    public void SaveAdapter(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        SafeTensorsWriter.Save(Path.Combine(directory, "adapter_model.safetensors"),
+            Trainable.Select(p => KeyValuePair.Create(p.Name, p.Value)));
+        var config = Method.AdapterConfig(Options, Options.Targets.ResolvedNames(Model.NamedModules().Select(m => m.Path)),
+            Model.HeadModules, Model.PeftTaskType ?? "");
+        var text = config.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        var path = Path.Combine(directory, "adapter_config.json");
+        File.WriteAllText(path + ".partial", text);
+        File.Move(path + ".partial", path, overwrite: true);
+    }
+
+    /// <summary>
+    /// Installs an adapter saved by peft or by <see cref="SaveAdapter"/> on <paramref name="model"/> and loads its tensors.
+    /// </summary>
+    public static PeftModel LoadAdapter(PretrainedModel model, string directory)
+    {
+        var configPath = Path.Combine(directory, "adapter_config.json");
+        if (!File.Exists(configPath)) throw new FileNotFoundException($"{directory}: no adapter_config.json.", configPath);
+        var options = AdapterConfigReader.Read(configPath);
+        var peft = Create(model, options);
+        using var file = SafeTensorsFile.Open(Path.Combine(directory, "adapter_model.safetensors"));
+        var missing = peft.Trainable.Where(p => !file.Contains(p.Name) && p.Kind != "head").Select(p => p.Name).ToList();
+        if (missing.Count > 0)
+            throw new InvalidDataException($"{directory}: adapter_model.safetensors lacks {missing.Count} tensor(s) of the configured adapter: {string.Join(", ", missing.Take(5))}");
+        foreach (var p in peft.Trainable)
+        {
+            if (!file.Contains(p.Name)) continue;
+            var value = file.GetTensor(p.Name);
+            if (!Shapes.SameShape(value.Shape, p.Value.Shape))
+                throw new InvalidDataException($"{directory}: tensor {p.Name} has shape {Shapes.Format(value.Shape)}, the model expects {Shapes.Format(p.Value.Shape)}.");
+            p.Value.CopyFrom(value.AsSpan());
+        }
+        return peft;
+    }
+}

@@ -1,0 +1,24 @@
+namespace EfficientFT.Peft;
+
+/// <summary>
+/// The settings every method reads (defaults as peft's LoraConfig: r 8, alpha 8, dropout 0). Method-specific
+/// settings sit beside them; a method ignores what it does not use.
+/// </summary>
+public sealed record PeftOptions
+{
+    public required string Method { get; init; }
+
+    public required TargetSpec Targets { get; init; }
+
+    public int Rank { get; init; } = 8;
+
+    public double Alpha { get; init; } = 8;
+
+    public double Dropout { get; init; }
+
+    /// <summary>Seed for adapter initialisation.</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>PiSSA: null for the exact SVD, else the power iterations of the randomized SVD (peft's pissa_niter_k).</summary>
+    public int? PissaIterations { get; init; }
+}

@@ -1,0 +1,80 @@
+using System.Text.RegularExpressions;
+using EfficientFT.Models.Nn;
+
+namespace EfficientFT.Peft;
+
+/// <summary>
+/// Which linear modules a method adapts, as peft's target_modules, layers_to_transform and a regex pattern do:
+/// a name matches a module whose path is the name or ends with "." + name; a pattern must match the whole path;
+/// layers restrict to encoder/decoder layer indices. Short names q, k, v, o, gate, up, down stand for both
+/// families' spellings (query / q_proj, …).
+/// </summary>
+public sealed record TargetSpec(IReadOnlyList<string> Modules, string? Pattern = null, IReadOnlyList<int>? Layers = null)
+{
+    private static readonly Dictionary<string, string[]> Aliases = new()
+    {
+        ["q"] = ["query", "q_proj"],
+        ["k"] = ["key", "k_proj"],
+        ["v"] = ["value", "v_proj"],
+        ["o"] = ["attention.output.dense", "o_proj"],
+        ["gate"] = ["gate_proj"],
+        ["up"] = ["intermediate.dense", "up_proj"],
+        ["down"] = ["output.dense", "down_proj"],
+    };
+
+    private static readonly Regex LayerIndex = new(@"(?:^|\.)(?:layer|layers|h|blocks)\.(\d+)\.", RegexOptions.Compiled);
+
+    /// <summary>"q,v" or "query,value" (comma-separated names).</summary>
+    public static TargetSpec Parse(string modules, string? pattern = null, IReadOnlyList<int>? layers = null) =>
+        new(modules.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), pattern, layers);
+
+    /// <summary>The names as peft writes them in target_modules, with aliases expanded to the spellings this model uses.</summary>
+    public IReadOnlyList<string> ResolvedNames(IEnumerable<string> modulePaths)
+    {
+        var paths = modulePaths.ToList();
+        return Modules.SelectMany(m => Aliases.TryGetValue(m, out var spelled)
+                ? spelled.Where(s => paths.Any(p => Matches(p, s))).Take(1)
+                : [m])
+            .Distinct().ToList();
+    }
+
+    /// <summary>The matching linear modules in model order, or an error listing what the model has.</summary>
+    public IReadOnlyList<(string Path, Linear Layer)> Select(Module model, string excludePrefix = "")
+    {
+        var linears = model.NamedModules().Where(m => m.Module is Linear && (excludePrefix == "" || !m.Path.StartsWith(excludePrefix, StringComparison.Ordinal)))
+            .Select(m => (m.Path, Layer: (Linear)m.Module)).ToList();
+        var names = ResolvedNames(linears.Select(l => l.Path));
+        var regex = Pattern == null ? null : new Regex("^(?:" + Pattern + ")$");
+        var selected = linears.Where(l =>
+            (regex?.IsMatch(l.Path) ?? names.Any(n => Matches(l.Path, n)))
+            && (Layers == null || (LayerOf(l.Path) is { } i && Layers.Contains(i)))).ToList();
+        if (selected.Count == 0)
+        {
+            var shortNames = linears.Select(l => LayerIndex.Replace(l.Path, ".N.")).Distinct().Take(12);
+            throw new ArgumentException($"Targets {string.Join(",", Modules)}{(Pattern != null ? $" (pattern {Pattern})" : "")}{(Layers != null ? $" in layers {string.Join(",", Layers)}" : "")} match no linear module; the model has: {string.Join(", ", shortNames)}.");
+        }
+        return selected;
+    }
+
+    /// <summary>The layer index in a module path ("roberta.encoder.layer.3.attention…" → 3), if any.</summary>
+    public static int? LayerOf(string path)
+    {
+        var m = LayerIndex.Match(path);
+        return m.Success ? int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : null;
+    }
+
+    /// <summary>The projection a module path belongs to, from its last name.</summary>
+    public static ProjectionRole RoleOf(string path)
+    {
+        var last = path[(path.LastIndexOf('.') + 1)..];
+        return last switch
+        {
+            "query" or "q_proj" => ProjectionRole.Query,
+            "key" or "k_proj" => ProjectionRole.Key,
+            "value" or "v_proj" => ProjectionRole.Value,
+            _ => ProjectionRole.Other,
+        };
+    }
+
+    private static bool Matches(string path, string name) => path == name || path.EndsWith("." + name, StringComparison.Ordinal);
+}
