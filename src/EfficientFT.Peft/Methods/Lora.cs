@@ -40,7 +40,7 @@ public sealed class Lora(string name, LoraInit init = LoraInit.Default, bool rsL
         var trained = new List<PeftParameter>();
         foreach (var (path, layer) in targets)
         {
-            var (a, b) = Initialise(layer, options.Rank, scale, rng);
+            var (a, b) = Initialise(layer, options, scale, rng);
             // DoRA's magnitude starts at ‖W + s·B·A‖ per row, which is ‖W‖ because B starts at zero.
             var magnitude = dora ? Tensor.Parameter(RowNorms(layer.Weight)) : null;
             a.RequiresGrad = true;
@@ -54,8 +54,9 @@ public sealed class Lora(string name, LoraInit init = LoraInit.Default, bool rsL
         return trained;
     }
 
-    private (Tensor A, Tensor B) Initialise(Linear layer, int rank, float scale, Rng rng)
+    private (Tensor A, Tensor B) Initialise(Linear layer, PeftOptions options, float scale, Rng rng)
     {
+        var rank = options.Rank;
         var (outFeatures, inFeatures) = (layer.OutFeatures, layer.InFeatures);
         if (rank > Math.Min(outFeatures, inFeatures) && init != LoraInit.Default)
             throw new ArgumentException($"{Name}: rank {rank} exceeds min(out, in) = {Math.Min(outFeatures, inFeatures)} of a {outFeatures}×{inFeatures} layer.");
@@ -69,7 +70,10 @@ public sealed class Lora(string name, LoraInit init = LoraInit.Default, bool rsL
             case LoraInit.Pissa:
             {
                 // W = U S Vᵀ; A = diag(√(S_r/s))·V_rᵀ, B = U_r·diag(√(S_r/s)), so s·B·A = U_r S_r V_rᵀ.
-                var svd = LinearAlgebra.Svd(layer.Weight.AsSpan(), outFeatures, inFeatures);
+                // peft's pissa_niter_k swaps the exact SVD for a randomized one with k power iterations (fast init).
+                var svd = options.PissaIterations is { } iterations
+                    ? LinearAlgebra.RandomizedSvd(layer.Weight.AsSpan(), outFeatures, inFeatures, rank, powerIterations: iterations, seed: rng.NextUInt64())
+                    : LinearAlgebra.Svd(layer.Weight.AsSpan(), outFeatures, inFeatures);
                 var a = new float[rank * inFeatures];
                 var b = new float[outFeatures * rank];
                 for (var r = 0; r < rank; r++)

@@ -1,0 +1,176 @@
+using EfficientFT.Models;
+using EfficientFT.Models.Data;
+using EfficientFT.Models.Nn;
+using EfficientFT.Models.SafeTensors;
+using EfficientFT.Tensors;
+using EfficientFT.Tensors.Autograd;
+
+namespace EfficientFT.Peft.Tests;
+
+/// <summary>Promises every registered low-rank method keeps, on the golden RoBERTa and LLaMA models.</summary>
+public sealed class MethodContractTests
+{
+    private static string Case(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", "peft", name);
+
+    private static (PretrainedModel Model, ModelBatch Batch) Load(string caseName)
+    {
+        var (model, _) = Pretrained.Load(Path.Combine(Case(caseName), "base"));
+        var batch = JsonlBatchReader.Read(Path.Combine(Case(caseName), "batch.jsonl"), model.ModelConfig.PadTokenId ?? 0,
+            SequenceClassification.IsRegression(model.ModelConfig));
+        return (model, batch);
+    }
+
+    private static float[] Logits(PretrainedModel model, ModelBatch batch)
+    {
+        using var _ = GradMode.NoGrad();
+        return model.Forward(batch, ForwardContext.Inference).Logits.ToArray();
+    }
+
+    private static void AssertClose(float[] expected, float[] actual, double tolerance, string what)
+    {
+        var worst = expected.Zip(actual, (e, a) => Math.Abs(e - a)).Max();
+        Assert.True(worst <= tolerance, $"{what}: max |diff| {worst:G3} > {tolerance:G3}");
+    }
+
+    public static TheoryData<string, string> MethodsAndModels()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var method in PeftMethods.Registry.Keys)
+        foreach (var model in new[] { "roberta_cls__base", "llama_lm__base" })
+            data.Add(method, model);
+        return data;
+    }
+
+    /// <summary>Random but non-zero adapter values, so merge and output checks are not vacuous.</summary>
+    private static void Perturb(PeftModel peft)
+    {
+        var rng = new Rng(99);
+        foreach (var p in peft.Trainable.Where(p => p.Kind != "head"))
+        {
+            var values = p.Value.AsSpan();
+            for (var i = 0; i < values.Length; i++) values[i] += (float)(0.05 * rng.NextNormal());
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(MethodsAndModels))]
+    public void AtInit_OutputEqualsTheBaseModel(string method, string caseName)
+    {
+        var (model, batch) = Load(caseName);
+        var before = Logits(model, batch);
+        PeftModel.Create(model, new PeftOptions { Method = method, Targets = TargetSpec.Parse("q,v"), Rank = 4, Alpha = 8, Seed = 1 });
+        AssertClose(before, Logits(model, batch), 2e-5, $"{method} at init");
+    }
+
+    [Theory]
+    [MemberData(nameof(MethodsAndModels))]
+    public void Merged_EqualsAdapted_AndUnmergeRestores(string method, string caseName)
+    {
+        var (model, batch) = Load(caseName);
+        var peft = PeftModel.Create(model, new PeftOptions { Method = method, Targets = TargetSpec.Parse("q,k,v"), Rank = 4, Alpha = 8, Seed = 2 });
+        Perturb(peft);
+        var adapted = Logits(model, batch);
+        var weights = peft.Targets.Select(t => t.Layer.Weight.ToArray()).ToList();
+        if (!peft.Method.UsesPeftKeys) return;
+        peft.Merge();
+        AssertClose(adapted, Logits(model, batch), 2e-5, $"{method} merged");
+        peft.Unmerge();
+        AssertClose(adapted, Logits(model, batch), 2e-5, $"{method} unmerged");
+        for (var i = 0; i < weights.Count; i++) AssertClose(weights[i], peft.Targets[i].Layer.Weight.ToArray(), 1e-5, $"{method} weight {i} after unmerge");
+    }
+
+    [Theory]
+    [MemberData(nameof(MethodsAndModels))]
+    public void OnlyTheTrainableSetGetsGradients(string method, string caseName)
+    {
+        var (model, batch) = Load(caseName);
+        var peft = PeftModel.Create(model, new PeftOptions { Method = method, Targets = TargetSpec.Parse("q,v"), Rank = 4, Alpha = 8, Seed = 3 });
+        Perturb(peft);
+        peft.Forward(batch, ForwardContext.Inference).Loss!.Backward();
+        var trainable = peft.Trainable.Select(p => p.Value).ToHashSet(ReferenceEqualityComparer.Instance);
+        foreach (var (name, tensor) in model.NamedTensors())
+            Assert.True(trainable.Contains(tensor) == (tensor.Grad != null), $"{method}: {name} trainable={trainable.Contains(tensor)} but has gradient={tensor.Grad != null}");
+        Assert.All(peft.Trainable, p => Assert.NotNull(p.Value.Grad));
+    }
+
+    [Theory]
+    [InlineData("lora", false)]
+    [InlineData("dora", true)]
+    public void TrainableCount_FollowsTheFormula(string method, bool magnitude)
+    {
+        // r·(in + out) per adapted projection (+ out for DoRA's magnitude), plus the whole head.
+        var (model, _) = Load("roberta_cls__base");
+        var head = model.NamedTensors().Where(p => p.Name.StartsWith("classifier.", StringComparison.Ordinal)).Sum(p => (long)p.Value.Size);
+        var peft = PeftModel.Create(model, new PeftOptions { Method = method, Targets = TargetSpec.Parse("q,v"), Rank = 4, Alpha = 8 });
+        var layers = model.ModelConfig.NumHiddenLayers;
+        var hidden = model.ModelConfig.HiddenSize;
+        Assert.Equal(layers * 2 * (4L * (hidden + hidden) + (magnitude ? hidden : 0)) + head, peft.TrainableCount);
+        Assert.InRange(peft.TrainableShare, 0, 1);
+    }
+
+    [Theory]
+    [InlineData("pissa")]
+    [InlineData("olora")]
+    public void ResidualInit_MatchesPeftUpToSigns(string method)
+    {
+        // peft: W_res = W − s·B·A with (A, B) from the SVD / QR of W. Singular vectors and QR columns are unique up
+        // to a sign per rank, so compare B·A products (sign-free) and the residual weights.
+        var dir = Case($"roberta_cls__{method}");
+        var (model, _) = Pretrained.Load(Path.Combine(dir, "base"));
+        var peft = PeftModel.Create(model, new PeftOptions { Method = method, Targets = TargetSpec.Parse("query,value"), Rank = 4, Alpha = 8 });
+        var init = SafeTensorsFile.LoadAll(Path.Combine(dir, "adapter_init", "adapter_model.safetensors"));
+        var residual = SafeTensorsFile.LoadAll(Path.Combine(dir, "base_residual", "model.safetensors"));
+        foreach (var (path, layer) in peft.Targets)
+        {
+            var ours = Ops.MatMul(peft.Trainable.Single(p => p.Name == PeftModel.AdapterKey(path, "lora_B.weight")).Value,
+                peft.Trainable.Single(p => p.Name == PeftModel.AdapterKey(path, "lora_A.weight")).Value).ToArray();
+            var theirs = Ops.MatMul(init[PeftModel.AdapterKey(path, "lora_B.weight")], init[PeftModel.AdapterKey(path, "lora_A.weight")]).ToArray();
+            AssertClose(theirs, ours, 1e-4, $"{path} B·A");
+            AssertClose(residual[path + ".weight"].ToArray(), layer.Weight.ToArray(), 1e-5, $"{path} residual");
+        }
+    }
+
+    [Fact]
+    public void PeftWrittenAdapter_LoadsAndGivesPeftsFinalLogits()
+    {
+        foreach (var caseName in new[] { "roberta_cls__lora", "roberta_cls__dora", "roberta_cls__rslora", "llama_lm__lora" })
+        {
+            var dir = Case(caseName);
+            var (model, _) = Pretrained.Load(Path.Combine(dir, "base"));
+            var batch = JsonlBatchReader.Read(Path.Combine(dir, "batch.jsonl"), model.ModelConfig.PadTokenId ?? 0, false);
+            PeftModel.LoadAdapter(model, Path.Combine(dir, "adapter_final"));
+            var expected = SafeTensorsFile.LoadAll(Path.Combine(dir, "expected.safetensors"))["logits_final"].ToArray();
+            AssertClose(expected, Logits(model, batch), 1e-5 * expected.Max(Math.Abs) + 1e-6, caseName);
+        }
+    }
+
+    [Fact]
+    public void SavedAdapter_LoadsBackToTheSameModel()
+    {
+        var (model, batch) = Load("roberta_cls__base");
+        var peft = PeftModel.Create(model, new PeftOptions { Method = "dora", Targets = TargetSpec.Parse("q,k,v"), Rank = 4, Alpha = 16, Seed = 5 });
+        Perturb(peft);
+        var adapted = Logits(model, batch);
+        var dir = Directory.CreateTempSubdirectory("eft-adapter-").FullName;
+        try
+        {
+            peft.SaveAdapter(dir);
+            var (fresh, _) = Load("roberta_cls__base");
+            var loaded = PeftModel.LoadAdapter(fresh, dir);
+            Assert.Equal("dora", loaded.Method.Name);
+            Assert.Equal(adapted, Logits(fresh, batch));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void UnknownTarget_ListsTheModelsModules()
+    {
+        var (model, _) = Load("llama_lm__base");
+        var e = Assert.Throws<ArgumentException>(() => PeftModel.Create(model, new PeftOptions { Method = "lora", Targets = TargetSpec.Parse("query") }));
+        Assert.Contains("q_proj", e.Message);
+    }
+}
