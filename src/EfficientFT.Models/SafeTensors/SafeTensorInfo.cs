@@ -38,6 +38,13 @@ public sealed class SafeTensorInfo
         if (ElementCount > int.MaxValue)
             throw new SafeTensorsFormatException(file, Name,
                 $"{ElementCount} elements do not fit in one tensor (at most {int.MaxValue}).");
+        // A zero extent makes the element count 0 whatever the other extents are, so each is checked on its own.
+        foreach (var d in _shape)
+        {
+            if (d > int.MaxValue)
+                throw new SafeTensorsFormatException(file, Name,
+                    $"extent {d} of shape [{string.Join(", ", _shape)}] does not fit in a tensor axis (at most {int.MaxValue}).");
+        }
         return Array.ConvertAll(_shape, d => (int)d);
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace EfficientFT.Models.SafeTensors;
 
@@ -34,6 +35,10 @@ internal sealed class SafeTensorsHeader
     {
         if (json.Length == 0 || json[0] != (byte)'{')
             throw new SafeTensorsFormatException(file, null, "the header does not start with '{'.");
+        // The reference library reads the header as a Rust str; JsonDocument would only notice bad UTF-8 when (and if)
+        // the string holding it is read, and then with an InvalidOperationException.
+        if (!Utf8.IsValid(json))
+            throw new SafeTensorsFormatException(file, null, "the header is not valid UTF-8.");
 
         JsonDocument doc;
         try
@@ -53,14 +58,22 @@ internal sealed class SafeTensorsHeader
             Dictionary<string, string>? metadata = null;
             var seen = new HashSet<string>(StringComparer.Ordinal);
             var tensors = new List<SafeTensorInfo>();
-            foreach (var property in doc.RootElement.EnumerateObject())
+            try
             {
-                if (!seen.Add(property.Name))
-                    throw new SafeTensorsFormatException(file, property.Name, "the header lists this key twice.");
-                if (property.Name == MetadataKey)
-                    metadata = ParseMetadata(property.Value, file);
-                else
-                    tensors.Add(ParseTensor(property.Name, property.Value, file));
+                foreach (var property in doc.RootElement.EnumerateObject())
+                {
+                    if (!seen.Add(property.Name))
+                        throw new SafeTensorsFormatException(file, property.Name, "the header lists this key twice.");
+                    if (property.Name == MetadataKey)
+                        metadata = ParseMetadata(property.Value, file);
+                    else
+                        tensors.Add(ParseTensor(property.Name, property.Value, file));
+                }
+            }
+            catch (InvalidOperationException e)
+            {
+                // JsonDocument unescapes a string when it is read, and an escaped unpaired surrogate ("\ud800") fails there.
+                throw new SafeTensorsFormatException(file, null, $"the header holds a string that is not valid Unicode: {e.Message}", e);
             }
 
             var ordered = tensors.OrderBy(t => t.Begin).ThenBy(t => t.End).ToArray();
