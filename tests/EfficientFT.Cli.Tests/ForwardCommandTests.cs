@@ -36,6 +36,27 @@ public sealed class ForwardCommandTests : IDisposable
     }
 
     [Fact]
+    public void ForwardWithAdapter_AndMergedCheckpoint_GivePeftsFinalLogits()
+    {
+        // peft's own DoRA adapter after three steps, applied here, and the same merged into a plain checkpoint.
+        var dir = Case("roberta_cls__dora");
+        var expected = SafeTensorsFile.LoadAll(Path.Combine(dir, "expected.safetensors"))["logits_final"].ToArray();
+        var scale = expected.Max(Math.Abs);
+        var adapted = Path.Combine(_dir, "adapted.safetensors");
+        Assert.Equal(0, Eft("forward", "--model", Path.Combine(dir, "base"), "--adapter", Path.Combine(dir, "adapter_final"),
+            "--data", Path.Combine(dir, "batch.jsonl"), "--out", adapted));
+        var merged = Path.Combine(_dir, "merged");
+        Assert.Equal(0, Eft("merge", "--model", Path.Combine(dir, "base"), "--adapter", Path.Combine(dir, "adapter_final"), "--out", merged));
+        var fromMerged = Path.Combine(_dir, "merged.safetensors");
+        Assert.Equal(0, Eft("forward", "--model", merged, "--data", Path.Combine(dir, "batch.jsonl"), "--out", fromMerged));
+        foreach (var file in new[] { adapted, fromMerged })
+        {
+            var logits = SafeTensorsFile.LoadAll(file)["logits"].ToArray();
+            Assert.All(logits.Zip(expected), p => Assert.True(Math.Abs(p.First - p.Second) <= 1e-6 + 1e-5 * scale, $"{file}: {p.First} vs {p.Second}"));
+        }
+    }
+
+    [Fact]
     public void Forward_BadRows_FailsWithExitCode2AndWritesNothing()
     {
         var rows = Path.Combine(_dir, "rows.jsonl");

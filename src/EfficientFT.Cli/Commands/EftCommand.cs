@@ -11,6 +11,7 @@ public static class EftCommand
         root.Subcommands.Add(SelfCheckCommand.Create());
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(ForwardCommand.Create());
+        root.Subcommands.Add(MergeCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());
         root.Subcommands.Add(DownloadCommand.Create());
         var perf = new Command("perf", "Benchmarks that print figures (matrix products, tokenizer throughput).");

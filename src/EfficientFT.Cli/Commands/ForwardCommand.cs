@@ -5,6 +5,7 @@ using EfficientFT.Models.Data;
 using EfficientFT.Models.Hub;
 using EfficientFT.Models.Nn;
 using EfficientFT.Models.SafeTensors;
+using EfficientFT.Peft;
 using EfficientFT.Tensors;
 using EfficientFT.Tensors.Autograd;
 
@@ -21,12 +22,13 @@ public static class ForwardCommand
         var model = new Option<string>("--model") { Description = "Model directory (config.json + model.safetensors), or org/name in the Hugging Face cache.", Required = true };
         var data = new Option<string>("--data") { Description = "JSONL rows: input_ids, attention_mask, label or labels.", Required = true };
         var output = new Option<string>("--out") { Description = "Output .safetensors with tensors 'logits' and 'loss'.", Required = true };
-        var command = new Command("forward", "Run a checkpoint on pre-tokenized rows and write logits and loss.") { model, data, output };
-        command.SetAction(r => CommandErrors.Run(() => Run(r.GetValue(model)!, r.GetValue(data)!, r.GetValue(output)!)));
+        var adapter = new Option<string?>("--adapter") { Description = "Adapter directory (adapter_config.json + adapter_model.safetensors, peft layout) to apply first." };
+        var command = new Command("forward", "Run a checkpoint on pre-tokenized rows and write logits and loss.") { model, data, output, adapter };
+        command.SetAction(r => CommandErrors.Run(() => Run(r.GetValue(model)!, r.GetValue(data)!, r.GetValue(output)!, r.GetValue(adapter))));
         return command;
     }
 
-    private static int Run(string modelDir, string dataPath, string outPath)
+    private static int Run(string modelDir, string dataPath, string outPath, string? adapterDir)
     {
         modelDir = ModelLocation.Resolve(modelDir);
         var (model, report) = Pretrained.Load(modelDir);
@@ -34,6 +36,11 @@ public static class ForwardCommand
             throw new InvalidDataException($"{modelDir}: the checkpoint lacks the {model.Architecture} head ({string.Join(", ", report.NewlyInitialized)}); its logits would be random.");
         if (report.Unused.Count > 0)
             Console.Error.WriteLine($"eft: note: {report.Unused.Count} checkpoint tensor(s) unused by {model.Architecture}: {string.Join(", ", report.Unused.Take(5))}");
+        if (adapterDir != null)
+        {
+            var peft = PeftModel.LoadAdapter(model, adapterDir);
+            Console.Error.WriteLine($"eft: adapter {peft.Method.Name} on {peft.Targets.Count} modules, {peft.TrainableCount:N0} parameters");
+        }
         var config = model.ModelConfig;
         var regression = SequenceClassification.IsRegression(config);
         var batch = JsonlBatchReader.Read(dataPath, config.PadTokenId ?? 0, regression);
