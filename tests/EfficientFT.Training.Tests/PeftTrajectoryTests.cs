@@ -147,6 +147,13 @@ public sealed class PeftTrajectoryTests
                 var ours = SafeTensorsFile.LoadAll(Path.Combine(saved, "adapter_model.safetensors"));
                 var theirs = SafeTensorsFile.LoadAll(Path.Combine(dir, "adapter_final", "adapter_model.safetensors"));
                 Assert.Equal(theirs.Keys.Order(), ours.Keys.Order());
+                // The same adapter_config.json peft wrote (what peft's from_pretrained reads), key for key, except
+                // modules_to_save: peft's reads [classifier, classifier, score] because the origin project passed
+                // [classifier, score] and peft appends the SEQ_CLS head again; ours names the model's head once.
+                var ourConfig = JsonNode.Parse(File.ReadAllText(Path.Combine(saved, "adapter_config.json")))!;
+                var theirConfig = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "adapter_final", "adapter_config.json")))!;
+                theirConfig["modules_to_save"] = ourConfig["modules_to_save"]?.DeepClone();
+                Assert.True(JsonNode.DeepEquals(theirConfig, ourConfig), $"adapter_config.json differs:\n{ourConfig}\nvs\n{theirConfig}");
                 foreach (var (name, tensor) in theirs) failures.Add(Compare("adapter_final." + name, ours[name], tensor, Tolerance(s.Case, "logits_final")));
             }
             finally
