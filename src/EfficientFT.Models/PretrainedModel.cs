@@ -63,8 +63,4 @@ public abstract class PretrainedModel : Module
         var unused = tensors.Keys.Where(k => !known.Contains(k) && !IsIgnoredCheckpointName(k)).Order(StringComparer.Ordinal).ToList();
         return new LoadReport(missing, unused);
     }
-
-    /// <summary>Total number of parameters (tied tensors counted once).</summary>
-    public long ParameterCount() =>
-        NamedTensors().Select(p => p.Value).Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>().Sum(t => (long)t.Size);
 }

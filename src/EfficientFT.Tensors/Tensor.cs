@@ -46,9 +46,6 @@ public sealed partial class Tensor
     /// </summary>
     public bool IsTransposed { get; }
 
-    /// <summary>True when the elements lie in storage in this tensor's own row-major order.</summary>
-    public bool IsContiguous => !IsTransposed;
-
     /// <summary>An optional name (parameter name in a checkpoint), used in messages.</summary>
     public string? Name { get; set; }
 

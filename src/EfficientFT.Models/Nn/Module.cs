@@ -23,9 +23,6 @@ public abstract class Module
     public IEnumerable<(string Path, Module Module)> NamedModules() =>
         Children().SelectMany(c => c.Child.NamedModules().Select(m => ($"{c.Name}.{m.Path}", m.Module)).Prepend((c.Name, c.Child)));
 
-    /// <summary>The tensors that require gradients.</summary>
-    public IEnumerable<(string Name, Tensor Value)> TrainableTensors() => NamedTensors().Where(p => p.Value.RequiresGrad);
-
     /// <summary>Marks every tensor trainable or frozen.</summary>
     public void SetTrainable(bool trainable)
     {

@@ -114,16 +114,6 @@ public static partial class Ops
             ? (x.Storage, !logicalTranspose, rows)
             : (x.Storage, logicalTranspose, cols);
     }
-
-    internal static void CheckFinite(ReadOnlySpan<float> data, string op, Tensor x)
-    {
-        if (!float.IsFinite(System.Numerics.Tensors.TensorPrimitives.Sum(data)))
-        {
-            foreach (var v in data)
-                if (!float.IsFinite(v))
-                    throw new ArgumentException($"{op}: input {x.Describe()} contains {v}.");
-        }
-    }
 }
 
 /// <summary>Batched transpose of row-major [rows × cols] blocks into [cols × rows].</summary>
