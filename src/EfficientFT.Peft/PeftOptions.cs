@@ -21,4 +21,7 @@ public sealed record PeftOptions
 
     /// <summary>PiSSA: null for the exact SVD, else the power iterations of the randomized SVD (peft's pissa_niter_k).</summary>
     public int? PissaIterations { get; init; }
+
+    /// <summary>AdaLoRA's schedule and regularizer; null means peft's defaults (which need a total step count).</summary>
+    public AdaLoraOptions? AdaLora { get; init; }
 }
