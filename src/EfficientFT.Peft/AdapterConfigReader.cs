@@ -7,6 +7,9 @@ namespace EfficientFT.Peft;
 /// <summary>adapter_config.json, as peft writes it, back into <see cref="PeftOptions"/>.</summary>
 public static class AdapterConfigReader
 {
+    /// <summary>Our key for MPC_n's gain: peft's config has no field that says an adapter is nonlinear.</summary>
+    public const string MpcNonlinearGainKey = "eft_mpc_nonlinear_gain";
+
     public static PeftOptions Read(string path)
     {
         JsonObject config;
@@ -34,8 +37,8 @@ public static class AdapterConfigReader
         var targets = Targets(config);
         return type switch
         {
-            "LORA" => LoraOptions(config, targets),
-            "ADALORA" => ReadAdaLora(config, targets),
+            "LORA" => LoraOptions(config, targets) with { Mpc = NonlinearMpc(config) },
+            "ADALORA" => ReadAdaLora(config, targets) with { Mpc = NonlinearMpc(config) },
             "EFT_FULL_FT" => new PeftOptions { Method = "full_ft", Targets = targets },
             _ => throw new NotSupportedException($"peft_type {type} is not supported (supported: LORA, ADALORA, EFT_FULL_FT)."),
         };
@@ -114,6 +117,9 @@ public static class AdapterConfigReader
             ? trimmed[..^".lora_E".Length]
             : throw new InvalidDataException($"rank_pattern key '{key}' does not name a lora_E tensor.");
     }
+
+    private static MpcOptions? NonlinearMpc(JsonObject config) =>
+        config[MpcNonlinearGainKey] is JsonValue gain ? new MpcOptions(MpcKind.Nonlinear, gain.GetValue<double>()) : null;
 
     private static TargetSpec Targets(JsonObject config)
     {

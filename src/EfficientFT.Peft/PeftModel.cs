@@ -3,14 +3,15 @@ using System.Text.Json.Nodes;
 using EfficientFT.Models;
 using EfficientFT.Models.Nn;
 using EfficientFT.Models.SafeTensors;
+using EfficientFT.Peft.Methods;
 using EfficientFT.Tensors;
 
 namespace EfficientFT.Peft;
 
 /// <summary>
 /// A base model with a method installed: what trains (adapter tensors and the task head), how many parameters that
-/// is, and the adapter in peft's layout on disk. As an <see cref="IStepHook"/> it stands for every hook the
-/// method brings, so a training loop adds <see cref="LossTerm"/> to the loss and calls
+/// is, and the adapter in peft's layout on disk. As an <see cref="IStepHook"/> it stands for every hook of the
+/// method and of its constraints, so a training loop adds <see cref="LossTerm"/> to the loss and calls
 /// <see cref="AfterOptimizerStep"/> after each step without knowing which method runs.
 /// </summary>
 public sealed class PeftModel : IStepHook
@@ -40,7 +41,7 @@ public sealed class PeftModel : IStepHook
     /// <summary>Every trained tensor, method's first then the head, in module order (the optimizer's order).</summary>
     public IReadOnlyList<PeftParameter> Trainable { get; }
 
-    /// <summary>The method's own hook (AdaLoRA's regularizer and rank allocation).</summary>
+    /// <summary>The method's own hook (AdaLoRA) and the MPC constraint's, in that order.</summary>
     public IReadOnlyList<IStepHook> Hooks { get; }
 
     /// <summary>The key peft saves an adapter tensor under: base_model.model.{module path}.{suffix}.</summary>
@@ -56,6 +57,7 @@ public sealed class PeftModel : IStepHook
         var trainable = method.Apply(model, targets, options).ToList();
         var hooks = new List<IStepHook>();
         if (method is IStepHook own) hooks.Add(own);
+        if (options.Mpc is { } mpc && Mpc.Install(method, targets, mpc) is { } constraint) hooks.Add(constraint);
         foreach (var (name, tensor) in model.NamedTensors())
         {
             if (!heads.Any(h => name.StartsWith(h + ".", StringComparison.Ordinal))) continue;
@@ -128,6 +130,9 @@ public sealed class PeftModel : IStepHook
             Method is IAdapterExporter exporter ? exporter.TensorsToSave(Trainable) : Trainable.Select(p => KeyValuePair.Create(p.Name, p.Value)));
         var config = Method.AdapterConfig(Options, Options.Targets.ResolvedNames(Model.NamedModules().Select(m => m.Path)),
             Model.HeadModules, Model.PeftTaskType ?? "");
+        // MPC_n changes the function the adapter computes, which peft's config cannot say; MPC_o and MPC_d only
+        // shaped training, and their adapters are plain peft adapters.
+        if (Options.Mpc is { Kind: MpcKind.Nonlinear } nonlinear) config[AdapterConfigReader.MpcNonlinearGainKey] = nonlinear.Coefficient;
         var text = config.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
         var path = Path.Combine(directory, "adapter_config.json");
         File.WriteAllText(path + ".partial", text);

@@ -24,4 +24,7 @@ public sealed record PeftOptions
 
     /// <summary>AdaLoRA's schedule and regularizer; null means peft's defaults (which need a total step count).</summary>
     public AdaLoraOptions? AdaLora { get; init; }
+
+    /// <summary>A matrix pattern constraint on the low-rank factors of whichever method is chosen, or none.</summary>
+    public MpcOptions? Mpc { get; init; }
 }

@@ -11,7 +11,7 @@ namespace EfficientFT.Peft.Methods;
 /// never updates it), so pruning a triplet removes its term without rescaling the others.
 /// </summary>
 public sealed class AdaLoraAdapter(Tensor a, Tensor e, Tensor b, float alpha, int rankNumber, float dropout, int[] slots)
-    : IMergeableAdapter
+    : IMergeableAdapter, ILowRankAdapter
 {
     private bool _merged;
 
