@@ -7,6 +7,9 @@ namespace EfficientFT.Peft;
 /// <summary>adapter_config.json, as peft writes it, back into <see cref="PeftOptions"/>.</summary>
 public static class AdapterConfigReader
 {
+    /// <summary>Our key for MPC_n's gain: peft's config has no field that says an adapter is nonlinear.</summary>
+    public const string MpcNonlinearGainKey = "eft_mpc_nonlinear_gain";
+
     public static PeftOptions Read(string path)
     {
         JsonObject config;
@@ -34,9 +37,10 @@ public static class AdapterConfigReader
         var targets = Targets(config);
         return type switch
         {
-            "LORA" => LoraOptions(config, targets),
+            "LORA" => LoraOptions(config, targets) with { Mpc = NonlinearMpc(config) },
+            "ADALORA" => ReadAdaLora(config, targets) with { Mpc = NonlinearMpc(config) },
             "EFT_FULL_FT" => new PeftOptions { Method = "full_ft", Targets = targets },
-            _ => throw new NotSupportedException($"peft_type {type} is not supported (supported: LORA, EFT_FULL_FT)."),
+            _ => throw new NotSupportedException($"peft_type {type} is not supported (supported: LORA, ADALORA, EFT_FULL_FT)."),
         };
     }
 
@@ -68,6 +72,54 @@ public static class AdapterConfigReader
             PissaIterations = iterations,
         };
     }
+
+    private static PeftOptions ReadAdaLora(JsonObject config, TargetSpec targets)
+    {
+        if (config["alpha_pattern"] is JsonObject { Count: > 0 })
+            throw new NotSupportedException("alpha_pattern is not supported yet.");
+        var defaults = new AdaLoraOptions();
+        Dictionary<string, bool[]>? rankPattern = null;
+        if (config["rank_pattern"] is JsonObject pattern)
+        {
+            rankPattern = [];
+            foreach (var (key, kept) in pattern)
+                rankPattern[RankPatternModule(key)] = (kept as JsonArray ?? throw new InvalidDataException($"rank_pattern[{key}] is not a list"))
+                    .Select(k => k!.GetValue<bool>()).ToArray();
+        }
+        return new PeftOptions
+        {
+            Method = "adalora",
+            Targets = targets,
+            Rank = config["r"]?.GetValue<int>() ?? 8,
+            Alpha = config["lora_alpha"]?.GetValue<double>() ?? 8,
+            Dropout = config["lora_dropout"]?.GetValue<double>() ?? 0,
+            AdaLora = new AdaLoraOptions
+            {
+                InitR = config["init_r"]?.GetValue<int>() ?? defaults.InitR,
+                TargetR = config["target_r"]?.GetValue<int>() ?? defaults.TargetR,
+                Tinit = config["tinit"]?.GetValue<int>() ?? defaults.Tinit,
+                Tfinal = config["tfinal"]?.GetValue<int>() ?? defaults.Tfinal,
+                DeltaT = config["deltaT"]?.GetValue<int>() ?? defaults.DeltaT,
+                Beta1 = config["beta1"]?.GetValue<double>() ?? defaults.Beta1,
+                Beta2 = config["beta2"]?.GetValue<double>() ?? defaults.Beta2,
+                OrthRegWeight = config["orth_reg_weight"]?.GetValue<double>() ?? defaults.OrthRegWeight,
+                TotalStep = config["total_step"]?.GetValue<int>(),
+                RankPattern = rankPattern,
+            },
+        };
+    }
+
+    /// <summary>"roberta.encoder.layer.0.attention.self.query.lora_E" (saved) or "….lora_E.default" (live) → the module path.</summary>
+    private static string RankPatternModule(string key)
+    {
+        var trimmed = key.EndsWith(".default", StringComparison.Ordinal) ? key[..^".default".Length] : key;
+        return trimmed.EndsWith(".lora_E", StringComparison.Ordinal)
+            ? trimmed[..^".lora_E".Length]
+            : throw new InvalidDataException($"rank_pattern key '{key}' does not name a lora_E tensor.");
+    }
+
+    private static MpcOptions? NonlinearMpc(JsonObject config) =>
+        config[MpcNonlinearGainKey] is JsonValue gain ? new MpcOptions(MpcKind.Nonlinear, gain.GetValue<double>()) : null;
 
     private static TargetSpec Targets(JsonObject config)
     {

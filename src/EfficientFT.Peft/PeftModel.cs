@@ -3,26 +3,30 @@ using System.Text.Json.Nodes;
 using EfficientFT.Models;
 using EfficientFT.Models.Nn;
 using EfficientFT.Models.SafeTensors;
+using EfficientFT.Peft.Methods;
 using EfficientFT.Tensors;
 
 namespace EfficientFT.Peft;
 
 /// <summary>
 /// A base model with a method installed: what trains (adapter tensors and the task head), how many parameters that
-/// is, and the adapter in peft's layout on disk.
+/// is, and the adapter in peft's layout on disk. As an <see cref="IStepHook"/> it stands for every hook of the
+/// method and of its constraints, so a training loop adds <see cref="LossTerm"/> to the loss and calls
+/// <see cref="AfterOptimizerStep"/> after each step without knowing which method runs.
 /// </summary>
-public sealed class PeftModel
+public sealed class PeftModel : IStepHook
 {
     private const string KeyPrefix = "base_model.model.";
 
     private PeftModel(PretrainedModel model, IPeftMethod method, PeftOptions options,
-        IReadOnlyList<(string Path, Linear Layer)> targets, IReadOnlyList<PeftParameter> trainable)
+        IReadOnlyList<(string Path, Linear Layer)> targets, IReadOnlyList<PeftParameter> trainable, IReadOnlyList<IStepHook> hooks)
     {
         Model = model;
         Method = method;
         Options = options;
         Targets = targets;
         Trainable = trainable;
+        Hooks = hooks;
     }
 
     public PretrainedModel Model { get; }
@@ -37,6 +41,9 @@ public sealed class PeftModel
     /// <summary>Every trained tensor, method's first then the head, in module order (the optimizer's order).</summary>
     public IReadOnlyList<PeftParameter> Trainable { get; }
 
+    /// <summary>The method's own hook (AdaLoRA) and the MPC constraint's, in that order.</summary>
+    public IReadOnlyList<IStepHook> Hooks { get; }
+
     /// <summary>The key peft saves an adapter tensor under: base_model.model.{module path}.{suffix}.</summary>
     public static string AdapterKey(string modulePath, string suffix) => $"{KeyPrefix}{modulePath}.{suffix}";
 
@@ -48,16 +55,33 @@ public sealed class PeftModel
         var heads = model.HeadModules;
         var targets = options.Targets.Select(model).Where(t => !heads.Any(h => t.Path == h || t.Path.StartsWith(h + ".", StringComparison.Ordinal))).ToList();
         var trainable = method.Apply(model, targets, options).ToList();
+        var hooks = new List<IStepHook>();
+        if (method is IStepHook own) hooks.Add(own);
+        if (options.Mpc is { } mpc && Mpc.Install(method, targets, mpc) is { } constraint) hooks.Add(constraint);
         foreach (var (name, tensor) in model.NamedTensors())
         {
             if (!heads.Any(h => name.StartsWith(h + ".", StringComparison.Ordinal))) continue;
             tensor.RequiresGrad = true;
             trainable.Add(new PeftParameter(method.UsesPeftKeys ? KeyPrefix + name : name, tensor, ProjectionRole.Other, "head"));
         }
-        return new PeftModel(model, method, options, targets, trainable);
+        return new PeftModel(model, method, options, targets, trainable, hooks);
     }
 
     public ModelOutput Forward(ModelBatch batch, ForwardContext context) => Model.Forward(batch, context);
+
+    /// <summary>The sum of the hooks' loss terms, or null when none adds one.</summary>
+    public Tensor? LossTerm()
+    {
+        Tensor? total = null;
+        foreach (var hook in Hooks)
+            if (hook.LossTerm() is { } term) total = total == null ? term : total + term;
+        return total;
+    }
+
+    public void AfterOptimizerStep(int step)
+    {
+        foreach (var hook in Hooks) hook.AfterOptimizerStep(step);
+    }
 
     /// <summary>Trained elements.</summary>
     public long TrainableCount => Trainable.Sum(p => (long)p.Value.Size);
@@ -103,9 +127,12 @@ public sealed class PeftModel
     {
         Directory.CreateDirectory(directory);
         SafeTensorsWriter.Save(Path.Combine(directory, "adapter_model.safetensors"),
-            Trainable.Select(p => KeyValuePair.Create(p.Name, p.Value)));
+            Method is IAdapterExporter exporter ? exporter.TensorsToSave(Trainable) : Trainable.Select(p => KeyValuePair.Create(p.Name, p.Value)));
         var config = Method.AdapterConfig(Options, Options.Targets.ResolvedNames(Model.NamedModules().Select(m => m.Path)),
             Model.HeadModules, Model.PeftTaskType ?? "");
+        // MPC_n changes the function the adapter computes, which peft's config cannot say; MPC_o and MPC_d only
+        // shaped training, and their adapters are plain peft adapters.
+        if (Options.Mpc is { Kind: MpcKind.Nonlinear } nonlinear) config[AdapterConfigReader.MpcNonlinearGainKey] = nonlinear.Coefficient;
         var text = config.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
         var path = Path.Combine(directory, "adapter_config.json");
         File.WriteAllText(path + ".partial", text);

@@ -21,4 +21,10 @@ public sealed record PeftOptions
 
     /// <summary>PiSSA: null for the exact SVD, else the power iterations of the randomized SVD (peft's pissa_niter_k).</summary>
     public int? PissaIterations { get; init; }
+
+    /// <summary>AdaLoRA's schedule and regularizer; null means peft's defaults (which need a total step count).</summary>
+    public AdaLoraOptions? AdaLora { get; init; }
+
+    /// <summary>A matrix pattern constraint on the low-rank factors of whichever method is chosen, or none.</summary>
+    public MpcOptions? Mpc { get; init; }
 }

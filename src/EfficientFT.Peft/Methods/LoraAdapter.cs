@@ -9,7 +9,7 @@ namespace EfficientFT.Peft.Methods;
 /// (Liu et al. 2024): y = b + (m/‖W + s·BA‖)·(W x + s·B A x), the row norm detached as DoRA §4.3 prescribes, so
 /// backward treats it as a constant and the magnitude learns the scale alone.
 /// </summary>
-public sealed class LoraAdapter(Tensor a, Tensor b, float scale, float dropout, Tensor? magnitude) : IMergeableAdapter
+public sealed class LoraAdapter(Tensor a, Tensor b, float scale, float dropout, Tensor? magnitude) : IMergeableAdapter, ILowRankAdapter
 {
     private bool _merged;
 
@@ -33,12 +33,14 @@ public sealed class LoraAdapter(Tensor a, Tensor b, float scale, float dropout, 
     public Tensor Forward(Linear layer, Tensor x, ForwardContext context)
     {
         if (IsMerged) return Ops.Linear(x, layer.Weight, layer.Bias);
-        var update = Ops.Linear(Ops.Linear(context.Dropout(x, dropout), A), B) * Scale;
+        var update = Ops.Linear(Code(x, context), B) * Scale;
         if (Magnitude == null) return Ops.Linear(x, layer.Weight, layer.Bias) + update;
         var rescale = Magnitude / WeightNorm(layer.Weight);
         var y = (Ops.Linear(x, layer.Weight) + update) * rescale;
         return layer.Bias == null ? y : y + layer.Bias;
     }
+
+    public Tensor Code(Tensor x, ForwardContext context) => Ops.Linear(context.Dropout(x, dropout), A);
 
     /// <summary>‖W + s·B·A‖ per output row, as a constant [out] (no gradient flows through it).</summary>
     public Tensor WeightNorm(Tensor weight)
