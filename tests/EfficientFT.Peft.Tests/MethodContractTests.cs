@@ -41,6 +41,17 @@ public sealed class MethodContractTests
         return data;
     }
 
+    /// <summary>Options for a contract check; methods with required settings of their own get them here.</summary>
+    private static PeftOptions Options(string method, string targets, ulong seed, double alpha = 8) => new()
+    {
+        Method = method,
+        Targets = TargetSpec.Parse(targets),
+        Rank = 4,
+        Alpha = alpha,
+        Seed = seed,
+        AdaLora = method == "adalora" ? new AdaLoraOptions { InitR = 6, TargetR = 4, TotalStep = 10 } : null,
+    };
+
     /// <summary>Random but non-zero adapter values, so merge and output checks are not vacuous.</summary>
     private static void Perturb(PeftModel peft)
     {
@@ -58,7 +69,7 @@ public sealed class MethodContractTests
     {
         var (model, batch) = Load(caseName);
         var before = Logits(model, batch);
-        PeftModel.Create(model, new PeftOptions { Method = method, Targets = TargetSpec.Parse("q,v"), Rank = 4, Alpha = 8, Seed = 1 });
+        PeftModel.Create(model, Options(method, "q,v", 1));
         AssertClose(before, Logits(model, batch), 2e-5, $"{method} at init");
     }
 
@@ -67,7 +78,7 @@ public sealed class MethodContractTests
     public void Merged_EqualsAdapted_AndUnmergeRestores(string method, string caseName)
     {
         var (model, batch) = Load(caseName);
-        var peft = PeftModel.Create(model, new PeftOptions { Method = method, Targets = TargetSpec.Parse("q,k,v"), Rank = 4, Alpha = 8, Seed = 2 });
+        var peft = PeftModel.Create(model, Options(method, "q,k,v", 2));
         Perturb(peft);
         var adapted = Logits(model, batch);
         var weights = peft.Targets.Select(t => t.Layer.Weight.ToArray()).ToList();
@@ -84,7 +95,7 @@ public sealed class MethodContractTests
     public void OnlyTheTrainableSetGetsGradients(string method, string caseName)
     {
         var (model, batch) = Load(caseName);
-        var peft = PeftModel.Create(model, new PeftOptions { Method = method, Targets = TargetSpec.Parse("q,v"), Rank = 4, Alpha = 8, Seed = 3 });
+        var peft = PeftModel.Create(model, Options(method, "q,v", 3));
         Perturb(peft);
         peft.Forward(batch, ForwardContext.Inference).Loss!.Backward();
         var trainable = peft.Trainable.Select(p => p.Value).ToHashSet(ReferenceEqualityComparer.Instance);

@@ -49,7 +49,14 @@ public static partial class Ops
         for (var i = 0; i < dx.Length; i++) dx[i] += xs[i] > 0 ? dy[i] : xs[i] < 0 ? -dy[i] : 0f;
     });
 
-    public static Tensor Tanh(Tensor x) => Unary(x, "tanh", TensorPrimitives.Tanh, (xs, ys, dy, dx) =>
+    /// <summary>
+    /// tanh per element with MathF.Tanh: TensorPrimitives.Tanh's vector approximation gives tanh(0) = −6e-8, which
+    /// would move a model whose adapter must start exactly at zero.
+    /// </summary>
+    public static Tensor Tanh(Tensor x) => Unary(x, "tanh", (xs, ys) =>
+    {
+        for (var i = 0; i < xs.Length; i++) ys[i] = MathF.Tanh(xs[i]);
+    }, (xs, ys, dy, dx) =>
     {
         for (var i = 0; i < dx.Length; i++) dx[i] += dy[i] * (1f - ys[i] * ys[i]);
     });

@@ -16,6 +16,15 @@ public sealed class ReferenceTests
     }
 
     [Fact]
+    public void Tanh_IsExactAtZeroAndOdd()
+    {
+        var y = O.Tanh(T.FromArray([0f, 0.5f, -0.5f, 3f], 4)).ToArray();
+        Assert.Equal(0f, y[0]);
+        Assert.Equal(-y[1], y[2]);
+        Assert.Equal(Math.Tanh(3), y[3], 6);
+    }
+
+    [Fact]
     public void Gelu_IsTheExactErfForm()
     {
         var x = T.FromArray([-3f, -1f, -0.5f, 0f, 0.5f, 1f, 3f], 7);
