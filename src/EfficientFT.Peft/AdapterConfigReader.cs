@@ -36,7 +36,8 @@ public static class AdapterConfigReader
         {
             "LORA" => LoraOptions(config, targets),
             "EFT_FULL_FT" => new PeftOptions { Method = "full_ft", Targets = targets },
-            _ => throw new NotSupportedException($"peft_type {type} is not supported (supported: LORA, EFT_FULL_FT)."),
+            "EFT_GALORE" => new PeftOptions { Method = "galore", Targets = targets },
+            _ => throw new NotSupportedException($"peft_type {type} is not supported (supported: LORA, EFT_FULL_FT, EFT_GALORE)."),
         };
     }
 

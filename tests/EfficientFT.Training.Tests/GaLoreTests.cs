@@ -1,0 +1,160 @@
+using System.Text.Json.Nodes;
+using EfficientFT.Models.Nn;
+using EfficientFT.Models.SafeTensors;
+using EfficientFT.Peft;
+using EfficientFT.Peft.Methods;
+using EfficientFT.Tensors;
+using EfficientFT.Tensors.Autograd;
+using EfficientFT.Tensors.Blas;
+using EfficientFT.Training.Optimizers;
+using Xunit.Abstractions;
+
+namespace EfficientFT.Training.Tests;
+
+/// <summary>
+/// GaLore against galore_torch.GaLoreAdamW on roberta_cls__galore (rank 2, update_proj_gap 2, scale 0.25): the
+/// trainable set, the groups, every step-1 gradient, torch's projections at steps 1 and 3, the tensors after one step,
+/// three losses, the final logits and the final tensors.
+/// </summary>
+public sealed class GaLoreTests(ITestOutputHelper output)
+{
+    private const string CaseName = "roberta_cls__galore";
+
+    /// <summary>
+    /// The fixture gives no tolerance for projections; the gradient's serves, since P's error is the gradient's
+    /// (~1e-6 relative) over gaps between singular values of 0.1 and more. A vector of the wrong sign misses by ~0.5.
+    /// </summary>
+    private static readonly (double Rtol, double Atol) ProjectionTolerance = (1e-5, 1e-6);
+
+    private static GaLoreAdamW Optimizer(FixtureCase c, double valueRatio = 1, bool torchSigns = true)
+    {
+        var reference = c.Json["optimizer"]!;
+        var galore = reference["param_groups"]!.AsArray().Select(g => g!["galore"]).OfType<JsonObject>().First();
+        var options = new GaLoreOptions
+        {
+            Rank = galore["rank"]!.GetValue<int>(),
+            UpdateProjectionGap = galore["update_proj_gap"]!.GetValue<int>(),
+            Scale = galore["scale"]!.GetValue<double>(),
+            TorchSigns = torchSigns,
+        };
+        var betas = reference["betas"]!.AsArray().Select(b => b!.GetValue<double>()).ToArray();
+        return GaLoreAdamW.Create(c.Peft.Trainable, reference["param_groups"]![0]!["lr"]!.GetValue<double>(), valueRatio, options,
+            beta1: betas[0], beta2: betas[1], eps: reference["eps"]!.GetValue<double>());
+    }
+
+    [Fact]
+    public void TrainableSet_IsTheTargetWeightsAndTheHead()
+    {
+        var c = FixtureCase.Load(CaseName);
+        Assert.Equal(c.TrainableNames, c.Peft.Trainable.Select(p => p.Name));
+        Assert.Equal(c.Json["trainable_parameter_count"]!.GetValue<long>(), c.Peft.TrainableCount);
+        Assert.All(c.Peft.Targets, t => Assert.False(t.Layer.Bias!.RequiresGrad));
+        Assert.All(c.Peft.Trainable.Where(p => p.Kind != "head"), p => Assert.Equal(GaLore.Kind, p.Kind));
+    }
+
+    [Fact]
+    public void Groups_ProjectTheTargetWeightsAtTheReferenceRates()
+    {
+        var c = FixtureCase.Load(CaseName);
+        var optimizer = Optimizer(c);
+        foreach (var reference in c.Json["optimizer"]!["param_groups"]!.AsArray())
+        {
+            foreach (var name in reference!["params"]!.AsArray().Select(n => n!.GetValue<string>()))
+            {
+                var tensor = c.Peft.Trainable.Single(p => p.Name == name).Value;
+                var (group, projection) = optimizer.Groups.Single(g => g.Group.Tensors.Contains(tensor));
+                Assert.Equal(reference["lr"]!.GetValue<double>(), group.LearningRate, 12);
+                Assert.Equal(reference["galore"] is JsonObject, projection != null);
+            }
+        }
+    }
+
+    [Fact]
+    public void ValueRatio_StillGivesValueWeightsTheirOwnRate()
+    {
+        var c = FixtureCase.Load(CaseName);
+        var optimizer = Optimizer(c, valueRatio: 4);
+        foreach (var p in c.Peft.Trainable.Where(p => p.Kind == GaLore.Kind))
+        {
+            var (group, projection) = optimizer.Groups.Single(g => g.Group.Tensors.Contains(p.Value));
+            Assert.NotNull(projection);
+            Assert.Equal(p.Role == ProjectionRole.Value ? 4e-2 : 1e-2, group.LearningRate, 12);
+        }
+    }
+
+    [Fact]
+    public void ThreeSteps_FollowTheReference()
+    {
+        if (!OpenBlas.IsAvailable) return;
+        var c = FixtureCase.Load(CaseName);
+        var init = SafeTensorsFile.LoadAll(Path.Combine(c.Directory, "init.safetensors"));
+        foreach (var p in c.Peft.Trainable) p.Value.CopyFrom(init[p.Name].AsSpan());
+        var optimizer = Optimizer(c);
+        var projected = c.Peft.Trainable.Where(p => p.Kind == GaLore.Kind).ToList();
+        var failures = new List<string?>();
+        void Check(string name, Tensor actual, Tensor expected, (double Rtol, double Atol) tolerance)
+        {
+            output.WriteLine($"{name}: max |diff| {FixtureCase.Difference(actual, expected).MaxDiff:G3}");
+            failures.Add(FixtureCase.Compare(name, actual, expected, tolerance));
+        }
+        for (var step = 1; step <= 3; step++)
+        {
+            var result = c.Peft.Forward(c.Batch, ForwardContext.Inference);
+            result.Loss!.Backward();
+            Check($"loss_step_{step}", result.Loss, c.Expected[$"loss_step_{step}"], c.Tolerance("loss"));
+            if (step == 1)
+            {
+                Check("logits_init", result.Logits, c.Expected["logits_init"], c.Tolerance("logits_init"));
+                foreach (var p in c.Peft.Trainable)
+                    Check("grad." + p.Name, p.Value.Grad!, c.Expected["grad." + p.Name], c.Tolerance("grad"));
+            }
+            optimizer.Step();
+            // Steps 1 and 3 compute P (state steps 0 and 2 with update_proj_gap 2); step 3's signs must be torch's.
+            if (step != 2)
+            {
+                var key = step == 1 ? "galore.ortho_step_1." : "galore.ortho_final.";
+                foreach (var p in projected)
+                    Check(key + p.Name, optimizer.ProjectionOf(p.Value)!, c.Expected[key + p.Name], ProjectionTolerance);
+            }
+            if (step == 1)
+            {
+                foreach (var p in c.Peft.Trainable)
+                    Check("param_step_1." + p.Name, p.Value, c.Expected["param_step_1." + p.Name], c.Tolerance("param_step_1"));
+            }
+            optimizer.ZeroGrad();
+        }
+        using (GradMode.NoGrad())
+        {
+            var logits = c.Peft.Forward(c.Batch, ForwardContext.Inference).Logits;
+            Check("logits_final", logits, c.Expected["logits_final"], c.Tolerance("logits_final"));
+        }
+        var final = SafeTensorsFile.LoadAll(Path.Combine(c.Directory, "final.safetensors"));
+        Assert.Equal(final.Keys.Order(), c.Peft.Trainable.Select(p => p.Name).Order());
+        foreach (var p in c.Peft.Trainable)
+            Check("final." + p.Name, p.Value, final[p.Name], c.Tolerance("param_step_1"));
+        var problems = failures.Where(f => f != null).ToArray();
+        Assert.True(problems.Length == 0, string.Join("\n", problems));
+    }
+
+    [Fact]
+    public void StepsBeforeTheFirstRefresh_DoNotDependOnSingularVectorSigns()
+    {
+        // Flipping a row of P flips that component of R = G·Pᵀ, hence of M, but not V; N·P flips back. Only moments
+        // carried into a new P (step 3 here) see the signs.
+        var weights = new List<float[]>();
+        foreach (var torchSigns in OpenBlas.IsAvailable ? new[] { true, false } : [false])
+        {
+            var c = FixtureCase.Load(CaseName);
+            var optimizer = Optimizer(c, torchSigns: torchSigns);
+            for (var step = 1; step <= 2; step++)
+            {
+                c.Peft.Forward(c.Batch, ForwardContext.Inference).Loss!.Backward();
+                optimizer.Step();
+                optimizer.ZeroGrad();
+            }
+            weights.Add(c.Peft.Trainable.SelectMany(p => p.Value.ToArray()).ToArray());
+        }
+        for (var i = 1; i < weights.Count; i++)
+            FixtureCase.AssertClose(weights[0], weights[i], 1e-6, "weights after two steps");
+    }
+}
