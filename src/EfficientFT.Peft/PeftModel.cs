@@ -89,11 +89,11 @@ public sealed class PeftModel
 
     /// <summary>
     /// Merges the adapters and removes them, leaving a plain model (save it with <see cref="Pretrained.Save"/>).
-    /// Methods that train base tensors directly are already "merged".
+    /// Methods that train base tensors directly install no adapter and are already "merged".
     /// </summary>
     public PretrainedModel MergeAndUnload()
     {
-        if (Method.UsesPeftKeys) Merge();
+        if (Targets.Any(t => t.Layer.Adapter != null)) Merge();
         foreach (var (_, layer) in Targets) layer.Adapter = null;
         return Model;
     }
@@ -101,11 +101,12 @@ public sealed class PeftModel
     /// <summary>Writes adapter_config.json and adapter_model.safetensors (each atomically) to <paramref name="directory"/>.</summary>
     public void SaveAdapter(string directory)
     {
+        // The config first: a method that cannot be saved refuses there, before any file is written.
+        var config = Method.AdapterConfig(Options, Options.Targets.ResolvedNames(Model.NamedModules().Select(m => m.Path)),
+            Model.HeadModules, Model.PeftTaskType ?? "");
         Directory.CreateDirectory(directory);
         SafeTensorsWriter.Save(Path.Combine(directory, "adapter_model.safetensors"),
             Trainable.Select(p => KeyValuePair.Create(p.Name, p.Value)));
-        var config = Method.AdapterConfig(Options, Options.Targets.ResolvedNames(Model.NamedModules().Select(m => m.Path)),
-            Model.HeadModules, Model.PeftTaskType ?? "");
         var text = config.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
         var path = Path.Combine(directory, "adapter_config.json");
         File.WriteAllText(path + ".partial", text);

@@ -23,6 +23,7 @@ internal sealed record FixtureCase(string Directory, PeftModel Peft, ModelBatch 
         {
             Method = json["method"]!.GetValue<string>(),
             Targets = TargetSpec.Parse("query,value"),
+            SparseRate = json["method_description"]?["sparse_rate"]?.GetValue<double>() ?? 0.2,
         });
         var batch = JsonlBatchReader.Read(Path.Combine(dir, "batch.jsonl"), model.ModelConfig.PadTokenId ?? 0,
             SequenceClassification.IsRegression(model.ModelConfig));
