@@ -131,6 +131,46 @@ public sealed class GaLoreTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void WideWeight_IsProjectedFromTheLeft_AndDecaysAfterTheStep()
+    {
+        // rows < cols: P = U[:, :r], R = Pᵀ·G, update P·N. One step from zero moments, in double, from the formula.
+        const int rows = 3, cols = 7, rank = 2;
+        const double lr = 0.1, decay = 0.1, scale = 0.5, beta1 = 0.9, beta2 = 0.999, eps = 1e-6;
+        var rng = new Rng(11);
+        var w = Tensor.Parameter(Tensor.Uniform(rng, -1, 1, rows, cols));
+        var start = w.ToArray();
+        w.Grad = Tensor.Uniform(rng, -1, 1, rows, cols);
+        var g = w.Grad.ToArray();
+        var optimizer = new GaLoreAdamW([new GaLoreGroup(new ParamGroup("w", lr, decay, [w]), new GaLoreOptions { Rank = rank, Scale = scale, TorchSigns = false })],
+            beta1, beta2, eps);
+        optimizer.Step();
+
+        var u = Tensors.Linalg.LinearAlgebra.Svd(g, rows, cols).U;
+        var p = new double[rows, rank];
+        for (var i = 0; i < rows; i++)
+        for (var r = 0; r < rank; r++) p[i, r] = u[i * Math.Min(rows, cols) + r];
+        Assert.Equal(p.Cast<double>().Select(x => (float)x), optimizer.ProjectionOf(w)!.ToArray());
+        var expected = new float[rows * cols];
+        for (var j = 0; j < cols; j++)
+        {
+            var n = new double[rank];
+            for (var r = 0; r < rank; r++)
+            {
+                var low = Enumerable.Range(0, rows).Sum(i => p[i, r] * g[i * cols + j]);
+                n[r] = (1 - beta1) * low / (Math.Sqrt((1 - beta2) * low * low) + eps);
+            }
+            for (var i = 0; i < rows; i++)
+            {
+                var back = scale * Enumerable.Range(0, rank).Sum(r => p[i, r] * n[r]);
+                var stepped = start[i * cols + j] - lr * Math.Sqrt(1 - beta2) / (1 - beta1) * back;
+                expected[i * cols + j] = (float)(stepped - lr * decay * stepped);
+            }
+        }
+        FixtureCase.AssertClose(expected, w.ToArray(), 1e-6, "weight after one step");
+        Assert.Equal([rows, rank], optimizer.ProjectionOf(w)!.ShapeArray());
+    }
+
+    [Fact]
     public void StepsBeforeTheFirstRefresh_DoNotDependOnSingularVectorSigns()
     {
         // Flipping a row of P flips that component of R = G·Pᵀ, hence of M, but not V; N·P flips back. Only moments

@@ -1,3 +1,4 @@
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using EfficientFT.Peft;
 using EfficientFT.Peft.Methods;
 using EfficientFT.Tensors;
@@ -89,13 +90,13 @@ public sealed class GaLoreAdamW(IReadOnlyList<GaLoreGroup> groups, double beta1 
                 {
                     var low = Tensor.Wrap(normalized, g.ShapeArray());
                     normalized = (tall ? Ops.MatMul(low, state.Projection!) : Ops.MatMul(state.Projection!, low)).ToArray();
-                    System.Numerics.Tensors.TensorPrimitives.Multiply(normalized, (float)projection.Scale, normalized);
+                    TensorPrimitives.Multiply(normalized, (float)projection.Scale, normalized);
                 }
                 var stepSize = lr * Math.Sqrt(1 - Math.Pow(beta2, state.Step)) / (1 - Math.Pow(beta1, state.Step));
                 var data = p.AsSpan();
-                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(normalized, (float)-stepSize, data, data);
+                TensorPrimitives.MultiplyAdd(normalized, (float)-stepSize, data, data);
                 if (group.WeightDecay > 0)
-                    System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(data, (float)(-lr * group.WeightDecay), data, data);
+                    TensorPrimitives.MultiplyAdd(data, (float)(-lr * group.WeightDecay), data, data);
             }
         }
     }
