@@ -40,7 +40,8 @@ public static class AdapterConfigReader
             "LORA" => LoraOptions(config, targets) with { Mpc = NonlinearMpc(config) },
             "ADALORA" => ReadAdaLora(config, targets) with { Mpc = NonlinearMpc(config) },
             "EFT_FULL_FT" => new PeftOptions { Method = "full_ft", Targets = targets },
-            _ => throw new NotSupportedException($"peft_type {type} is not supported (supported: LORA, ADALORA, EFT_FULL_FT)."),
+            "EFT_GALORE" => new PeftOptions { Method = "galore", Targets = targets },
+            _ => throw new NotSupportedException($"peft_type {type} is not supported (supported: LORA, ADALORA, EFT_FULL_FT, EFT_GALORE)."),
         };
     }
 

@@ -14,6 +14,8 @@ public static class PeftMethods
         ["pissa"] = () => new Lora("pissa", LoraInit.Pissa),
         ["olora"] = () => new Lora("olora", LoraInit.Olora),
         ["adalora"] = () => new AdaLora(),
+        ["galore"] = () => new GaLore(),
+        ["sift"] = () => new Sift(),
     };
 
     public static IPeftMethod Create(string name) => Registry.TryGetValue(name, out var factory)

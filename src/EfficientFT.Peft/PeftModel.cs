@@ -113,11 +113,11 @@ public sealed class PeftModel : IStepHook
 
     /// <summary>
     /// Merges the adapters and removes them, leaving a plain model (save it with <see cref="Pretrained.Save"/>).
-    /// Methods that train base tensors directly are already "merged".
+    /// Methods that train base tensors directly install no adapter and are already "merged".
     /// </summary>
     public PretrainedModel MergeAndUnload()
     {
-        if (Method.UsesPeftKeys) Merge();
+        if (Targets.Any(t => t.Layer.Adapter != null)) Merge();
         foreach (var (_, layer) in Targets) layer.Adapter = null;
         return Model;
     }
@@ -125,11 +125,12 @@ public sealed class PeftModel : IStepHook
     /// <summary>Writes adapter_config.json and adapter_model.safetensors (each atomically) to <paramref name="directory"/>.</summary>
     public void SaveAdapter(string directory)
     {
+        // The config first: a method that cannot be saved refuses there, before any file is written.
+        var config = Method.AdapterConfig(Options, Options.Targets.ResolvedNames(Model.NamedModules().Select(m => m.Path)),
+            Model.HeadModules, Model.PeftTaskType ?? "");
         Directory.CreateDirectory(directory);
         SafeTensorsWriter.Save(Path.Combine(directory, "adapter_model.safetensors"),
             Method is IAdapterExporter exporter ? exporter.TensorsToSave(Trainable) : Trainable.Select(p => KeyValuePair.Create(p.Name, p.Value)));
-        var config = Method.AdapterConfig(Options, Options.Targets.ResolvedNames(Model.NamedModules().Select(m => m.Path)),
-            Model.HeadModules, Model.PeftTaskType ?? "");
         // MPC_n changes the function the adapter computes, which peft's config cannot say; MPC_o and MPC_d only
         // shaped training, and their adapters are plain peft adapters.
         if (Options.Mpc is { Kind: MpcKind.Nonlinear } nonlinear) config[AdapterConfigReader.MpcNonlinearGainKey] = nonlinear.Coefficient;

@@ -19,6 +19,9 @@ public sealed record PeftOptions
     /// <summary>Seed for adapter initialisation.</summary>
     public ulong Seed { get; init; }
 
+    /// <summary>SIFT: ρ, the share of each targeted tensor that trains (EfficientFT's run.py uses 0.2; SIFT has no default).</summary>
+    public double SparseRate { get; init; } = 0.2;
+
     /// <summary>PiSSA: null for the exact SVD, else the power iterations of the randomized SVD (peft's pissa_niter_k).</summary>
     public int? PissaIterations { get; init; }
 

@@ -37,6 +37,24 @@ public abstract class Lapack
     }
 
     /// <summary>
+    /// Thin SVD as <see cref="Svd"/>, but with the signs LAPACK's gesdd gives the column-major A, unchanged: the
+    /// singular vectors torch.linalg.svd returns on CPU. Where a result depends on the signs and must follow torch's,
+    /// as GaLore's Adam moments carried across a change of projection do, the convention of <see cref="Svd"/> (chosen
+    /// to agree across backends) would not; these signs exist only where LAPACK itself runs.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The backend is not LAPACK (the managed one).</exception>
+    public SvdResult SvdWithLapackSigns(ReadOnlySpan<float> a, int rows, int cols)
+    {
+        MatrixChecks.Matrix("svd", a, rows, cols);
+        var k = Math.Min(rows, cols);
+        var u = new float[rows * k];
+        var s = new float[k];
+        var vt = new float[k * cols];
+        if (k > 0) LapackSignsSvdCore(a, rows, cols, u, s, vt);
+        return new SvdResult(u, s, vt, rows, cols, k);
+    }
+
+    /// <summary>
     /// Thin QR A = Q · R of a row-major <paramref name="rows"/>×<paramref name="cols"/> matrix, with k = min(rows, cols):
     /// Q is rows×k with orthonormal columns, R is k×cols upper triangular with a non-negative diagonal.
     /// </summary>
@@ -100,6 +118,13 @@ public abstract class Lapack
 
     /// <summary>Fills U (rows×k), S (k, descending) and Vt (k×cols); k = min(rows, cols) &gt; 0.</summary>
     private protected abstract void SvdCore(ReadOnlySpan<float> a, int rows, int cols, float[] u, float[] s, float[] vt);
+
+    /// <summary>
+    /// Fills U, S and Vt as <see cref="SvdCore"/>, from gesdd run on the column-major A so that the signs are LAPACK's.
+    /// </summary>
+    private protected virtual void LapackSignsSvdCore(ReadOnlySpan<float> a, int rows, int cols, float[] u, float[] s, float[] vt) =>
+        throw new NotSupportedException(
+            $"The {Name} backend does not run LAPACK, so it cannot give LAPACK's singular-vector signs; OpenBLAS is needed ({OpenBlas.LoadError ?? "EFT_LAPACK=managed"}).");
 
     /// <summary>Fills Q (rows×k) and R (k×cols, upper triangular); k = min(rows, cols) &gt; 0.</summary>
     private protected abstract void QrCore(ReadOnlySpan<float> a, int rows, int cols, float[] q, float[] r);

@@ -21,6 +21,9 @@ public static class LinearAlgebra
     /// <inheritdoc cref="Lapack.Svd"/>
     public static SvdResult Svd(ReadOnlySpan<float> a, int rows, int cols) => Backend.Svd(a, rows, cols);
 
+    /// <inheritdoc cref="Lapack.SvdWithLapackSigns"/>
+    public static SvdResult SvdWithLapackSigns(ReadOnlySpan<float> a, int rows, int cols) => Backend.SvdWithLapackSigns(a, rows, cols);
+
     /// <inheritdoc cref="Lapack.Qr"/>
     public static QrResult Qr(ReadOnlySpan<float> a, int rows, int cols) => Backend.Qr(a, rows, cols);
 

@@ -45,6 +45,47 @@ public sealed unsafe class NativeLapack : Lapack
         }
     }
 
+    private protected override void LapackSignsSvdCore(ReadOnlySpan<float> a, int rows, int cols, float[] u, float[] s, float[] vt)
+    {
+        var sgesdd = (delegate* unmanaged<byte*, int*, int*, float*, int*, float*, float*, int*, float*, int*,
+            float*, int*, int*, int*, nint, void>)OpenBlas.Functions.Sgesdd;
+
+        // The transposed view SvdCore factors gives other signs than torch, which hands gesdd A itself in column-major
+        // order; so A is copied to column-major here and the column-major factors are copied back.
+        var k = Math.Min(rows, cols);
+        var columnMajor = new float[rows * cols];
+        for (var i = 0; i < rows; i++)
+        {
+            for (var j = 0; j < cols; j++) columnMajor[j * rows + i] = a[i * cols + j];
+        }
+        var uColumns = new float[rows * k];
+        var vtColumns = new float[k * cols];
+        var iwork = new int[8 * k];
+        byte jobz = (byte)'S';
+        int m = rows, n = cols, lda = rows, ldu = rows, ldvt = k, info, lwork = -1;
+        float query;
+        fixed (float* pa = columnMajor, ps = s, pu = uColumns, pvt = vtColumns)
+        fixed (int* piwork = iwork)
+        {
+            sgesdd(&jobz, &m, &n, pa, &lda, ps, pu, &ldu, pvt, &ldvt, &query, &lwork, piwork, &info, 1);
+            LapackException.ThrowIfFailed("sgesdd", info);
+            lwork = WorkspaceLength(query);
+            var buffer = GC.AllocateUninitializedArray<float>(lwork);
+            fixed (float* pwork = buffer)
+                sgesdd(&jobz, &m, &n, pa, &lda, ps, pu, &ldu, pvt, &ldvt, pwork, &lwork, piwork, &info, 1);
+            LapackException.ThrowIfFailed("sgesdd", info);
+        }
+
+        for (var i = 0; i < rows; i++)
+        {
+            for (var j = 0; j < k; j++) u[i * k + j] = uColumns[j * rows + i];
+        }
+        for (var i = 0; i < k; i++)
+        {
+            for (var j = 0; j < cols; j++) vt[i * cols + j] = vtColumns[j * k + i];
+        }
+    }
+
     private protected override void QrCore(ReadOnlySpan<float> a, int rows, int cols, float[] q, float[] r)
     {
         var sgeqrf = (delegate* unmanaged<int*, int*, float*, int*, float*, float*, int*, int*, void>)OpenBlas.Functions.Sgeqrf;

@@ -27,6 +27,23 @@ public static partial class Ops
         return output;
     }
 
+    /// <summary>
+    /// Records a function whose forward the caller computed, <paramref name="output"/> (a fresh tensor) from
+    /// <paramref name="inputs"/>, with <paramref name="backward"/> as its gradient rule, as torch.autograd.Function
+    /// does: given the output's gradient, the rule adds into the <see cref="GradientBuffer"/> of each input that
+    /// requires one. For rules that belong to a method rather than to the engine, such as SIFT choosing its entries
+    /// from the first gradient that reaches them.
+    /// </summary>
+    public static Tensor Function(string name, Tensor output, Tensor[] inputs, Action<Tensor> backward)
+    {
+        if (output.GradFn != null || Array.Exists(inputs, i => ReferenceEquals(i, output)))
+            throw new ArgumentException($"{name}: the output must be a new tensor, not an input or another op's result.");
+        return Record(output, name, inputs, backward);
+    }
+
+    /// <summary>The gradient of <paramref name="t"/>, created as zeros on first use, for a <see cref="Function"/> rule to add into.</summary>
+    public static Span<float> GradientBuffer(Tensor t) => Backprop.GradBuffer(t);
+
     internal static bool NeedsGrad(Tensor t) => t.RequiresGrad;
 
     internal static Span<float> GradOf(Tensor t) => Backprop.GradBuffer(t);

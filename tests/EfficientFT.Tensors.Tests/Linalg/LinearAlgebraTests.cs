@@ -66,6 +66,34 @@ public class LinearAlgebraTests
     }
 
     [Theory]
+    [InlineData(40, 25)]
+    [InlineData(25, 40)]
+    [InlineData(32, 32)]
+    public void SvdWithLapackSigns_is_the_convention_svd_up_to_a_sign_per_pair(int rows, int cols)
+    {
+        if (!OpenBlas.IsAvailable) return;
+        var k = Math.Min(rows, cols);
+        var a = WithSpectrum(rows, cols, Enumerable.Range(0, k).Select(i => (float)(k - i)).ToArray(), seed: 7);
+
+        var raw = NativeLapack.Instance.SvdWithLapackSigns(a, rows, cols);
+        var signed = NativeLapack.Instance.Svd(a, rows, cols);
+
+        Assert.True(RelativeError(Reconstruct(raw), a) < Tolerance);
+        Assert.True(MaxAbsDifference(raw.S, signed.S) < Tolerance * k);
+        for (var r = 0; r < k; r++)
+        {
+            // One sign per singular pair: U's column and Vt's row flip together.
+            var sign = Math.Sign(Enumerable.Range(0, rows).Sum(i => (double)raw.U[i * k + r] * signed.U[i * k + r]));
+            for (var i = 0; i < rows; i++) Assert.Equal(signed.U[i * k + r], sign * raw.U[i * k + r], 1e-4);
+            for (var j = 0; j < cols; j++) Assert.Equal(signed.Vt[r * cols + j], sign * raw.Vt[r * cols + j], 1e-4);
+        }
+    }
+
+    [Fact]
+    public void SvdWithLapackSigns_is_refused_by_the_managed_backend() =>
+        Assert.Throws<NotSupportedException>(() => ManagedLapack.Instance.SvdWithLapackSigns(new float[6], 2, 3));
+
+    [Theory]
     [MemberData(nameof(BackendsAndShapes))]
     public void Qr_gives_orthonormal_q_and_upper_triangular_r_with_nonnegative_diagonal(string backend, int rows, int cols)
     {

@@ -66,6 +66,26 @@ public sealed class AutogradTests
     }
 
     [Fact]
+    public void Function_RunsItsRuleOnlyWhenAnInputNeedsAGradient()
+    {
+        var calls = 0;
+        T Double(T x) => O.Function("double", (x * 2f).Detach(), [x], dy =>
+        {
+            calls++;
+            var dx = O.GradientBuffer(x);
+            var g = dy.AsSpan();
+            for (var i = 0; i < g.Length; i++) dx[i] += 2 * g[i];
+        });
+        var frozen = T.Ones(3);
+        Assert.False(Double(frozen).RequiresGrad);
+        var w = T.Parameter(T.Ones(3));
+        O.Sum(Double(w)).Backward();
+        Assert.Equal(1, calls);
+        Assert.Equal([2f, 2f, 2f], w.Grad!.ToArray());
+        Assert.Throws<ArgumentException>(() => O.Function("identity", w, [w], _ => { }));
+    }
+
+    [Fact]
     public void Backward_OfNonScalarWithoutGradient_Throws()
     {
         var w = T.Parameter(T.Ones(2, 2));

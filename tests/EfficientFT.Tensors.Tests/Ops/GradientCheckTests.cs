@@ -90,6 +90,16 @@ public sealed class GradientCheckTests
         ["vector_norm_columns"] = new(r => [U(r, 5, 7)], x => O.VectorNorm(x[0], 0)),
         ["gather"] = new(r => [U(r, 4, 5)], x => O.Gather(x[0], [19, 0, 7, 7, 12])),
         ["scatter_add"] = new(r => [U(r, 4, 5), U(r, 4)], x => O.ScatterAdd(x[0], [3, 17, 3, 0], x[1])),
+        ["function"] = new(r => [U(r, 3, 5), U(r, 3, 5)], x => O.Function("product", (x[0] * x[1]).Detach(), [x[0], x[1]], dy =>
+        {
+            var g = dy.AsSpan();
+            var a = x[0].AsSpan();
+            var b = x[1].AsSpan();
+            var da = O.GradientBuffer(x[0]);
+            for (var i = 0; i < g.Length; i++) da[i] += g[i] * b[i];
+            var db = O.GradientBuffer(x[1]);
+            for (var i = 0; i < g.Length; i++) db[i] += g[i] * a[i];
+        })),
     };
 
     public static TheoryData<string> CaseNames => new(Cases.Keys);
@@ -137,6 +147,7 @@ public sealed class GradientCheckTests
             ["Embedding"] = ["embedding"], ["Dropout"] = ["dropout"], ["MatMul"] = ["matmul"],
             ["Linear"] = ["linear"], ["Attention"] = ["attention"], ["Rotary"] = ["rotary"],
             ["VectorNorm"] = ["vector_norm_rows"], ["Gather"] = ["gather"], ["ScatterAdd"] = ["scatter_add"],
+            ["Function"] = ["function"],
         };
         var ops = typeof(O).GetMethods(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
             .Where(m => m.ReturnType == typeof(T)).Select(m => m.Name).Distinct().ToArray();

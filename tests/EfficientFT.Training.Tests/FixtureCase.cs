@@ -1,0 +1,71 @@
+using System.Text.Json.Nodes;
+using EfficientFT.Models;
+using EfficientFT.Models.Data;
+using EfficientFT.Models.SafeTensors;
+using EfficientFT.Peft;
+using EfficientFT.Tensors;
+
+namespace EfficientFT.Training.Tests;
+
+/// <summary>
+/// One golden case of tests/fixtures/peft for the methods that are more than a layer (GaLore, SIFT): the base model
+/// with the method installed on query and value, the batch, case.json and expected.safetensors, and the per-tensor
+/// comparison the fixture README prescribes (max |actual − expected| ≤ atol + rtol·max |expected|).
+/// </summary>
+internal sealed record FixtureCase(string Directory, PeftModel Peft, ModelBatch Batch, JsonObject Json, Dictionary<string, Tensor> Expected)
+{
+    public static FixtureCase Load(string caseName)
+    {
+        var dir = Path.Combine(AppContext.BaseDirectory, "fixtures", "peft", caseName);
+        var json = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "case.json")))!;
+        var (model, _) = Pretrained.Load(Path.Combine(dir, "base"));
+        var peft = PeftModel.Create(model, new PeftOptions
+        {
+            Method = json["method"]!.GetValue<string>(),
+            Targets = TargetSpec.Parse("query,value"),
+            SparseRate = json["method_description"]?["sparse_rate"]?.GetValue<double>() ?? 0.2,
+        });
+        var batch = JsonlBatchReader.Read(Path.Combine(dir, "batch.jsonl"), model.ModelConfig.PadTokenId ?? 0,
+            SequenceClassification.IsRegression(model.ModelConfig));
+        return new FixtureCase(dir, peft, batch, json, SafeTensorsFile.LoadAll(Path.Combine(dir, "expected.safetensors")));
+    }
+
+    /// <summary>The recommended (rtol, atol) of a tolerance group: loss, logits_init, grad, param_step_1, logits_final.</summary>
+    public (double Rtol, double Atol) Tolerance(string group)
+    {
+        var t = Json["tolerances"]!["recommended"]![group]!;
+        return (t["rtol"]!.GetValue<double>(), t["atol"]!.GetValue<double>());
+    }
+
+    public IEnumerable<string> TrainableNames => Json["trainable_parameters"]!.AsArray().Select(p => p!["name"]!.GetValue<string>());
+
+    /// <summary>Null when <paramref name="actual"/> is within tolerance, else a line naming the tensor and the miss.</summary>
+    public static string? Compare(string name, Tensor actual, Tensor expected, (double Rtol, double Atol) tol)
+    {
+        var (worst, scale) = Difference(actual, expected);
+        if (double.IsNaN(worst)) return $"{name}: {actual.Size} elements, expected {expected.Size}";
+        return worst <= tol.Atol + tol.Rtol * scale ? null : $"{name}: max |diff| {worst:G3} > {tol.Atol:G2} + {tol.Rtol:G2}·{scale:G3}";
+    }
+
+    public static void AssertClose(float[] expected, float[] actual, double tolerance, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        var worst = expected.Zip(actual, (e, a) => Math.Abs(e - a)).DefaultIfEmpty().Max();
+        Assert.True(worst <= tolerance, $"{what}: max |diff| {worst:G3} > {tolerance:G3}");
+    }
+
+    /// <summary>max |actual − expected| and max |expected| (NaN when the sizes differ).</summary>
+    public static (double MaxDiff, double Scale) Difference(Tensor actual, Tensor expected)
+    {
+        var a = actual.ToArray();
+        var e = expected.ToArray();
+        if (a.Length != e.Length) return (double.NaN, double.NaN);
+        double worst = 0, scale = 0;
+        for (var i = 0; i < a.Length; i++)
+        {
+            worst = Math.Max(worst, Math.Abs(a[i] - e[i]));
+            scale = Math.Max(scale, Math.Abs(e[i]));
+        }
+        return (worst, scale);
+    }
+}
