@@ -42,8 +42,6 @@ public static class AdapterConfigReader
 
     private static PeftOptions LoraOptions(JsonObject config, TargetSpec targets)
     {
-        if (config["rank_pattern"] is JsonObject { Count: > 0 } || config["alpha_pattern"] is JsonObject { Count: > 0 })
-            throw new NotSupportedException("rank_pattern and alpha_pattern are not supported yet.");
         var init = config["init_lora_weights"];
         var initName = init?.GetValueKind() == JsonValueKind.String ? init.GetValue<string>() : null;
         int? iterations = null;
@@ -63,11 +61,24 @@ public static class AdapterConfigReader
             Method = method,
             Targets = targets,
             Rank = config["r"]?.GetValue<int>() ?? 8,
-            Alpha = config["lora_alpha"]?.GetValue<double>() ?? 8,
-            Dropout = config["lora_dropout"]?.GetValue<double>() ?? 0,
+            Alpha = config["lora_alpha"] is { } alpha ? Number(alpha) : 8,
+            Dropout = config["lora_dropout"] is { } dropout ? Number(dropout) : 0,
             PissaIterations = iterations,
+            RankPattern = Pattern(config["rank_pattern"], n => n.GetValue<int>()),
+            AlphaPattern = Pattern(config["alpha_pattern"], Number),
         };
     }
+
+    /// <summary>A pattern object in file order, which is the order peft tries its keys in.</summary>
+    private static Dictionary<string, T> Pattern<T>(JsonNode? node, Func<JsonNode, T> value) => node switch
+    {
+        JsonObject o => o.ToDictionary(p => p.Key, p => value(p.Value ?? throw new InvalidDataException($"pattern entry {p.Key} is null"))),
+        null => [],
+        _ => throw new InvalidDataException("rank_pattern and alpha_pattern must be objects"),
+    };
+
+    /// <summary>Any JSON number as a double, whether parsed (8, 6.0) or built in code from an int.</summary>
+    private static double Number(JsonNode node) => double.Parse(node.ToJsonString(), CultureInfo.InvariantCulture);
 
     private static TargetSpec Targets(JsonObject config)
     {

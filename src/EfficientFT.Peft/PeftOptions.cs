@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace EfficientFT.Peft;
 
 /// <summary>
@@ -21,4 +23,27 @@ public sealed record PeftOptions
 
     /// <summary>PiSSA: null for the exact SVD, else the power iterations of the randomized SVD (peft's pissa_niter_k).</summary>
     public int? PissaIterations { get; init; }
+
+    /// <summary>
+    /// LoRA family: per-module ranks overriding <see cref="Rank"/> (peft's rank_pattern). A key is a regular
+    /// expression matched against the end of a module path after a dot (peft's get_pattern_key); keys are tried in
+    /// enumeration order and the first match wins.
+    /// </summary>
+    public IReadOnlyDictionary<string, int> RankPattern { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>LoRA family: per-module alphas overriding <see cref="Alpha"/> (peft's alpha_pattern), matched as <see cref="RankPattern"/>.</summary>
+    public IReadOnlyDictionary<string, double> AlphaPattern { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>The rank of the module at <paramref name="path"/>.</summary>
+    public int RankFor(string path) => PatternValue(RankPattern, path, Rank);
+
+    /// <summary>The alpha of the module at <paramref name="path"/>.</summary>
+    public double AlphaFor(string path) => PatternValue(AlphaPattern, path, Alpha);
+
+    private static T PatternValue<T>(IReadOnlyDictionary<string, T> pattern, string path, T fallback)
+    {
+        foreach (var (key, value) in pattern)
+            if (Regex.IsMatch(path, $"^(?:.*\\.)?(?:{key})$")) return value;
+        return fallback;
+    }
 }

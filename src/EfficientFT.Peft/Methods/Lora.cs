@@ -22,7 +22,8 @@ public enum LoraInit
 
 /// <summary>
 /// The LoRA family as peft 0.15.1 implements it: lora, rslora (s = α/√r, Kalajdzievski 2023), dora, pissa and
-/// olora — one adapter, different scales, magnitudes and initialisations.
+/// olora — one adapter, different scales, magnitudes and initialisations. Rank and alpha may differ per module
+/// (rank_pattern, alpha_pattern), and so then does the scale.
 /// </summary>
 public sealed class Lora(string name, LoraInit init = LoraInit.Default, bool rsLora = false, bool dora = false) : IPeftMethod
 {
@@ -30,17 +31,23 @@ public sealed class Lora(string name, LoraInit init = LoraInit.Default, bool rsL
 
     public bool UsesPeftKeys => true;
 
-    public float Scale(PeftOptions options) => (float)(rsLora ? options.Alpha / Math.Sqrt(options.Rank) : options.Alpha / options.Rank);
+    /// <summary>s = α/r (α/√r for rsLoRA) of the module at <paramref name="path"/>.</summary>
+    public float Scale(PeftOptions options, string path)
+    {
+        var (rank, alpha) = (options.RankFor(path), options.AlphaFor(path));
+        return (float)(rsLora ? alpha / Math.Sqrt(rank) : alpha / rank);
+    }
 
     public IReadOnlyList<PeftParameter> Apply(PretrainedModel model, IReadOnlyList<(string Path, Linear Layer)> targets, PeftOptions options)
     {
-        if (options.Rank < 1) throw new ArgumentException($"{Name}: rank must be at least 1, got {options.Rank}.");
         var rng = new Rng(options.Seed);
-        var scale = Scale(options);
         var trained = new List<PeftParameter>();
         foreach (var (path, layer) in targets)
         {
-            var (a, b) = Initialise(layer, options.Rank, scale, rng);
+            var rank = options.RankFor(path);
+            if (rank < 1) throw new ArgumentException($"{Name}: rank must be at least 1, got {rank} for {path}.");
+            var scale = Scale(options, path);
+            var (a, b) = Initialise(layer, rank, scale, rng);
             // DoRA's magnitude starts at ‖W + s·B·A‖ per row, which is ‖W‖ because B starts at zero.
             var magnitude = dora ? Tensor.Parameter(RowNorms(layer.Weight)) : null;
             a.RequiresGrad = true;
@@ -110,7 +117,7 @@ public sealed class Lora(string name, LoraInit init = LoraInit.Default, bool rsL
 
     public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string taskType) => new()
     {
-        ["alpha_pattern"] = new JsonObject(),
+        ["alpha_pattern"] = new JsonObject(options.AlphaPattern.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)JsonNumber(p.Value)))),
         ["auto_mapping"] = null,
         ["base_model_name_or_path"] = "",
         ["bias"] = "none",
@@ -132,7 +139,7 @@ public sealed class Lora(string name, LoraInit init = LoraInit.Default, bool rsL
         ["modules_to_save"] = modulesToSave.Count == 0 ? null : new JsonArray(modulesToSave.Select(m => (JsonNode?)m).ToArray()),
         ["peft_type"] = "LORA",
         ["r"] = options.Rank,
-        ["rank_pattern"] = new JsonObject(),
+        ["rank_pattern"] = new JsonObject(options.RankPattern.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
         ["revision"] = null,
         ["target_modules"] = options.Targets.Pattern is { } pattern ? pattern : new JsonArray(targetModules.Select(m => (JsonNode?)m).ToArray()),
         ["task_type"] = taskType,
