@@ -23,6 +23,7 @@ public sealed class PeftModel
         Options = options;
         Targets = targets;
         Trainable = trainable;
+        Buffers = method.Buffers;
     }
 
     public PretrainedModel Model { get; }
@@ -36,6 +37,9 @@ public sealed class PeftModel
 
     /// <summary>Every trained tensor, method's first then the head, in module order (the optimizer's order).</summary>
     public IReadOnlyList<PeftParameter> Trainable { get; }
+
+    /// <summary>Frozen adapter tensors saved beside <see cref="Trainable"/> (VeRA's shared projections).</summary>
+    public IReadOnlyList<PeftParameter> Buffers { get; }
 
     /// <summary>The key peft saves an adapter tensor under: base_model.model.{module path}.{suffix}.</summary>
     public static string AdapterKey(string modulePath, string suffix) => $"{KeyPrefix}{modulePath}.{suffix}";
@@ -89,12 +93,16 @@ public sealed class PeftModel
 
     /// <summary>
     /// Merges the adapters and removes them, leaving a plain model (save it with <see cref="Pretrained.Save"/>).
-    /// Methods that train base tensors directly are already "merged".
+    /// Methods that train base tensors directly install no adapter and are already "merged".
     /// </summary>
     public PretrainedModel MergeAndUnload()
     {
-        if (Method.UsesPeftKeys) Merge();
-        foreach (var (_, layer) in Targets) layer.Adapter = null;
+        foreach (var (_, layer) in Targets)
+        {
+            if (layer.Adapter == null) continue;
+            MergeableAdapter(layer).Merge(layer);
+            layer.Adapter = null;
+        }
         return Model;
     }
 
@@ -103,7 +111,7 @@ public sealed class PeftModel
     {
         Directory.CreateDirectory(directory);
         SafeTensorsWriter.Save(Path.Combine(directory, "adapter_model.safetensors"),
-            Trainable.Select(p => KeyValuePair.Create(p.Name, p.Value)));
+            Trainable.Concat(Buffers).Select(p => KeyValuePair.Create(p.Name, p.Value)));
         var config = Method.AdapterConfig(Options, Options.Targets.ResolvedNames(Model.NamedModules().Select(m => m.Path)),
             Model.HeadModules, Model.PeftTaskType ?? "");
         var text = config.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
@@ -125,7 +133,11 @@ public sealed class PeftModel
         var missing = peft.Trainable.Where(p => !file.Contains(p.Name) && p.Kind != "head").Select(p => p.Name).ToList();
         if (missing.Count > 0)
             throw new InvalidDataException($"{directory}: adapter_model.safetensors lacks {missing.Count} tensor(s) of the configured adapter: {string.Join(", ", missing.Take(5))}");
-        foreach (var p in peft.Trainable)
+        // Buffers come from torch's generator in the reference, which cannot be replayed: they must be in the file.
+        var missingBuffers = peft.Buffers.Where(p => !file.Contains(p.Name)).Select(p => p.Name).ToList();
+        if (missingBuffers.Count > 0)
+            throw new InvalidDataException($"{directory}: adapter_model.safetensors lacks {string.Join(", ", missingBuffers)}; save the adapter with its projections (save_projection=True).");
+        foreach (var p in peft.Trainable.Concat(peft.Buffers))
         {
             if (!file.Contains(p.Name)) continue;
             var value = file.GetTensor(p.Name);
