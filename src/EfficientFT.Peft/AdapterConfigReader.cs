@@ -35,8 +35,19 @@ public static class AdapterConfigReader
         return type switch
         {
             "LORA" => LoraOptions(config, targets),
+            "IA3" => new PeftOptions
+            {
+                Method = "ia3",
+                Targets = targets,
+                FeedForwardModules = config["feedforward_modules"] switch
+                {
+                    JsonArray a => a.Select(n => n!.GetValue<string>()).ToList(),
+                    null => null,
+                    _ => throw new NotSupportedException("feedforward_modules as a regular expression is not supported; list the module names."),
+                },
+            },
             "EFT_FULL_FT" => new PeftOptions { Method = "full_ft", Targets = targets },
-            _ => throw new NotSupportedException($"peft_type {type} is not supported (supported: LORA, EFT_FULL_FT)."),
+            _ => throw new NotSupportedException($"peft_type {type} is not supported (supported: LORA, IA3, EFT_FULL_FT)."),
         };
     }
 

@@ -13,6 +13,7 @@ public static class PeftMethods
         ["dora"] = () => new Lora("dora", dora: true),
         ["pissa"] = () => new Lora("pissa", LoraInit.Pissa),
         ["olora"] = () => new Lora("olora", LoraInit.Olora),
+        ["ia3"] = () => new Ia3(),
     };
 
     public static IPeftMethod Create(string name) => Registry.TryGetValue(name, out var factory)

@@ -34,6 +34,12 @@ public sealed record PeftOptions
     /// <summary>LoRA family: per-module alphas overriding <see cref="Alpha"/> (peft's alpha_pattern), matched as <see cref="RankPattern"/>.</summary>
     public IReadOnlyDictionary<string, double> AlphaPattern { get; init; } = new Dictionary<string, double>();
 
+    /// <summary>
+    /// (IA)³: the targets that scale their input instead of their output (peft's feedforward_modules); a module is
+    /// feed-forward when its path ends with one of these. Null takes peft's defaults for RoBERTa and LLaMA.
+    /// </summary>
+    public IReadOnlyList<string>? FeedForwardModules { get; init; }
+
     /// <summary>The rank of the module at <paramref name="path"/>.</summary>
     public int RankFor(string path) => PatternValue(RankPattern, path, Rank);
 
