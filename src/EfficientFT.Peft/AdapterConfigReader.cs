@@ -46,8 +46,17 @@ public static class AdapterConfigReader
                     _ => throw new NotSupportedException("feedforward_modules as a regular expression is not supported; list the module names."),
                 },
             },
+            "VERA" => new PeftOptions
+            {
+                Method = "vera",
+                Targets = targets,
+                Rank = config["r"]?.GetValue<int>() ?? 256,
+                Dropout = config["vera_dropout"] is { } dropout ? Number(dropout) : 0,
+                VeraInitialD = config["d_initial"] is { } initialD ? Number(initialD) : 0.1,
+                ProjectionSeed = config["projection_prng_key"] is { } key ? ulong.Parse(key.ToJsonString(), CultureInfo.InvariantCulture) : 0,
+            },
             "EFT_FULL_FT" => new PeftOptions { Method = "full_ft", Targets = targets },
-            _ => throw new NotSupportedException($"peft_type {type} is not supported (supported: LORA, IA3, EFT_FULL_FT)."),
+            _ => throw new NotSupportedException($"peft_type {type} is not supported (supported: LORA, IA3, VERA, EFT_FULL_FT)."),
         };
     }
 

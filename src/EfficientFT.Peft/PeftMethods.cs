@@ -14,6 +14,7 @@ public static class PeftMethods
         ["pissa"] = () => new Lora("pissa", LoraInit.Pissa),
         ["olora"] = () => new Lora("olora", LoraInit.Olora),
         ["ia3"] = () => new Ia3(),
+        ["vera"] = () => new Vera(),
     };
 
     public static IPeftMethod Create(string name) => Registry.TryGetValue(name, out var factory)

@@ -40,6 +40,12 @@ public sealed record PeftOptions
     /// </summary>
     public IReadOnlyList<string>? FeedForwardModules { get; init; }
 
+    /// <summary>VeRA: the initial value of every λ_d (peft's d_initial).</summary>
+    public double VeraInitialD { get; init; } = 0.1;
+
+    /// <summary>VeRA: the seed of the shared frozen projections (peft's projection_prng_key).</summary>
+    public ulong ProjectionSeed { get; init; }
+
     /// <summary>The rank of the module at <paramref name="path"/>.</summary>
     public int RankFor(string path) => PatternValue(RankPattern, path, Rank);
 
