@@ -15,6 +15,8 @@ public static class PeftMethods
         ["olora"] = () => new Lora("olora", LoraInit.Olora),
         ["ia3"] = () => new Ia3(),
         ["vera"] = () => new Vera(),
+        ["ssl"] = () => new Ssl(),
+        ["ssb"] = () => new Ssb(),
     };
 
     public static IPeftMethod Create(string name) => Registry.TryGetValue(name, out var factory)
