@@ -56,9 +56,10 @@ public static class AdapterConfigReader
                 ProjectionSeed = config["projection_prng_key"] is { } key ? ulong.Parse(key.ToJsonString(), CultureInfo.InvariantCulture) : 0,
             },
             "EFT_FULL_FT" => new PeftOptions { Method = "full_ft", Targets = targets },
+            "EFT_BITFIT" => new PeftOptions { Method = "bitfit", Targets = targets },
             "EFT_SSL" => new PeftOptions { Method = "ssl", Targets = targets },
             "EFT_SSB" => new PeftOptions { Method = "ssb", Targets = targets },
-            _ => throw new NotSupportedException($"peft_type {type} is not supported (supported: LORA, IA3, VERA, EFT_FULL_FT, EFT_SSL, EFT_SSB)."),
+            _ => throw new NotSupportedException($"peft_type {type} is not supported (supported: LORA, IA3, VERA, EFT_FULL_FT, EFT_BITFIT, EFT_SSL, EFT_SSB)."),
         };
     }
 

@@ -17,6 +17,7 @@ public static class PeftMethods
         ["vera"] = () => new Vera(),
         ["ssl"] = () => new Ssl(),
         ["ssb"] = () => new Ssb(),
+        ["bitfit"] = () => new BitFit(),
     };
 
     public static IPeftMethod Create(string name) => Registry.TryGetValue(name, out var factory)
