@@ -77,6 +77,7 @@ public static class AdapterConfigReader
             method = "pissa";
             iterations = int.Parse(initName["pissa_niter_".Length..], CultureInfo.InvariantCulture);
         }
+        else if (initName == "eva") method = "eva";
         else if (initName != null && initName != "gaussian") throw new NotSupportedException($"init_lora_weights '{initName}' is not supported.");
         else method = config["use_rslora"]?.GetValue<bool>() == true ? "rslora" : "lora";
         return new PeftOptions
@@ -89,6 +90,7 @@ public static class AdapterConfigReader
             PissaIterations = iterations,
             RankPattern = Pattern(config["rank_pattern"], n => n.GetValue<int>()),
             AlphaPattern = Pattern(config["alpha_pattern"], Number),
+            Eva = config["eva_config"] is JsonObject eva ? EvaOptions(eva) : new EvaOptions(),
         };
     }
 
@@ -102,6 +104,20 @@ public static class AdapterConfigReader
 
     /// <summary>Any JSON number as a double, whether parsed (8, 6.0) or built in code from an int.</summary>
     private static double Number(JsonNode node) => double.Parse(node.ToJsonString(), CultureInfo.InvariantCulture);
+
+    private static EvaOptions EvaOptions(JsonObject eva)
+    {
+        var defaults = new EvaOptions();
+        return new EvaOptions
+        {
+            Rho = eva["rho"] is { } rho ? Number(rho) : defaults.Rho,
+            Tau = eva["tau"] is { } tau ? Number(tau) : defaults.Tau,
+            Whiten = eva["whiten"]?.GetValue<bool>() ?? defaults.Whiten,
+            AdjustScalingFactors = eva["adjust_scaling_factors"]?.GetValue<bool>() ?? defaults.AdjustScalingFactors,
+            UseLabelMask = eva["use_label_mask"]?.GetValue<bool>() ?? defaults.UseLabelMask,
+            LabelMaskValue = eva["label_mask_value"]?.GetValue<int>() ?? defaults.LabelMaskValue,
+        };
+    }
 
     private static TargetSpec Targets(JsonObject config)
     {

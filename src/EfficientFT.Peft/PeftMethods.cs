@@ -13,6 +13,7 @@ public static class PeftMethods
         ["dora"] = () => new Lora("dora", dora: true),
         ["pissa"] = () => new Lora("pissa", LoraInit.Pissa),
         ["olora"] = () => new Lora("olora", LoraInit.Olora),
+        ["eva"] = () => new Eva(),
         ["ia3"] = () => new Ia3(),
         ["vera"] = () => new Vera(),
         ["ssl"] = () => new Ssl(),

@@ -44,13 +44,24 @@ public sealed class PeftModel
     /// <summary>The key peft saves an adapter tensor under: base_model.model.{module path}.{suffix}.</summary>
     public static string AdapterKey(string modulePath, string suffix) => $"{KeyPrefix}{modulePath}.{suffix}";
 
-    /// <summary>Freezes the model, installs <paramref name="options"/>' method on its targets and unfreezes the head.</summary>
-    public static PeftModel Create(PretrainedModel model, PeftOptions options)
+    /// <summary>
+    /// Freezes the model, installs <paramref name="options"/>' method on its targets and unfreezes the head. A
+    /// data-driven method (<see cref="IDataDrivenInit"/>, EVA) first looks at <paramref name="initBatches"/>;
+    /// without them it starts as its reference does before its data pass (EVA: plain LoRA with B = 0).
+    /// </summary>
+    public static PeftModel Create(PretrainedModel model, PeftOptions options, IEnumerable<ModelBatch>? initBatches = null)
     {
         var method = PeftMethods.Create(options.Method);
         model.SetTrainable(false);
         var heads = model.HeadModules;
-        var targets = options.Targets.Select(model).Where(t => !heads.Any(h => t.Path == h || t.Path.StartsWith(h + ".", StringComparison.Ordinal))).ToList();
+        var targets = BodyTargets(model, options);
+        if (initBatches != null)
+        {
+            if (method is not IDataDrivenInit dataDriven)
+                throw new ArgumentException($"{method.Name} does not initialise from data; pass no batches.");
+            options = dataDriven.Initialise(model, targets, options, initBatches);
+            targets = BodyTargets(model, options);
+        }
         var trainable = method.Apply(model, targets, options).ToList();
         foreach (var (name, tensor) in model.NamedTensors())
         {
@@ -59,6 +70,12 @@ public sealed class PeftModel
             trainable.Add(new PeftParameter(method.UsesPeftKeys ? KeyPrefix + name : name, tensor, ProjectionRole.Other, "head"));
         }
         return new PeftModel(model, method, options, targets, trainable);
+    }
+
+    private static List<(string Path, Linear Layer)> BodyTargets(PretrainedModel model, PeftOptions options)
+    {
+        var heads = model.HeadModules;
+        return options.Targets.Select(model).Where(t => !heads.Any(h => t.Path == h || t.Path.StartsWith(h + ".", StringComparison.Ordinal))).ToList();
     }
 
     public ModelOutput Forward(ModelBatch batch, ForwardContext context) => Model.Forward(batch, context);

@@ -46,6 +46,9 @@ public sealed record PeftOptions
     /// <summary>VeRA: the seed of the shared frozen projections (peft's projection_prng_key).</summary>
     public ulong ProjectionSeed { get; init; }
 
+    /// <summary>EVA's data-driven initialisation settings.</summary>
+    public EvaOptions Eva { get; init; } = new();
+
     /// <summary>The rank of the module at <paramref name="path"/>.</summary>
     public int RankFor(string path) => PatternValue(RankPattern, path, Rank);
 
@@ -58,4 +61,32 @@ public sealed record PeftOptions
             if (Regex.IsMatch(path, $"^(?:.*\\.)?(?:{key})$")) return value;
         return fallback;
     }
+}
+
+/// <summary>
+/// EVA (Paischer et al. 2024) as peft's EvaConfig: ρ bounds the rank a module can receive (⌊r·ρ⌉ components are
+/// computed), τ is the cosine similarity at which components count as settled, and adjusting the scaling factors
+/// keeps α/r per module when ranks move.
+/// </summary>
+public sealed record EvaOptions
+{
+    public double Rho { get; init; } = 2.0;
+
+    public double Tau { get; init; } = 0.99;
+
+    /// <summary>Divide each component by √σ (peft's whiten).</summary>
+    public bool Whiten { get; init; }
+
+    public bool AdjustScalingFactors { get; init; } = true;
+
+    /// <summary>Leave out positions whose token label is <see cref="LabelMaskValue"/> (language-modelling batches).</summary>
+    public bool UseLabelMask { get; init; } = true;
+
+    public int LabelMaskValue { get; init; } = -100;
+
+    /// <summary>
+    /// How many batches the incremental SVD may see before giving up; peft loops until convergence, which a
+    /// degenerate layer input can postpone forever.
+    /// </summary>
+    public int MaxBatches { get; init; } = 1000;
 }

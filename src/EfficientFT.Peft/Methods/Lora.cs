@@ -149,5 +149,5 @@ public sealed class Lora(string name, LoraInit init = LoraInit.Default, bool rsL
     };
 
     /// <summary>Integral values as JSON integers, as Python writes lora_alpha = 8.</summary>
-    private static JsonNode JsonNumber(double value) => value == Math.Floor(value) && Math.Abs(value) < 1e15 ? (long)value : value;
+    internal static JsonNode JsonNumber(double value) => value == Math.Floor(value) && Math.Abs(value) < 1e15 ? (long)value : value;
 }
