@@ -111,7 +111,7 @@ public sealed class Eva : IPeftMethod, IDataDrivenInit
                 foreach (var i in owners) converged[i] = settled[i].Take(assigned[i]).All(s => s);
                 if (owners.All(i => converged[i])) break;
                 if (step >= eva.MaxBatches)
-                    throw new InvalidOperationException($"{Name}: the input components did not settle (cosine similarity ≥ {eva.Tau}) within {eva.MaxBatches} batches.");
+                    throw new InvalidOperationException($"{Name}: the input components did not settle (cosine similarity ≥ {eva.Tau}) within {eva.MaxBatches} batches, or the batches hold fewer unmasked positions than the ⌊ρ·r⌉ components a layer needs.");
                 foreach (var i in owners) recorders[i].Active = !converged[i];
                 Record(model, data[step % data.Count], recorders, eva);
                 foreach (var i in owners.Where(i => !converged[i]))
