@@ -39,16 +39,37 @@ public static class AdapterConfigReader
         {
             "LORA" => LoraOptions(config, targets) with { Mpc = NonlinearMpc(config) },
             "ADALORA" => ReadAdaLora(config, targets) with { Mpc = NonlinearMpc(config) },
+            "IA3" => new PeftOptions
+            {
+                Method = "ia3",
+                Targets = targets,
+                FeedForwardModules = config["feedforward_modules"] switch
+                {
+                    JsonArray a => a.Select(n => n!.GetValue<string>()).ToList(),
+                    null => null,
+                    _ => throw new NotSupportedException("feedforward_modules as a regular expression is not supported; list the module names."),
+                },
+            },
+            "VERA" => new PeftOptions
+            {
+                Method = "vera",
+                Targets = targets,
+                Rank = config["r"]?.GetValue<int>() ?? 256,
+                Dropout = config["vera_dropout"] is { } dropout ? Number(dropout) : 0,
+                VeraInitialD = config["d_initial"] is { } initialD ? Number(initialD) : 0.1,
+                ProjectionSeed = config["projection_prng_key"] is { } key ? ulong.Parse(key.ToJsonString(), CultureInfo.InvariantCulture) : 0,
+            },
             "EFT_FULL_FT" => new PeftOptions { Method = "full_ft", Targets = targets },
             "EFT_GALORE" => new PeftOptions { Method = "galore", Targets = targets },
-            _ => throw new NotSupportedException($"peft_type {type} is not supported (supported: LORA, ADALORA, EFT_FULL_FT, EFT_GALORE)."),
+            "EFT_BITFIT" => new PeftOptions { Method = "bitfit", Targets = targets },
+            "EFT_SSL" => new PeftOptions { Method = "ssl", Targets = targets },
+            "EFT_SSB" => new PeftOptions { Method = "ssb", Targets = targets },
+            _ => throw new NotSupportedException($"peft_type {type} is not supported (supported: LORA, ADALORA, IA3, VERA, EFT_FULL_FT, EFT_GALORE, EFT_BITFIT, EFT_SSL, EFT_SSB)."),
         };
     }
 
     private static PeftOptions LoraOptions(JsonObject config, TargetSpec targets)
     {
-        if (config["rank_pattern"] is JsonObject { Count: > 0 } || config["alpha_pattern"] is JsonObject { Count: > 0 })
-            throw new NotSupportedException("rank_pattern and alpha_pattern are not supported yet.");
         var init = config["init_lora_weights"];
         var initName = init?.GetValueKind() == JsonValueKind.String ? init.GetValue<string>() : null;
         int? iterations = null;
@@ -61,6 +82,7 @@ public static class AdapterConfigReader
             method = "pissa";
             iterations = int.Parse(initName["pissa_niter_".Length..], CultureInfo.InvariantCulture);
         }
+        else if (initName == "eva") method = "eva";
         else if (initName != null && initName != "gaussian") throw new NotSupportedException($"init_lora_weights '{initName}' is not supported.");
         else method = config["use_rslora"]?.GetValue<bool>() == true ? "rslora" : "lora";
         return new PeftOptions
@@ -68,9 +90,37 @@ public static class AdapterConfigReader
             Method = method,
             Targets = targets,
             Rank = config["r"]?.GetValue<int>() ?? 8,
-            Alpha = config["lora_alpha"]?.GetValue<double>() ?? 8,
-            Dropout = config["lora_dropout"]?.GetValue<double>() ?? 0,
+            Alpha = config["lora_alpha"] is { } alpha ? Number(alpha) : 8,
+            Dropout = config["lora_dropout"] is { } dropout ? Number(dropout) : 0,
             PissaIterations = iterations,
+            RankPattern = Pattern(config["rank_pattern"], n => n.GetValue<int>()),
+            AlphaPattern = Pattern(config["alpha_pattern"], Number),
+            Eva = config["eva_config"] is JsonObject eva ? EvaOptions(eva) : new EvaOptions(),
+        };
+    }
+
+    /// <summary>A pattern object in file order, which is the order peft tries its keys in.</summary>
+    private static Dictionary<string, T> Pattern<T>(JsonNode? node, Func<JsonNode, T> value) => node switch
+    {
+        JsonObject o => o.ToDictionary(p => p.Key, p => value(p.Value ?? throw new InvalidDataException($"pattern entry {p.Key} is null"))),
+        null => [],
+        _ => throw new InvalidDataException("rank_pattern and alpha_pattern must be objects"),
+    };
+
+    /// <summary>Any JSON number as a double, whether parsed (8, 6.0) or built in code from an int.</summary>
+    private static double Number(JsonNode node) => double.Parse(node.ToJsonString(), CultureInfo.InvariantCulture);
+
+    private static EvaOptions EvaOptions(JsonObject eva)
+    {
+        var defaults = new EvaOptions();
+        return new EvaOptions
+        {
+            Rho = eva["rho"] is { } rho ? Number(rho) : defaults.Rho,
+            Tau = eva["tau"] is { } tau ? Number(tau) : defaults.Tau,
+            Whiten = eva["whiten"]?.GetValue<bool>() ?? defaults.Whiten,
+            AdjustScalingFactors = eva["adjust_scaling_factors"]?.GetValue<bool>() ?? defaults.AdjustScalingFactors,
+            UseLabelMask = eva["use_label_mask"]?.GetValue<bool>() ?? defaults.UseLabelMask,
+            LabelMaskValue = eva["label_mask_value"]?.GetValue<int>() ?? defaults.LabelMaskValue,
         };
     }
 

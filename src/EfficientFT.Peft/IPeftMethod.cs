@@ -22,6 +22,12 @@ public interface IPeftMethod
     /// <summary>Installs the method on <paramref name="targets"/> and returns the tensors it trains, in module order.</summary>
     IReadOnlyList<PeftParameter> Apply(PretrainedModel model, IReadOnlyList<(string Path, Linear Layer)> targets, PeftOptions options);
 
+    /// <summary>
+    /// Frozen tensors that belong to the adapter rather than the base model and are saved with it (VeRA's shared
+    /// projections), known once <see cref="Apply"/> has run.
+    /// </summary>
+    IReadOnlyList<PeftParameter> Buffers => [];
+
     /// <summary>adapter_config.json for this method's options, keys and values as peft writes them.</summary>
     JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string taskType);
 }

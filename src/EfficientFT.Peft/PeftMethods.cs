@@ -16,6 +16,12 @@ public static class PeftMethods
         ["adalora"] = () => new AdaLora(),
         ["galore"] = () => new GaLore(),
         ["sift"] = () => new Sift(),
+        ["eva"] = () => new Eva(),
+        ["ia3"] = () => new Ia3(),
+        ["vera"] = () => new Vera(),
+        ["ssl"] = () => new Ssl(),
+        ["ssb"] = () => new Ssb(),
+        ["bitfit"] = () => new BitFit(),
     };
 
     public static IPeftMethod Create(string name) => Registry.TryGetValue(name, out var factory)

@@ -27,6 +27,7 @@ public sealed class PeftModel : IStepHook
         Targets = targets;
         Trainable = trainable;
         Hooks = hooks;
+        Buffers = method.Buffers;
     }
 
     public PretrainedModel Model { get; }
@@ -44,16 +45,30 @@ public sealed class PeftModel : IStepHook
     /// <summary>The method's own hook (AdaLoRA) and the MPC constraint's, in that order.</summary>
     public IReadOnlyList<IStepHook> Hooks { get; }
 
+    /// <summary>Frozen adapter tensors saved beside <see cref="Trainable"/> (VeRA's shared projections).</summary>
+    public IReadOnlyList<PeftParameter> Buffers { get; }
+
     /// <summary>The key peft saves an adapter tensor under: base_model.model.{module path}.{suffix}.</summary>
     public static string AdapterKey(string modulePath, string suffix) => $"{KeyPrefix}{modulePath}.{suffix}";
 
-    /// <summary>Freezes the model, installs <paramref name="options"/>' method on its targets and unfreezes the head.</summary>
-    public static PeftModel Create(PretrainedModel model, PeftOptions options)
+    /// <summary>
+    /// Freezes the model, installs <paramref name="options"/>' method on its targets and unfreezes the head. A
+    /// data-driven method (<see cref="IDataDrivenInit"/>, EVA) first looks at <paramref name="initBatches"/>;
+    /// without them it starts as its reference does before its data pass (EVA: plain LoRA with B = 0).
+    /// </summary>
+    public static PeftModel Create(PretrainedModel model, PeftOptions options, IEnumerable<ModelBatch>? initBatches = null)
     {
         var method = PeftMethods.Create(options.Method);
         model.SetTrainable(false);
         var heads = model.HeadModules;
-        var targets = options.Targets.Select(model).Where(t => !heads.Any(h => t.Path == h || t.Path.StartsWith(h + ".", StringComparison.Ordinal))).ToList();
+        var targets = BodyTargets(model, options);
+        if (initBatches != null)
+        {
+            if (method is not IDataDrivenInit dataDriven)
+                throw new ArgumentException($"{method.Name} does not initialise from data; pass no batches.");
+            options = dataDriven.Initialise(model, targets, options, initBatches);
+            targets = BodyTargets(model, options);
+        }
         var trainable = method.Apply(model, targets, options).ToList();
         var hooks = new List<IStepHook>();
         if (method is IStepHook own) hooks.Add(own);
@@ -65,6 +80,12 @@ public sealed class PeftModel : IStepHook
             trainable.Add(new PeftParameter(method.UsesPeftKeys ? KeyPrefix + name : name, tensor, ProjectionRole.Other, "head"));
         }
         return new PeftModel(model, method, options, targets, trainable, hooks);
+    }
+
+    private static List<(string Path, Linear Layer)> BodyTargets(PretrainedModel model, PeftOptions options)
+    {
+        var heads = model.HeadModules;
+        return options.Targets.Select(model).Where(t => !heads.Any(h => t.Path == h || t.Path.StartsWith(h + ".", StringComparison.Ordinal))).ToList();
     }
 
     public ModelOutput Forward(ModelBatch batch, ForwardContext context) => Model.Forward(batch, context);
@@ -117,8 +138,12 @@ public sealed class PeftModel : IStepHook
     /// </summary>
     public PretrainedModel MergeAndUnload()
     {
-        if (Targets.Any(t => t.Layer.Adapter != null)) Merge();
-        foreach (var (_, layer) in Targets) layer.Adapter = null;
+        foreach (var (_, layer) in Targets)
+        {
+            if (layer.Adapter == null) continue;
+            MergeableAdapter(layer).Merge(layer);
+            layer.Adapter = null;
+        }
         return Model;
     }
 
@@ -130,7 +155,9 @@ public sealed class PeftModel : IStepHook
             Model.HeadModules, Model.PeftTaskType ?? "");
         Directory.CreateDirectory(directory);
         SafeTensorsWriter.Save(Path.Combine(directory, "adapter_model.safetensors"),
-            Method is IAdapterExporter exporter ? exporter.TensorsToSave(Trainable) : Trainable.Select(p => KeyValuePair.Create(p.Name, p.Value)));
+            Method is IAdapterExporter exporter
+                ? exporter.TensorsToSave(Trainable).Concat(Buffers.Select(p => KeyValuePair.Create(p.Name, p.Value)))
+                : Trainable.Concat(Buffers).Select(p => KeyValuePair.Create(p.Name, p.Value)));
         // MPC_n changes the function the adapter computes, which peft's config cannot say; MPC_o and MPC_d only
         // shaped training, and their adapters are plain peft adapters.
         if (Options.Mpc is { Kind: MpcKind.Nonlinear } nonlinear) config[AdapterConfigReader.MpcNonlinearGainKey] = nonlinear.Coefficient;
@@ -153,7 +180,11 @@ public sealed class PeftModel : IStepHook
         var missing = peft.Trainable.Where(p => !file.Contains(p.Name) && p.Kind != "head").Select(p => p.Name).ToList();
         if (missing.Count > 0)
             throw new InvalidDataException($"{directory}: adapter_model.safetensors lacks {missing.Count} tensor(s) of the configured adapter: {string.Join(", ", missing.Take(5))}");
-        foreach (var p in peft.Trainable)
+        // Buffers come from torch's generator in the reference, which cannot be replayed: they must be in the file.
+        var missingBuffers = peft.Buffers.Where(p => !file.Contains(p.Name)).Select(p => p.Name).ToList();
+        if (missingBuffers.Count > 0)
+            throw new InvalidDataException($"{directory}: adapter_model.safetensors lacks {string.Join(", ", missingBuffers)}; save the adapter with its projections (save_projection=True).");
+        foreach (var p in peft.Trainable.Concat(peft.Buffers))
         {
             if (!file.Contains(p.Name)) continue;
             var value = file.GetTensor(p.Name);

@@ -33,7 +33,7 @@ public sealed record TargetSpec(IReadOnlyList<string> Modules, string? Pattern =
     {
         var paths = modulePaths.ToList();
         return Modules.SelectMany(m => Aliases.TryGetValue(m, out var spelled)
-                ? spelled.Where(s => paths.Any(p => Matches(p, s))).Take(1)
+                ? spelled.Where(s => paths.Any(p => IsNamed(p, s))).Take(1)
                 : [m])
             .Distinct().ToList();
     }
@@ -43,17 +43,22 @@ public sealed record TargetSpec(IReadOnlyList<string> Modules, string? Pattern =
     {
         var linears = model.NamedModules().Where(m => m.Module is Linear && (excludePrefix == "" || !m.Path.StartsWith(excludePrefix, StringComparison.Ordinal)))
             .Select(m => (m.Path, Layer: (Linear)m.Module)).ToList();
-        var names = ResolvedNames(linears.Select(l => l.Path));
-        var regex = Pattern == null ? null : new Regex("^(?:" + Pattern + ")$");
-        var selected = linears.Where(l =>
-            (regex?.IsMatch(l.Path) ?? names.Any(n => Matches(l.Path, n)))
-            && (Layers == null || (LayerOf(l.Path) is { } i && Layers.Contains(i)))).ToList();
+        var selected = linears.Where(l => Matches(l.Path)).ToList();
         if (selected.Count == 0)
         {
             var shortNames = linears.Select(l => LayerIndex.Replace(l.Path, ".N.")).Distinct().Take(12);
             throw new ArgumentException($"Targets {string.Join(",", Modules)}{(Pattern != null ? $" (pattern {Pattern})" : "")}{(Layers != null ? $" in layers {string.Join(",", Layers)}" : "")} match no linear module; the model has: {string.Join(", ", shortNames)}.");
         }
         return selected;
+    }
+
+    /// <summary>Whether the module at <paramref name="path"/> is targeted, whatever kind of module it is.</summary>
+    public bool Matches(string path)
+    {
+        var named = Pattern == null
+            ? Modules.SelectMany(m => Aliases.TryGetValue(m, out var spelled) ? spelled : [m]).Any(n => IsNamed(path, n))
+            : Regex.IsMatch(path, "^(?:" + Pattern + ")$");
+        return named && (Layers == null || (LayerOf(path) is { } i && Layers.Contains(i)));
     }
 
     /// <summary>The layer index in a module path ("roberta.encoder.layer.3.attention…" → 3), if any.</summary>
@@ -76,5 +81,5 @@ public sealed record TargetSpec(IReadOnlyList<string> Modules, string? Pattern =
         };
     }
 
-    private static bool Matches(string path, string name) => path == name || path.EndsWith("." + name, StringComparison.Ordinal);
+    private static bool IsNamed(string path, string name) => path == name || path.EndsWith("." + name, StringComparison.Ordinal);
 }

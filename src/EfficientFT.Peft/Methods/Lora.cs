@@ -22,7 +22,8 @@ public enum LoraInit
 
 /// <summary>
 /// The LoRA family as peft 0.15.1 implements it: lora, rslora (s = α/√r, Kalajdzievski 2023), dora, pissa and
-/// olora — one adapter, different scales, magnitudes and initialisations.
+/// olora — one adapter, different scales, magnitudes and initialisations. Rank and alpha may differ per module
+/// (rank_pattern, alpha_pattern), and so then does the scale.
 /// </summary>
 public sealed class Lora(string name, LoraInit init = LoraInit.Default, bool rsLora = false, bool dora = false) : IPeftMethod
 {
@@ -30,17 +31,23 @@ public sealed class Lora(string name, LoraInit init = LoraInit.Default, bool rsL
 
     public bool UsesPeftKeys => true;
 
-    public float Scale(PeftOptions options) => (float)(rsLora ? options.Alpha / Math.Sqrt(options.Rank) : options.Alpha / options.Rank);
+    /// <summary>s = α/r (α/√r for rsLoRA) of the module at <paramref name="path"/>.</summary>
+    public float Scale(PeftOptions options, string path)
+    {
+        var (rank, alpha) = (options.RankFor(path), options.AlphaFor(path));
+        return (float)(rsLora ? alpha / Math.Sqrt(rank) : alpha / rank);
+    }
 
     public IReadOnlyList<PeftParameter> Apply(PretrainedModel model, IReadOnlyList<(string Path, Linear Layer)> targets, PeftOptions options)
     {
-        if (options.Rank < 1) throw new ArgumentException($"{Name}: rank must be at least 1, got {options.Rank}.");
         var rng = new Rng(options.Seed);
-        var scale = Scale(options);
         var trained = new List<PeftParameter>();
         foreach (var (path, layer) in targets)
         {
-            var (a, b) = Initialise(layer, options, scale, rng);
+            var rank = options.RankFor(path);
+            if (rank < 1) throw new ArgumentException($"{Name}: rank must be at least 1, got {rank} for {path}.");
+            var scale = Scale(options, path);
+            var (a, b) = Initialise(layer, rank, options.PissaIterations, scale, rng);
             // DoRA's magnitude starts at ‖W + s·B·A‖ per row, which is ‖W‖ because B starts at zero.
             var magnitude = dora ? Tensor.Parameter(RowNorms(layer.Weight)) : null;
             a.RequiresGrad = true;
@@ -54,9 +61,8 @@ public sealed class Lora(string name, LoraInit init = LoraInit.Default, bool rsL
         return trained;
     }
 
-    private (Tensor A, Tensor B) Initialise(Linear layer, PeftOptions options, float scale, Rng rng)
+    private (Tensor A, Tensor B) Initialise(Linear layer, int rank, int? pissaIterations, float scale, Rng rng)
     {
-        var rank = options.Rank;
         var (outFeatures, inFeatures) = (layer.OutFeatures, layer.InFeatures);
         if (rank > Math.Min(outFeatures, inFeatures) && init != LoraInit.Default)
             throw new ArgumentException($"{Name}: rank {rank} exceeds min(out, in) = {Math.Min(outFeatures, inFeatures)} of a {outFeatures}×{inFeatures} layer.");
@@ -71,7 +77,7 @@ public sealed class Lora(string name, LoraInit init = LoraInit.Default, bool rsL
             {
                 // W = U S Vᵀ; A = diag(√(S_r/s))·V_rᵀ, B = U_r·diag(√(S_r/s)), so s·B·A = U_r S_r V_rᵀ.
                 // peft's pissa_niter_k swaps the exact SVD for a randomized one with k power iterations (fast init).
-                var svd = options.PissaIterations is { } iterations
+                var svd = pissaIterations is { } iterations
                     ? LinearAlgebra.RandomizedSvd(layer.Weight.AsSpan(), outFeatures, inFeatures, rank, powerIterations: iterations, seed: rng.NextUInt64())
                     : LinearAlgebra.Svd(layer.Weight.AsSpan(), outFeatures, inFeatures);
                 var a = new float[rank * inFeatures];
@@ -114,7 +120,7 @@ public sealed class Lora(string name, LoraInit init = LoraInit.Default, bool rsL
 
     public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string taskType) => new()
     {
-        ["alpha_pattern"] = new JsonObject(),
+        ["alpha_pattern"] = new JsonObject(options.AlphaPattern.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)JsonNumber(p.Value)))),
         ["auto_mapping"] = null,
         ["base_model_name_or_path"] = "",
         ["bias"] = "none",
@@ -136,7 +142,7 @@ public sealed class Lora(string name, LoraInit init = LoraInit.Default, bool rsL
         ["modules_to_save"] = modulesToSave.Count == 0 ? null : new JsonArray(modulesToSave.Select(m => (JsonNode?)m).ToArray()),
         ["peft_type"] = "LORA",
         ["r"] = options.Rank,
-        ["rank_pattern"] = new JsonObject(),
+        ["rank_pattern"] = new JsonObject(options.RankPattern.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
         ["revision"] = null,
         ["target_modules"] = options.Targets.Pattern is { } pattern ? pattern : new JsonArray(targetModules.Select(m => (JsonNode?)m).ToArray()),
         ["task_type"] = taskType,
