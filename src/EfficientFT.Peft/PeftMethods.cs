@@ -9,6 +9,9 @@ public static class PeftMethods
     {
         ["full_ft"] = () => new FullFineTuning(),
         ["lora"] = () => new Lora("lora"),
+        // LoRA+ (Hayou et al. 2024) is LoRA with lora_B on a faster learning rate: the layer is LoRA's, the ratio is
+        // an optimizer option (ParameterGroups' loraPlusRatio).
+        ["loraplus"] = () => new Lora("loraplus"),
         ["rslora"] = () => new Lora("rslora", rsLora: true),
         ["dora"] = () => new Lora("dora", dora: true),
         ["pissa"] = () => new Lora("pissa", LoraInit.Pissa),

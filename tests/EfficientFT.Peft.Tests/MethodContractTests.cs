@@ -115,6 +115,22 @@ public sealed class MethodContractTests
     }
 
     [Theory]
+    [MemberData(nameof(MethodsAndModels))]
+    public void EveryMethod_TagsWhatItTrainsInVWithTheValueRole(string method, string caseName)
+    {
+        // λ gives the V projection's tensors their own rate whatever the method trains there, so every tensor a
+        // method creates or unfreezes under a value/v_proj module must say so, and nothing else may.
+        var (model, _) = Load(caseName);
+        var peft = PeftModel.Create(model, Options(method, "q,k,v", 4));
+        foreach (var p in peft.Trainable.Where(p => p.Kind != "head"))
+        {
+            var inValue = p.Name.Contains(".value.", StringComparison.Ordinal) || p.Name.Contains(".v_proj.", StringComparison.Ordinal)
+                || p.Name.Contains(".value_", StringComparison.Ordinal) || p.Name.Contains(".v_proj_", StringComparison.Ordinal);
+            Assert.True(inValue == (p.Role == ProjectionRole.Value), $"{method}: {p.Name} has role {p.Role}");
+        }
+    }
+
+    [Theory]
     [InlineData("lora", false)]
     [InlineData("dora", true)]
     public void TrainableCount_FollowsTheFormula(string method, bool magnitude)
