@@ -15,6 +15,18 @@ public sealed record ModelBatch(int Batch, int Length, int[] InputIds, int[] Att
 
     public int[] Shape => [Batch, Length];
 
+    /// <summary>The rows at <paramref name="rows"/>, in that order, as a batch of their own.</summary>
+    public ModelBatch Select(IReadOnlyList<int> rows)
+    {
+        int[] Take(int[] source, int width) => rows.SelectMany(r => source.AsSpan(r * width, width).ToArray()).ToArray();
+        return new ModelBatch(rows.Count, Length, Take(InputIds, Length), Take(AttentionMask, Length))
+        {
+            ClassLabels = ClassLabels == null ? null : rows.Select(r => ClassLabels[r]).ToArray(),
+            RegressionLabels = RegressionLabels == null ? null : rows.Select(r => RegressionLabels[r]).ToArray(),
+            TokenLabels = TokenLabels == null ? null : Take(TokenLabels, Length),
+        };
+    }
+
     /// <summary>Checks sizes up front so a malformed batch fails with its shape in the message.</summary>
     public void Validate()
     {

@@ -20,7 +20,7 @@ public static class CommandErrors
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or InvalidDataException
                                       or SafeTensorsFormatException or ModelConfigException or TokenizerFormatException or HubException or ArgumentException
                                       or NotSupportedException or IOException or UnauthorizedAccessException
-                                      or InvalidOperationException or IndexOutOfRangeException)
+                                      or InvalidOperationException or IndexOutOfRangeException or ArithmeticException)
         {
             Console.Error.WriteLine($"eft: error: {e.Message}");
             return 2;

@@ -12,6 +12,8 @@ public static class EftCommand
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(ForwardCommand.Create());
         root.Subcommands.Add(MergeCommand.Create());
+        root.Subcommands.Add(TrainCommand.Create());
+        root.Subcommands.Add(MethodsCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());
         root.Subcommands.Add(DownloadCommand.Create());
         var perf = new Command("perf", "Benchmarks that print figures (matrix products, tokenizer throughput).");

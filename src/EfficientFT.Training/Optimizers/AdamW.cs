@@ -7,7 +7,7 @@ namespace EfficientFT.Training.Optimizers;
 /// m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², p ← p − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε).
 /// A tensor without a gradient this step is skipped and its step count does not advance; a zero gradient is a step.
 /// </summary>
-public sealed class AdamW(IReadOnlyList<ParamGroup> groups, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8)
+public sealed class AdamW(IReadOnlyList<ParamGroup> groups, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8) : IOptimizer
 {
     private readonly Dictionary<Tensor, State> _state = new(ReferenceEqualityComparer.Instance);
 

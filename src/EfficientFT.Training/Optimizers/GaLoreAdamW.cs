@@ -24,7 +24,7 @@ namespace EfficientFT.Training.Optimizers;
 /// reference (the Hugging Face AdamW it descends from) does.
 /// A tensor without a gradient this step is skipped and its step count does not advance.
 /// </summary>
-public sealed class GaLoreAdamW(IReadOnlyList<GaLoreGroup> groups, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-6)
+public sealed class GaLoreAdamW(IReadOnlyList<GaLoreGroup> groups, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-6) : IOptimizer
 {
     private readonly Dictionary<Tensor, State> _state = new(ReferenceEqualityComparer.Instance);
 

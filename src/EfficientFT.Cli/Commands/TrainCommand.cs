@@ -1,0 +1,174 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using EfficientFT.Models;
+using EfficientFT.Models.Data;
+using EfficientFT.Models.Hub;
+using EfficientFT.Models.Nn;
+using EfficientFT.Peft;
+using EfficientFT.Peft.Methods;
+using EfficientFT.Tensors;
+using EfficientFT.Training;
+using EfficientFT.Training.Optimizers;
+
+namespace EfficientFT.Cli.Commands;
+
+/// <summary>
+/// `train`: fine-tunes a model with one method on pre-tokenized rows and writes the adapter (or, for a method that
+/// has no adapter file, the merged model) and train_log.jsonl with the loss of every step.
+/// </summary>
+public static class TrainCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Base model directory, or org/name in the Hugging Face cache.", Required = true };
+        var method = new Option<string>("--method") { Description = $"One of: {string.Join(", ", PeftMethods.Registry.Keys)} (see `eft methods`).", DefaultValueFactory = _ => "lora" };
+        var targets = new Option<string>("--targets") { Description = "Modules to adapt: names (q,v or query,value), comma-separated.", DefaultValueFactory = _ => "q,v" };
+        var pattern = new Option<string?>("--target-pattern") { Description = "A regex over module paths instead of names." };
+        var layers = new Option<int[]?>("--layers") { Description = "Only these layer indices.", AllowMultipleArgumentsPerToken = true };
+        var rank = new Option<int>("--rank") { Description = "r (LoRA family, AdaLoRA target rank, GaLore rank, VeRA).", DefaultValueFactory = _ => 8 };
+        var alpha = new Option<double>("--alpha") { Description = "α (scaling α/r, or α/√r for rslora).", DefaultValueFactory = _ => 8 };
+        var dropout = new Option<double>("--dropout") { Description = "Adapter input dropout." };
+        var lrRatio = new Option<string?>("--lr-ratio") { Description = "v=λ: the V projection's tensors learn at λ·lr (EfficientFT's second insight)." };
+        var loraPlus = new Option<double?>("--loraplus-ratio") { Description = "LoRA+: lora_B (and 1-D tensors, as peft) at ratio·lr; default 16 for --method loraplus." };
+        var mpc = new Option<string?>("--mpc") { Description = "Matrix pattern constraint KIND:COEF, KIND orthogonal|diagonal|nonlinear." };
+        var sparseRate = new Option<double>("--sparse-rate") { Description = "SIFT: share of each targeted tensor that trains.", DefaultValueFactory = _ => 0.2 };
+        var adaInit = new Option<int?>("--adalora-init-r") { Description = "AdaLoRA: initial rank (default 1.5·--rank, as peft's 12 for 8)." };
+        var galoreGap = new Option<int>("--galore-gap") { Description = "GaLore: steps between projection updates.", DefaultValueFactory = _ => 200 };
+        var galoreScale = new Option<double>("--galore-scale") { Description = "GaLore: update scale.", DefaultValueFactory = _ => 0.25 };
+        var initAdapter = new Option<string?>("--init-adapter") { Description = "Start from a saved adapter (continues a run; reproduces a reference)." };
+        var data = new Option<string>("--data") { Description = "JSONL rows: input_ids, attention_mask, label or labels.", Required = true };
+        var batchSize = new Option<int>("--batch-size") { Description = "Rows per step.", DefaultValueFactory = _ => 8 };
+        var maxSteps = new Option<int>("--max-steps") { Description = "Optimizer steps.", Required = true };
+        var lr = new Option<double>("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => 1e-4 };
+        var betas = new Option<string>("--betas") { Description = "AdamW β1,β2.", DefaultValueFactory = _ => "0.9,0.999" };
+        var eps = new Option<double>("--eps") { Description = "AdamW ε (GaLore's default is 1e-6).", DefaultValueFactory = _ => 1e-8 };
+        var weightDecay = new Option<double>("--weight-decay") { Description = "Decoupled weight decay." };
+        var noShuffle = new Option<bool>("--no-shuffle") { Description = "Take rows in file order." };
+        var seed = new Option<ulong>("--seed") { Description = "Seed for adapter init, shuffling and dropout." };
+        var output = new Option<string>("--output") { Description = "Output directory.", Required = true };
+        var command = new Command("train", "Fine-tune a model with a parameter-efficient method.")
+        {
+            model, method, targets, pattern, layers, rank, alpha, dropout, lrRatio, loraPlus, mpc, sparseRate, adaInit,
+            galoreGap, galoreScale, initAdapter, data, batchSize, maxSteps, lr, betas, eps, weightDecay, noShuffle, seed, output,
+        };
+        command.SetAction(r => CommandErrors.Run(() =>
+        {
+            var steps = r.GetValue(maxSteps);
+            if (steps < 1) throw new ArgumentException($"--max-steps must be at least 1, got {steps}.");
+            var name = r.GetValue(method)!;
+            var options = new PeftOptions
+            {
+                Method = name,
+                Targets = TargetSpec.Parse(r.GetValue(targets)!, r.GetValue(pattern), r.GetValue(layers)),
+                Rank = r.GetValue(rank),
+                Alpha = r.GetValue(alpha),
+                Dropout = r.GetValue(dropout),
+                Seed = r.GetValue(seed),
+                SparseRate = r.GetValue(sparseRate),
+                Mpc = ParseMpc(r.GetValue(mpc)),
+                AdaLora = name == "adalora"
+                    ? new AdaLoraOptions { InitR = r.GetValue(adaInit) ?? r.GetValue(rank) * 3 / 2, TargetR = r.GetValue(rank), TotalStep = steps }
+                    : null,
+            };
+            var settings = new Settings(
+                r.GetValue(lr), ParseValueRatio(r.GetValue(lrRatio)), r.GetValue(loraPlus) ?? (name == "loraplus" ? 16 : null),
+                ParsePair(r.GetValue(betas)!, "--betas"), r.GetValue(eps), r.GetValue(weightDecay),
+                r.GetValue(batchSize), steps, !r.GetValue(noShuffle), r.GetValue(seed), r.GetValue(galoreGap), r.GetValue(galoreScale));
+            return Run(ModelLocation.Resolve(r.GetValue(model)!), options, r.GetValue(initAdapter), r.GetValue(data)!, r.GetValue(output)!, settings);
+        }));
+        return command;
+    }
+
+    private sealed record Settings(double LearningRate, double ValueRatio, double? LoraPlusRatio, (double, double) Betas,
+        double Eps, double WeightDecay, int BatchSize, int MaxSteps, bool Shuffle, ulong Seed, int GaloreGap, double GaloreScale);
+
+    private static int Run(string modelDir, PeftOptions options, string? initAdapter, string dataPath, string outputDir, Settings s)
+    {
+        if (s.BatchSize < 1) throw new ArgumentException($"--batch-size must be at least 1, got {s.BatchSize}.");
+        var (model, report) = Pretrained.Load(modelDir, seed: s.Seed);
+        if (report.NewlyInitialized.Count > 0)
+            Console.Error.WriteLine($"eft: note: {model.Architecture} head initialised fresh: {string.Join(", ", report.NewlyInitialized)}");
+        var peft = initAdapter != null ? PeftModel.LoadAdapter(model, initAdapter) : PeftModel.Create(model, options);
+        var rows = JsonlBatchReader.Read(dataPath, model.ModelConfig.PadTokenId ?? 0, SequenceClassification.IsRegression(model.ModelConfig));
+        IOptimizer optimizer = peft.Method is GaLore
+            ? GaLoreAdamW.Create(peft.Trainable, s.LearningRate, s.ValueRatio,
+                new Training.Optimizers.GaLoreOptions { Rank = peft.Options.Rank, UpdateProjectionGap = s.GaloreGap, Scale = s.GaloreScale },
+                s.WeightDecay, s.Betas.Item1, s.Betas.Item2, s.Eps)
+            : new AdamW(ParameterGroups.Build(peft.Trainable, s.LearningRate, s.ValueRatio, s.LoraPlusRatio, s.WeightDecay), s.Betas.Item1, s.Betas.Item2, s.Eps);
+        Console.WriteLine($"{peft.Method.Name} on {peft.Targets.Count} modules of {model.Architecture}: {peft.TrainableCount:N0} trainable parameters ({peft.TrainableShare:P3} of the model)");
+
+        Directory.CreateDirectory(outputDir);
+        var rng = new Rng(s.Seed);
+        var context = new ForwardContext(training: true, rng.Fork());
+        var order = new List<int>();
+        var logPath = Path.Combine(outputDir, "train_log.jsonl");
+        using (var log = new StreamWriter(logPath, append: false))
+        {
+            for (var step = 1; step <= s.MaxSteps; step++)
+            {
+                if (order.Count < s.BatchSize) order.AddRange(Epoch(rows.Batch, s.Shuffle, rng));
+                var batch = rows.Select(order.Take(s.BatchSize).ToList());
+                order.RemoveRange(0, Math.Min(s.BatchSize, order.Count));
+                var loss = TrainingStep.Run(peft, optimizer, batch, context, step);
+                log.WriteLine(new JsonObject { ["step"] = step, ["loss"] = loss }.ToJsonString());
+                log.Flush();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {step}/{s.MaxSteps}  loss {loss:G6}"));
+            }
+        }
+        try
+        {
+            peft.SaveAdapter(Path.Combine(outputDir, "adapter"));
+            Console.WriteLine($"wrote {Path.Combine(outputDir, "adapter")} and {logPath}");
+        }
+        catch (NotSupportedException e)
+        {
+            // Some methods have no adapter file (SIFT's values mean nothing without their indices): keep the result as
+            // a merged model rather than lose it.
+            Pretrained.Save(peft.MergeAndUnload(), Path.Combine(outputDir, "merged"));
+            Console.WriteLine($"{e.Message} Wrote the merged model to {Path.Combine(outputDir, "merged")} and {logPath}.");
+        }
+        return 0;
+    }
+
+    /// <summary>Row indices for one pass over the data, shuffled with the run's generator unless asked not to.</summary>
+    private static IEnumerable<int> Epoch(int rows, bool shuffle, Rng rng)
+    {
+        var order = Enumerable.Range(0, rows).ToArray();
+        if (!shuffle) return order;
+        for (var i = order.Length - 1; i > 0; i--)
+        {
+            var j = rng.NextInt(i + 1);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+        return order;
+    }
+
+    private static double ParseValueRatio(string? text)
+    {
+        if (text == null) return 1;
+        var parts = text.Split('=');
+        if (parts.Length != 2 || parts[0].Trim() != "v" || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var ratio) || ratio <= 0)
+            throw new ArgumentException($"--lr-ratio '{text}' is not of the form v=λ with λ > 0.");
+        return ratio;
+    }
+
+    private static (double, double) ParsePair(string text, string option)
+    {
+        var parts = text.Split(',');
+        if (parts.Length == 2 && double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var a)
+            && double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var b))
+            return (a, b);
+        throw new ArgumentException($"{option} '{text}' is not two comma-separated numbers.");
+    }
+
+    private static MpcOptions? ParseMpc(string? text)
+    {
+        if (text == null) return null;
+        var parts = text.Split(':');
+        if (parts.Length == 2 && Enum.TryParse<MpcKind>(parts[0], ignoreCase: true, out var kind)
+            && double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var coefficient))
+            return new MpcOptions(kind, coefficient);
+        throw new ArgumentException($"--mpc '{text}' is not KIND:COEF with KIND one of {string.Join(", ", Enum.GetNames<MpcKind>()).ToLowerInvariant()}.");
+    }
+}

@@ -1,0 +1,81 @@
+using System.Text.Json.Nodes;
+using EfficientFT.Cli.Commands;
+using EfficientFT.Models.SafeTensors;
+using EfficientFT.Peft;
+
+namespace EfficientFT.Cli.Tests;
+
+/// <summary>`eft train` reproduces peft's three steps from the fixtures' initial adapters.</summary>
+[Collection("console")]
+public sealed class TrainCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("eft-train-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static string Case(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", "peft", name);
+
+    private static int Eft(params string[] args) => EftCommand.Create().Parse(args).Invoke();
+
+    [Theory]
+    [InlineData("roberta_cls__lambda", "v=4", new string[0])]
+    [InlineData("llama_lm__adalora", null, new[] { "--method", "adalora", "--rank", "4", "--adalora-init-r", "6" })]
+    public void Train_FromTheInitialAdapter_FollowsTheReference(string caseName, string? lrRatio, string[] extra)
+    {
+        var dir = Case(caseName);
+        var args = new List<string>
+        {
+            "train", "--model", Path.Combine(dir, "base"), "--init-adapter", Path.Combine(dir, "adapter_init"),
+            "--data", Path.Combine(dir, "batch.jsonl"), "--batch-size", "4", "--max-steps", "3", "--lr", "0.01",
+            "--no-shuffle", "--output", _dir,
+        };
+        if (lrRatio != null) args.AddRange(["--lr-ratio", lrRatio]);
+        args.AddRange(extra);
+        Assert.Equal(0, Eft(args.ToArray()));
+
+        var expected = SafeTensorsFile.LoadAll(Path.Combine(dir, "expected.safetensors"));
+        var losses = File.ReadAllLines(Path.Combine(_dir, "train_log.jsonl")).Select(l => JsonNode.Parse(l)!["loss"]!.GetValue<float>()).ToArray();
+        Assert.Equal(3, losses.Length);
+        for (var k = 0; k < 3; k++)
+        {
+            var reference = expected[$"loss_step_{k + 1}"].Item();
+            Assert.True(Math.Abs(losses[k] - reference) <= 1e-6 + 1e-5 * Math.Abs(reference), $"step {k + 1}: {losses[k]} vs {reference}");
+        }
+        var ours = SafeTensorsFile.LoadAll(Path.Combine(_dir, "adapter", "adapter_model.safetensors"));
+        var theirs = SafeTensorsFile.LoadAll(Path.Combine(dir, "adapter_final", "adapter_model.safetensors"));
+        Assert.Equal(theirs.Keys.Order(), ours.Keys.Order());
+        foreach (var (name, tensor) in theirs)
+        {
+            var a = ours[name].ToArray();
+            var e = tensor.ToArray();
+            var scale = e.Max(Math.Abs);
+            Assert.All(a.Zip(e), p => Assert.True(Math.Abs(p.First - p.Second) <= 1e-6 + 1e-5 * scale, $"{name}: {p.First} vs {p.Second}"));
+        }
+    }
+
+    [Fact]
+    public void Train_BadRatio_FailsClearly()
+    {
+        var dir = Case("roberta_cls__lambda");
+        var error = new StringWriter();
+        var previous = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            Assert.Equal(2, Eft("train", "--model", Path.Combine(dir, "base"), "--data", Path.Combine(dir, "batch.jsonl"),
+                "--max-steps", "1", "--lr-ratio", "q=4", "--output", _dir));
+        }
+        finally
+        {
+            Console.SetError(previous);
+        }
+        Assert.Contains("--lr-ratio", error.ToString());
+    }
+
+    [Fact]
+    public void Methods_DescribesEveryRegisteredMethod()
+    {
+        Assert.Empty(PeftMethods.Registry.Keys.Except(MethodsCommand.Descriptions.Keys));
+        Assert.Empty(MethodsCommand.Descriptions.Keys.Except(PeftMethods.Registry.Keys));
+    }
+}
