@@ -83,7 +83,8 @@ public static class SelfCheckCommand
         AnsiConsole.MarkupLine("                           (padding, causal, grouped heads), rotary, layer/RMS norm, GELU, SiLU, softmax,");
         AnsiConsole.MarkupLine("                           cross-entropy, dropout, embedding, gather/scatter; SVD, QR, eigen, randomized SVD");
         AnsiConsole.MarkupLine("  models (EfficientFT.Models): RoBERTa and LLaMA from Hugging Face checkpoints, tokenizers, the HF cache");
-        AnsiConsole.MarkupLine("PEFT methods and the benchmark grid are being built on these (see README).");
+        AnsiConsole.MarkupLine("  eft methods | train | merge        parameter-efficient fine-tuning (16 methods, λ, LoRA+, MPC)");
+        AnsiConsole.MarkupLine("The GLUE benchmark grid and its report are being built on these (see README).");
     }
 
     private static CheckResult CheckGemm()
