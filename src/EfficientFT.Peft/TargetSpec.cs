@@ -46,7 +46,7 @@ public sealed record TargetSpec(IReadOnlyList<string> Modules, string? Pattern =
         var selected = linears.Where(l => Matches(l.Path)).ToList();
         if (selected.Count == 0)
         {
-            var shortNames = linears.Select(l => LayerIndex.Replace(l.Path, ".N.")).Distinct().Take(12);
+            var shortNames = linears.Select(l => LayerIndex.Replace(l.Path, m => m.Value.Replace(m.Groups[1].Value, "N"))).Distinct().Take(12);
             throw new ArgumentException($"Targets {string.Join(",", Modules)}{(Pattern != null ? $" (pattern {Pattern})" : "")}{(Layers != null ? $" in layers {string.Join(",", Layers)}" : "")} match no linear module; the model has: {string.Join(", ", shortNames)}.");
         }
         return selected;

@@ -60,7 +60,7 @@ public static class TrainCommand
             var options = new PeftOptions
             {
                 Method = name,
-                Targets = TargetSpec.Parse(r.GetValue(targets)!, r.GetValue(pattern), r.GetValue(layers)),
+                Targets = TargetSpec.Parse(r.GetValue(targets)!, r.GetValue(pattern), r.GetValue(layers) is { Length: > 0 } only ? only : null),
                 Rank = r.GetValue(rank),
                 Alpha = r.GetValue(alpha),
                 Dropout = r.GetValue(dropout),
@@ -89,8 +89,13 @@ public static class TrainCommand
         var (model, report) = Pretrained.Load(modelDir, seed: s.Seed);
         if (report.NewlyInitialized.Count > 0)
             Console.Error.WriteLine($"eft: note: {model.Architecture} head initialised fresh: {string.Join(", ", report.NewlyInitialized)}");
-        var peft = initAdapter != null ? PeftModel.LoadAdapter(model, initAdapter) : PeftModel.Create(model, options);
         var rows = JsonlBatchReader.Read(dataPath, model.ModelConfig.PadTokenId ?? 0, SequenceClassification.IsRegression(model.ModelConfig));
+        // EVA initialises from the inputs its layers see: the training rows, in batches of the training size.
+        var initBatches = PeftMethods.Create(options.Method) is IDataDrivenInit
+            ? Enumerable.Range(0, (rows.Batch + s.BatchSize - 1) / s.BatchSize)
+                .Select(i => rows.Select(Enumerable.Range(i * s.BatchSize, Math.Min(s.BatchSize, rows.Batch - i * s.BatchSize)).ToList()))
+            : null;
+        var peft = initAdapter != null ? PeftModel.LoadAdapter(model, initAdapter) : PeftModel.Create(model, options, initBatches);
         IOptimizer optimizer = peft.Method is GaLore
             ? GaLoreAdamW.Create(peft.Trainable, s.LearningRate, s.ValueRatio,
                 new Training.Optimizers.GaLoreOptions { Rank = peft.Options.Rank, UpdateProjectionGap = s.GaloreGap, Scale = s.GaloreScale },
