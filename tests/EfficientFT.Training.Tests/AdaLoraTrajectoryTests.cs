@@ -44,12 +44,6 @@ public sealed class AdaLoraTrajectoryTests(ITestOutputHelper output)
         return new Setup(peft, (AdaLora)peft.Method, batch, json, SafeTensorsFile.LoadAll(Path.Combine(dir, "expected.safetensors")));
     }
 
-    private static (double Rtol, double Atol) Tolerance(JsonObject json, string group)
-    {
-        var t = json["tolerances"]!["recommended"]![group]!;
-        return (t["rtol"]!.GetValue<double>(), t["atol"]!.GetValue<double>());
-    }
-
     /// <summary>The fixture rule: max|actual − expected| ≤ atol + rtol·max|expected|; null when it holds.</summary>
     private static string? Compare(string name, Tensor actual, Tensor expected, (double Rtol, double Atol) tol, List<(string, double)>? log = null)
     {
@@ -110,16 +104,16 @@ public sealed class AdaLoraTrajectoryTests(ITestOutputHelper output)
         var failures = new List<string?>();
         var diffs = new List<(string, double)>();
         string? Check(string name, Tensor actual, string group) =>
-            Compare(name, actual, s.Expected[name], Tolerance(s.Case, group), diffs);
+            Compare(name, actual, s.Expected[name], FixtureCase.Tolerance(s.Case, group), diffs);
 
         for (var step = 1; step <= 3; step++)
         {
             var result = s.Peft.Forward(s.Batch, ForwardContext.Inference);
             var loss = result.Loss! + s.Peft.LossTerm()!;
             using (GradMode.NoGrad())
-                failures.Add(Compare($"orth_reg_step_{step}", s.Method.OrthogonalRegularizer(), s.Expected[$"orth_reg_step_{step}"], Tolerance(s.Case, "loss"), diffs));
-            failures.Add(Compare($"task_loss_step_{step}", result.Loss!, s.Expected[$"task_loss_step_{step}"], Tolerance(s.Case, "loss"), diffs));
-            failures.Add(Compare($"loss_step_{step}", loss, s.Expected[$"loss_step_{step}"], Tolerance(s.Case, "loss"), diffs));
+                failures.Add(Compare($"orth_reg_step_{step}", s.Method.OrthogonalRegularizer(), s.Expected[$"orth_reg_step_{step}"], FixtureCase.Tolerance(s.Case, "loss"), diffs));
+            failures.Add(Compare($"task_loss_step_{step}", result.Loss!, s.Expected[$"task_loss_step_{step}"], FixtureCase.Tolerance(s.Case, "loss"), diffs));
+            failures.Add(Compare($"loss_step_{step}", loss, s.Expected[$"loss_step_{step}"], FixtureCase.Tolerance(s.Case, "loss"), diffs));
             loss.Backward();
             if (step == 1)
             {
@@ -154,7 +148,7 @@ public sealed class AdaLoraTrajectoryTests(ITestOutputHelper output)
             foreach (var (name, tensor) in theirs)
             {
                 Assert.Equal(tensor.ShapeArray(), ours[name].ShapeArray());
-                failures.Add(Compare("adapter_final." + name, ours[name], tensor, Tolerance(s.Case, "param_final"), diffs));
+                failures.Add(Compare("adapter_final." + name, ours[name], tensor, FixtureCase.Tolerance(s.Case, "param_final"), diffs));
             }
         }
         finally
@@ -194,7 +188,7 @@ public sealed class AdaLoraTrajectoryTests(ITestOutputHelper output)
         using var _ = GradMode.NoGrad();
         var logits = peft.Forward(batch, ForwardContext.Inference).Logits;
         var expected = SafeTensorsFile.LoadAll(Path.Combine(dir, "expected.safetensors"))["logits_final"];
-        var problem = Compare("logits_final", logits, expected, Tolerance(json, "logits_final"));
+        var problem = Compare("logits_final", logits, expected, FixtureCase.Tolerance(json, "logits_final"));
         Assert.True(problem == null, problem);
     }
 

@@ -31,9 +31,12 @@ internal sealed record FixtureCase(string Directory, PeftModel Peft, ModelBatch 
     }
 
     /// <summary>The recommended (rtol, atol) of a tolerance group: loss, logits_init, grad, param_step_1, logits_final.</summary>
-    public (double Rtol, double Atol) Tolerance(string group)
+    public (double Rtol, double Atol) Tolerance(string group) => Tolerance(Json, group);
+
+    /// <summary>The recommended (rtol, atol) of a tolerance group in a case.json.</summary>
+    public static (double Rtol, double Atol) Tolerance(JsonObject caseJson, string group)
     {
-        var t = Json["tolerances"]!["recommended"]![group]!;
+        var t = caseJson["tolerances"]!["recommended"]![group]!;
         return (t["rtol"]!.GetValue<double>(), t["atol"]!.GetValue<double>());
     }
 

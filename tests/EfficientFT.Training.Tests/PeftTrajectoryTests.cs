@@ -51,26 +51,6 @@ public sealed class PeftTrajectoryTests
             if (values.TryGetValue(name, out var v)) tensor.CopyFrom(v.AsSpan());
     }
 
-    private static (double Rtol, double Atol) Tolerance(JsonObject json, string group)
-    {
-        var t = json["tolerances"]!["recommended"]![group]!;
-        return (t["rtol"]!.GetValue<double>(), t["atol"]!.GetValue<double>());
-    }
-
-    private static string? Compare(string name, Tensor actual, Tensor expected, (double Rtol, double Atol) tol)
-    {
-        var a = actual.ToArray();
-        var e = expected.ToArray();
-        if (a.Length != e.Length) return $"{name}: {a.Length} elements, expected {e.Length}";
-        double worst = 0, scale = 0;
-        for (var i = 0; i < a.Length; i++)
-        {
-            worst = Math.Max(worst, Math.Abs(a[i] - e[i]));
-            scale = Math.Max(scale, Math.Abs(e[i]));
-        }
-        return worst <= tol.Atol + tol.Rtol * scale ? null : $"{name}: max |diff| {worst:G3} > {tol.Atol:G2} + {tol.Rtol:G2}·{scale:G3}";
-    }
-
     private static IReadOnlyList<ParamGroup> Groups(Setup s) => s.Case["method"]!.GetValue<string>() switch
     {
         "lambda" => ParameterGroups.Build(s.Peft.Trainable, 1e-2, valueRatio: 4),
@@ -118,23 +98,23 @@ public sealed class PeftTrajectoryTests
         {
             var output = s.Peft.Forward(s.Batch, ForwardContext.Inference);
             output.Loss!.Backward();
-            failures.Add(Compare($"loss_step_{step}", output.Loss, s.Expected[$"loss_step_{step}"], Tolerance(s.Case, "loss")));
+            failures.Add(FixtureCase.Compare($"loss_step_{step}", output.Loss, s.Expected[$"loss_step_{step}"], FixtureCase.Tolerance(s.Case, "loss")));
             if (step == 1)
             {
-                failures.Add(Compare("logits_init", output.Logits, s.Expected["logits_init"], Tolerance(s.Case, "logits_init")));
+                failures.Add(FixtureCase.Compare("logits_init", output.Logits, s.Expected["logits_init"], FixtureCase.Tolerance(s.Case, "logits_init")));
                 foreach (var p in s.Peft.Trainable)
-                    failures.Add(Compare("grad." + p.Name, p.Value.Grad!, s.Expected["grad." + p.Name], Tolerance(s.Case, "grad")));
+                    failures.Add(FixtureCase.Compare("grad." + p.Name, p.Value.Grad!, s.Expected["grad." + p.Name], FixtureCase.Tolerance(s.Case, "grad")));
             }
             optimizer.Step();
             if (step == 1)
                 foreach (var p in s.Peft.Trainable)
-                    failures.Add(Compare("param_step_1." + p.Name, p.Value, s.Expected["param_step_1." + p.Name], Tolerance(s.Case, "param_step_1")));
+                    failures.Add(FixtureCase.Compare("param_step_1." + p.Name, p.Value, s.Expected["param_step_1." + p.Name], FixtureCase.Tolerance(s.Case, "param_step_1")));
             optimizer.ZeroGrad();
         }
         using (Tensors.Autograd.GradMode.NoGrad())
         {
             var logits = s.Peft.Forward(s.Batch, ForwardContext.Inference).Logits;
-            failures.Add(Compare("logits_final", logits, s.Expected["logits_final"], Tolerance(s.Case, "logits_final")));
+            failures.Add(FixtureCase.Compare("logits_final", logits, s.Expected["logits_final"], FixtureCase.Tolerance(s.Case, "logits_final")));
         }
 
         var dir = Case(caseName);
@@ -154,7 +134,7 @@ public sealed class PeftTrajectoryTests
                 var theirConfig = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "adapter_final", "adapter_config.json")))!;
                 theirConfig["modules_to_save"] = ourConfig["modules_to_save"]?.DeepClone();
                 Assert.True(JsonNode.DeepEquals(theirConfig, ourConfig), $"adapter_config.json differs:\n{ourConfig}\nvs\n{theirConfig}");
-                foreach (var (name, tensor) in theirs) failures.Add(Compare("adapter_final." + name, ours[name], tensor, Tolerance(s.Case, "logits_final")));
+                foreach (var (name, tensor) in theirs) failures.Add(FixtureCase.Compare("adapter_final." + name, ours[name], tensor, FixtureCase.Tolerance(s.Case, "logits_final")));
             }
             finally
             {
@@ -165,7 +145,7 @@ public sealed class PeftTrajectoryTests
         {
             var merged = s.Peft.MergeAndUnload().NamedTensors().ToDictionary(p => p.Name, p => p.Value);
             foreach (var (name, tensor) in SafeTensorsFile.LoadAll(Path.Combine(dir, "merged", "model.safetensors")))
-                failures.Add(Compare("merged." + name, merged[name], tensor, (1e-5, 1e-6)));
+                failures.Add(FixtureCase.Compare("merged." + name, merged[name], tensor, (1e-5, 1e-6)));
         }
         var problems = failures.Where(f => f != null).ToArray();
         Assert.True(problems.Length == 0, string.Join("\n", problems));

@@ -60,26 +60,6 @@ public sealed class SmallMethodsTrajectoryTests
         return new Setup(peft, Batch(caseName, model), json, SafeTensorsFile.LoadAll(Path.Combine(dir, "expected.safetensors")));
     }
 
-    private static (double Rtol, double Atol) Tolerance(JsonObject json, string group)
-    {
-        var t = json["tolerances"]!["recommended"]![group]!;
-        return (t["rtol"]!.GetValue<double>(), t["atol"]!.GetValue<double>());
-    }
-
-    private static string? Compare(string name, Tensor actual, Tensor expected, (double Rtol, double Atol) tol)
-    {
-        var a = actual.ToArray();
-        var e = expected.ToArray();
-        if (a.Length != e.Length) return $"{name}: {a.Length} elements, expected {e.Length}";
-        double worst = 0, scale = 0;
-        for (var i = 0; i < a.Length; i++)
-        {
-            worst = Math.Max(worst, Math.Abs(a[i] - e[i]));
-            scale = Math.Max(scale, Math.Abs(e[i]));
-        }
-        return worst <= tol.Atol + tol.Rtol * scale ? null : $"{name}: max |diff| {worst:G3} > {tol.Atol:G2} + {tol.Rtol:G2}·{scale:G3}";
-    }
-
     private static void AssertNoFailures(IEnumerable<string?> failures)
     {
         var problems = failures.Where(f => f != null).ToArray();
@@ -148,23 +128,23 @@ public sealed class SmallMethodsTrajectoryTests
         {
             var output = s.Peft.Forward(s.Batch, ForwardContext.Inference);
             output.Loss!.Backward();
-            failures.Add(Compare($"loss_step_{step}", output.Loss, s.Expected[$"loss_step_{step}"], Tolerance(s.Case, "loss")));
+            failures.Add(FixtureCase.Compare($"loss_step_{step}", output.Loss, s.Expected[$"loss_step_{step}"], FixtureCase.Tolerance(s.Case, "loss")));
             if (step == 1)
             {
-                failures.Add(Compare("logits_init", output.Logits, s.Expected["logits_init"], Tolerance(s.Case, "logits_init")));
+                failures.Add(FixtureCase.Compare("logits_init", output.Logits, s.Expected["logits_init"], FixtureCase.Tolerance(s.Case, "logits_init")));
                 foreach (var p in s.Peft.Trainable)
-                    failures.Add(Compare("grad." + p.Name, p.Value.Grad!, s.Expected["grad." + p.Name], Tolerance(s.Case, "grad")));
+                    failures.Add(FixtureCase.Compare("grad." + p.Name, p.Value.Grad!, s.Expected["grad." + p.Name], FixtureCase.Tolerance(s.Case, "grad")));
             }
             optimizer.Step();
             if (step == 1)
                 foreach (var p in s.Peft.Trainable)
-                    failures.Add(Compare("param_step_1." + p.Name, p.Value, s.Expected["param_step_1." + p.Name], Tolerance(s.Case, "param_step_1")));
+                    failures.Add(FixtureCase.Compare("param_step_1." + p.Name, p.Value, s.Expected["param_step_1." + p.Name], FixtureCase.Tolerance(s.Case, "param_step_1")));
             optimizer.ZeroGrad();
         }
         using (GradMode.NoGrad())
         {
             var logits = s.Peft.Forward(s.Batch, ForwardContext.Inference).Logits;
-            failures.Add(Compare("logits_final", logits, s.Expected["logits_final"], Tolerance(s.Case, "logits_final")));
+            failures.Add(FixtureCase.Compare("logits_final", logits, s.Expected["logits_final"], FixtureCase.Tolerance(s.Case, "logits_final")));
         }
 
         var dir = Case(caseName);
@@ -178,12 +158,12 @@ public sealed class SmallMethodsTrajectoryTests
                 : Path.Combine(dir, "final.safetensors");
             var theirs = SafeTensorsFile.LoadAll(theirsPath);
             Assert.Equal(theirs.Keys.Order(), ours.Keys.Order());
-            foreach (var (name, tensor) in theirs) failures.Add(Compare("final." + name, ours[name], tensor, Tolerance(s.Case, "logits_final")));
+            foreach (var (name, tensor) in theirs) failures.Add(FixtureCase.Compare("final." + name, ours[name], tensor, FixtureCase.Tolerance(s.Case, "logits_final")));
 
             var reloaded = PeftModel.LoadAdapter(Base(caseName), saved);
             Assert.Equal(s.Peft.Trainable.Select(p => p.Name), reloaded.Trainable.Select(p => p.Name));
             using (GradMode.NoGrad())
-                failures.Add(Compare("reloaded logits_final", reloaded.Forward(s.Batch, ForwardContext.Inference).Logits, s.Expected["logits_final"], Tolerance(s.Case, "logits_final")));
+                failures.Add(FixtureCase.Compare("reloaded logits_final", reloaded.Forward(s.Batch, ForwardContext.Inference).Logits, s.Expected["logits_final"], FixtureCase.Tolerance(s.Case, "logits_final")));
         }
         finally
         {
@@ -192,7 +172,7 @@ public sealed class SmallMethodsTrajectoryTests
 
         var merged = s.Peft.MergeAndUnload().NamedTensors().ToDictionary(p => p.Name, p => p.Value);
         foreach (var (name, tensor) in SafeTensorsFile.LoadAll(Path.Combine(dir, "merged", "model.safetensors")))
-            failures.Add(Compare("merged." + name, merged[name], tensor, (1e-5, 1e-6)));
+            failures.Add(FixtureCase.Compare("merged." + name, merged[name], tensor, (1e-5, 1e-6)));
         AssertNoFailures(failures);
     }
 
@@ -210,13 +190,13 @@ public sealed class SmallMethodsTrajectoryTests
         var before = s.Peft.Targets.SelectMany(t => new[] { t.Layer.Weight, t.Layer.Bias }).OfType<Tensor>().Select(w => w.ToArray()).ToList();
         s.Peft.Merge();
         using (GradMode.NoGrad())
-            AssertNoFailures([Compare("merged logits", s.Peft.Forward(s.Batch, ForwardContext.Inference).Logits, s.Expected["logits_final"], (1e-5, 1e-6))]);
+            AssertNoFailures([FixtureCase.Compare("merged logits", s.Peft.Forward(s.Batch, ForwardContext.Inference).Logits, s.Expected["logits_final"], (1e-5, 1e-6))]);
         s.Peft.Unmerge();
         var after = s.Peft.Targets.SelectMany(t => new[] { t.Layer.Weight, t.Layer.Bias }).OfType<Tensor>().Select(w => w.ToArray()).ToList();
         for (var i = 0; i < before.Count; i++)
-            AssertNoFailures([Compare($"tensor {i}", Tensor.FromArray(after[i], after[i].Length), Tensor.FromArray(before[i], before[i].Length), (1e-5, 1e-6))]);
+            AssertNoFailures([FixtureCase.Compare($"tensor {i}", Tensor.FromArray(after[i], after[i].Length), Tensor.FromArray(before[i], before[i].Length), (1e-5, 1e-6))]);
         using (GradMode.NoGrad())
-            AssertNoFailures([Compare("unmerged logits", s.Peft.Forward(s.Batch, ForwardContext.Inference).Logits, s.Expected["logits_final"], (1e-5, 1e-6))]);
+            AssertNoFailures([FixtureCase.Compare("unmerged logits", s.Peft.Forward(s.Batch, ForwardContext.Inference).Logits, s.Expected["logits_final"], (1e-5, 1e-6))]);
     }
 
     [Fact]
