@@ -72,6 +72,16 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Contains("--lr-ratio", error.ToString());
     }
 
+    [Theory]
+    [InlineData("roberta_cls__lambda", "lora")]
+    [InlineData("llama_lm__adalora", "dora")]
+    public void PerfTrain_RunsOnAConfigFile(string caseName, string method)
+    {
+        // The benchmark's quick mode: it must run end to end; its figures are never asserted.
+        Assert.Equal(0, Eft("perf", "train", "--arch", Path.Combine(Case(caseName), "base", "config.json"), "--method", method,
+            "--batch", "2", "--seq", "8", "--steps", "1", "--warmup", "0"));
+    }
+
     [Fact]
     public void Methods_DescribesEveryRegisteredMethod()
     {

@@ -20,6 +20,7 @@ public static class EftCommand
         perf.Subcommands.Add(PerfGemmCommand.Create());
         perf.Subcommands.Add(PerfTokenizerCommand.Create());
         perf.Subcommands.Add(PerfSafeTensorsCommand.Create());
+        perf.Subcommands.Add(PerfTrainCommand.Create());
         root.Subcommands.Add(perf);
         return root;
     }

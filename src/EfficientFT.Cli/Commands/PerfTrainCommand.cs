@@ -1,0 +1,155 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using EfficientFT.Models;
+using EfficientFT.Models.Configs;
+using EfficientFT.Models.Nn;
+using EfficientFT.Peft;
+using EfficientFT.Tensors;
+using EfficientFT.Tensors.Blas;
+using EfficientFT.Training;
+using EfficientFT.Training.Optimizers;
+
+namespace EfficientFT.Cli.Commands;
+
+/// <summary>
+/// `perf train`: times whole training steps (forward, loss, backward, optimizer) of a model with random weights at
+/// a shape preset or a config.json, and prints ms/step, tokens/s, peak memory, the step's matrix-product FLOPs (counted
+/// at the GEMM, not estimated) and the share of the GEMM peak measured in the same process.
+/// </summary>
+public static class PerfTrainCommand
+{
+    public static Command Create()
+    {
+        var arch = new Option<string>("--arch") { Description = "roberta-base, llama-1b, or a config.json path.", DefaultValueFactory = _ => "roberta-base" };
+        var method = new Option<string>("--method") { Description = "A registered method (see `eft methods`).", DefaultValueFactory = _ => "lora" };
+        var targets = new Option<string>("--targets") { Description = "Adapted modules.", DefaultValueFactory = _ => "q,v" };
+        var rank = new Option<int>("--rank") { DefaultValueFactory = _ => 8 };
+        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8 };
+        var seq = new Option<int>("--seq") { DefaultValueFactory = _ => 128 };
+        var layers = new Option<int?>("--layers") { Description = "Override the number of layers (quick runs)." };
+        var threads = new Option<int?>("--threads") { Description = "Engine threads (default: EFT_THREADS or all cores)." };
+        var steps = new Option<int>("--steps") { Description = "Timed steps.", DefaultValueFactory = _ => 5 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed steps first.", DefaultValueFactory = _ => 2 };
+        var command = new Command("train", "Time training steps at a model shape and compare with the matrix-product bound.")
+        {
+            arch, method, targets, rank, batch, seq, layers, threads, steps, warmup,
+        };
+        command.SetAction(r => CommandErrors.Run(() =>
+        {
+            if (r.GetValue(threads) is { } t) Threading.Count = t;
+            return Run(r.GetValue(arch)!, r.GetValue(method)!, r.GetValue(targets)!, r.GetValue(rank), r.GetValue(batch),
+                r.GetValue(seq), r.GetValue(layers), r.GetValue(steps), r.GetValue(warmup));
+        }));
+        return command;
+    }
+
+    private static ModelConfig Preset(string arch, int? layers)
+    {
+        ModelConfig config = arch switch
+        {
+            "roberta-base" => RobertaConfig.Default() with { VocabSize = 50265, MaxPositionEmbeddings = 514, TypeVocabSize = 1 },
+            "llama-1b" => LlamaConfig.Default() with
+            {
+                // Llama-3.2-1B's shapes.
+                VocabSize = 128256, HiddenSize = 2048, NumHiddenLayers = 16, NumAttentionHeads = 32, NumKeyValueHeads = 8,
+                HeadDim = 64, IntermediateSize = 8192, RopeTheta = 500000, TieWordEmbeddings = true, PadTokenId = 0,
+            },
+            _ when File.Exists(arch) => ModelConfig.Load(arch),
+            _ => throw new ArgumentException($"--arch '{arch}' is neither a preset (roberta-base, llama-1b) nor a config.json file."),
+        };
+        return layers is { } n ? config with { NumHiddenLayers = n } : config;
+    }
+
+    private static int Run(string arch, string method, string targets, int rank, int batchSize, int length, int? layers, int steps, int warmup)
+    {
+        var config = Preset(arch, layers);
+        var model = Pretrained.Create(config, config is RobertaConfig ? "RobertaForSequenceClassification" : "LlamaForCausalLM");
+        var rng = new Rng(0);
+        foreach (var (name, tensor) in model.NamedTensors())
+            if (tensor.Rank == 2) rng.FillNormal(tensor.AsSpan(), 0, 0.02f);
+        var peft = PeftModel.Create(model, new PeftOptions
+        {
+            Method = method, Targets = TargetSpec.Parse(targets), Rank = rank, Alpha = 2 * rank,
+            AdaLora = method == "adalora" ? new AdaLoraOptions { TotalStep = steps + warmup } : null,
+        });
+        var optimizer = new AdamW(ParameterGroups.Build(peft.Trainable, 1e-4));
+        var ids = new int[batchSize * length];
+        for (var i = 0; i < ids.Length; i++) ids[i] = 3 + rng.NextInt(config.VocabSize - 3);
+        var batch = new ModelBatch(batchSize, length, ids, Enumerable.Repeat(1, ids.Length).ToArray());
+        batch = config is RobertaConfig
+            ? batch with { ClassLabels = Enumerable.Range(0, batchSize).Select(_ => rng.NextInt(config.NumLabels)).ToArray() }
+            : batch with { TokenLabels = ids };
+        var context = new ForwardContext(training: true, rng.Fork());
+
+        var peak = MeasureGemmPeak();
+        var counting = new CountingGemm(Gemm.Default);
+        Gemm.Default = counting;
+        var times = new List<double>();
+        for (var step = 1; step <= warmup + steps; step++)
+        {
+            counting.Flops = 0;
+            var clock = Stopwatch.StartNew();
+            TrainingStep.Run(peft, optimizer, batch, context, step);
+            if (step > warmup) times.Add(clock.Elapsed.TotalMilliseconds);
+        }
+        Gemm.Default = counting.Inner;
+        times.Sort();
+        var median = times[times.Count / 2];
+        var tokens = batchSize * length;
+        var boundMs = counting.Flops / (peak * 1e9) * 1e3;
+        var process = Process.GetCurrentProcess();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{arch} ({config.NumHiddenLayers} layers), {method} on {targets} r={rank}, batch {batchSize}×{length}, {Threading.Count} threads, GEMM {counting.Inner.Name}"));
+        Console.WriteLine($"trainable {peft.TrainableCount:N0} of the model ({peft.TrainableShare:P3})");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"ms/step: median {median:F1}, min {times[0]:F1}, max {times[^1]:F1} ({steps} timed after {warmup} warm-up)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"tokens/s: {tokens / (median / 1e3):F0}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"peak memory: {process.PeakWorkingSet64 / 1e9:F2} GB resident (managed heap now {GC.GetTotalMemory(false) / 1e9:F2} GB)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"matrix products: {counting.Flops / 1e9:F1} GFLOP per step; at the measured GEMM peak {peak:F0} GFLOP/s that is {boundMs:F0} ms, so the step runs at {boundMs / median:P0} of its bound"));
+        return 0;
+    }
+
+    /// <summary>GFLOP/s of the engine's GEMM at 2048×768×768 (X·Wᵀ), best of a few runs, on the current thread count.</summary>
+    private static double MeasureGemmPeak()
+    {
+        const int m = 2048, k = 768, n = 768;
+        var a = new float[m * k];
+        var b = new float[n * k];
+        var c = new float[m * n];
+        new Rng(1).FillUniform(a, -1, 1);
+        var best = double.MaxValue;
+        for (var i = 0; i < 8; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            Gemm.Default.Multiply(false, true, m, n, k, 1f, a, k, b, k, 0f, c, n);
+            best = Math.Min(best, clock.Elapsed.TotalSeconds);
+        }
+        return 2.0 * m * n * k / best / 1e9;
+    }
+
+    /// <summary>Passes products through and adds up their FLOPs (2·m·n·k each).</summary>
+    private sealed class CountingGemm(IGemm inner) : IGemm
+    {
+        private long _flops;
+
+        public IGemm Inner { get; } = inner;
+
+        public string Name => Inner.Name;
+
+        public long Flops
+        {
+            get => Interlocked.Read(ref _flops);
+            set => Interlocked.Exchange(ref _flops, value);
+        }
+
+        public void Multiply(bool transposeA, bool transposeB, int m, int n, int k, float alpha, ReadOnlySpan<float> a, int lda,
+            ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
+        {
+            Interlocked.Add(ref _flops, 2L * m * n * k);
+            Inner.Multiply(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        }
+    }
+}
