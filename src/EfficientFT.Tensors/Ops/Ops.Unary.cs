@@ -69,15 +69,34 @@ public static partial class Ops
     /// <summary>Hugging Face's "gelu": the exact form x·Φ(x) = ½x(1 + erf(x/√2)), not the tanh approximation.</summary>
     public static Tensor Gelu(Tensor x) => Unary(x, "gelu", (xs, ys) =>
     {
-        for (var i = 0; i < xs.Length; i++) ys[i] = 0.5f * xs[i] * (1f + Special.Erf(xs[i] * Special.InvSqrt2));
+        // Φ(x) = ½(1 + erf(x/√2)), computed into y first, then y ← x·Φ(x).
+        TensorPrimitives.Multiply(xs, Special.InvSqrt2, ys);
+        Special.Erf(ys, ys);
+        TensorPrimitives.Multiply(ys, 0.5f, ys);
+        TensorPrimitives.Add(ys, 0.5f, ys);
+        TensorPrimitives.Multiply(ys, xs, ys);
     }, (xs, ys, dy, dx) =>
     {
-        for (var i = 0; i < xs.Length; i++)
+        // d/dx x·Φ(x) = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π); in chunks so the temporaries stay in cache.
+        const int chunk = 4096;
+        Span<float> cdf = stackalloc float[Math.Min(chunk, xs.Length)];
+        Span<float> pdf = stackalloc float[Math.Min(chunk, xs.Length)];
+        for (var start = 0; start < xs.Length; start += chunk)
         {
-            var v = xs[i];
-            var cdf = 0.5f * (1f + Special.Erf(v * Special.InvSqrt2));
-            var pdf = Special.InvSqrt2Pi * MathF.Exp(-0.5f * v * v);
-            dx[i] += dy[i] * (cdf + v * pdf);
+            var n = Math.Min(chunk, xs.Length - start);
+            var x0 = xs.Slice(start, n);
+            var c = cdf[..n];
+            var p = pdf[..n];
+            TensorPrimitives.Multiply(x0, Special.InvSqrt2, c);
+            Special.Erf(c, c);
+            TensorPrimitives.Multiply(c, 0.5f, c);
+            TensorPrimitives.Add(c, 0.5f, c);
+            TensorPrimitives.Multiply(x0, x0, p);
+            TensorPrimitives.Multiply(p, -0.5f, p);
+            TensorPrimitives.Exp(p, p);
+            TensorPrimitives.Multiply(p, Special.InvSqrt2Pi, p);
+            TensorPrimitives.MultiplyAdd(p, x0, c, c);
+            TensorPrimitives.MultiplyAdd(c, dy.Slice(start, n), dx.Slice(start, n), dx.Slice(start, n));
         }
     });
 
