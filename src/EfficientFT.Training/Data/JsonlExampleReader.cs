@@ -1,0 +1,88 @@
+using System.Text.Json;
+
+namespace EfficientFT.Training.Data;
+
+/// <summary>
+/// Reads JSON Lines as Hugging Face datasets' to_json writes them: one object per line with the task's sentence keys
+/// and an int label (a float score for regression). Rows labelled -1 are the unlabeled test split and are skipped.
+/// </summary>
+public static class JsonlExampleReader
+{
+    private const int Unlabeled = -1;
+
+    public static IReadOnlyList<TextExample> Read(GlueTask task, string path)
+    {
+        var examples = new List<TextExample>();
+        long line = 0;
+        foreach (var text in File.ReadLines(path))
+        {
+            line++;
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                continue;
+            }
+
+            JsonDocument document;
+            try
+            {
+                document = JsonDocument.Parse(text);
+            }
+            catch (JsonException e)
+            {
+                throw DataErrors.At(path, line, $"not a JSON object: {e.Message}");
+            }
+
+            using (document)
+            {
+                var row = document.RootElement;
+                if (row.ValueKind != JsonValueKind.Object)
+                {
+                    throw DataErrors.At(path, line, "not a JSON object.");
+                }
+
+                var label = Label(task, Property(row, task.LabelKey, path, line), path, line);
+                if (label is { } value)
+                {
+                    examples.Add(new TextExample(
+                        Text(row, task.SentenceKeys.First, path, line),
+                        task.SentenceKeys.Second is { } second ? Text(row, second, path, line) : null,
+                        value));
+                }
+            }
+        }
+
+        return examples;
+    }
+
+    private static JsonElement Property(JsonElement row, string key, string path, long line) =>
+        row.TryGetProperty(key, out var value) ? value : throw DataErrors.At(path, line, $"no key '{key}'.");
+
+    private static string Text(JsonElement row, string key, string path, long line)
+    {
+        var value = Property(row, key, path, line);
+        return value.ValueKind == JsonValueKind.String
+            ? value.GetString()!
+            : throw DataErrors.At(path, line, $"'{key}' is {value.ValueKind}, not a string.");
+    }
+
+    private static float? Label(GlueTask task, JsonElement value, string path, long line)
+    {
+        if (value.ValueKind != JsonValueKind.Number)
+        {
+            throw DataErrors.At(path, line, $"label is {value.ValueKind}, not a number.");
+        }
+
+        if (task.IsRegression)
+        {
+            var score = value.GetDouble();
+            return score == Unlabeled ? null : (float)score;
+        }
+
+        if (!value.TryGetInt32(out var id))
+        {
+            throw DataErrors.At(path, line, $"label {value.GetRawText()} is not a class id.");
+        }
+
+        return id == Unlabeled ? null : LabelParser.ClassId(task, id, path, line);
+    }
+}

@@ -1,0 +1,7 @@
+namespace EfficientFT.Training.Data;
+
+/// <summary>
+/// One sentence or sentence pair with its label: a class id for classification tasks, the score for regression
+/// (STS-B's 0–5), as a float so that both fit the model's label tensor.
+/// </summary>
+public sealed record TextExample(string First, string? Second, float Label);
