@@ -1,0 +1,117 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using EfficientFT.Training.Metrics;
+
+namespace EfficientFT.Training.Data;
+
+/// <summary>
+/// Reads a task description for data outside GLUE, so the JSONL and CSV readers and the evaluation work on it as on a
+/// GLUE task. Example:
+/// <code>
+/// { "name": "reviews", "text_columns": ["title", "body"], "label_column": "stars",
+///   "label_names": ["bad", "good"], "metrics": ["accuracy", "f1"], "headline": "accuracy" }
+/// </code>
+/// A regression task sets "regression": true instead of "label_names". "headline" defaults to the first metric and
+/// "evaluation_splits" to ["validation"]. JSON rather than YAML keeps the library on System.Text.Json alone.
+/// </summary>
+public static class CustomTaskReader
+{
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        RespectRequiredConstructorParameters = true,
+        RespectNullableAnnotations = true,
+        AllowTrailingCommas = true,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+    };
+
+    private static readonly IReadOnlyDictionary<string, Metric> MetricNames = new Dictionary<string, Metric>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["accuracy"] = Metric.Accuracy,
+        ["f1"] = Metric.F1,
+        ["mcc"] = Metric.MatthewsCorrelation,
+        ["matthews_correlation"] = Metric.MatthewsCorrelation,
+        ["pearson"] = Metric.Pearson,
+        ["spearman"] = Metric.Spearman,
+    };
+
+    public static GlueTask Read(string path)
+    {
+        CustomTaskFile file;
+        try
+        {
+            file = JsonSerializer.Deserialize<CustomTaskFile>(File.ReadAllText(path), Options)
+                ?? throw DataErrors.At(path, 1, "the task description is null.");
+        }
+        catch (JsonException e)
+        {
+            throw DataErrors.At(path, (e.LineNumber ?? 0) + 1, e.Message);
+        }
+
+        return ToTask(file, path);
+    }
+
+    private static GlueTask ToTask(CustomTaskFile file, string path)
+    {
+        if (file.TextColumns.Count is not (1 or 2))
+        {
+            throw Invalid(path, $"text_columns names {file.TextColumns.Count} columns; a task has one sentence or a pair.");
+        }
+
+        var labelNames = file.LabelNames ?? [];
+        if (file.Regression == labelNames.Count > 0)
+        {
+            throw Invalid(path, file.Regression
+                ? "a regression task has no label_names."
+                : "a classification task needs label_names (or \"regression\": true).");
+        }
+
+        if (!file.Regression && labelNames.Count < 2)
+        {
+            throw Invalid(path, "label_names needs at least two classes.");
+        }
+
+        if (file.Metrics.Count == 0)
+        {
+            throw Invalid(path, "metrics is empty.");
+        }
+
+        var metrics = file.Metrics.Select(name => ParseMetric(name, path)).ToArray();
+        foreach (var metric in metrics.Where(m => IsCorrelation(m) != file.Regression))
+        {
+            throw Invalid(path, $"metric {metric} does not apply to a {(file.Regression ? "regression" : "classification")} task.");
+        }
+
+        var headline = file.Headline is { } name ? ParseMetric(name, path) : metrics[0];
+        if (!metrics.Contains(headline))
+        {
+            throw Invalid(path, $"headline '{file.Headline}' is not among metrics.");
+        }
+
+        var splits = file.EvaluationSplits ?? ["validation"];
+        if (splits.Count == 0)
+        {
+            throw Invalid(path, "evaluation_splits is empty.");
+        }
+
+        return new GlueTask(
+            file.Name,
+            new SentenceKeys(file.TextColumns[0], file.TextColumns.Count == 2 ? file.TextColumns[1] : null),
+            labelNames,
+            file.Regression,
+            metrics,
+            headline,
+            splits,
+            file.LabelColumn);
+    }
+
+    private static Metric ParseMetric(string name, string path) =>
+        MetricNames.TryGetValue(name, out var metric)
+            ? metric
+            : throw Invalid(path, $"unknown metric '{name}'; known: {string.Join(", ", MetricNames.Keys)}.");
+
+    private static bool IsCorrelation(Metric metric) => metric is Metric.Pearson or Metric.Spearman;
+
+    private static InvalidDataException Invalid(string path, string message) => new($"{path}: {message}");
+}

@@ -1,0 +1,76 @@
+using EfficientFT.Training.Data;
+using EfficientFT.Training.Metrics;
+
+namespace EfficientFT.Training.Tests.Glue;
+
+public sealed class GlueCustomTaskTests : IDisposable
+{
+    private readonly GlueTempFiles _files = new();
+
+    public void Dispose() => _files.Dispose();
+
+    [Fact]
+    public void ClassificationTask_DrivesTheReaders()
+    {
+        var task = CustomTaskReader.Read(_files.Write("reviews.json", """
+            {
+              "name": "reviews",
+              "text_columns": ["title", "body"],
+              "label_column": "stars",
+              "label_names": ["bad", "good"],
+              "metrics": ["accuracy", "f1", "mcc"],
+              "headline": "mcc"
+            }
+            """));
+
+        Assert.Equal(new SentenceKeys("title", "body"), task.SentenceKeys);
+        Assert.Equal("stars", task.LabelKey);
+        Assert.Equal([Metric.Accuracy, Metric.F1, Metric.MatthewsCorrelation], task.Metrics);
+        Assert.Equal(Metric.MatthewsCorrelation, task.HeadlineMetric);
+        Assert.Equal(["validation"], task.EvaluationSplits);
+        Assert.False(task.IsRegression);
+
+        var csv = _files.Write("reviews.csv", "body,stars,title\nGreat phone,good,Nice\nBroke at once,0,Meh\n");
+        Assert.Equal([new TextExample("Nice", "Great phone", 1), new TextExample("Meh", "Broke at once", 0)], CsvExampleReader.Read(task, csv));
+
+        var jsonl = _files.Write("reviews.jsonl", "{\"title\":\"Nice\",\"body\":\"Great phone\",\"stars\":1}\n");
+        Assert.Equal([new TextExample("Nice", "Great phone", 1)], JsonlExampleReader.Read(task, jsonl));
+    }
+
+    [Fact]
+    public void RegressionTask_DefaultsHeadlineToTheFirstMetric()
+    {
+        var task = CustomTaskReader.Read(_files.Write("sim.json",
+            """{"name":"sim","text_columns":["a","b"],"label_column":"score","regression":true,"metrics":["spearman","pearson"]}"""));
+
+        Assert.True(task.IsRegression);
+        Assert.Empty(task.LabelNames);
+        Assert.Equal(Metric.Spearman, task.HeadlineMetric);
+    }
+
+    [Theory]
+    [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","label_names":["n","p"],"metrics":["bleu"]}""", "unknown metric 'bleu'")]
+    [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","metrics":["accuracy"]}""", "needs label_names")]
+    [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","regression":true,"label_names":["n"],"metrics":["pearson"]}""", "no label_names")]
+    [InlineData("""{"name":"x","text_columns":["a","b","c"],"label_column":"y","label_names":["n","p"],"metrics":["accuracy"]}""", "3 columns")]
+    [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","regression":true,"metrics":["accuracy"]}""", "does not apply")]
+    [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","label_names":["n","p"],"metrics":["accuracy"],"headline":"f1"}""", "not among metrics")]
+    public void InvalidDescriptions_NameTheFileAndTheProblem(string json, string expected)
+    {
+        var path = _files.Write("task.json", json);
+        var error = Assert.Throws<InvalidDataException>(() => CustomTaskReader.Read(path));
+        Assert.Contains(path, error.Message);
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void MalformedJson_NamesTheLine()
+    {
+        var path = _files.Write("task.json", "{\n  \"name\": \"x\",\n  \"text_columns\": [\"a\"],\n  \"colour\": 1\n}");
+        var error = Assert.Throws<InvalidDataException>(() => CustomTaskReader.Read(path));
+        Assert.Contains($"{path}:4:", error.Message);
+
+        var missingRequired = _files.Write("short.json", """{"name":"x","text_columns":["a"]}""");
+        Assert.Contains(missingRequired, Assert.Throws<InvalidDataException>(() => CustomTaskReader.Read(missingRequired)).Message);
+    }
+}
