@@ -7,7 +7,7 @@ namespace EfficientFT.Training.Optimizers;
 /// m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², p ← p − lr/(1−β₁ᵗ) · m / (√v/√(1−β₂ᵗ) + ε).
 /// A tensor without a gradient this step is skipped and its step count does not advance; a zero gradient is a step.
 /// </summary>
-public sealed class AdamW(IReadOnlyList<ParamGroup> groups, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8) : IOptimizer
+public sealed class AdamW(IReadOnlyList<ParamGroup> groups, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8) : ICheckpointableOptimizer
 {
     private readonly Dictionary<Tensor, State> _state = new(ReferenceEqualityComparer.Instance);
 
@@ -53,6 +53,41 @@ public sealed class AdamW(IReadOnlyList<ParamGroup> groups, double beta1 = 0.9, 
                     data[i] -= stepSize * m[i] / (MathF.Sqrt(v[i]) / denominatorScale + (float)eps);
                 }
             }
+        }
+    }
+
+    public IEnumerable<KeyValuePair<string, Tensor>> SaveState()
+    {
+        var index = 0;
+        foreach (var p in Groups.SelectMany(g => g.Tensors))
+        {
+            if (_state.TryGetValue(p, out var s))
+            {
+                yield return KeyValuePair.Create($"m.{index}", Tensor.FromArray(s.M, s.M.Length));
+                yield return KeyValuePair.Create($"v.{index}", Tensor.FromArray(s.V, s.V.Length));
+                // A float holds step counts exactly up to 2²⁴, far past any fine-tuning run.
+                yield return KeyValuePair.Create($"step.{index}", Tensor.FromArray([s.Step], 1));
+            }
+            index++;
+        }
+    }
+
+    public void LoadState(IReadOnlyDictionary<string, Tensor> state)
+    {
+        _state.Clear();
+        var index = 0;
+        foreach (var p in Groups.SelectMany(g => g.Tensors))
+        {
+            if (state.TryGetValue($"m.{index}", out var m))
+            {
+                if (m.Size != p.Size)
+                    throw new InvalidDataException($"optimizer state {index}: {m.Size} moments for a tensor of {p.Size} elements.");
+                var s = new State(p.Size) { Step = (int)state[$"step.{index}"].Item() };
+                m.AsSpan().CopyTo(s.M);
+                state[$"v.{index}"].AsSpan().CopyTo(s.V);
+                _state[p] = s;
+            }
+            index++;
         }
     }
 

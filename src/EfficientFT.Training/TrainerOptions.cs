@@ -1,0 +1,47 @@
+using EfficientFT.Training.Schedules;
+
+namespace EfficientFT.Training;
+
+/// <summary>
+/// How a <see cref="Trainer"/> runs. Steps count optimizer steps; each takes
+/// <see cref="GradientAccumulation"/> micro-batches of <see cref="BatchSize"/> rows.
+/// </summary>
+public sealed record TrainerOptions
+{
+    /// <summary>Passes over the data; ignored when <see cref="MaxSteps"/> is set.</summary>
+    public int Epochs { get; init; } = 1;
+
+    /// <summary>Optimizer steps to take, continuing into further epochs as needed (transformers' max_steps).</summary>
+    public int? MaxSteps { get; init; }
+
+    public int BatchSize { get; init; } = 8;
+
+    public int GradientAccumulation { get; init; } = 1;
+
+    /// <summary>Clip the gradients' global L2 norm to this (torch's clip_grad_norm_); null leaves them.</summary>
+    public double? MaxGradNorm { get; init; }
+
+    public ScheduleKind Schedule { get; init; } = ScheduleKind.Linear;
+
+    public int WarmupSteps { get; init; }
+
+    /// <summary>Seeds the per-epoch shuffles and the per-step dropout streams.</summary>
+    public ulong Seed { get; init; } = 42;
+
+    public bool Shuffle { get; init; } = true;
+
+    /// <summary>Run forward passes in training mode (dropout active); false trains with dropout off.</summary>
+    public bool Dropout { get; init; } = true;
+
+    /// <summary>Evaluate after every this many optimizer steps (and always after the last).</summary>
+    public int? EvaluateEvery { get; init; }
+
+    /// <summary>Write a checkpoint under <see cref="OutputDirectory"/> after every this many optimizer steps.</summary>
+    public int? CheckpointEvery { get; init; }
+
+    /// <summary>Where checkpoint-{step} directories go.</summary>
+    public string? OutputDirectory { get; init; }
+
+    /// <summary>Start from the latest complete checkpoint in <see cref="OutputDirectory"/>, if there is one.</summary>
+    public bool Resume { get; init; }
+}

@@ -1,0 +1,14 @@
+namespace EfficientFT.Training;
+
+/// <summary>
+/// What a <see cref="Trainer"/> run did. <paramref name="Losses"/> has one entry per optimizer step (the mean over its
+/// micro-batches), from step 1 even when the run resumed. The timings cover only the steps this process ran.
+/// </summary>
+public sealed record TrainingResult(
+    TrainingStatus Status,
+    int Steps,
+    IReadOnlyList<float> Losses,
+    IReadOnlyList<EvaluationRecord> Evaluations,
+    TimeSpan WallTime,
+    double SecondsPerStep,
+    double TokensPerSecond);

@@ -1,0 +1,207 @@
+using EfficientFT.Models;
+using EfficientFT.Models.Data;
+using EfficientFT.Models.Nn;
+using EfficientFT.Peft;
+using EfficientFT.Tensors;
+using EfficientFT.Tensors.Autograd;
+using EfficientFT.Training.Data;
+using EfficientFT.Training.Optimizers;
+using EfficientFT.Training.Schedules;
+
+namespace EfficientFT.Training.Tests;
+
+/// <summary>The training loop on the tiny RoBERTa classifier fixture with LoRA on query and value.</summary>
+public sealed class TrainerTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("eft-trainer-").FullName;
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private static (PeftModel Peft, ModelBatch Data) Load()
+    {
+        var dir = Path.Combine(AppContext.BaseDirectory, "fixtures", "peft", "roberta_cls__base");
+        var (model, _) = Pretrained.Load(Path.Combine(dir, "base"));
+        var peft = PeftModel.Create(model, new PeftOptions { Method = "lora", Targets = TargetSpec.Parse("query,value") });
+        var data = JsonlBatchReader.Read(Path.Combine(dir, "batch.jsonl"), model.ModelConfig.PadTokenId ?? 0,
+            SequenceClassification.IsRegression(model.ModelConfig));
+        return (peft, data);
+    }
+
+    private static AdamW Optimizer(PeftModel peft, double lr = 1e-2) => new(ParameterGroups.Build(peft.Trainable, lr));
+
+    private static float[][] Snapshot(PeftModel peft) => peft.Trainable.Select(p => p.Value.ToArray()).ToArray();
+
+    private static void AssertClose(float[][] expected, float[][] actual, double tolerance)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (var i = 0; i < expected.Length; i++)
+            for (var j = 0; j < expected[i].Length; j++)
+                Assert.True(Math.Abs(expected[i][j] - actual[i][j]) <= tolerance, $"tensor {i} element {j}: {actual[i][j]} vs {expected[i][j]}");
+    }
+
+    [Fact]
+    public void GradientAccumulation_OfTwoHalves_EqualsOneStepOnTheWholeBatch()
+    {
+        var common = new TrainerOptions { MaxSteps = 3, Shuffle = false, Dropout = false, Schedule = ScheduleKind.Constant };
+        var (whole, data) = Load();
+        var wholeResult = new Trainer(whole, Optimizer(whole), common with { BatchSize = 4 }).Train(data);
+        var (halves, _) = Load();
+        var halvesResult = new Trainer(halves, Optimizer(halves), common with { BatchSize = 2, GradientAccumulation = 2 }).Train(data);
+
+        Assert.Equal(TrainingStatus.Completed, halvesResult.Status);
+        Assert.Equal(3, halvesResult.Steps);
+        for (var i = 0; i < 3; i++) Assert.Equal(wholeResult.Losses[i], halvesResult.Losses[i], 1e-6f);
+        AssertClose(Snapshot(whole), Snapshot(halves), 1e-6);
+        Assert.NotEqual(0f, whole.Trainable.Sum(p => p.Value.ToArray().Sum(MathF.Abs)));
+    }
+
+    [Fact]
+    public void Epochs_CountPartialMicroBatchesAndReportThroughput()
+    {
+        var (peft, data) = Load();
+        var result = new Trainer(peft, Optimizer(peft), new TrainerOptions { Epochs = 2, BatchSize = 3 }).Train(data);
+        Assert.Equal(TrainingStatus.Completed, result.Status);
+        Assert.Equal(4, result.Steps);
+        Assert.Equal(4, result.Losses.Count);
+        Assert.True(result.TokensPerSecond > 0 && result.SecondsPerStep > 0);
+    }
+
+    [Fact]
+    public void Clipping_ScalesTheGlobalNormDownToTheMaximum()
+    {
+        var a = Tensor.FromArray([3f, 0f], 2);
+        var b = Tensor.FromArray([0f], 1);
+        a.Grad = Tensor.FromArray([3f, 0f], 2);
+        b.Grad = Tensor.FromArray([4f], 1);
+        var norm = GradientClipping.ClipGlobalNorm([a, b], 1.0);
+        Assert.Equal(5.0, norm, 6);
+        var clipped = Math.Sqrt(a.Grad.ToArray().Concat(b.Grad.ToArray()).Sum(v => (double)v * v));
+        Assert.Equal(5.0 / (5.0 + 1e-6), clipped, 6);
+        Assert.True(clipped <= 1.0);
+    }
+
+    [Fact]
+    public void Clipping_LeavesGradientsBelowTheMaximum()
+    {
+        var a = Tensor.FromArray([0f, 0f], 2);
+        a.Grad = Tensor.FromArray([0.3f, 0.4f], 2);
+        Assert.Equal(0.5, GradientClipping.ClipGlobalNorm([a], 1.0), 6);
+        Assert.Equal([0.3f, 0.4f], a.Grad.ToArray());
+    }
+
+    [Fact]
+    public void ANaNLossMidRun_EndsTheRunAsDivergedWithoutThrowing()
+    {
+        var (peft, data) = Load();
+        var trainer = new Trainer(peft, Optimizer(peft), new TrainerOptions { MaxSteps = 10, BatchSize = 4, EvaluateEvery = 2 })
+        {
+            // After step 2 a weight turns NaN, as an overflow would leave it, so step 3's loss is NaN.
+            Evaluate = step =>
+            {
+                if (step == 2) peft.Trainable[^1].Value.AsSpan()[0] = float.NaN;
+                return new Dictionary<string, double>();
+            },
+        };
+        var result = trainer.Train(data);
+        Assert.Equal(TrainingStatus.Diverged, result.Status);
+        Assert.Equal(2, result.Steps);
+        Assert.Equal(2, result.Losses.Count);
+        Assert.All(result.Losses, l => Assert.True(float.IsFinite(l)));
+        Assert.All(peft.Trainable, p => Assert.Null(p.Value.Grad));
+        Assert.Single(result.Evaluations);
+    }
+
+    [Fact]
+    public void AnOverflowingLearningRate_EndsTheRunAsDiverged()
+    {
+        var (peft, data) = Load();
+        var result = new Trainer(peft, Optimizer(peft, lr: 1e38), new TrainerOptions { MaxSteps = 10, BatchSize = 4, Schedule = ScheduleKind.Constant }).Train(data);
+        Assert.Equal(TrainingStatus.Diverged, result.Status);
+        Assert.InRange(result.Steps, 1, 9);
+    }
+
+    [Fact]
+    public void Evaluation_RunsEveryNStepsAndAfterTheLast()
+    {
+        var (peft, data) = Load();
+        var calls = new List<int>();
+        var trainer = new Trainer(peft, Optimizer(peft), new TrainerOptions { MaxSteps = 5, BatchSize = 2, EvaluateEvery = 2 })
+        {
+            Evaluate = step =>
+            {
+                calls.Add(step);
+                return new Dictionary<string, double> { ["step"] = step };
+            },
+        };
+        var result = trainer.Train(data);
+        Assert.Equal([2, 4, 5], calls);
+        Assert.Equal([2, 4, 5], result.Evaluations.Select(e => e.Step));
+        Assert.Equal(4.0, result.Evaluations[1].Metrics["step"]);
+    }
+
+    [Fact]
+    public void Evaluation_AtTheLastStepIsNotRepeated()
+    {
+        var (peft, data) = Load();
+        var calls = new List<int>();
+        var trainer = new Trainer(peft, Optimizer(peft), new TrainerOptions { MaxSteps = 4, BatchSize = 2, EvaluateEvery = 2 })
+        {
+            Evaluate = step =>
+            {
+                calls.Add(step);
+                return new Dictionary<string, double>();
+            },
+        };
+        trainer.Train(data);
+        Assert.Equal([2, 4], calls);
+    }
+
+    [Fact]
+    public void ResumingFromACheckpoint_EndsWhereAnUninterruptedRunEnds()
+    {
+        // Dropout, shuffling across epochs, warm-up, clipping and AdamW's moments all have to carry over.
+        var options = new TrainerOptions
+        {
+            MaxSteps = 6, BatchSize = 2, Schedule = ScheduleKind.Linear, WarmupSteps = 2, MaxGradNorm = 0.5,
+            CheckpointEvery = 3, Seed = 7,
+        };
+        var (straight, data) = Load();
+        var straightResult = new Trainer(straight, Optimizer(straight), options with { OutputDirectory = Path.Combine(_root, "straight") }).Train(data);
+
+        var interruptedDir = Path.Combine(_root, "interrupted");
+        var (first, _) = Load();
+        using var stop = new CancellationTokenSource();
+        var firstResult = new Trainer(first, Optimizer(first), options with { OutputDirectory = interruptedDir, EvaluateEvery = 3 })
+        {
+            Evaluate = _ =>
+            {
+                stop.Cancel();
+                return new Dictionary<string, double>();
+            },
+        }.Train(data, stop.Token);
+        Assert.Equal(TrainingStatus.Cancelled, firstResult.Status);
+        Assert.Equal(3, firstResult.Steps);
+        Assert.True(Directory.Exists(Path.Combine(interruptedDir, "checkpoint-3", "adapter")));
+
+        var (resumed, _) = Load();
+        var resumedResult = new Trainer(resumed, Optimizer(resumed), options with { OutputDirectory = interruptedDir, Resume = true }).Train(data);
+        Assert.Equal(TrainingStatus.Completed, resumedResult.Status);
+        Assert.Equal(6, resumedResult.Steps);
+        Assert.Equal(straightResult.Losses, resumedResult.Losses);
+        AssertClose(Snapshot(straight), Snapshot(resumed), 1e-6);
+    }
+
+    [Fact]
+    public void GlueEvaluation_ScoresArgmaxPredictions()
+    {
+        var (peft, data) = Load();
+        var metrics = GlueEvaluation.Evaluate(peft, [data.Select([0, 1]), data.Select([2, 3])], GlueTasks.Sst2);
+        Tensor logits;
+        using (GradMode.NoGrad()) logits = peft.Forward(data, ForwardContext.Inference).Logits;
+        var values = logits.ToArray();
+        var width = values.Length / data.Batch;
+        var correct = Enumerable.Range(0, data.Batch)
+            .Count(r => (values[r * width + 1] > values[r * width] ? 1 : 0) == data.ClassLabels![r]);
+        Assert.Equal((double)correct / data.Batch, metrics["Accuracy"], 12);
+    }
+}
