@@ -19,8 +19,8 @@ namespace EfficientFT.Training;
 /// Randomness is a function of the seed and the position, not of a stream's history: epoch e is shuffled with a
 /// generator seeded from (seed, e) and the dropout of optimizer step s draws from one seeded from (seed, s). A resumed
 /// run therefore needs only the step count to continue exactly, and with an <see cref="ICheckpointableOptimizer"/>
-/// (AdamW) its updates match an uninterrupted run's. Other optimizers (GaLore's) restart their moments on resume,
-/// and the methods' own step hooks (AdaLoRA's importance averages) are not checkpointed either.
+/// (AdamW, GaLore's AdamW) its updates match an uninterrupted run's; another optimizer restarts its moments on resume.
+/// The methods' own step hooks are not checkpointed: AdaLoRA's importance averages and MPC's state restart.
 /// </para>
 /// </summary>
 public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions options)
@@ -83,7 +83,7 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
             optimizer.ZeroGrad();
             losses.Add(loss);
             if (Evaluate != null && options.EvaluateEvery is { } every && step % every == 0) evaluations.Add(new EvaluationRecord(step, Evaluate(step)));
-            if (options.CheckpointEvery is { } interval && step % interval == 0) SaveCheckpoint(step, losses, evaluations);
+            if (options.CheckpointEvery is { } interval && step % interval == 0) SaveCheckpoint(step, epoch, losses, evaluations);
         }
         var stepsDone = step - firstStep;
         var completed = step - 1;
@@ -138,7 +138,7 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
     /// the optimizer's state and the trainer's. The directory is assembled under a temporary name and renamed, so a
     /// run killed mid-write leaves no checkpoint that looks complete.
     /// </summary>
-    private void SaveCheckpoint(int step, IReadOnlyList<float> losses, IReadOnlyList<EvaluationRecord> evaluations)
+    private void SaveCheckpoint(int step, int epoch, IReadOnlyList<float> losses, IReadOnlyList<EvaluationRecord> evaluations)
     {
         var final = CheckpointDirectory(step);
         var partial = final + ".partial";
@@ -158,6 +158,8 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
         var state = new JsonObject
         {
             ["step"] = step,
+            // For people reading the checkpoint; resuming derives the position from the step.
+            ["epoch"] = epoch,
             ["seed"] = options.Seed.ToString(CultureInfo.InvariantCulture),
             ["losses"] = new JsonArray(losses.Select(l => (JsonNode?)JsonValue.Create(l)).ToArray()),
             ["evaluations"] = new JsonArray(evaluations.Select(e => (JsonNode?)new JsonObject

@@ -157,38 +157,102 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
-    public void ResumingFromACheckpoint_EndsWhereAnUninterruptedRunEnds()
+    public void ResumingFromACheckpoint_EndsWhereAnUninterruptedRunEnds() => AssertResumeMatches(() =>
     {
-        // Dropout, shuffling across epochs, warm-up, clipping and AdamW's moments all have to carry over.
+        var (peft, data) = Load();
+        return (peft, Optimizer(peft), data);
+    });
+
+    [Fact]
+    public void ResumingGaLoreFromACheckpoint_KeepsItsMomentsAndProjections() => AssertResumeMatches(() =>
+    {
+        var c = FixtureCase.Load("roberta_cls__galore");
+        // A gap of 2 makes the resumed run refresh projections itself as well as reuse the saved one.
+        var options = new GaLoreOptions { Rank = 2, UpdateProjectionGap = 2, Scale = 0.25, TorchSigns = false };
+        return (c.Peft, GaLoreAdamW.Create(c.Peft.Trainable, 1e-2, 1, options), c.Batch);
+    });
+
+    /// <summary>Dropout, shuffling across epochs, warm-up, clipping and the optimizer's state all have to carry over.</summary>
+    private void AssertResumeMatches(Func<(PeftModel Peft, IOptimizer Optimizer, ModelBatch Data)> create)
+    {
         var options = new TrainerOptions
         {
             MaxSteps = 6, BatchSize = 2, Schedule = ScheduleKind.Linear, WarmupSteps = 2, MaxGradNorm = 0.5,
             CheckpointEvery = 3, Seed = 7,
         };
-        var (straight, data) = Load();
-        var straightResult = new Trainer(straight, Optimizer(straight), options with { OutputDirectory = Path.Combine(_root, "straight") }).Train(data);
+        var straight = create();
+        var straightResult = new Trainer(straight.Peft, straight.Optimizer, options with { OutputDirectory = Path.Combine(_root, "straight") }).Train(straight.Data);
 
         var interruptedDir = Path.Combine(_root, "interrupted");
-        var (first, _) = Load();
+        var first = create();
         using var stop = new CancellationTokenSource();
-        var firstResult = new Trainer(first, Optimizer(first), options with { OutputDirectory = interruptedDir, EvaluateEvery = 3 })
+        var firstResult = new Trainer(first.Peft, first.Optimizer, options with { OutputDirectory = interruptedDir, EvaluateEvery = 3 })
         {
             Evaluate = _ =>
             {
                 stop.Cancel();
                 return new Dictionary<string, double>();
             },
-        }.Train(data, stop.Token);
+        }.Train(first.Data, stop.Token);
         Assert.Equal(TrainingStatus.Cancelled, firstResult.Status);
         Assert.Equal(3, firstResult.Steps);
-        Assert.True(Directory.Exists(Path.Combine(interruptedDir, "checkpoint-3", "adapter")));
+        Assert.True(File.Exists(Path.Combine(interruptedDir, "checkpoint-3", "optimizer.safetensors")));
 
-        var (resumed, _) = Load();
-        var resumedResult = new Trainer(resumed, Optimizer(resumed), options with { OutputDirectory = interruptedDir, Resume = true }).Train(data);
+        var resumed = create();
+        var resumedResult = new Trainer(resumed.Peft, resumed.Optimizer, options with { OutputDirectory = interruptedDir, Resume = true }).Train(resumed.Data);
         Assert.Equal(TrainingStatus.Completed, resumedResult.Status);
         Assert.Equal(6, resumedResult.Steps);
         Assert.Equal(straightResult.Losses, resumedResult.Losses);
-        AssertClose(Snapshot(straight), Snapshot(resumed), 1e-6);
+        AssertClose(Snapshot(straight.Peft), Snapshot(resumed.Peft), 1e-6);
+    }
+
+    [Fact]
+    public void AResumedRunWithoutOptimizerState_RestartsTheMomentsAndDeparts()
+    {
+        // What happens with an optimizer that cannot be checkpointed: the adapter and position resume, the moments do not.
+        var options = new TrainerOptions { MaxSteps = 4, BatchSize = 2, CheckpointEvery = 2, Schedule = ScheduleKind.Constant, Seed = 3 };
+        var (straight, data) = Load();
+        new Trainer(straight, Optimizer(straight), options with { OutputDirectory = Path.Combine(_root, "straight") }).Train(data);
+        var dir = Path.Combine(_root, "interrupted");
+        var (first, _) = Load();
+        new Trainer(first, Optimizer(first), options with { OutputDirectory = dir, MaxSteps = 2 }).Train(data);
+        File.Delete(Path.Combine(dir, "checkpoint-2", "optimizer.safetensors"));
+        var (resumed, _) = Load();
+        var result = new Trainer(resumed, Optimizer(resumed), options with { OutputDirectory = dir, Resume = true }).Train(data);
+        Assert.Equal(4, result.Steps);
+        var difference = Snapshot(straight).Zip(Snapshot(resumed)).Max(t => t.First.Zip(t.Second).Max(v => Math.Abs(v.First - v.Second)));
+        Assert.True(difference > 1e-6, $"largest difference {difference}");
+    }
+
+    [Fact]
+    public void TheTrainerClipsBeforeEveryOptimizerStep()
+    {
+        var (peft, data) = Load();
+        var recorder = new NormRecorder(peft, Optimizer(peft, lr: 1));
+        var result = new Trainer(peft, recorder, new TrainerOptions { MaxSteps = 4, BatchSize = 2, MaxGradNorm = 1e-3 }).Train(data);
+        Assert.Equal(TrainingStatus.Completed, result.Status);
+        Assert.Equal(4, recorder.Norms.Count);
+        Assert.All(recorder.Norms, n => Assert.True(n <= 1e-3 * (1 + 1e-5), $"norm {n}"));
+    }
+
+    /// <summary>Records the gradients' global norm as the optimizer sees it, then steps.</summary>
+    private sealed class NormRecorder(PeftModel peft, IOptimizer inner) : IOptimizer
+    {
+        public List<double> Norms { get; } = [];
+
+        public double LearningRateScale
+        {
+            get => inner.LearningRateScale;
+            set => inner.LearningRateScale = value;
+        }
+
+        public void Step()
+        {
+            Norms.Add(Math.Sqrt(peft.Trainable.Where(p => p.Value.Grad != null).Sum(p => p.Value.Grad!.ToArray().Sum(v => (double)v * v))));
+            inner.Step();
+        }
+
+        public void ZeroGrad() => inner.ZeroGrad();
     }
 
     [Fact]

@@ -24,7 +24,7 @@ namespace EfficientFT.Training.Optimizers;
 /// reference (the Hugging Face AdamW it descends from) does.
 /// A tensor without a gradient this step is skipped and its step count does not advance.
 /// </summary>
-public sealed class GaLoreAdamW(IReadOnlyList<GaLoreGroup> groups, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-6) : IOptimizer
+public sealed class GaLoreAdamW(IReadOnlyList<GaLoreGroup> groups, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-6) : ICheckpointableOptimizer
 {
     private readonly Dictionary<Tensor, State> _state = new(ReferenceEqualityComparer.Instance);
 
@@ -98,6 +98,41 @@ public sealed class GaLoreAdamW(IReadOnlyList<GaLoreGroup> groups, double beta1 
                 if (group.WeightDecay > 0)
                     TensorPrimitives.MultiplyAdd(data, (float)(-lr * group.WeightDecay), data, data);
             }
+        }
+    }
+
+    public IEnumerable<KeyValuePair<string, Tensor>> SaveState()
+    {
+        var index = 0;
+        foreach (var p in Groups.SelectMany(g => g.Group.Tensors))
+        {
+            if (_state.TryGetValue(p, out var s))
+            {
+                if (s.M != null) yield return KeyValuePair.Create($"m.{index}", Tensor.FromArray(s.M, s.M.Length));
+                if (s.V != null) yield return KeyValuePair.Create($"v.{index}", Tensor.FromArray(s.V, s.V.Length));
+                if (s.Projection != null) yield return KeyValuePair.Create($"projection.{index}", s.Projection.Contiguous());
+                // A float holds step counts exactly up to 2²⁴, far past any fine-tuning run.
+                yield return KeyValuePair.Create($"step.{index}", Tensor.FromArray([s.Step], 1));
+            }
+            index++;
+        }
+    }
+
+    public void LoadState(IReadOnlyDictionary<string, Tensor> state)
+    {
+        _state.Clear();
+        var index = 0;
+        foreach (var p in Groups.SelectMany(g => g.Group.Tensors))
+        {
+            if (state.TryGetValue($"step.{index}", out var step))
+            {
+                var s = new State { Step = (int)step.Item() };
+                if (state.TryGetValue($"m.{index}", out var m)) s.M = m.ToArray();
+                if (state.TryGetValue($"v.{index}", out var v)) s.V = v.ToArray();
+                if (state.TryGetValue($"projection.{index}", out var projection)) s.Projection = Tensor.FromArray(projection.AsSpan(), projection.ShapeArray());
+                _state[p] = s;
+            }
+            index++;
         }
     }
 
