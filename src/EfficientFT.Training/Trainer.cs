@@ -27,6 +27,9 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
 {
     private const string StateFile = "trainer_state.json";
 
+    // Shuffles and dropout draw from separate key spaces, so epoch e's shuffle and step e's dropout are unrelated streams.
+    private const ulong ShuffleStream = 1, DropoutStream = 2;
+
     /// <summary>Called with the step after every <see cref="TrainerOptions.EvaluateEvery"/> steps and after the last one.</summary>
     public Func<int, IReadOnlyDictionary<string, double>>? Evaluate { get; init; }
 
@@ -58,7 +61,7 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
             if (epoch != orderEpoch) (orderEpoch, order) = (epoch, Order(data.Batch, epoch));
             var firstMicro = (step - 1) % stepsPerEpoch * options.GradientAccumulation;
             var micros = Math.Min(options.GradientAccumulation, microPerEpoch - firstMicro);
-            var context = new ForwardContext(options.Dropout, new Rng(Rng.Hash(options.Seed, (ulong)step)));
+            var context = new ForwardContext(options.Dropout, new Rng(Rng.Hash(Rng.Hash(options.Seed, DropoutStream), (ulong)step)));
             var loss = 0f;
             for (var m = 0; m < micros && float.IsFinite(loss); m++)
             {
@@ -111,7 +114,7 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
     {
         var order = Enumerable.Range(0, rows).ToArray();
         if (!options.Shuffle) return order;
-        var rng = new Rng(Rng.Hash(options.Seed, (ulong)epoch));
+        var rng = new Rng(Rng.Hash(Rng.Hash(options.Seed, ShuffleStream), (ulong)epoch));
         for (var i = order.Length - 1; i > 0; i--)
         {
             var j = rng.NextInt(i + 1);
@@ -127,6 +130,8 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
             throw new ArgumentException($"Batch size {options.BatchSize} and gradient accumulation {options.GradientAccumulation} must be at least 1.");
         if (options.MaxSteps is < 1 || (options.MaxSteps == null && options.Epochs < 1))
             throw new ArgumentException($"Nothing to train: {options.Epochs} epochs, max steps {options.MaxSteps}.");
+        if (options.EvaluateEvery is < 1 || options.CheckpointEvery is < 1 || options.WarmupSteps < 0)
+            throw new ArgumentException($"Evaluate every {options.EvaluateEvery} and checkpoint every {options.CheckpointEvery} steps must be at least 1, warm-up {options.WarmupSteps} at least 0.");
         if ((options.CheckpointEvery != null || options.Resume) && options.OutputDirectory == null)
             throw new ArgumentException("Checkpoints and resuming need an output directory.");
     }

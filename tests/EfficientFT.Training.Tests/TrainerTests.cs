@@ -5,6 +5,7 @@ using EfficientFT.Peft;
 using EfficientFT.Tensors;
 using EfficientFT.Tensors.Autograd;
 using EfficientFT.Training.Data;
+using EfficientFT.Training.Metrics;
 using EfficientFT.Training.Optimizers;
 using EfficientFT.Training.Schedules;
 
@@ -267,5 +268,24 @@ public sealed class TrainerTests : IDisposable
         var correct = Enumerable.Range(0, data.Batch)
             .Count(r => (values[r * width + 1] > values[r * width] ? 1 : 0) == data.ClassLabels![r]);
         Assert.Equal((double)correct / data.Batch, metrics["Accuracy"], 12);
+    }
+
+    [Fact]
+    public void GlueEvaluation_ScoresRegressionOutputsAsTheyAre()
+    {
+        var c = FixtureCase.Load("roberta_reg__lora");
+        var metrics = GlueEvaluation.Evaluate(c.Peft, [c.Batch], GlueTasks.Stsb);
+        float[] predictions;
+        using (GradMode.NoGrad()) predictions = c.Peft.Forward(c.Batch, ForwardContext.Inference).Logits.ToArray();
+        var expected = CorrelationMetrics.Pearson(predictions.Select(v => (double)v).ToArray(), c.Batch.RegressionLabels!.Select(v => (double)v).ToArray());
+        Assert.Equal(expected, metrics["Pearson"], 12);
+        Assert.Contains("Spearman", metrics.Keys);
+    }
+
+    [Fact]
+    public void AnIntervalOfZero_IsRefusedUpFront()
+    {
+        var (peft, data) = Load();
+        Assert.Throws<ArgumentException>(() => new Trainer(peft, Optimizer(peft), new TrainerOptions { EvaluateEvery = 0 }).Train(data));
     }
 }
