@@ -4,12 +4,11 @@ using System.Text.Json.Nodes;
 using EfficientFT.Models;
 using EfficientFT.Models.Data;
 using EfficientFT.Models.Hub;
-using EfficientFT.Models.Nn;
 using EfficientFT.Peft;
 using EfficientFT.Peft.Methods;
-using EfficientFT.Tensors;
 using EfficientFT.Training;
 using EfficientFT.Training.Optimizers;
+using EfficientFT.Training.Schedules;
 
 namespace EfficientFT.Cli.Commands;
 
@@ -45,12 +44,19 @@ public static class TrainCommand
         var eps = new Option<double>("--eps") { Description = "AdamW ε (GaLore's default is 1e-6).", DefaultValueFactory = _ => 1e-8 };
         var weightDecay = new Option<double>("--weight-decay") { Description = "Decoupled weight decay." };
         var noShuffle = new Option<bool>("--no-shuffle") { Description = "Take rows in file order." };
+        var schedule = new Option<string>("--schedule") { Description = "Learning-rate schedule: constant, linear or cosine.", DefaultValueFactory = _ => "constant" };
+        var warmupSteps = new Option<int>("--warmup-steps") { Description = "Linear warm-up steps of the schedule." };
+        var accumulation = new Option<int>("--gradient-accumulation") { Description = "Micro-batches per optimizer step.", DefaultValueFactory = _ => 1 };
+        var maxGradNorm = new Option<double?>("--max-grad-norm") { Description = "Clip the global gradient norm to this." };
+        var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Save a checkpoint (adapter, optimizer, trainer state) every N steps." };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoint in --output." };
         var seed = new Option<ulong>("--seed") { Description = "Seed for adapter init, shuffling and dropout." };
         var output = new Option<string>("--output") { Description = "Output directory.", Required = true };
         var command = new Command("train", "Fine-tune a model with a parameter-efficient method.")
         {
             model, method, targets, pattern, layers, rank, alpha, dropout, lrRatio, loraPlus, mpc, sparseRate, adaInit,
             galoreGap, galoreScale, initAdapter, data, batchSize, maxSteps, lr, betas, eps, weightDecay, noShuffle, seed, output,
+            schedule, warmupSteps, accumulation, maxGradNorm, checkpointEvery, resume,
         };
         command.SetAction(r => CommandErrors.Run(() =>
         {
@@ -71,29 +77,46 @@ public static class TrainCommand
                     ? new AdaLoraOptions { InitR = r.GetValue(adaInit) ?? r.GetValue(rank) * 3 / 2, TargetR = r.GetValue(rank), TotalStep = steps }
                     : null,
             };
+            var trainer = new TrainerOptions
+            {
+                MaxSteps = steps,
+                BatchSize = r.GetValue(batchSize),
+                GradientAccumulation = r.GetValue(accumulation),
+                MaxGradNorm = r.GetValue(maxGradNorm),
+                Schedule = Enum.TryParse<ScheduleKind>(r.GetValue(schedule), ignoreCase: true, out var kind)
+                    ? kind
+                    : throw new ArgumentException($"--schedule '{r.GetValue(schedule)}' is not one of constant, linear, cosine."),
+                WarmupSteps = r.GetValue(warmupSteps),
+                Seed = r.GetValue(seed),
+                Shuffle = !r.GetValue(noShuffle),
+                CheckpointEvery = r.GetValue(checkpointEvery),
+                OutputDirectory = r.GetValue(output),
+                Resume = r.GetValue(resume),
+            };
             var settings = new Settings(
                 r.GetValue(lr), ParseValueRatio(r.GetValue(lrRatio)), r.GetValue(loraPlus) ?? (name == "loraplus" ? 16 : null),
-                ParsePair(r.GetValue(betas)!, "--betas"), r.GetValue(eps), r.GetValue(weightDecay),
-                r.GetValue(batchSize), steps, !r.GetValue(noShuffle), r.GetValue(seed), r.GetValue(galoreGap), r.GetValue(galoreScale));
+                ParsePair(r.GetValue(betas)!, "--betas"), r.GetValue(eps), r.GetValue(weightDecay), trainer,
+                r.GetValue(galoreGap), r.GetValue(galoreScale));
             return Run(ModelLocation.Resolve(r.GetValue(model)!), options, r.GetValue(initAdapter), r.GetValue(data)!, r.GetValue(output)!, settings);
         }));
         return command;
     }
 
     private sealed record Settings(double LearningRate, double ValueRatio, double? LoraPlusRatio, (double, double) Betas,
-        double Eps, double WeightDecay, int BatchSize, int MaxSteps, bool Shuffle, ulong Seed, int GaloreGap, double GaloreScale);
+        double Eps, double WeightDecay, TrainerOptions Trainer, int GaloreGap, double GaloreScale);
 
     private static int Run(string modelDir, PeftOptions options, string? initAdapter, string dataPath, string outputDir, Settings s)
     {
-        if (s.BatchSize < 1) throw new ArgumentException($"--batch-size must be at least 1, got {s.BatchSize}.");
-        var (model, report) = Pretrained.Load(modelDir, seed: s.Seed);
+        var batchSize = s.Trainer.BatchSize;
+        if (batchSize < 1) throw new ArgumentException($"--batch-size must be at least 1, got {batchSize}.");
+        var (model, report) = Pretrained.Load(modelDir, seed: s.Trainer.Seed);
         if (report.NewlyInitialized.Count > 0)
             Console.Error.WriteLine($"eft: note: {model.Architecture} head initialised fresh: {string.Join(", ", report.NewlyInitialized)}");
         var rows = JsonlBatchReader.Read(dataPath, model.ModelConfig.PadTokenId ?? 0, SequenceClassification.IsRegression(model.ModelConfig));
         // EVA initialises from the inputs its layers see: the training rows, in batches of the training size.
         var initBatches = PeftMethods.Create(options.Method) is IDataDrivenInit
-            ? Enumerable.Range(0, (rows.Batch + s.BatchSize - 1) / s.BatchSize)
-                .Select(i => rows.Select(Enumerable.Range(i * s.BatchSize, Math.Min(s.BatchSize, rows.Batch - i * s.BatchSize)).ToList()))
+            ? Enumerable.Range(0, (rows.Batch + batchSize - 1) / batchSize)
+                .Select(i => rows.Select(Enumerable.Range(i * batchSize, Math.Min(batchSize, rows.Batch - i * batchSize)).ToList()))
             : null;
         var peft = initAdapter != null ? PeftModel.LoadAdapter(model, initAdapter) : PeftModel.Create(model, options, initBatches);
         IOptimizer optimizer = peft.Method is GaLore
@@ -104,22 +127,15 @@ public static class TrainCommand
         Console.WriteLine($"{peft.Method.Name} on {peft.Targets.Count} modules of {model.Architecture}: {peft.TrainableCount:N0} trainable parameters ({peft.TrainableShare:P3} of the model)");
 
         Directory.CreateDirectory(outputDir);
-        var rng = new Rng(s.Seed);
-        var context = new ForwardContext(training: true, rng.Fork());
-        var order = new List<int>();
+        var result = new Trainer(peft, optimizer, s.Trainer).Train(rows);
         var logPath = Path.Combine(outputDir, "train_log.jsonl");
-        using (var log = new StreamWriter(logPath, append: false))
+        File.WriteAllLines(logPath, result.Losses.Select((loss, i) => new JsonObject { ["step"] = i + 1, ["loss"] = loss }.ToJsonString()));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{result.Status}: {result.Steps} steps, last loss {result.Losses.LastOrDefault():G6}, {result.SecondsPerStep * 1e3:F0} ms/step, {result.TokensPerSecond:F0} tokens/s"));
+        if (result.Status == TrainingStatus.Diverged)
         {
-            for (var step = 1; step <= s.MaxSteps; step++)
-            {
-                if (order.Count < s.BatchSize) order.AddRange(Epoch(rows.Batch, s.Shuffle, rng));
-                var batch = rows.Select(order.Take(s.BatchSize).ToList());
-                order.RemoveRange(0, Math.Min(s.BatchSize, order.Count));
-                var loss = TrainingStep.Run(peft, optimizer, batch, context, step);
-                log.WriteLine(new JsonObject { ["step"] = step, ["loss"] = loss }.ToJsonString());
-                log.Flush();
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {step}/{s.MaxSteps}  loss {loss:G6}"));
-            }
+            Console.Error.WriteLine($"eft: training diverged at step {result.Steps}; no adapter written ({logPath} has the losses).");
+            return 3;
         }
         try
         {
@@ -134,19 +150,6 @@ public static class TrainCommand
             Console.WriteLine($"{e.Message} Wrote the merged model to {Path.Combine(outputDir, "merged")} and {logPath}.");
         }
         return 0;
-    }
-
-    /// <summary>Row indices for one pass over the data, shuffled with the run's generator unless asked not to.</summary>
-    private static IEnumerable<int> Epoch(int rows, bool shuffle, Rng rng)
-    {
-        var order = Enumerable.Range(0, rows).ToArray();
-        if (!shuffle) return order;
-        for (var i = order.Length - 1; i > 0; i--)
-        {
-            var j = rng.NextInt(i + 1);
-            (order[i], order[j]) = (order[j], order[i]);
-        }
-        return order;
     }
 
     private static double ParseValueRatio(string? text)
