@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using EfficientFT.Models;
 using EfficientFT.Models.Data;
+using EfficientFT.Models.Nn;
 using EfficientFT.Models.SafeTensors;
 using EfficientFT.Peft;
 using EfficientFT.Tensors;
@@ -41,6 +42,40 @@ internal sealed record FixtureCase(string Directory, PeftModel Peft, ModelBatch 
     }
 
     public IEnumerable<string> TrainableNames => Json["trainable_parameters"]!.AsArray().Select(p => p!["name"]!.GetValue<string>());
+
+    /// <summary>
+    /// The fixtures' training procedure (README §5): three steps on the same batch, checking each loss, the first
+    /// logits and every step-1 gradient before the update, every tensor after it, and the logits after step 3.
+    /// Returns one entry per check, null where it passed.
+    /// </summary>
+    public static List<string?> ThreeSteps(PeftModel peft, Optimizers.IOptimizer optimizer, ModelBatch batch, JsonObject caseJson,
+        Dictionary<string, Tensor> expected)
+    {
+        var failures = new List<string?>();
+        for (var step = 1; step <= 3; step++)
+        {
+            var output = peft.Forward(batch, ForwardContext.Inference);
+            output.Loss!.Backward();
+            failures.Add(Compare($"loss_step_{step}", output.Loss, expected[$"loss_step_{step}"], Tolerance(caseJson, "loss")));
+            if (step == 1)
+            {
+                failures.Add(Compare("logits_init", output.Logits, expected["logits_init"], Tolerance(caseJson, "logits_init")));
+                foreach (var p in peft.Trainable)
+                    failures.Add(Compare("grad." + p.Name, p.Value.Grad!, expected["grad." + p.Name], Tolerance(caseJson, "grad")));
+            }
+            optimizer.Step();
+            if (step == 1)
+                foreach (var p in peft.Trainable)
+                    failures.Add(Compare("param_step_1." + p.Name, p.Value, expected["param_step_1." + p.Name], Tolerance(caseJson, "param_step_1")));
+            optimizer.ZeroGrad();
+        }
+        using (Tensors.Autograd.GradMode.NoGrad())
+        {
+            var logits = peft.Forward(batch, ForwardContext.Inference).Logits;
+            failures.Add(Compare("logits_final", logits, expected["logits_final"], Tolerance(caseJson, "logits_final")));
+        }
+        return failures;
+    }
 
     /// <summary>Null when <paramref name="actual"/> is within tolerance, else a line naming the tensor and the miss.</summary>
     public static string? Compare(string name, Tensor actual, Tensor expected, (double Rtol, double Atol) tol)

@@ -123,29 +123,7 @@ public sealed class SmallMethodsTrajectoryTests
     {
         var s = Prepare(caseName);
         var optimizer = new AdamW(ParameterGroups.Build(s.Peft.Trainable, 1e-2));
-        var failures = new List<string?>();
-        for (var step = 1; step <= 3; step++)
-        {
-            var output = s.Peft.Forward(s.Batch, ForwardContext.Inference);
-            output.Loss!.Backward();
-            failures.Add(FixtureCase.Compare($"loss_step_{step}", output.Loss, s.Expected[$"loss_step_{step}"], FixtureCase.Tolerance(s.Case, "loss")));
-            if (step == 1)
-            {
-                failures.Add(FixtureCase.Compare("logits_init", output.Logits, s.Expected["logits_init"], FixtureCase.Tolerance(s.Case, "logits_init")));
-                foreach (var p in s.Peft.Trainable)
-                    failures.Add(FixtureCase.Compare("grad." + p.Name, p.Value.Grad!, s.Expected["grad." + p.Name], FixtureCase.Tolerance(s.Case, "grad")));
-            }
-            optimizer.Step();
-            if (step == 1)
-                foreach (var p in s.Peft.Trainable)
-                    failures.Add(FixtureCase.Compare("param_step_1." + p.Name, p.Value, s.Expected["param_step_1." + p.Name], FixtureCase.Tolerance(s.Case, "param_step_1")));
-            optimizer.ZeroGrad();
-        }
-        using (GradMode.NoGrad())
-        {
-            var logits = s.Peft.Forward(s.Batch, ForwardContext.Inference).Logits;
-            failures.Add(FixtureCase.Compare("logits_final", logits, s.Expected["logits_final"], FixtureCase.Tolerance(s.Case, "logits_final")));
-        }
+        var failures = FixtureCase.ThreeSteps(s.Peft, optimizer, s.Batch, s.Case, s.Expected);
 
         var dir = Case(caseName);
         var saved = Directory.CreateTempSubdirectory("eft-adapter-").FullName;
