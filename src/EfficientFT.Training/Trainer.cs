@@ -49,6 +49,7 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
         var status = TrainingStatus.Completed;
         var (orderEpoch, order) = (-1, Array.Empty<int>());
         long tokens = 0;
+        var stepSeconds = new List<double>();
         var step = firstStep;
         for (; step <= totalSteps; step++)
         {
@@ -61,6 +62,7 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
             if (epoch != orderEpoch) (orderEpoch, order) = (epoch, Order(data.Batch, epoch));
             var firstMicro = (step - 1) % stepsPerEpoch * options.GradientAccumulation;
             var micros = Math.Min(options.GradientAccumulation, microPerEpoch - firstMicro);
+            var stepStart = clock.Elapsed;
             var context = new ForwardContext(options.Dropout, new Rng(Rng.Hash(Rng.Hash(options.Seed, DropoutStream), (ulong)step)));
             var loss = 0f;
             for (var m = 0; m < micros && float.IsFinite(loss); m++)
@@ -84,6 +86,7 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
             optimizer.Step();
             peft.AfterOptimizerStep(step);
             optimizer.ZeroGrad();
+            stepSeconds.Add((clock.Elapsed - stepStart).TotalSeconds);
             losses.Add(loss);
             if (Evaluate != null && options.EvaluateEvery is { } every && step % every == 0) evaluations.Add(new EvaluationRecord(step, Evaluate(step)));
             if (options.CheckpointEvery is { } interval && step % interval == 0) SaveCheckpoint(step, epoch, losses, evaluations);
@@ -95,7 +98,7 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
         clock.Stop();
         var seconds = clock.Elapsed.TotalSeconds;
         return new TrainingResult(status, completed, losses, evaluations, clock.Elapsed,
-            stepsDone > 0 ? seconds / stepsDone : 0, seconds > 0 ? tokens / seconds : 0);
+            stepsDone > 0 ? seconds / stepsDone : 0, seconds > 0 ? tokens / seconds : 0, stepSeconds);
     }
 
     /// <summary>Forward and backward of one micro-batch, its loss scaled by 1/<paramref name="micros"/> so the step sees their mean; returns the unscaled loss.</summary>

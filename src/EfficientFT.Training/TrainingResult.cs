@@ -2,7 +2,8 @@ namespace EfficientFT.Training;
 
 /// <summary>
 /// What a <see cref="Trainer"/> run did. <paramref name="Losses"/> has one entry per optimizer step (the mean over its
-/// micro-batches), from step 1 even when the run resumed. The timings cover only the steps this process ran.
+/// micro-batches), from step 1 even when the run resumed. The timings cover only the steps this process ran;
+/// <paramref name="StepSeconds"/> has one entry per such step (benchmarks take medians over it).
 /// </summary>
 public sealed record TrainingResult(
     TrainingStatus Status,
@@ -11,4 +12,5 @@ public sealed record TrainingResult(
     IReadOnlyList<EvaluationRecord> Evaluations,
     TimeSpan WallTime,
     double SecondsPerStep,
-    double TokensPerSecond);
+    double TokensPerSecond,
+    IReadOnlyList<double> StepSeconds);

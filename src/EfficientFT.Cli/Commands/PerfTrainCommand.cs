@@ -9,6 +9,7 @@ using EfficientFT.Tensors;
 using EfficientFT.Tensors.Blas;
 using EfficientFT.Training;
 using EfficientFT.Training.Optimizers;
+using EfficientFT.Training.Schedules;
 
 namespace EfficientFT.Cli.Commands;
 
@@ -80,24 +81,23 @@ public static class PerfTrainCommand
         batch = config is RobertaConfig
             ? batch with { ClassLabels = Enumerable.Range(0, batchSize).Select(_ => rng.NextInt(config.NumLabels)).ToArray() }
             : batch with { TokenLabels = ids };
-        var context = new ForwardContext(training: true, rng.Fork());
 
         var peak = MeasureGemmPeak();
         var counting = new CountingGemm(Gemm.Default);
         Gemm.Default = counting;
-        var times = new List<double>();
-        for (var step = 1; step <= warmup + steps; step++)
+        // The same Trainer `eft train` runs, on one fixed batch, so every step does the same work.
+        var result = new Trainer(peft, optimizer, new TrainerOptions
         {
-            counting.Flops = 0;
-            var clock = Stopwatch.StartNew();
-            TrainingStep.Run(peft, optimizer, batch, context, step);
-            if (step > warmup) times.Add(clock.Elapsed.TotalMilliseconds);
-        }
+            MaxSteps = warmup + steps, BatchSize = batchSize, Shuffle = false, Schedule = ScheduleKind.Constant,
+        }).Train(batch);
         Gemm.Default = counting.Inner;
+        if (result.Status != TrainingStatus.Completed) throw new ArithmeticException($"perf train: the run ended {result.Status} at step {result.Steps}.");
+        var times = result.StepSeconds.Skip(warmup).Select(t => t * 1e3).ToList();
+        var flopsPerStep = counting.Flops / (warmup + steps);
         times.Sort();
         var median = times[times.Count / 2];
         var tokens = batchSize * length;
-        var boundMs = counting.Flops / (peak * 1e9) * 1e3;
+        var boundMs = flopsPerStep / (peak * 1e9) * 1e3;
         var process = Process.GetCurrentProcess();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{arch} ({config.NumHiddenLayers} layers), {method} on {targets} r={rank}, batch {batchSize}×{length}, {Threading.Count} threads, GEMM {counting.Inner.Name}"));
@@ -108,7 +108,7 @@ public static class PerfTrainCommand
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"peak memory: {process.PeakWorkingSet64 / 1e9:F2} GB resident (managed heap now {GC.GetTotalMemory(false) / 1e9:F2} GB)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"matrix products: {counting.Flops / 1e9:F1} GFLOP per step; at the measured GEMM peak {peak:F0} GFLOP/s that is {boundMs:F0} ms, so the step runs at {boundMs / median:P0} of its bound"));
+            $"matrix products: {flopsPerStep / 1e9:F1} GFLOP per step; at the measured GEMM peak {peak:F0} GFLOP/s that is {boundMs:F0} ms, so the step runs at {boundMs / median:P0} of its bound"));
         return 0;
     }
 
@@ -139,11 +139,7 @@ public static class PerfTrainCommand
 
         public string Name => Inner.Name;
 
-        public long Flops
-        {
-            get => Interlocked.Read(ref _flops);
-            set => Interlocked.Exchange(ref _flops, value);
-        }
+        public long Flops => Interlocked.Read(ref _flops);
 
         public void Multiply(bool transposeA, bool transposeB, int m, int n, int k, float alpha, ReadOnlySpan<float> a, int lda,
             ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
