@@ -73,92 +73,88 @@ internal sealed record AttentionShape(int Batch, int T, int S, int Hq, int Hkv, 
 /// </summary>
 internal static class AttentionKernel
 {
-    public static void Forward(AttentionShape a, float[] q, float[] k, float[] v, float[] o, float[] lse)
-    {
-        var gemm = Gemm.Default;
-        Threading.For(a.Batch * a.Hkv, 4L * a.Group * a.T * a.S * a.D, (start, end) =>
+    public static void Forward(AttentionShape a, float[] q, float[] k, float[] v, float[] o, float[] lse) =>
+        ForEachBlock(a, 4L * a.Group * a.T * a.S * a.D, 1, (blk, scratch) =>
         {
-            var scores = new float[a.BlockRows * a.S];
-            for (var task = start; task < end; task++)
+            var scores = scratch[0];
+            Scores(a, blk, q, k, scores);
+            for (var r = 0; r < blk.Rows; r++)
             {
-                var (b, g) = (task / a.Hkv, task % a.Hkv);
-                var kvOffset = (b * a.S * a.Hkv + g) * a.D;
-                for (var h = g * a.Group; h < (g + 1) * a.Group; h++)
-                for (var t0 = 0; t0 < a.T; t0 += a.BlockRows)
-                {
-                    var rows = Math.Min(a.BlockRows, a.T - t0);
-                    var qOffset = ((b * a.T + t0) * a.Hq + h) * a.D;
-                    gemm.Multiply(false, true, rows, a.S, a.D, a.Scale, q.AsSpan(qOffset), a.QueryRowStride,
-                        k.AsSpan(kvOffset), a.KeyRowStride, 0f, scores, a.S);
-                    for (var r = 0; r < rows; r++)
-                    {
-                        var row = scores.AsSpan(r * a.S, a.S);
-                        lse[(b * a.Hq + h) * a.T + t0 + r] = SoftmaxMasked(a, b, t0 + r, row);
-                        DropRow(a, b, h, t0 + r, row);
-                    }
-                    gemm.Multiply(false, false, rows, a.D, a.S, 1f, scores, a.S, v.AsSpan(kvOffset), a.KeyRowStride,
-                        0f, o.AsSpan(qOffset), a.QueryRowStride);
-                }
+                var row = scores.AsSpan(r * a.S, a.S);
+                lse[blk.LseOffset + r] = SoftmaxMasked(a, blk.B, blk.T0 + r, row);
+                DropRow(a, blk.B, blk.H, blk.T0 + r, row);
             }
+            Gemm.Default.Multiply(false, false, blk.Rows, a.D, a.S, 1f, scores, a.S, v.AsSpan(blk.KvOffset), a.KeyRowStride,
+                0f, o.AsSpan(blk.QOffset), a.QueryRowStride);
         });
-    }
 
     public static void Backward(AttentionShape a, float[] q, float[] k, float[] v, float[] o, float[] lse, float[] dout,
         float[]? dq, float[]? dk, float[]? dv)
     {
         var gemm = Gemm.Default;
         var needScores = dq != null || dk != null;
-        Threading.For(a.Batch * a.Hkv, 8L * a.Group * a.T * a.S * a.D, (start, end) =>
+        ForEachBlock(a, 8L * a.Group * a.T * a.S * a.D, 3, (blk, scratch) =>
         {
-            var p = new float[a.BlockRows * a.S];
-            var dp = new float[a.BlockRows * a.S];
+            var (p, dp, dropped) = (scratch[0], scratch[1], scratch[2]);
+            var (rows, qOffset, kvOffset) = (blk.Rows, blk.QOffset, blk.KvOffset);
+            Scores(a, blk, q, k, p);
+            for (var r = 0; r < rows; r++) Probabilities(a, blk.B, blk.T0 + r, p.AsSpan(r * a.S, a.S), lse[blk.LseOffset + r]);
+            if (dv != null)
+            {
+                // dV += P̃ᵀ · dO, with P̃ the dropped-out probabilities that multiplied V.
+                p.AsSpan(0, rows * a.S).CopyTo(dropped);
+                for (var r = 0; r < rows; r++) DropRow(a, blk.B, blk.H, blk.T0 + r, dropped.AsSpan(r * a.S, a.S));
+                gemm.Multiply(true, false, a.S, a.D, rows, 1f, dropped, a.S, dout.AsSpan(qOffset), a.QueryRowStride,
+                    1f, dv.AsSpan(kvOffset), a.KeyRowStride);
+            }
+            if (!needScores) return;
+            // dP̃ = dO · Vᵀ; dS = P ⊙ (dP − D) with dP = dP̃ ⊙ mask/(1−p) and D_i = ⟨dO_i, O_i⟩.
+            gemm.Multiply(false, true, rows, a.S, a.D, 1f, dout.AsSpan(qOffset), a.QueryRowStride,
+                v.AsSpan(kvOffset), a.KeyRowStride, 0f, dp, a.S);
+            for (var r = 0; r < rows; r++)
+            {
+                var rowOffset = qOffset + r * a.QueryRowStride;
+                var di = TensorPrimitives.Dot(dout.AsSpan(rowOffset, a.D), o.AsSpan(rowOffset, a.D));
+                var dpRow = dp.AsSpan(r * a.S, a.S);
+                DropRow(a, blk.B, blk.H, blk.T0 + r, dpRow);
+                var pRow = p.AsSpan(r * a.S, a.S);
+                for (var j = 0; j < a.S; j++) dpRow[j] = pRow[j] * (dpRow[j] - di);
+            }
+            if (dq != null)
+                gemm.Multiply(false, false, rows, a.D, a.S, a.Scale, dp, a.S, k.AsSpan(kvOffset), a.KeyRowStride,
+                    1f, dq.AsSpan(qOffset), a.QueryRowStride);
+            if (dk != null)
+                gemm.Multiply(true, false, a.S, a.D, rows, a.Scale, dp, a.S, q.AsSpan(qOffset), a.QueryRowStride,
+                    1f, dk.AsSpan(kvOffset), a.KeyRowStride);
+        });
+    }
+
+    /// <summary>A block of query rows of one head: where its queries, keys/values and log-sum-exps start.</summary>
+    private readonly record struct Block(int B, int H, int T0, int Rows, int QOffset, int KvOffset, int LseOffset);
+
+    /// <summary>
+    /// Runs <paramref name="body"/> over every block of every (batch, key/value head) task, tasks split across threads,
+    /// with <paramref name="buffers"/> score-sized scratch arrays per thread.
+    /// </summary>
+    private static void ForEachBlock(AttentionShape a, long costPerTask, int buffers, Action<Block, float[][]> body) =>
+        Threading.For(a.Batch * a.Hkv, costPerTask, (start, end) =>
+        {
+            var scratch = Enumerable.Range(0, buffers).Select(_ => new float[a.BlockRows * a.S]).ToArray();
             for (var task = start; task < end; task++)
             {
                 var (b, g) = (task / a.Hkv, task % a.Hkv);
                 var kvOffset = (b * a.S * a.Hkv + g) * a.D;
                 for (var h = g * a.Group; h < (g + 1) * a.Group; h++)
                 for (var t0 = 0; t0 < a.T; t0 += a.BlockRows)
-                {
-                    var rows = Math.Min(a.BlockRows, a.T - t0);
-                    var qOffset = ((b * a.T + t0) * a.Hq + h) * a.D;
-                    gemm.Multiply(false, true, rows, a.S, a.D, a.Scale, q.AsSpan(qOffset), a.QueryRowStride,
-                        k.AsSpan(kvOffset), a.KeyRowStride, 0f, p, a.S);
-                    for (var r = 0; r < rows; r++)
-                    {
-                        var row = p.AsSpan(r * a.S, a.S);
-                        Probabilities(a, b, t0 + r, row, lse[(b * a.Hq + h) * a.T + t0 + r]);
-                    }
-                    if (dv != null)
-                    {
-                        // dV += P̃ᵀ · dO, with P̃ the dropped-out probabilities that multiplied V.
-                        var dropped = (float[])p.Clone();
-                        for (var r = 0; r < rows; r++) DropRow(a, b, h, t0 + r, dropped.AsSpan(r * a.S, a.S));
-                        gemm.Multiply(true, false, a.S, a.D, rows, 1f, dropped, a.S, dout.AsSpan(qOffset), a.QueryRowStride,
-                            1f, dv.AsSpan(kvOffset), a.KeyRowStride);
-                    }
-                    if (!needScores) continue;
-                    // dP̃ = dO · Vᵀ; dS = P ⊙ (dP − D) with dP = dP̃ ⊙ mask/(1−p) and D_i = ⟨dO_i, O_i⟩.
-                    gemm.Multiply(false, true, rows, a.S, a.D, 1f, dout.AsSpan(qOffset), a.QueryRowStride,
-                        v.AsSpan(kvOffset), a.KeyRowStride, 0f, dp, a.S);
-                    for (var r = 0; r < rows; r++)
-                    {
-                        var rowOffset = qOffset + r * a.QueryRowStride;
-                        var di = TensorPrimitives.Dot(dout.AsSpan(rowOffset, a.D), o.AsSpan(rowOffset, a.D));
-                        var dpRow = dp.AsSpan(r * a.S, a.S);
-                        DropRow(a, b, h, t0 + r, dpRow);
-                        var pRow = p.AsSpan(r * a.S, a.S);
-                        for (var j = 0; j < a.S; j++) dpRow[j] = pRow[j] * (dpRow[j] - di);
-                    }
-                    if (dq != null)
-                        gemm.Multiply(false, false, rows, a.D, a.S, a.Scale, dp, a.S, k.AsSpan(kvOffset), a.KeyRowStride,
-                            1f, dq.AsSpan(qOffset), a.QueryRowStride);
-                    if (dk != null)
-                        gemm.Multiply(true, false, a.S, a.D, rows, a.Scale, dp, a.S, q.AsSpan(qOffset), a.QueryRowStride,
-                            1f, dk.AsSpan(kvOffset), a.KeyRowStride);
-                }
+                    body(new Block(b, h, t0, Math.Min(a.BlockRows, a.T - t0), ((b * a.T + t0) * a.Hq + h) * a.D, kvOffset,
+                        (b * a.Hq + h) * a.T + t0), scratch);
             }
         });
-    }
+
+    /// <summary>The block's scaled scores q·kᵀ·scale into <paramref name="scores"/> [rows × S].</summary>
+    private static void Scores(AttentionShape a, Block blk, float[] q, float[] k, float[] scores) =>
+        Gemm.Default.Multiply(false, true, blk.Rows, a.S, a.D, a.Scale, q.AsSpan(blk.QOffset), a.QueryRowStride,
+            k.AsSpan(blk.KvOffset), a.KeyRowStride, 0f, scores, a.S);
 
     /// <summary>Masks and normalises one row of scaled scores in place; returns its log-sum-exp.</summary>
     private static float SoftmaxMasked(AttentionShape a, int b, int t, Span<float> row)
