@@ -20,36 +20,15 @@ public sealed unsafe class NativeLapack : Lapack
 
     private protected override void SvdCore(ReadOnlySpan<float> a, int rows, int cols, float[] u, float[] s, float[] vt)
     {
-        var sgesdd = (delegate* unmanaged<byte*, int*, int*, float*, int*, float*, float*, int*, float*, int*,
-            float*, int*, int*, int*, nint, void>)OpenBlas.Functions.Sgesdd;
-
         // LAPACK reads the row-major A as the column-major cols×rows matrix Aᵀ. Factoring Aᵀ = U'·S·V'ᵀ gives
         // A = V'·S·U'ᵀ, and the column-major buffers LAPACK writes are already our row-major answers: U' (cols×k)
         // is Vt (k×cols) and V'ᵀ (k×rows) is U (rows×k). No transposes, no copies besides the one sgesdd destroys.
         var k = Math.Min(rows, cols);
-        var work = a.ToArray();
-        var iwork = new int[8 * k];
-        byte jobz = (byte)'S';
-        int m = cols, n = rows, lda = cols, ldu = cols, ldvt = k, info, lwork = -1;
-        float query;
-        fixed (float* pa = work, ps = s, pu = u, pvt = vt)
-        fixed (int* piwork = iwork)
-        {
-            sgesdd(&jobz, &m, &n, pa, &lda, ps, pvt, &ldu, pu, &ldvt, &query, &lwork, piwork, &info, 1);
-            LapackException.ThrowIfFailed("sgesdd", info);
-            lwork = WorkspaceLength(query);
-            var buffer = GC.AllocateUninitializedArray<float>(lwork);
-            fixed (float* pwork = buffer)
-                sgesdd(&jobz, &m, &n, pa, &lda, ps, pvt, &ldu, pu, &ldvt, pwork, &lwork, piwork, &info, 1);
-            LapackException.ThrowIfFailed("sgesdd", info);
-        }
+        Gesdd(cols, rows, a.ToArray(), s, vt, cols, u, k);
     }
 
     private protected override void LapackSignsSvdCore(ReadOnlySpan<float> a, int rows, int cols, float[] u, float[] s, float[] vt)
     {
-        var sgesdd = (delegate* unmanaged<byte*, int*, int*, float*, int*, float*, float*, int*, float*, int*,
-            float*, int*, int*, int*, nint, void>)OpenBlas.Functions.Sgesdd;
-
         // The transposed view SvdCore factors gives other signs than torch, which hands gesdd A itself in column-major
         // order; so A is copied to column-major here and the column-major factors are copied back.
         var k = Math.Min(rows, cols);
@@ -60,11 +39,31 @@ public sealed unsafe class NativeLapack : Lapack
         }
         var uColumns = new float[rows * k];
         var vtColumns = new float[k * cols];
-        var iwork = new int[8 * k];
+        Gesdd(rows, cols, columnMajor, s, uColumns, rows, vtColumns, k);
+
+        for (var i = 0; i < rows; i++)
+        {
+            for (var j = 0; j < k; j++) u[i * k + j] = uColumns[j * rows + i];
+        }
+        for (var i = 0; i < k; i++)
+        {
+            for (var j = 0; j < cols; j++) vt[i * cols + j] = vtColumns[j * k + i];
+        }
+    }
+
+    /// <summary>
+    /// sgesdd with jobz 'S' on the column-major m×n matrix in <paramref name="a"/> (destroyed): a workspace query,
+    /// then the factorization into s, the column-major u (ldu) and vt (ldvt).
+    /// </summary>
+    private static void Gesdd(int m, int n, float[] a, float[] s, float[] u, int ldu, float[] vt, int ldvt)
+    {
+        var sgesdd = (delegate* unmanaged<byte*, int*, int*, float*, int*, float*, float*, int*, float*, int*,
+            float*, int*, int*, int*, nint, void>)OpenBlas.Functions.Sgesdd;
+        var iwork = new int[8 * Math.Min(m, n)];
         byte jobz = (byte)'S';
-        int m = rows, n = cols, lda = rows, ldu = rows, ldvt = k, info, lwork = -1;
+        int lda = m, info, lwork = -1;
         float query;
-        fixed (float* pa = columnMajor, ps = s, pu = uColumns, pvt = vtColumns)
+        fixed (float* pa = a, ps = s, pu = u, pvt = vt)
         fixed (int* piwork = iwork)
         {
             sgesdd(&jobz, &m, &n, pa, &lda, ps, pu, &ldu, pvt, &ldvt, &query, &lwork, piwork, &info, 1);
@@ -74,15 +73,6 @@ public sealed unsafe class NativeLapack : Lapack
             fixed (float* pwork = buffer)
                 sgesdd(&jobz, &m, &n, pa, &lda, ps, pu, &ldu, pvt, &ldvt, pwork, &lwork, piwork, &info, 1);
             LapackException.ThrowIfFailed("sgesdd", info);
-        }
-
-        for (var i = 0; i < rows; i++)
-        {
-            for (var j = 0; j < k; j++) u[i * k + j] = uColumns[j * rows + i];
-        }
-        for (var i = 0; i < k; i++)
-        {
-            for (var j = 0; j < cols; j++) vt[i * cols + j] = vtColumns[j * k + i];
         }
     }
 
