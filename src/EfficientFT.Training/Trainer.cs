@@ -33,6 +33,9 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
     /// <summary>Called with the step after every <see cref="TrainerOptions.EvaluateEvery"/> steps and after the last one.</summary>
     public Func<int, IReadOnlyDictionary<string, double>>? Evaluate { get; init; }
 
+    /// <summary>Called after every optimizer step with (step, total steps, loss), for progress displays.</summary>
+    public Action<int, int, float>? StepCompleted { get; init; }
+
     /// <summary>Trains on the rows of <paramref name="data"/>. A NaN or infinite loss ends the run as diverged rather than throwing.</summary>
     public TrainingResult Train(ModelBatch data, CancellationToken cancellation = default)
     {
@@ -88,6 +91,7 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
             optimizer.ZeroGrad();
             stepSeconds.Add((clock.Elapsed - stepStart).TotalSeconds);
             losses.Add(loss);
+            StepCompleted?.Invoke(step, totalSteps, loss);
             if (Evaluate != null && options.EvaluateEvery is { } every && step % every == 0) evaluations.Add(new EvaluationRecord(step, Evaluate(step)));
             if (options.CheckpointEvery is { } interval && step % interval == 0) SaveCheckpoint(step, epoch, losses, evaluations);
         }
