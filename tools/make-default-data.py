@@ -536,6 +536,7 @@ def main():
             lines.append(document)
             count, size = sizes.get(source, (0, 0))
             sizes[source] = (count + 1, size + len(document.encode("utf-8")) + 1)
+    lines = seeded(lines, "corpus/lines", key=lambda line: line)  # sources interleaved, so any prefix is a mix
     corpus_text = "\n".join(lines) + "\n"
     check_corpus(corpus_text, [(f"{name}/{split}", rows) for name, _, (_, train, validation, _) in tasks
                                for split, rows in (("train", train), ("validation", validation))])
