@@ -19,9 +19,17 @@ public static class Format
     /// <summary>Parameter counts as the paper prints them (1.48M), with K and plain counts for small models.</summary>
     public static string Count(long n) => n switch
     {
-        >= 1_000_000 => (n / 1e6).ToString("F2", Inv) + "M",
+        >= 100_000 => (n / 1e6).ToString("F2", Inv) + "M",
         >= 10_000 => (n / 1e3).ToString("F1", Inv) + "K",
         _ => n.ToString("N0", Inv),
+    };
+
+    /// <summary>An axis tick for a count: 300K, 1M, 2.5M (no trailing zeros).</summary>
+    public static string CountTick(double n) => n switch
+    {
+        >= 1e6 => (n / 1e6).ToString("0.##", Inv) + "M",
+        >= 1e3 => (n / 1e3).ToString("0.##", Inv) + "K",
+        _ => n.ToString("0.##", Inv),
     };
 
     /// <summary>A share in [0, 1] as a percentage with three significant digits.</summary>

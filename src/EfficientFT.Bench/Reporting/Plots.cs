@@ -18,8 +18,12 @@ internal static class Plots
             if (rows.Count == 0) continue;
             var chart = new SvgChart($"{task} · {table.Metrics[task]} vs trainable parameters", "trainable parameters (log scale)", $"{table.Metrics[task]} ×100")
             {
-                XScale = AxisScale.Log10, XTickFormat = v => Format.Count((long)Math.Round(v)), SeriesInLegend = false,
+                XScale = AxisScale.Log10, XTickFormat = Format.CountTick, SeriesInLegend = false,
             };
+            // Rows with the same trainable count (a λ sweep) sit side by side, 7 px apart, instead of on one vertical.
+            var dodge = rows.GroupBy(r => r.TrainableParameters)
+                .SelectMany(g => g.Select((r, i) => (r, (i - (g.Count() - 1) / 2.0) * 7)))
+                .ToDictionary(x => x.r, x => x.Item2);
             foreach (var row in rows)
             {
                 var cell = row.Cells[task];
@@ -28,7 +32,7 @@ internal static class Plots
                             (table.ShowsLearningRate ? $" lr{Format.Number(k.LearningRate)}" : "");
                 chart.Add(new ChartSeries(table.Label(k), Palette.Color(methods.IndexOf(k.Method)),
                     [new ChartPoint(row.TrainableParameters, cell.Mean, cell.Std, label,
-                        $"{table.Label(k)}: {cell.Text(table.Seeds)} ({Format.Count(row.TrainableParameters)} trainable)")])
+                        $"{table.Label(k)}: {cell.Text(table.Seeds)} ({Format.Count(row.TrainableParameters)} trainable)", dodge[row])])
                 {
                     Line = false, Marker = Palette.Marker(targets.IndexOf(k.Targets)),
                 });
@@ -56,12 +60,14 @@ internal static class Plots
             {
                 if (!sweep.Any(r => r.Cells[task].HasScore)) continue;
                 var chart = new SvgChart($"{name} · {task}", "λ = η_V / η_QK (log₂ scale)", $"{table.Metrics[task]} ×100") { XScale = AxisScale.Log2 };
-                foreach (var line in sweep.GroupBy(r => r.Key.Targets))
+                var lines = sweep.GroupBy(r => r.Key.Targets).ToList();
+                foreach (var (line, n) in lines.Select((l, n) => (l, n)))
                 {
                     var i = targets.IndexOf(line.Key);
+                    var dodge = (n - (lines.Count - 1) / 2.0) * 5; // Keeps the error bars of the target sets apart.
                     chart.Add(new ChartSeries(line.Key, Palette.Color(i),
                         line.Where(r => r.Cells[task].HasScore).Select(r => new ChartPoint(r.Key.Lambda, r.Cells[task].Mean, r.Cells[task].Std,
-                            Tooltip: $"{table.Label(r.Key)}: {r.Cells[task].Text(table.Seeds)}")).ToList())
+                            Tooltip: $"{table.Label(r.Key)}: {r.Cells[task].Text(table.Seeds)}", Dodge: dodge)).ToList())
                     {
                         Marker = Palette.Marker(i), Dash = Palette.Dash(i),
                     });

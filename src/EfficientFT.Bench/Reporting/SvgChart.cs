@@ -5,8 +5,11 @@ namespace EfficientFT.Bench.Reporting;
 
 internal enum AxisScale { Linear, Log10, Log2 }
 
-/// <summary>One point of a series; <see cref="Error"/> draws a ±error bar, <see cref="Label"/> a text beside it.</summary>
-internal sealed record ChartPoint(double X, double Y, double Error = 0, string? Label = null, string? Tooltip = null);
+/// <summary>
+/// One point of a series; <see cref="Error"/> draws a ±error bar, <see cref="Label"/> a text beside it, and
+/// <see cref="Dodge"/> shifts it that many pixels sideways so points at one x (and their bars) stay apart.
+/// </summary>
+internal sealed record ChartPoint(double X, double Y, double Error = 0, string? Label = null, string? Tooltip = null, double Dodge = 0);
 
 internal sealed record ChartSeries(string Name, string Color, IReadOnlyList<ChartPoint> Points)
 {
@@ -89,14 +92,15 @@ internal sealed class SvgChart(string title, string xLabel, string yLabel)
             var group = new XElement("g");
             foreach (var p in pts.Where(p => p.Error > 0))
             {
-                var (px, lo, hi) = (Px(p.X), Py(Math.Max(p.Y - p.Error, YScale == AxisScale.Linear ? double.MinValue : y0)), Py(p.Y + p.Error));
+                var (px, lo, hi) = (Px(p.X) + p.Dodge, Py(Math.Max(p.Y - p.Error, YScale == AxisScale.Linear ? double.MinValue : y0)), Py(p.Y + p.Error));
                 group.Add(Line(px, lo, px, hi, s.Color, 1.2), Line(px - 3, lo, px + 3, lo, s.Color, 1.2), Line(px - 3, hi, px + 3, hi, s.Color, 1.2));
+                if (pts.Any(q => q.Label != null)) placed.Add((px - 3, hi, px + 3, lo)); // Labels keep off error bars too.
             }
             if (s.Line && pts.Count > 1)
             {
                 var line = new XElement("polyline", new XAttribute("fill", "none"), new XAttribute("stroke", s.Color), A("stroke-width", 1.8),
                     new XAttribute("stroke-linejoin", "round"),
-                    new XAttribute("points", string.Join(" ", pts.Select(p => $"{F(Px(p.X))},{F(Py(p.Y))}"))));
+                    new XAttribute("points", string.Join(" ", pts.Select(p => $"{F(Px(p.X) + p.Dodge)},{F(Py(p.Y))}"))));
                 if (s.Dash != "") line.Add(new XAttribute("stroke-dasharray", s.Dash));
                 group.Add(line);
             }
@@ -104,11 +108,12 @@ internal sealed class SvgChart(string title, string xLabel, string yLabel)
             {
                 foreach (var p in pts)
                 {
-                    var m = Marker(shape, Px(p.X), Py(p.Y), s.Color);
+                    var (mx, my) = (Px(p.X) + p.Dodge, Py(p.Y));
+                    var m = Marker(shape, mx, my, s.Color);
                     if (p.Tooltip != null) m.Add(new XElement("title", p.Tooltip));
                     group.Add(m);
-                    placed.Add((Px(p.X) - 4, Py(p.Y) - 4, Px(p.X) + 4, Py(p.Y) + 4));
-                    if (p.Label != null) labels.Add((Px(p.X), Py(p.Y), p.Label, s.Color));
+                    placed.Add((mx - 4, my - 4, mx + 4, my + 4));
+                    if (p.Label != null) labels.Add((mx, my, p.Label, s.Color));
                 }
             }
             svg.Add(group);
@@ -216,7 +221,7 @@ internal sealed class SvgChart(string title, string xLabel, string yLabel)
         if (scale == AxisScale.Linear)
         {
             var pad = hi > lo ? (hi - lo) * 0.08 : Math.Max(Math.Abs(hi) * 0.05, 0.5);
-            return (lo - pad, hi + pad);
+            return (lo >= 0 && lo - pad < 0 ? 0 : lo - pad, hi + pad); // Steps and losses do not go below 0.
         }
         var b = scale == AxisScale.Log2 ? 2.0 : 10.0;
         var (llo, lhi) = (Math.Log(lo, b), Math.Log(hi, b));

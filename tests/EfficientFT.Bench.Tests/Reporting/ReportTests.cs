@@ -58,7 +58,7 @@ public sealed class ReportTests : IDisposable
         var sentences = Findings.TargetsComparison(ResultsTable.Build(Known()));
         Assert.Equal(2, sentences.Count);
         Assert.Equal("LoRA r=8 λ=1: q,v scores +1.50 points against q,k,v on average over 2 tasks (rte +5.00, mrpc −2.00), " +
-                     "with 140.0K (8.64%) fewer trainable parameters (1.48M against 1.62M).", sentences[0]);
+                     "with 0.14M (8.64%) fewer trainable parameters (1.48M against 1.62M).", sentences[0]);
         Assert.StartsWith("Overall, over 1 matched configuration and 2 task cells, q,v scores +1.50 points against q,k,v on average; " +
                           "q,v is ahead in 1 of 2 cells and 0 of the 2 differences are within one std.", sentences[1]);
     }
