@@ -18,7 +18,7 @@ internal sealed record RunOverview(
         runs.Count > 0 ? runs.Min(r => r.FinishedAt) : null,
         runs.Count > 0 ? runs.Max(r => r.FinishedAt) : null);
 
-    public string Outcomes => $"{Runs} runs: {Completed} completed, {Diverged} diverged, {Failed} failed";
+    public string Outcomes => $"{Runs} ({Completed} completed, {Diverged} diverged, {Failed} failed)";
 
     public string Finished => First is { } a && Last is { } b
         ? a.Date == b.Date ? a.ToString("yyyy-MM-dd") : $"{a:yyyy-MM-dd} to {b:yyyy-MM-dd}"
