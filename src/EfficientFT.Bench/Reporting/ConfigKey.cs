@@ -1,0 +1,67 @@
+namespace EfficientFT.Bench.Reporting;
+
+/// <summary>
+/// One row of the results table: the settings that differ between the compared configurations (the paper's Table 2
+/// rows are method × targets × rank × λ); runs that share a key and a task differ only by seed and are pooled.
+/// </summary>
+public sealed record ConfigKey(string Model, string Method, string Targets, int Rank, double Lambda, double LearningRate)
+{
+    /// <summary>Methods whose trainable set does not depend on the rank, so the rank is not shown for them.</summary>
+    private static readonly HashSet<string> Rankless = ["full_ft", "bitfit", "ssl", "ssb", "ia3", "sift"];
+
+    /// <summary>The order of the paper's table first (full fine-tuning, LoRA, DoRA), then alphabetical.</summary>
+    private static readonly string[] MethodOrder = ["full_ft", "lora", "dora", "pissa", "olora", "rslora", "loraplus"];
+
+    public static ConfigKey Of(RunSettings s) => new(s.Model, s.Method, s.Targets, s.Rank, s.Lambda, s.LearningRate);
+
+    public bool UsesRank => !Rankless.Contains(Method);
+
+    /// <summary>The targeted projections as a set, so "q,v" and "v,q" compare equal.</summary>
+    public IReadOnlySet<string> TargetSet => Targets.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToHashSet();
+
+    public static string MethodName(string method) => method switch
+    {
+        "full_ft" => "Full FT",
+        "lora" => "LoRA",
+        "dora" => "DoRA",
+        "pissa" => "PiSSA",
+        "olora" => "OLoRA",
+        "rslora" => "rsLoRA",
+        "loraplus" => "LoRA+",
+        "adalora" => "AdaLoRA",
+        "galore" => "GaLore",
+        "sift" => "SIFT",
+        "ia3" => "IA³",
+        "vera" => "VeRA",
+        "bitfit" => "BitFit",
+        "eva" => "EVA",
+        "ssl" => "SSL",
+        "ssb" => "SSB",
+        _ => method,
+    };
+
+    /// <summary>"LoRA q,v r=8 λ=2" (and the learning rate when <paramref name="withLearningRate"/>).</summary>
+    public string Label(bool withLearningRate = false) =>
+        $"{MethodName(Method)} {Targets}{(UsesRank ? $" r={Rank}" : "")} λ={Format.Number(Lambda)}" +
+        (withLearningRate ? $" lr={Format.Number(LearningRate)}" : "");
+
+    /// <summary>Table order: model, method (paper order), targets (q,k,v before q,v as in Table 2), rank, λ, lr.</summary>
+    public static int Compare(ConfigKey a, ConfigKey b)
+    {
+        int c;
+        if ((c = string.CompareOrdinal(a.Model, b.Model)) != 0) return c;
+        if ((c = MethodRank(a.Method).CompareTo(MethodRank(b.Method))) != 0) return c;
+        if ((c = string.CompareOrdinal(a.Method, b.Method)) != 0) return c;
+        if ((c = b.TargetSet.Count.CompareTo(a.TargetSet.Count)) != 0) return c;
+        if ((c = string.CompareOrdinal(a.Targets, b.Targets)) != 0) return c;
+        if ((c = a.Rank.CompareTo(b.Rank)) != 0) return c;
+        if ((c = a.Lambda.CompareTo(b.Lambda)) != 0) return c;
+        return a.LearningRate.CompareTo(b.LearningRate);
+    }
+
+    private static int MethodRank(string method)
+    {
+        var i = Array.IndexOf(MethodOrder, method);
+        return i < 0 ? MethodOrder.Length : i;
+    }
+}

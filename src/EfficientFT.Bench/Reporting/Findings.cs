@@ -1,0 +1,115 @@
+namespace EfficientFT.Bench.Reporting;
+
+/// <summary>
+/// The "what it says" sentences, computed from the table: q,v against q,k,v at the same method, rank, λ and lr (the
+/// paper's first insight), and the best λ per method against λ = 1 (its second). A difference no larger than the
+/// larger of the two seed standard deviations is called "within one std"; nothing is claimed beyond the numbers.
+/// </summary>
+public static class Findings
+{
+    private static readonly HashSet<string> Qv = ["q", "v"];
+    private static readonly HashSet<string> Qkv = ["q", "k", "v"];
+
+    /// <summary>One sentence per matched pair of q,v and q,k,v rows, then one overall sentence (none without pairs).</summary>
+    public static IReadOnlyList<string> TargetsComparison(ResultsTable table)
+    {
+        var sentences = new List<string>();
+        var all = new List<(double Diff, bool WithinStd)>();
+        var pairs = 0;
+        foreach (var qv in table.Rows.Where(r => r.Key.TargetSet.SetEquals(Qv)))
+        {
+            var qkv = table.Rows.FirstOrDefault(r => r.Key.TargetSet.SetEquals(Qkv) && r.Key with { Targets = "" } == qv.Key with { Targets = "" });
+            if (qkv == null) continue;
+            var diffs = table.Tasks.Where(t => qv.Cells[t].HasScore && qkv.Cells[t].HasScore)
+                .Select(t => (Task: t, Diff: qv.Cells[t].Mean - qkv.Cells[t].Mean, WithinStd: WithinStd(qv.Cells[t], qkv.Cells[t])))
+                .ToList();
+            if (diffs.Count == 0) continue;
+            pairs++;
+            all.AddRange(diffs.Select(d => (d.Diff, d.WithinStd)));
+            var mean = diffs.Average(d => d.Diff);
+            var perTask = string.Join(", ", diffs.Select(d => $"{d.Task} {Format.Signed(d.Diff)}{(d.WithinStd ? " (within one std)" : "")}"));
+            var config = (table.ShowsModel ? qv.Key.Model + " " : "") + ConfigKey.MethodName(qv.Key.Method) +
+                         (qv.Key.UsesRank ? $" r={qv.Key.Rank}" : "") + $" λ={Format.Number(qv.Key.Lambda)}" +
+                         (table.ShowsLearningRate ? $" lr={Format.Number(qv.Key.LearningRate)}" : "");
+            sentences.Add($"{config}: q,v scores {Format.Signed(mean)} points against q,k,v on average over {Plural(diffs.Count, "task")} " +
+                          $"({perTask}), {Cost(qv.TrainableParameters, qkv.TrainableParameters)}.");
+        }
+        if (all.Count == 0) return sentences;
+        var overall = all.Average(d => d.Diff);
+        var ahead = all.Count(d => d.Diff > 0);
+        var within = all.Count(d => d.WithinStd);
+        var verdict = within == all.Count
+            ? "Every difference is within one std, so at these seeds the two target sets cannot be told apart."
+            : overall >= 0
+                ? "On these numbers q,v matches or beats q,k,v, as the paper's first insight says."
+                : "On these numbers q,k,v is ahead, unlike the paper's first insight.";
+        sentences.Add($"Overall, over {Plural(pairs, "matched configuration")} and {Plural(all.Count, "task cell")}, q,v scores " +
+                      $"{Format.Signed(overall)} points against q,k,v on average; q,v is ahead in {ahead} of {all.Count} cells and " +
+                      $"{within} of the {all.Count} differences are within one std. {verdict}");
+        return sentences;
+    }
+
+    /// <summary>For each method, targets, rank (and lr) swept over λ: the λ with the best average and per task, against λ = 1.</summary>
+    public static IReadOnlyList<string> LambdaComparison(ResultsTable table)
+    {
+        var sentences = new List<string>();
+        foreach (var sweep in table.Rows.GroupBy(r => r.Key with { Lambda = 0 }).Where(g => g.Count() > 1))
+        {
+            var rows = sweep.OrderBy(r => r.Key.Lambda).ToList();
+            var baseline = rows.FirstOrDefault(r => r.Key.Lambda == 1);
+            var k = rows[0].Key;
+            var config = (table.ShowsModel ? k.Model + " " : "") + $"{ConfigKey.MethodName(k.Method)} {k.Targets}" +
+                         (k.UsesRank ? $" r={k.Rank}" : "") + (table.ShowsLearningRate ? $" lr={Format.Number(k.LearningRate)}" : "");
+            var parts = new List<string>();
+            if (rows.Where(r => r.Average is not null).MaxBy(r => r.Average!.Value) is { } bestAvg)
+            {
+                var s = $"the best average is at λ={Format.Number(bestAvg.Key.Lambda)} ({Format.Score(bestAvg.Average!.Value)})";
+                if (baseline?.Average is double b && !ReferenceEquals(bestAvg, baseline))
+                    s += $", {Format.Signed(bestAvg.Average.Value - b)} points over λ=1 ({Format.Score(b)})";
+                else if (ReferenceEquals(bestAvg, baseline))
+                    s += ", i.e. no λ > 1 improves on the baseline";
+                parts.Add(s);
+            }
+            var perTask = new List<string>();
+            foreach (var t in table.Tasks)
+            {
+                var best = rows.Where(r => r.Cells[t].HasScore).MaxBy(r => r.Cells[t].Mean);
+                if (best == null) continue;
+                var text = $"{t} λ={Format.Number(best.Key.Lambda)}";
+                if (baseline != null && baseline.Cells[t].HasScore && !ReferenceEquals(best, baseline))
+                {
+                    var d = best.Cells[t].Mean - baseline.Cells[t].Mean;
+                    text += $" ({Format.Signed(d)}{(WithinStd(best.Cells[t], baseline.Cells[t]) ? ", within one std" : "")})";
+                }
+                perTask.Add(text);
+            }
+            if (perTask.Count > 0) parts.Add("per task " + string.Join(", ", perTask));
+            if (baseline == null) parts.Add("no λ=1 run to compare against");
+            var unstable = rows.Where(r => r.Cells.Values.Any(c => c.Diverged + c.Failed > 0))
+                .Select(r => $"λ={Format.Number(r.Key.Lambda)} lost {r.Cells.Values.Sum(c => c.Diverged + c.Failed)} of {r.Cells.Values.Sum(c => c.Runs)} runs")
+                .ToList();
+            if (unstable.Count > 0) parts.Add(string.Join(", ", unstable) + " to divergence or failure");
+            sentences.Add($"{config}: {string.Join("; ", parts)}.");
+        }
+        return sentences;
+    }
+
+    /// <summary>|mean a − mean b| no larger than the larger seed std (false with a single seed on both sides: no spread known).</summary>
+    private static bool WithinStd(ScoreCell a, ScoreCell b)
+    {
+        var std = Math.Max(a.Std, b.Std);
+        return std > 0 && Math.Abs(a.Mean - b.Mean) <= std;
+    }
+
+    private static string Cost(long qv, long qkv)
+    {
+        if (qv <= 0 || qkv <= 0) return "trainable parameters unknown";
+        if (qv == qkv) return $"at the same trainable parameters ({Format.Count(qv)})";
+        var fewer = qv < qkv;
+        var share = Math.Abs(qkv - qv) / (double)qkv;
+        return $"with {Format.Count(Math.Abs(qkv - qv))} ({Format.Share(share)}) {(fewer ? "fewer" : "more")} trainable parameters " +
+               $"({Format.Count(qv)} against {Format.Count(qkv)})";
+    }
+
+    private static string Plural(int n, string noun) => $"{n} {noun}{(n == 1 ? "" : "s")}";
+}

@@ -1,0 +1,62 @@
+namespace EfficientFT.Bench.Reporting;
+
+/// <summary>
+/// `eft report`: reads the run results of one or more results directories (shards of one grid) and writes
+/// report.md and a self-contained report.html (inline CSS and SVG, no scripts, no external references).
+/// </summary>
+public static class Report
+{
+    public const string MarkdownFile = "report.md";
+    public const string HtmlFile = "report.html";
+
+    /// <summary>
+    /// Every run file under each directory's runs/ folder (or the directory itself when it has none). A run id seen
+    /// twice with the same content is read once; with different content it is an error naming both files.
+    /// </summary>
+    public static IReadOnlyList<RunRecord> Load(IEnumerable<string> dirs)
+    {
+        var byId = new Dictionary<string, (RunRecord Record, string Json, string Path)>(StringComparer.Ordinal);
+        foreach (var dir in dirs)
+        {
+            if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir}: no such results directory.");
+            var runsDir = Path.Combine(dir, "runs");
+            var files = Directory.GetFiles(Directory.Exists(runsDir) ? runsDir : dir, "*.json").Order(StringComparer.Ordinal);
+            foreach (var file in files)
+            {
+                var record = RunRecordJson.Read(file);
+                if (string.IsNullOrEmpty(record.Id) || record.Settings is null)
+                    throw new InvalidDataException($"{file}: not a run result (no id or settings).");
+                var json = RunRecordJson.Serialize(record);
+                if (byId.TryGetValue(record.Id, out var seen))
+                {
+                    if (seen.Json != json)
+                        throw new InvalidDataException($"run {record.Id} appears twice with different results: {seen.Path} and {file}.");
+                    continue;
+                }
+                byId[record.Id] = (record, json, file);
+            }
+        }
+        if (byId.Count == 0) throw new InvalidDataException($"no run results (runs/*.json) in {string.Join(", ", dirs)}.");
+        return byId.Values.Select(v => v.Record).OrderBy(r => r.Id, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>Writes report.md and report.html into <paramref name="outDir"/>, each through a temporary file and a rename.</summary>
+    public static (string Markdown, string Html) Write(IReadOnlyList<RunRecord> runs, string outDir)
+    {
+        if (runs.Count == 0) throw new ArgumentException("no runs to report.", nameof(runs));
+        var table = ResultsTable.Build(runs);
+        Directory.CreateDirectory(outDir);
+        var md = Path.Combine(outDir, MarkdownFile);
+        var html = Path.Combine(outDir, HtmlFile);
+        WriteAtomically(md, MarkdownReport.Render(runs, table));
+        WriteAtomically(html, HtmlReport.Render(runs, table));
+        return (md, html);
+    }
+
+    private static void WriteAtomically(string path, string text)
+    {
+        var temp = $"{path}.{Environment.ProcessId}.tmp";
+        File.WriteAllText(temp, text);
+        File.Move(temp, path, overwrite: true);
+    }
+}

@@ -1,0 +1,152 @@
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+using EfficientFT.Bench.Reporting;
+
+namespace EfficientFT.Bench.Tests.Reporting;
+
+public sealed class ReportTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("eft-report-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static RunRecord Run(string task, string targets, ulong seed, double? score, long trainable, string status = RunStatus.Completed)
+    {
+        var s = SyntheticResults.Settings(task, "lora", targets, 1, seed);
+        return new RunRecord
+        {
+            Id = s.Id, Settings = s, Status = status, CodeVersion = "abc", HeadlineMetric = "accuracy", Headline = score,
+            Error = status == RunStatus.Completed ? null : "loss is NaN at step 3",
+            TrainableParameters = trainable, TrainableShare = trainable / 124_650_000.0, Losses = [0.7f, 0.6f, 0.5f],
+        };
+    }
+
+    /// <summary>
+    /// Hand-computed cells: rte q,v {74, 75, 76} → 75.00 ± 1.00 (plus one diverged seed), q,k,v {69, 70, 71} →
+    /// 70.00 ± 1.00; mrpc q,v {80, 81, 82} → 81.00 ± 1.00, q,k,v {82, 83, 84} → 83.00 ± 1.00. Averages 78.00 and 76.50.
+    /// </summary>
+    private static List<RunRecord> Known() =>
+    [
+        Run("rte", "q,v", 0, 0.74, 1_480_000), Run("rte", "q,v", 1, 0.75, 1_480_000), Run("rte", "q,v", 2, 0.76, 1_480_000),
+        Run("rte", "q,v", 3, null, 1_480_000, RunStatus.Diverged),
+        Run("rte", "q,k,v", 0, 0.69, 1_620_000), Run("rte", "q,k,v", 1, 0.70, 1_620_000), Run("rte", "q,k,v", 2, 0.71, 1_620_000),
+        Run("mrpc", "q,v", 0, 0.80, 1_480_000), Run("mrpc", "q,v", 1, 0.81, 1_480_000), Run("mrpc", "q,v", 2, 0.82, 1_480_000),
+        Run("mrpc", "q,k,v", 0, 0.82, 1_620_000), Run("mrpc", "q,k,v", 1, 0.83, 1_620_000), Run("mrpc", "q,k,v", 2, 0.84, 1_620_000),
+    ];
+
+    private static string[] TableRow(string markdown, string startsWith) =>
+        markdown.Split('\n').Single(l => l.StartsWith(startsWith)).Split(" | ").Select(c => c.Trim(' ', '|')).ToArray();
+
+    [Fact]
+    public void Markdown_table_has_mean_std_bold_best_and_trainable_parameters()
+    {
+        var (md, _) = Report.Write(Known(), _dir);
+        var text = File.ReadAllText(md);
+        // Columns: Method, Targets, Rank, λ, Trainable, rte, mrpc, Avg; q,k,v rows come first as in Table 2.
+        Assert.Contains("| Method | Targets | Rank | λ | Trainable (share) | rte (accuracy) | mrpc (accuracy) | Avg |", text);
+        var qv = TableRow(text, "| LoRA | q,v |");
+        var qkv = TableRow(text, "| LoRA | q,k,v |");
+        Assert.Equal(["LoRA", "q,v", "8", "1", "1.48M (1.19%)", "**75.00 ± 1.00** · diverged 1/4", "81.00 ± 1.00", "**78.00**"], qv);
+        Assert.Equal(["LoRA", "q,k,v", "8", "1", "1.62M (1.30%)", "70.00 ± 1.00", "**83.00 ± 1.00**", "76.50"], qkv);
+        Assert.True(text.IndexOf("| LoRA | q,k,v |", StringComparison.Ordinal) < text.IndexOf("| LoRA | q,v |", StringComparison.Ordinal));
+        Assert.Contains("loss is NaN at step 3", text);
+    }
+
+    [Fact]
+    public void Targets_sentence_gives_the_sign_number_and_parameter_cost()
+    {
+        var sentences = Findings.TargetsComparison(ResultsTable.Build(Known()));
+        Assert.Equal(2, sentences.Count);
+        Assert.Equal("LoRA r=8 λ=1: q,v scores +1.50 points against q,k,v on average over 2 tasks (rte +5.00, mrpc −2.00), " +
+                     "with 0.14M (8.64%) fewer trainable parameters (1.48M against 1.62M).", sentences[0]);
+        Assert.StartsWith("Overall, over 1 matched configuration and 2 task cells, q,v scores +1.50 points against q,k,v on average; " +
+                          "q,v is ahead in 1 of 2 cells and 0 of the 2 differences are within one std.", sentences[1]);
+    }
+
+    [Fact]
+    public void Targets_sentence_says_when_a_difference_is_within_one_std()
+    {
+        // rte q,v {70, 73, 76}: 73.00 ± 3.00 against 70.00 ± 1.00, a +3.00 difference no larger than the std.
+        List<RunRecord> runs =
+        [
+            Run("rte", "q,v", 0, 0.70, 10), Run("rte", "q,v", 1, 0.73, 10), Run("rte", "q,v", 2, 0.76, 10),
+            Run("rte", "q,k,v", 0, 0.69, 12), Run("rte", "q,k,v", 1, 0.70, 12), Run("rte", "q,k,v", 2, 0.71, 12),
+        ];
+        var sentences = Findings.TargetsComparison(ResultsTable.Build(runs));
+        Assert.Contains("(rte +3.00 (within one std))", sentences[0]);
+        Assert.Contains("cannot be told apart", sentences[1]);
+    }
+
+    [Fact]
+    public void Lambda_sentence_names_the_best_lambda_against_lambda_one()
+    {
+        var sentences = Findings.LambdaComparison(ResultsTable.Build(SyntheticResults.Grid()));
+        Assert.Equal(SyntheticResults.Methods.Length * SyntheticResults.Targets.Length, sentences.Count);
+        var lora = sentences.Single(s => s.StartsWith("LoRA q,v r=8:"));
+        Assert.Matches(@"the best average is at λ=4 \(\d+\.\d\d\), \+\d+\.\d\d points over λ=1", lora);
+        Assert.Contains("λ=8 lost 1 of 9 runs", sentences.Single(s => s.StartsWith("Full FT q,v:")));
+    }
+
+    [Fact]
+    public void Shards_are_merged_and_an_identical_duplicate_is_read_once()
+    {
+        var runs = Known();
+        string a = Path.Combine(_dir, "a"), b = Path.Combine(_dir, "b");
+        SyntheticResults.WriteTo(a, runs.Take(8));
+        SyntheticResults.WriteTo(b, runs.Skip(7));
+        var loaded = Report.Load([a, b]);
+        Assert.Equal(runs.Count, loaded.Count);
+        Assert.Equal(runs.Select(r => r.Id).Order(), loaded.Select(r => r.Id).Order());
+    }
+
+    [Fact]
+    public void Same_run_id_with_different_results_fails_naming_both_files()
+    {
+        var run = Known()[0];
+        string a = Path.Combine(_dir, "a"), b = Path.Combine(_dir, "b");
+        SyntheticResults.WriteTo(a, [run]);
+        SyntheticResults.WriteTo(b, [run with { Headline = 0.9 }]);
+        var e = Assert.Throws<InvalidDataException>(() => Report.Load([a, b]));
+        Assert.Contains(run.Id, e.Message);
+        Assert.Contains(Path.Combine(a, "runs", run.Id + ".json"), e.Message);
+        Assert.Contains(Path.Combine(b, "runs", run.Id + ".json"), e.Message);
+    }
+
+    [Fact]
+    public void Malformed_run_file_fails_naming_it()
+    {
+        SyntheticResults.WriteTo(_dir, Known().Take(2));
+        var bad = Path.Combine(_dir, "runs", "broken.json");
+        File.WriteAllText(bad, "{ \"id\": \"x\", \"settings\": ");
+        var e = Assert.Throws<InvalidDataException>(() => Report.Load([_dir]));
+        Assert.Contains(bad, e.Message);
+    }
+
+    /// <summary>
+    /// The synthetic grid: 3 tasks → 3 parameter plots, 3 methods × 3 tasks λ sweeps and loss panels. Set
+    /// EFT_REPORT_SAMPLE to a directory to keep the grid and the report there (to look at the page).
+    /// </summary>
+    [Fact]
+    public void Html_is_self_contained_with_one_well_formed_svg_per_plot()
+    {
+        var keep = Environment.GetEnvironmentVariable("EFT_REPORT_SAMPLE");
+        var dir = string.IsNullOrEmpty(keep) ? _dir : keep;
+        var grid = SyntheticResults.Grid();
+        SyntheticResults.WriteTo(dir, grid);
+        var (md, html) = Report.Write(Report.Load([dir]), dir);
+        var page = File.ReadAllText(html);
+
+        Assert.DoesNotMatch("(?i)https?://", page);
+        Assert.DoesNotContain("<script", page, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("<link", page, StringComparison.OrdinalIgnoreCase);
+        var svgs = Regex.Matches(page, "<svg.*?</svg>", RegexOptions.Singleline).Select(m => m.Value).ToList();
+        var tasks = SyntheticResults.Tasks.Length;
+        Assert.Equal(tasks + SyntheticResults.Methods.Length * tasks * 2, svgs.Count);
+        Assert.Equal(svgs.Count, Regex.Matches(page, "<svg").Count);
+        foreach (var svg in svgs) Assert.Equal("svg", XDocument.Parse(svg).Root!.Name.LocalName);
+        Assert.Contains("diverged 1/3", page);
+        Assert.Contains("failed 1/3", page);
+        Assert.Contains("out of memory allocating", File.ReadAllText(md));
+        Assert.Equal(3 * 2 * 4, Regex.Matches(File.ReadAllText(md), @"^\| (Full FT|LoRA|DoRA) \|", RegexOptions.Multiline).Count);
+    }
+}
