@@ -214,6 +214,11 @@ public sealed class BenchSpec
         {
             throw new SpecException(source, (int)e.Start.Line, (int)e.Start.Column, "yaml", e.InnerException?.Message ?? e.Message);
         }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet's scanner throws this on some malformed input (an unclosed flow mapping) with no position.
+            throw new SpecException(source, 0, 0, "yaml", $"not valid YAML ({e.Message}).");
+        }
         if (stream.Documents.Count != 1 || stream.Documents[0].RootNode is not YamlMappingNode root)
             throw new SpecException(source, 1, 1, "spec", "expected one YAML document holding a mapping (defaults:, grids:).");
 
