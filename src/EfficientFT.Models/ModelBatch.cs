@@ -27,6 +27,33 @@ public sealed record ModelBatch(int Batch, int Length, int[] InputIds, int[] Att
         };
     }
 
+    /// <summary>
+    /// <see cref="Select"/>, then drops the trailing columns that are padding in every selected row, so a batch is only
+    /// as wide as its longest row. For right-padded rows this changes no logit and no loss: padded positions are masked
+    /// out of attention and come after every real token. Token labels in a dropped column must be ignored ones (−100).
+    /// </summary>
+    public ModelBatch SelectTrimmed(IReadOnlyList<int> rows)
+    {
+        var width = 0;
+        foreach (var r in rows)
+        {
+            var mask = AttentionMask.AsSpan(r * Length, Length);
+            var last = mask.LastIndexOfAnyExcept(0);
+            if (last + 1 > width) width = last + 1;
+        }
+        width = Math.Max(width, 1);
+        if (width == Length) return Select(rows);
+        int[] Take(int[] source) => rows.SelectMany(r => source.AsSpan(r * Length, width).ToArray()).ToArray();
+        if (TokenLabels != null && rows.Any(r => TokenLabels.AsSpan(r * Length + width, Length - width).ContainsAnyExcept(-100)))
+            return Select(rows);
+        return new ModelBatch(rows.Count, width, Take(InputIds), Take(AttentionMask))
+        {
+            ClassLabels = ClassLabels == null ? null : rows.Select(r => ClassLabels[r]).ToArray(),
+            RegressionLabels = RegressionLabels == null ? null : rows.Select(r => RegressionLabels[r]).ToArray(),
+            TokenLabels = TokenLabels == null ? null : Take(TokenLabels),
+        };
+    }
+
     /// <summary>Checks sizes up front so a malformed batch fails with its shape in the message.</summary>
     public void Validate()
     {

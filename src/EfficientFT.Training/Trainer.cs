@@ -71,7 +71,7 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
             for (var m = 0; m < micros && float.IsFinite(loss); m++)
             {
                 var rows = order.Skip((firstMicro + m) * options.BatchSize).Take(options.BatchSize).ToList();
-                var batch = data.Select(rows);
+                var batch = options.TrimPadding ? data.SelectTrimmed(rows) : data.Select(rows);
                 tokens += batch.AttentionMask.Sum(v => (long)v);
                 loss += MicroStep(batch, context, micros) / micros;
             }

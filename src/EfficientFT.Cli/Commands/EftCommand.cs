@@ -16,6 +16,7 @@ public static class EftCommand
         root.Subcommands.Add(MethodsCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());
         root.Subcommands.Add(DownloadCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());
         var perf = new Command("perf", "Benchmarks that print figures (matrix products, tokenizer throughput).");
         perf.Subcommands.Add(PerfGemmCommand.Create());

@@ -113,17 +113,13 @@ public static class TrainCommand
         if (report.NewlyInitialized.Count > 0)
             Console.Error.WriteLine($"eft: note: {model.Architecture} head initialised fresh: {string.Join(", ", report.NewlyInitialized)}");
         var rows = JsonlBatchReader.Read(dataPath, model.ModelConfig.PadTokenId ?? 0, SequenceClassification.IsRegression(model.ModelConfig));
-        // EVA initialises from the inputs its layers see: the training rows, in batches of the training size.
-        var initBatches = PeftMethods.Create(options.Method) is IDataDrivenInit
-            ? Enumerable.Range(0, (rows.Batch + batchSize - 1) / batchSize)
-                .Select(i => rows.Select(Enumerable.Range(i * batchSize, Math.Min(batchSize, rows.Batch - i * batchSize)).ToList()))
-            : null;
+        var initBatches = OptimizerSetup.InitBatches(options.Method, rows, batchSize);
         var peft = initAdapter != null ? PeftModel.LoadAdapter(model, initAdapter) : PeftModel.Create(model, options, initBatches);
-        IOptimizer optimizer = peft.Method is GaLore
-            ? GaLoreAdamW.Create(peft.Trainable, s.LearningRate, s.ValueRatio,
-                new Training.Optimizers.GaLoreOptions { Rank = peft.Options.Rank, UpdateProjectionGap = s.GaloreGap, Scale = s.GaloreScale },
-                s.WeightDecay, s.Betas.Item1, s.Betas.Item2, s.Eps)
-            : new AdamW(ParameterGroups.Build(peft.Trainable, s.LearningRate, s.ValueRatio, s.LoraPlusRatio, s.WeightDecay), s.Betas.Item1, s.Betas.Item2, s.Eps);
+        var optimizer = OptimizerSetup.Create(peft, new OptimizerSettings
+        {
+            LearningRate = s.LearningRate, ValueRatio = s.ValueRatio, LoraPlusRatio = s.LoraPlusRatio, Beta1 = s.Betas.Item1,
+            Beta2 = s.Betas.Item2, Eps = s.Eps, WeightDecay = s.WeightDecay, GaloreGap = s.GaloreGap, GaloreScale = s.GaloreScale,
+        });
         Console.WriteLine($"{peft.Method.Name} on {peft.Targets.Count} modules of {model.Architecture}: {peft.TrainableCount:N0} trainable parameters ({peft.TrainableShare:P3} of the model)");
 
         Directory.CreateDirectory(outputDir);

@@ -4,7 +4,7 @@ namespace EfficientFT.Training.Data;
 
 /// <summary>
 /// Reads JSON Lines as Hugging Face datasets' to_json writes them: one object per line with the task's sentence keys
-/// and an int label (a float score for regression). Rows labelled -1 are the unlabeled test split and are skipped.
+/// and an int label or a label name (a float score for regression). Rows labelled -1 are the unlabeled test split and are skipped.
 /// </summary>
 public static class JsonlExampleReader
 {
@@ -67,9 +67,15 @@ public static class JsonlExampleReader
 
     private static float? Label(GlueTask task, JsonElement value, string path, long line)
     {
+        // A label name ("positive") reads as its class, as in the CSV reader; embedded tasks write names.
+        if (value.ValueKind == JsonValueKind.String && !task.IsRegression)
+        {
+            return LabelParser.Parse(task, value.GetString()!, path, line);
+        }
+
         if (value.ValueKind != JsonValueKind.Number)
         {
-            throw DataErrors.At(path, line, $"label is {value.ValueKind}, not a number.");
+            throw DataErrors.At(path, line, $"label is {value.ValueKind}, not a number{(task.IsRegression ? "" : " or a label name")}.");
         }
 
         if (task.IsRegression)

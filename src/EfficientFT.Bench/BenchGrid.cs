@@ -1,0 +1,76 @@
+namespace EfficientFT.Bench;
+
+/// <summary>What a grid pass did: the shard's runs, those it skipped as finished before, and every record of the shard.</summary>
+public sealed record GridOutcome(int Runs, int Skipped, int Ran, bool Cancelled, IReadOnlyList<RunRecord> Records);
+
+/// <summary>
+/// Runs a shard of an expanded spec into a results directory: validates every model and task before the first run,
+/// skips runs whose result exists, records each finished run at once (a killed grid loses at most the run in
+/// progress, which resumes from its last checkpoint when the spec asks for checkpoints), and keeps going when a run
+/// fails or diverges.
+/// </summary>
+public static class BenchGrid
+{
+    /// <summary>Every model and task the plan names must exist and read; the error names where the spec named it.</summary>
+    public static void Validate(BenchPlan plan, TaskCatalog tasks, BenchRunner runner)
+    {
+        foreach (var (model, place) in plan.Models)
+        {
+            try
+            {
+                runner.ModelDirectory(model);
+            }
+            catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+            {
+                throw place.Error(e.Message);
+            }
+        }
+        foreach (var (task, place) in plan.Tasks)
+        {
+            try
+            {
+                tasks.Load(task);
+            }
+            catch (Exception e) when (e is IOException or ArgumentException or InvalidDataException or UnauthorizedAccessException)
+            {
+                throw place.Error(e.Message);
+            }
+        }
+    }
+
+    public static GridOutcome Run(BenchPlan plan, Shard shard, ResultsStore store, BenchRunner runner,
+        Action<RunPlan>? started = null, Action<RunPlan, RunRecord>? finished = null, CancellationToken cancellation = default)
+    {
+        var mine = plan.Runs.Where(r => shard.Contains(r.Index)).ToList();
+        store.RemoveStaleTemporaries(mine.Select(r => r.Id));
+        var done = store.FinishedIds();
+        var skipped = mine.Count(r => done.Contains(r.Id));
+        var ran = 0;
+        var cancelled = false;
+        foreach (var run in mine.Where(r => !done.Contains(r.Id)))
+        {
+            if (cancellation.IsCancellationRequested)
+            {
+                cancelled = true;
+                break;
+            }
+            store.Event("start", run.Id);
+            started?.Invoke(run);
+            var work = run.CheckpointEvery != null ? store.WorkDirectory(run.Id) : null;
+            var record = runner.Run(run, work, cancellation);
+            if (record == null)
+            {
+                cancelled = true;
+                break;
+            }
+            store.Write(record);
+            store.Event("end", run.Id, record.Status);
+            if (work != null && Directory.Exists(work)) Directory.Delete(work, recursive: true);
+            ran++;
+            finished?.Invoke(run, record);
+        }
+        var ids = mine.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
+        var records = store.ReadAll().Where(r => ids.Contains(r.Id)).OrderBy(r => mine.FindIndex(m => m.Id == r.Id)).ToList();
+        return new GridOutcome(mine.Count, skipped, ran, cancelled, records);
+    }
+}

@@ -1,0 +1,58 @@
+namespace EfficientFT.Bench;
+
+/// <summary>What <see cref="ResultsMerge.Merge"/> did.</summary>
+public sealed record MergeOutcome(int Copied, int AlreadyThere, IReadOnlyList<string> Conflicts);
+
+/// <summary>
+/// Unions the runs/ of several results directories (shards run apart) into one. A run present in several with the
+/// same outcome (status, scores, losses) is kept once, whatever its timings; one with a different outcome is a
+/// conflict and nothing is written.
+/// </summary>
+public static class ResultsMerge
+{
+    public static MergeOutcome Merge(string output, IReadOnlyList<string> inputs)
+    {
+        var target = new ResultsStore(output);
+        var chosen = new Dictionary<string, (RunRecord Record, string Path)>(StringComparer.Ordinal);
+        foreach (var file in Directory.EnumerateFiles(target.RunsDirectory, "*.json"))
+        {
+            var record = RunRecordJson.Read(file);
+            chosen[record.Id] = (record, file);
+        }
+        var existing = chosen.Keys.ToHashSet(StringComparer.Ordinal);
+        var conflicts = new List<string>();
+        var same = 0;
+        foreach (var input in inputs)
+        {
+            var runs = Path.Combine(input, "runs");
+            if (!Directory.Exists(runs)) throw new DirectoryNotFoundException($"{input}: no runs/ directory (not a results directory).");
+            foreach (var file in Directory.EnumerateFiles(runs, "*.json").Order(StringComparer.Ordinal))
+            {
+                var record = RunRecordJson.Read(file);
+                if (!chosen.TryGetValue(record.Id, out var kept))
+                {
+                    chosen[record.Id] = (record, file);
+                    continue;
+                }
+                if (SameOutcome(kept.Record, record)) same++;
+                else conflicts.Add($"{record.Id}: {kept.Path} ({kept.Record.Status}, headline {kept.Record.Headline}) vs {file} ({record.Status}, headline {record.Headline})");
+            }
+        }
+        if (conflicts.Count > 0) return new MergeOutcome(0, same, conflicts);
+        var copied = 0;
+        foreach (var (id, (record, _)) in chosen)
+        {
+            if (existing.Contains(id)) continue;
+            target.Write(record);
+            copied++;
+        }
+        var spec = inputs.Select(i => Path.Combine(i, "spec.yaml")).FirstOrDefault(File.Exists);
+        if (spec != null && !File.Exists(Path.Combine(output, "spec.yaml"))) target.SaveSpec(File.ReadAllText(spec));
+        return new MergeOutcome(copied, same, []);
+    }
+
+    private static bool SameOutcome(RunRecord a, RunRecord b) =>
+        a.Status == b.Status && a.Headline.Equals(b.Headline)
+        && a.Scores.Count == b.Scores.Count && a.Scores.All(kv => b.Scores.TryGetValue(kv.Key, out var v) && v.Equals(kv.Value))
+        && a.Losses.SequenceEqual(b.Losses);
+}

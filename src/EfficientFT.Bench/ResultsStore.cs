@@ -1,0 +1,109 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace EfficientFT.Bench;
+
+/// <summary>
+/// A results directory: runs/&lt;id&gt;.json (one per finished run, written atomically; the report reads these),
+/// spec.yaml (the spec that made them), events.jsonl (a line per run start and end, for people and tests) and
+/// work/&lt;id&gt;/ (a running run's checkpoints, removed when it finishes). Several processes (shards) may share one.
+/// </summary>
+public sealed class ResultsStore
+{
+    public ResultsStore(string root)
+    {
+        Root = root;
+        Directory.CreateDirectory(RunsDirectory);
+    }
+
+    public string Root { get; }
+
+    public string RunsDirectory => Path.Combine(Root, "runs");
+
+    public string RunPath(string id) => Path.Combine(RunsDirectory, id + ".json");
+
+    public string WorkDirectory(string id) => Path.Combine(Root, "work", id);
+
+    /// <summary>Writes spec.yaml unless it holds this text already (through a temporary file, as shards may race).</summary>
+    public void SaveSpec(string text)
+    {
+        var path = Path.Combine(Root, "spec.yaml");
+        if (File.Exists(path) && File.ReadAllText(path) == text) return;
+        var temp = $"{path}.{Environment.ProcessId}.tmp";
+        File.WriteAllText(temp, text);
+        File.Move(temp, path, overwrite: true);
+    }
+
+    /// <summary>The ids with a readable result; a file that does not parse does not count (the run is made again).</summary>
+    public HashSet<string> FinishedIds()
+    {
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var file in Directory.EnumerateFiles(RunsDirectory, "*.json"))
+        {
+            try
+            {
+                ids.Add(RunRecordJson.Read(file).Id);
+            }
+            catch (InvalidDataException)
+            {
+            }
+        }
+        return ids;
+    }
+
+    public IReadOnlyList<RunRecord> ReadAll() => Directory.EnumerateFiles(RunsDirectory, "*.json").Order(StringComparer.Ordinal)
+        .Select(RunRecordJson.Read).ToList();
+
+    /// <summary>
+    /// Removes the temporary files a killed writer left for these ids (runs/&lt;id&gt;.json.&lt;pid&gt;.tmp whose
+    /// process is gone). Only this process's ids, so a shard never touches another's live write.
+    /// </summary>
+    public int RemoveStaleTemporaries(IEnumerable<string> ids)
+    {
+        var removed = 0;
+        foreach (var id in ids)
+        {
+            foreach (var temp in Directory.EnumerateFiles(RunsDirectory, id + ".json.*.tmp"))
+            {
+                var pid = Path.GetFileName(temp)[(id.Length + ".json.".Length)..^".tmp".Length];
+                if (int.TryParse(pid, NumberStyles.None, CultureInfo.InvariantCulture, out var p) && p != Environment.ProcessId && IsAlive(p)) continue;
+                File.Delete(temp);
+                removed++;
+            }
+        }
+        return removed;
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    public void Write(RunRecord record) => RunRecordJson.Write(RunPath(record.Id), record);
+
+    /// <summary>Appends {"event", "id", "pid", "time"} to events.jsonl; one short append per line, so shards interleave whole lines.</summary>
+    public void Event(string kind, string id, string? status = null)
+    {
+        var line = new JsonObject
+        {
+            ["event"] = kind, ["id"] = id, ["pid"] = Environment.ProcessId, ["time"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
+        };
+        if (status != null) line["status"] = status;
+        using var stream = new FileStream(Path.Combine(Root, "events.jsonl"), FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+        var bytes = System.Text.Encoding.UTF8.GetBytes(line.ToJsonString() + "\n");
+        stream.Write(bytes);
+    }
+}

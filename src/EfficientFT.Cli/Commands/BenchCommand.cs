@@ -1,0 +1,196 @@
+using System.CommandLine;
+using System.Globalization;
+using EfficientFT.Bench;
+using EfficientFT.Bench.Reporting;
+using Spectre.Console;
+
+namespace EfficientFT.Cli.Commands;
+
+/// <summary>
+/// `bench`: expands a benchmark spec (a YAML file, or a preset) into runs and makes those of this shard that have no
+/// result yet, one result file per run under RESULTS/runs; `bench merge` unions results directories.
+/// </summary>
+public static class BenchCommand
+{
+    public static Command Create()
+    {
+        var spec = new Argument<string?>("spec") { Description = "Spec YAML (see BenchSpec); none runs --preset.", Arity = ArgumentArity.ZeroOrOne };
+        var preset = new Option<string?>("--preset") { Description = $"A built-in spec: {string.Join(", ", BenchSpec.PresetNames)} (default: default)." };
+        var results = new Option<string?>("--results") { Description = "Results directory (default: results/<spec name>)." };
+        var shard = new Option<string?>("--shard") { Description = "i/n: only runs whose index ≡ i (mod n); i is 0-based (Slurm: $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)." };
+        var model = new Option<string?>("--model") { Description = "Replace every model of the spec: a directory, org/name in the Hugging Face cache, or embedded." };
+        var tasks = new Option<string?>("--tasks") { Description = "Replace every task list of the spec (comma-separated), e.g. cola,rte with --glue-dir." };
+        var glueDir = new Option<string?>("--glue-dir") { Description = "GLUE data in the original layout (CoLA/train.tsv, dev.tsv, …); makes GLUE task names resolve." };
+        var dryRun = new Option<bool>("--dry-run") { Description = "List the runs and their ids; run nothing." };
+        var command = new Command("bench", "Run a benchmark grid (methods × targets × λ × tasks × seeds) and record one result per run.")
+        {
+            spec, preset, results, shard, model, tasks, glueDir, dryRun,
+        };
+        command.Subcommands.Add(CreateMerge());
+        command.SetAction(r => CommandErrors.Run(() =>
+        {
+            try
+            {
+                return Run(r.GetValue(spec), r.GetValue(preset), r.GetValue(results), r.GetValue(shard), r.GetValue(model),
+                    r.GetValue(tasks), r.GetValue(glueDir), r.GetValue(dryRun));
+            }
+            catch (SpecException e)
+            {
+                Console.Error.WriteLine($"eft: error: {e.Message}");
+                return 2;
+            }
+        }));
+        return command;
+    }
+
+    private static Command CreateMerge()
+    {
+        var output = new Argument<string>("out") { Description = "Results directory to merge into (created if missing)." };
+        var inputs = new Argument<string[]>("dirs") { Description = "Results directories (e.g. one per shard).", Arity = ArgumentArity.OneOrMore };
+        var merge = new Command("merge", "Union the runs of several results directories; runs with the same id but another outcome are refused.") { output, inputs };
+        merge.SetAction(r => CommandErrors.Run(() =>
+        {
+            var outcome = ResultsMerge.Merge(r.GetValue(output)!, r.GetValue(inputs)!);
+            if (outcome.Conflicts.Count > 0)
+            {
+                Console.Error.WriteLine($"eft: error: {outcome.Conflicts.Count} run(s) differ between directories; nothing merged:");
+                foreach (var conflict in outcome.Conflicts) Console.Error.WriteLine($"  {conflict}");
+                return 1;
+            }
+            Console.WriteLine($"merged into {r.GetValue(output)}: {outcome.Copied} run(s) copied, {outcome.AlreadyThere} duplicate(s) with the same outcome kept once");
+            return 0;
+        }));
+        return merge;
+    }
+
+    private static int Run(string? specPath, string? preset, string? resultsDir, string? shardText, string? model, string? taskList,
+        string? glueDir, bool dryRun)
+    {
+        if (specPath != null && preset != null) throw new ArgumentException("Give a spec file or --preset, not both.");
+        var spec = specPath != null ? BenchSpec.Load(specPath) : BenchSpec.Preset(preset ?? "default");
+        var tasks = taskList?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var plan = spec.Expand(model, tasks is { Length: > 0 } ? tasks : null);
+        var shard = shardText != null ? Shard.Parse(shardText) : Shard.All;
+        var root = resultsDir ?? Path.Combine("results", spec.Name);
+        var mine = plan.Runs.Where(p => shard.Contains(p.Index)).ToList();
+
+        if (dryRun)
+        {
+            var finished = Directory.Exists(Path.Combine(root, "runs")) ? new ResultsStore(root).FinishedIds() : [];
+            Console.WriteLine($"{spec.Source}: {plan.Runs.Count} runs ({plan.DuplicatesRemoved} duplicates removed), shard {shard}: {mine.Count}");
+            foreach (var p in mine)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{p.Index,5}  {p.Id}  {(finished.Contains(p.Id) ? "done" : "todo")}  model={p.Settings.Model} lr={p.Settings.LearningRate:G4}"));
+            return 0;
+        }
+
+        var catalog = new TaskCatalog(BenchEnvironment.AssetsDirectory, glueDir);
+        var runner = new BenchRunner(catalog);
+        BenchGrid.Validate(plan, catalog, runner);
+        var store = new ResultsStore(root);
+        store.SaveSpec(spec.Text);
+
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            // The first Ctrl+C stops after the current step (no record for the unfinished run); a second kills.
+            if (cancel.IsCancellationRequested) return;
+            e.Cancel = true;
+            cancel.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        GridOutcome outcome;
+        try
+        {
+            outcome = Interactive() ? RunWithProgress(plan, shard, store, runner, mine, cancel.Token) : RunPlain(plan, shard, store, runner, cancel.Token);
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+
+        Summary(outcome.Records);
+        Console.WriteLine($"{store.Root}: {outcome.Ran} run(s) made, {outcome.Skipped} finished run(s) skipped, {outcome.Records.Count}/{outcome.Runs} recorded{(outcome.Cancelled ? " (cancelled)" : "")}");
+        if (!outcome.Cancelled && store.ReadAll() is { Count: > 0 } recorded)
+        {
+            var (markdown, html) = Report.Write(recorded, store.Root);
+            Console.WriteLine($"report: {html} ({markdown})");
+        }
+        return outcome.Cancelled ? 130 : outcome.Records.Any(r => r.Status == RunStatus.Failed) ? 1 : 0;
+    }
+
+    private static bool Interactive() =>
+        !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive && Environment.GetEnvironmentVariable("CI") == null;
+
+    private static GridOutcome RunPlain(BenchPlan plan, Shard shard, ResultsStore store, BenchRunner runner, CancellationToken cancel)
+    {
+        return BenchGrid.Run(plan, shard, store, runner, null,
+            (run, record) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{run.Index + 1}/{plan.Runs.Count} {record.Id} {record.Status} {record.HeadlineMetric}={FormatScore(record.Headline)} {record.SecondsPerStep:F3} s/step{(record.Error != null ? $" ({record.Error})" : "")}")),
+            cancel);
+    }
+
+    private static GridOutcome RunWithProgress(BenchPlan plan, Shard shard, ResultsStore store, BenchRunner runner, IReadOnlyList<RunPlan> mine, CancellationToken cancel)
+    {
+        GridOutcome? outcome = null;
+        AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var done = store.FinishedIds();
+                var skipped = mine.Count(r => done.Contains(r.Id));
+                var grid = ctx.AddTask($"grid ({skipped} skipped)", maxValue: Math.Max(mine.Count, 1));
+                grid.Value = skipped;
+                var current = ctx.AddTask("run", maxValue: 1);
+                runner.StepCompleted = (step, total, loss) =>
+                {
+                    current.MaxValue = total;
+                    current.Value = step;
+                    current.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"step {step}/{total} loss {loss:F4}"));
+                };
+                outcome = BenchGrid.Run(plan, shard, store, runner,
+                    run =>
+                    {
+                        current.Value = 0;
+                        current.Description = Markup.Escape(run.Id);
+                    },
+                    (run, record) =>
+                    {
+                        grid.Increment(1);
+                        AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                            $"{record.Id} {record.Status} {record.HeadlineMetric}={FormatScore(record.Headline)} {record.SecondsPerStep:F3} s/step")));
+                    },
+                    cancel);
+                runner.StepCompleted = null;
+            });
+        return outcome!;
+    }
+
+    private static string FormatScore(double? value) => value is { } v ? (100 * v).ToString("F2", CultureInfo.InvariantCulture) : "-";
+
+    /// <summary>Headline mean ± std (×100) over seeds per method, targets, rank, λ and task.</summary>
+    private static void Summary(IReadOnlyList<RunRecord> records)
+    {
+        if (records.Count == 0) return;
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var column in new[] { "method", "targets", "rank", "λ", "task", "headline (×100)", "seeds", "trainable" })
+            table.AddColumn(column);
+        var groups = records.GroupBy(r => (r.Settings.Method, r.Settings.Targets, r.Settings.Rank, r.Settings.Lambda, r.Settings.Task, r.Settings.Model))
+            .OrderBy(g => g.Key.Task, StringComparer.Ordinal).ThenBy(g => g.Key.Method, StringComparer.Ordinal)
+            .ThenBy(g => g.Key.Targets, StringComparer.Ordinal).ThenBy(g => g.Key.Lambda);
+        foreach (var g in groups)
+        {
+            var scores = g.Where(r => r.Headline != null).Select(r => 100 * r.Headline!.Value).ToList();
+            var mean = scores.Count > 0 ? scores.Average() : double.NaN;
+            var std = scores.Count > 1 ? Math.Sqrt(scores.Sum(x => (x - mean) * (x - mean)) / (scores.Count - 1)) : 0;
+            var notes = string.Join(" ", g.Where(r => r.Status != RunStatus.Completed).GroupBy(r => r.Status).Select(s => $"{s.Count()} {s.Key}"));
+            table.AddRow(
+                Markup.Escape(g.Key.Method), g.Key.Targets, g.Key.Rank.ToString(CultureInfo.InvariantCulture),
+                g.Key.Lambda.ToString("G4", CultureInfo.InvariantCulture), Markup.Escape(g.Key.Task),
+                scores.Count > 0 ? string.Create(CultureInfo.InvariantCulture, $"{mean:F2} ± {std:F2}") : "-",
+                Markup.Escape($"{scores.Count}/{g.Count()}{(notes.Length > 0 ? $" ({notes})" : "")}"),
+                g.First().TrainableParameters.ToString("N0", CultureInfo.InvariantCulture));
+        }
+        AnsiConsole.Write(table);
+    }
+}

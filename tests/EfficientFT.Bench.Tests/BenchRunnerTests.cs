@@ -1,0 +1,144 @@
+using EfficientFT.Models;
+using EfficientFT.Models.Nn;
+using EfficientFT.Models.Tokenizers;
+using EfficientFT.Tensors.Autograd;
+using EfficientFT.Training.Data;
+
+namespace EfficientFT.Bench.Tests;
+
+public sealed class BenchRunnerTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("eft-bench-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private const string Spec = """
+        defaults: { model: embedded, tasks: toy, max_steps: 4, batch_size: 8, max_length: 24, lr: 5e-3, seeds: [1], evaluate_every: 2 }
+        grids:
+          - methods: [full_ft, lora]
+            targets: ["q,v"]
+          - methods: [lora]
+            targets: gate
+        """;
+
+    [Fact]
+    public void Trimmed_batches_give_the_same_logits()
+    {
+        var assets = TinyBench.CreateAssets(_dir);
+        var data = new TaskCatalog(assets, null).Load("toy");
+        var model = BenchRunner.LoadClassifier(Path.Combine(assets, "model"), data.Task, 5);
+        var rows = BenchRunner.Tokenize(Tokenizer.FromFile(Path.Combine(assets, "model", "tokenizer.json")), data.Train, data.Task, 24);
+        // The three shortest rows: the trimmed batch is narrower than the task's longest row.
+        var pick = Enumerable.Range(0, rows.Batch).OrderBy(r => rows.AttentionMask.AsSpan(r * rows.Length, rows.Length).IndexOf(0) is var i and >= 0 ? i : rows.Length)
+            .Take(3).ToArray();
+        var full = rows.Select(pick);
+        var trimmed = rows.SelectTrimmed(pick);
+        Assert.True(trimmed.Length < full.Length, $"{trimmed.Length} vs {full.Length}");
+        Assert.Equal(full.ClassLabels, trimmed.ClassLabels);
+        using var _ = GradMode.NoGrad();
+        var a = model.Forward(full, ForwardContext.Inference);
+        var b = model.Forward(trimmed, ForwardContext.Inference);
+        var (la, lb) = (a.Logits.Contiguous().ToArray(), b.Logits.Contiguous().ToArray());
+        Assert.Equal(la.Length, lb.Length);
+        for (var i = 0; i < la.Length; i++) Assert.True(Math.Abs(la[i] - lb[i]) <= 1e-6f * Math.Max(1, Math.Abs(la[i])), $"logit {i}: {la[i]} vs {lb[i]}");
+        Assert.Equal(a.Loss!.Item(), b.Loss!.Item(), 6);
+    }
+
+    [Fact]
+    public void A_grid_records_every_run_keeps_going_after_a_failure_and_a_rerun_skips_them()
+    {
+        var assets = TinyBench.CreateAssets(_dir);
+        var plan = BenchSpec.Parse(Spec, "tiny.yaml", "tiny").Expand();
+        var catalog = new TaskCatalog(assets, null);
+        var runner = new BenchRunner(catalog);
+        BenchGrid.Validate(plan, catalog, runner);
+        var store = new ResultsStore(Path.Combine(_dir, "results"));
+        var stale = store.RunPath(plan.Runs[0].Id) + ".999999.tmp";
+        File.WriteAllText(stale, "{ half a fi");
+
+        var first = BenchGrid.Run(plan, Shard.All, store, runner);
+        Assert.Equal((3, 0, 3), (first.Runs, first.Skipped, first.Ran));
+        Assert.False(File.Exists(stale));
+        var records = store.ReadAll().ToDictionary(r => r.Settings.Method + r.Settings.Targets);
+        Assert.Equal(3, records.Count);
+        foreach (var key in new[] { "full_ftq,v", "loraq,v" })
+        {
+            var r = records[key];
+            Assert.Equal(RunStatus.Completed, r.Status);
+            Assert.Equal(4, r.Steps);
+            Assert.Equal(4, r.Losses.Count);
+            Assert.Equal([2, 4], r.Evaluations.Select(e => e.Step));
+            Assert.Equal("accuracy", r.HeadlineMetric);
+            Assert.Equal(r.Scores["accuracy"], r.Headline);
+            Assert.Contains("f1", r.Scores.Keys);
+            Assert.InRange(r.Headline!.Value, 0, 1);
+            Assert.True(r.PeakMemoryBytes > 0 && r.SecondsPerStep > 0 && r.TokensPerSecond > 0 && r.WallSeconds > 0);
+            Assert.False(string.IsNullOrEmpty(r.CodeVersion));
+            Assert.InRange(r.TrainableShare, 1e-6, 1);
+        }
+        Assert.True(records["loraq,v"].TrainableParameters < records["full_ftq,v"].TrainableParameters);
+        var failed = records["loragate"];
+        Assert.Equal(RunStatus.Failed, failed.Status);
+        Assert.Contains("match no linear module", failed.Error);
+
+        var second = BenchGrid.Run(plan, Shard.All, store, runner);
+        Assert.Equal((3, 3, 0), (second.Runs, second.Skipped, second.Ran));
+        Assert.Equal(3, second.Records.Count);
+    }
+
+    [Fact]
+    public void Glue_tasks_read_from_the_original_layout_including_regression()
+    {
+        var assets = TinyBench.CreateAssets(_dir);
+        var glue = TinyBench.CreateGlue(_dir);
+        var plan = BenchSpec.Parse("""
+            defaults: { max_steps: 2, batch_size: 4, max_length: 24, model: embedded }
+            grids: [ { methods: lora, tasks: [rte, stsb] } ]
+            """, "glue.yaml", "glue").Expand();
+        var catalog = new TaskCatalog(assets, glue);
+        var store = new ResultsStore(Path.Combine(_dir, "results"));
+        var outcome = BenchGrid.Run(plan, Shard.All, store, new BenchRunner(catalog));
+        var byTask = outcome.Records.ToDictionary(r => r.Settings.Task);
+        Assert.Equal(RunStatus.Completed, byTask["rte"].Status);
+        Assert.Equal("accuracy", byTask["rte"].HeadlineMetric);
+        Assert.Equal(RunStatus.Completed, byTask["stsb"].Status);
+        Assert.Equal("pearson", byTask["stsb"].HeadlineMetric);
+        Assert.Contains("spearman", byTask["stsb"].Scores.Keys);
+    }
+
+    [Fact]
+    public void Merge_unions_shards_and_refuses_conflicting_duplicates()
+    {
+        var assets = TinyBench.CreateAssets(_dir);
+        var plan = BenchSpec.Parse(Spec, "tiny.yaml", "tiny").Expand();
+        var catalog = new TaskCatalog(assets, null);
+        var runner = new BenchRunner(catalog);
+        var a = new ResultsStore(Path.Combine(_dir, "a"));
+        var b = new ResultsStore(Path.Combine(_dir, "b"));
+        BenchGrid.Run(plan, Shard.Parse("0/2"), a, runner);
+        BenchGrid.Run(plan, Shard.Parse("1/2"), b, runner);
+        var merged = ResultsMerge.Merge(Path.Combine(_dir, "all"), [a.Root, b.Root, a.Root]);
+        Assert.Empty(merged.Conflicts);
+        Assert.Equal(3, merged.Copied);
+        Assert.Equal(plan.Runs.Select(r => r.Id).Order(), new ResultsStore(Path.Combine(_dir, "all")).ReadAll().Select(r => r.Id).Order());
+
+        var first = a.ReadAll()[0];
+        var c = new ResultsStore(Path.Combine(_dir, "c"));
+        c.Write(first with { Headline = (first.Headline ?? 0) + 0.5 });
+        var conflict = ResultsMerge.Merge(Path.Combine(_dir, "bad"), [a.Root, c.Root]);
+        Assert.Single(conflict.Conflicts);
+        Assert.Equal(0, conflict.Copied);
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(_dir, "bad", "runs")));
+    }
+
+    [Fact]
+    public void Label_names_in_jsonl_read_as_their_class()
+    {
+        TinyBench.WriteTask(Path.Combine(_dir, "t"), 4, 4);
+        var data = new TaskCatalog(_dir, null).Load(Path.Combine(_dir, "t", "task.json"));
+        Assert.Equal([1f, 0f, 1f, 0f], data.Train.Select(e => e.Label));
+        File.WriteAllText(Path.Combine(_dir, "t", "train.jsonl"), "{\"text\": \"a\", \"label\": \"neutral\"}\n");
+        var error = Assert.Throws<InvalidDataException>(() => JsonlExampleReader.Read(data.Task, Path.Combine(_dir, "t", "train.jsonl")));
+        Assert.Contains("train.jsonl:1", error.Message);
+    }
+}

@@ -1,0 +1,158 @@
+namespace EfficientFT.Bench.Tests;
+
+public class BenchSpecTests
+{
+    private static BenchPlan Expand(string yaml) => BenchSpec.Parse(yaml, "test.yaml", "test").Expand();
+
+    [Fact]
+    public void Presets_expand_to_their_documented_grids()
+    {
+        // default: 3 tasks × 2 seeds × (full_ft on 2 target sets + lora, dora × 2 target sets × 4 λ + 3 methods on q,v).
+        Assert.Equal(3 * 2 * (2 + 2 * 2 * 4 + 3), BenchSpec.Preset("default").Expand().Runs.Count);
+        Assert.Equal(2 * 2 * 2, BenchSpec.Preset("quick").Expand().Runs.Count);
+    }
+
+    [Fact]
+    public void A_block_is_the_product_of_its_lists_and_irrelevant_settings_do_not_multiply_runs()
+    {
+        var plan = Expand("""
+            defaults: { tasks: toy, seeds: [1, 2] }
+            grids:
+              - methods: [full_ft, lora]
+                targets: ["q,v", "q,k,v"]
+                rank: [4, 8]
+                lambda: [1, 4]
+            """);
+        // full_ft has no rank: 2 targets × 2 λ × 2 seeds, its two ranks collapse; lora: 2 × 2 × 2 × 2.
+        Assert.Equal(8 + 16, plan.Runs.Count);
+        Assert.Equal(8, plan.DuplicatesRemoved);
+        Assert.All(plan.Runs.Where(r => r.Settings.Method == "full_ft"), r => Assert.Equal((0, 0.0), (r.Settings.Rank, r.Settings.Alpha)));
+        Assert.Equal(Enumerable.Range(0, plan.Runs.Count), plan.Runs.Select(r => r.Index));
+        Assert.Equal(plan.Runs.Count, plan.Runs.Select(r => r.Id).Distinct().Count());
+    }
+
+    [Fact]
+    public void Lambda_without_v_targets_max_steps_and_foreign_method_options_collapse()
+    {
+        var plan = Expand("""
+            defaults: { task: toy, method: lora, max_steps: 5, sparse_rate: 0.5 }
+            grids:
+              - targets: "q,k"
+                lambda: [1, 2, 4]
+                epochs: [1, 3]
+              - method: sift
+                sparse_rate: [0.2, 0.1]
+            """);
+        Assert.Equal(3, plan.Runs.Count);
+        var lora = plan.Runs[0].Settings;
+        Assert.Equal((1.0, 0, 5), (lora.Lambda, lora.Epochs, lora.MaxSteps!.Value));
+        Assert.Empty(lora.MethodOptions);
+        // sift's 0.2 is the default, so it is the run without the option; 0.1 is kept.
+        Assert.Empty(plan.Runs[1].Settings.MethodOptions);
+        Assert.Equal("0.1", plan.Runs[2].Settings.MethodOptions["sparse_rate"]);
+    }
+
+    [Fact]
+    public void The_most_specific_setting_wins()
+    {
+        var plan = Expand("""
+            defaults:
+              tasks: toy
+              lr: 1e-3
+              per_method: { full_ft: { lr: 1e-4 } }
+            grids:
+              - methods: [full_ft, lora]
+              - methods: [full_ft, dora]
+                lr: 3e-3
+                per_method: { dora: { lr: 5e-3 } }
+            """);
+        Assert.Equal(
+            [("full_ft", 1e-4), ("lora", 1e-3), ("full_ft", 3e-3), ("dora", 5e-3)],
+            plan.Runs.Select(r => (r.Settings.Method, r.Settings.LearningRate)));
+    }
+
+    [Fact]
+    public void Ids_do_not_depend_on_key_order_or_target_spelling()
+    {
+        var one = Expand("""
+            defaults: { tasks: [toy], lr: 2e-4, seeds: [3, 4] }
+            grids:
+              - { methods: [lora, dora], targets: ["q,v", [query, key, value]], lambda: [1, 2] }
+            """);
+        var two = Expand("""
+            grids:
+              - lambda: [2, 1]
+                targets: ["v, q", "k,v,q"]
+                methods: [dora, lora]
+            defaults: { seeds: [4, 3], lr: 0.0002, tasks: [toy] }
+            """);
+        Assert.Equal(16, one.Runs.Count);
+        Assert.Equal(one.Runs.Select(r => r.Id).Order(), two.Runs.Select(r => r.Id).Order());
+    }
+
+    [Fact]
+    public void Overrides_replace_models_and_tasks()
+    {
+        var plan = BenchSpec.Preset("quick").Expand("some/model", ["rte", "stsb"]);
+        Assert.Equal(16, plan.Runs.Count);
+        Assert.All(plan.Runs, r => Assert.Equal("some/model", r.Settings.Model));
+        Assert.Equal(["rte", "stsb"], plan.Tasks.Keys.Order());
+    }
+
+    [Theory]
+    [InlineData("grids:\n  - methods: [lora]\n    tasks: toy\n    rnak: 4\n", 4, "rnak", "unknown key")]
+    [InlineData("grids:\n  - methods: [lora, lorax]\n    tasks: toy\n", 2, "methods", "unknown method 'lorax'")]
+    [InlineData("defaults:\n  tasks: toy\n  rank: -1\ngrids:\n  - methods: lora\n", 3, "rank", "outside")]
+    [InlineData("defaults:\n  tasks: toy\n  lr: fast\ngrids:\n  - methods: lora\n", 3, "lr", "not a number")]
+    [InlineData("defaults:\n  tasks: toy\ngrids:\n  - methods: lora\n    targets: [\"q,x\"]\n", 5, "targets", "unknown target 'x'")]
+    [InlineData("defaults:\n  tasks: toy\n  per_method:\n    nope: { lr: 1 }\ngrids:\n  - methods: lora\n", 4, "per_method.nope", "unknown method")]
+    [InlineData("defaults:\n  tasks: toy\n  schedule: steep\ngrids:\n  - methods: lora\n", 3, "schedule", "constant, linear, cosine")]
+    [InlineData("defaults:\n  tasks: toy\ngrids:\n  - targets: q\n", 4, "grids[0]", "no method")]
+    [InlineData("defaults:\n  tasks: toy\n   lr: 1\ngrids: []\n", 3, "yaml", "")]
+    [InlineData("defaults: { tasks: toy\ngrids: []\n", 0, "yaml", "not valid YAML")]
+    [InlineData("defaults:\n  tasks: toy\ngrid:\n  - methods: lora\n", 3, "grid", "unknown key")]
+    public void A_bad_spec_names_file_line_and_key(string yaml, int line, string key, string problem)
+    {
+        var error = Assert.Throws<SpecException>(() => Expand(yaml));
+        Assert.Equal(("test.yaml", line, key), (error.File, error.Line, error.Key));
+        Assert.Contains(problem, error.Problem);
+        Assert.StartsWith(line > 0 ? $"test.yaml:{line}:" : "test.yaml: yaml:", error.Message);
+    }
+
+    [Fact]
+    public void An_unknown_task_is_reported_where_the_spec_names_it_before_anything_runs()
+    {
+        var dir = Directory.CreateTempSubdirectory("eft-bench-spec-").FullName;
+        try
+        {
+            var assets = TinyBench.CreateAssets(dir);
+            var plan = Expand("defaults:\n  tasks: toy\ngrids:\n  - methods: lora\n  - methods: dora\n    tasks: [toy, cola, nosuch]\n");
+            var catalog = new TaskCatalog(assets, glueDirectory: null);
+            var error = Assert.Throws<SpecException>(() => BenchGrid.Validate(plan, catalog, new BenchRunner(catalog)));
+            Assert.Equal((6, "tasks"), (error.Line, error.Key));
+            Assert.Contains("--glue-dir", error.Problem);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(7)]
+    public void Shards_cover_every_run_exactly_once(int count)
+    {
+        var plan = BenchSpec.Preset("default").Expand();
+        var taken = Enumerable.Range(0, count).SelectMany(i => plan.Runs.Where(r => Shard.Parse($"{i}/{count}").Contains(r.Index))).ToList();
+        Assert.Equal(plan.Runs.Select(r => r.Id).Order(), taken.Select(r => r.Id).Order());
+    }
+
+    [Theory]
+    [InlineData("2/2")]
+    [InlineData("-1/2")]
+    [InlineData("1")]
+    [InlineData("0/0")]
+    public void A_bad_shard_is_refused(string text) => Assert.Throws<ArgumentException>(() => Shard.Parse(text));
+}

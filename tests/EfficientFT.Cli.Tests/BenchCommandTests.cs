@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using EfficientFT.Bench;
+using EfficientFT.Bench.Tests;
+using EfficientFT.Cli.Commands;
+
+namespace EfficientFT.Cli.Tests;
+
+/// <summary>`eft bench` as users run it: killed and rerun as a child process, and on GLUE TSVs with --model DIR.</summary>
+[Collection("console")]
+public sealed class BenchCommandTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("eft-bench-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>Starts the built eft (eft.dll beside the tests) with EFT_ASSETS set; output is collected.</summary>
+    private static Process StartEft(string assets, System.Text.StringBuilder output, params string[] args)
+    {
+        var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        info.ArgumentList.Add("exec");
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "eft.dll"));
+        foreach (var a in args) info.ArgumentList.Add(a);
+        info.Environment["EFT_ASSETS"] = assets;
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { lock (output) output.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    [Fact]
+    public void Killed_and_rerun_every_run_has_exactly_one_whole_result_and_none_is_made_twice()
+    {
+        var assets = TinyBench.CreateAssets(_dir);
+        var spec = Path.Combine(_dir, "kill.yaml");
+        File.WriteAllText(spec, """
+            defaults: { tasks: toy, max_steps: 40, batch_size: 8, max_length: 24, seeds: [1, 2], checkpoint_every: 10 }
+            grids:
+              - { methods: [lora, full_ft], targets: ["q,v", "q,k,v"] }
+            """);
+        var results = Path.Combine(_dir, "results");
+        var runs = Path.Combine(results, "runs");
+        var ids = BenchSpec.Load(spec).Expand().Runs.Select(r => r.Id).ToList();
+        Assert.Equal(8, ids.Count);
+
+        var output = new System.Text.StringBuilder();
+        using (var first = StartEft(assets, output, "bench", spec, "--results", results))
+        {
+            var clock = Stopwatch.StartNew();
+            while (!first.HasExited && (!Directory.Exists(runs) || Directory.GetFiles(runs, "*.json").Length < 2) && clock.Elapsed < TimeSpan.FromSeconds(60))
+                Thread.Sleep(10);
+            Assert.False(first.HasExited, $"the grid ended before it could be killed:\n{output}");
+            first.Kill(entireProcessTree: true);
+            first.WaitForExit();
+        }
+        var before = Directory.GetFiles(runs, "*.json").Select(f => RunRecordJson.Read(f).Id).ToHashSet();
+        Assert.InRange(before.Count, 2, ids.Count - 1);
+        Assert.All(Directory.GetFiles(runs), f => Assert.True(f.EndsWith(".json") || f.EndsWith(".tmp"), f));
+
+        output.Clear();
+        using (var second = StartEft(assets, output, "bench", spec, "--results", results))
+        {
+            Assert.True(second.WaitForExit(120_000), output.ToString());
+            second.WaitForExit();
+            Assert.True(second.ExitCode == 0, output.ToString());
+        }
+        Assert.Contains($"{before.Count} finished run(s) skipped", output.ToString());
+        var after = Directory.GetFiles(runs).Select(RunRecordJson.Read).ToList();
+        Assert.Equal(ids.Order(), after.Select(r => r.Id).Order());
+        Assert.All(after, r => Assert.Equal(RunStatus.Completed, r.Status));
+        Assert.All(after, r => Assert.Equal(40, r.Losses.Count));
+        Assert.False(Directory.Exists(Path.Combine(results, "work")) && Directory.EnumerateFileSystemEntries(Path.Combine(results, "work")).Any());
+        var starts = File.ReadAllLines(Path.Combine(results, "events.jsonl")).Select(l => JsonNode.Parse(l)!)
+            .Where(e => e["event"]!.GetValue<string>() == "start").GroupBy(e => e["id"]!.GetValue<string>()).ToDictionary(g => g.Key, g => g.Count());
+        Assert.All(before, id => Assert.Equal(1, starts[id]));
+        Assert.Equal(File.ReadAllText(spec), File.ReadAllText(Path.Combine(results, "spec.yaml")));
+    }
+
+    [Fact]
+    public void Runs_on_glue_tsvs_with_a_model_directory()
+    {
+        TinyBench.CreateAssets(_dir);
+        var glue = TinyBench.CreateGlue(_dir);
+        var results = Path.Combine(_dir, "glue-results");
+        var output = new StringWriter();
+        var previous = Console.Out;
+        Console.SetOut(output);
+        int code;
+        try
+        {
+            code = EftCommand.Create().Parse([
+                "bench", "--preset", "quick", "--model", Path.Combine(_dir, "assets", "model"), "--glue-dir", glue,
+                "--tasks", "rte,stsb", "--results", results]).Invoke();
+        }
+        finally
+        {
+            Console.SetOut(previous);
+        }
+        Assert.True(code == 0, output.ToString());
+        var records = new ResultsStore(results).ReadAll();
+        Assert.Equal(16, records.Count);
+        Assert.All(records, r => Assert.Equal(RunStatus.Completed, r.Status));
+        Assert.Equal(["accuracy", "pearson"], records.Select(r => r.HeadlineMetric!).Distinct().Order());
+        Assert.Contains("headline", output.ToString());
+    }
+
+    [Fact]
+    public void A_missing_task_fails_before_any_run()
+    {
+        var assets = TinyBench.CreateAssets(_dir);
+        var spec = Path.Combine(_dir, "bad.yaml");
+        File.WriteAllText(spec, "defaults:\n  max_steps: 2\ngrids:\n  - methods: lora\n    tasks: [toy, nosuch]\n");
+        var output = new System.Text.StringBuilder();
+        using var process = StartEft(assets, output, "bench", spec, "--results", Path.Combine(_dir, "r"));
+        Assert.True(process.WaitForExit(60_000));
+        process.WaitForExit();
+        Assert.Equal(2, process.ExitCode);
+        Assert.Matches($@"{spec}:5:\d+: tasks: unknown task 'nosuch'", output.ToString());
+        Assert.False(Directory.Exists(Path.Combine(_dir, "r", "runs")) && Directory.EnumerateFiles(Path.Combine(_dir, "r", "runs")).Any());
+    }
+}
