@@ -82,6 +82,21 @@ public sealed class PeftModel : IStepHook
         return new PeftModel(model, method, options, targets, trainable, hooks);
     }
 
+    /// <summary>
+    /// Every tensor of the model trains, as in pretraining from scratch: full_ft's weights and biases of all linear
+    /// modules and, beside them, the embeddings, norms and head bias that full_ft (which adapts projections) leaves
+    /// frozen. Listing them all as trainable is what lets the Trainer's clipping and checkpoints cover the whole model.
+    /// </summary>
+    public static PeftModel CreateWhole(PretrainedModel model)
+    {
+        var options = new PeftOptions { Method = "full_ft", Targets = new TargetSpec([], ".*") };
+        model.SetTrainable(true);
+        var trainable = model.NamedTensors()
+            .Select(p => new PeftParameter(p.Name, p.Value, TargetSpec.RoleOf(p.Name[..Math.Max(0, p.Name.LastIndexOf('.'))]), p.Value.Rank == 1 ? "bias" : "weight"))
+            .ToList();
+        return new PeftModel(model, new FullFineTuning(), options, options.Targets.Select(model), trainable, []);
+    }
+
     private static List<(string Path, Linear Layer)> BodyTargets(PretrainedModel model, PeftOptions options)
     {
         var heads = model.HeadModules;

@@ -13,6 +13,7 @@ public static class EftCommand
         root.Subcommands.Add(ForwardCommand.Create());
         root.Subcommands.Add(MergeCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
+        root.Subcommands.Add(PretrainCommand.Create());
         root.Subcommands.Add(MethodsCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());
         root.Subcommands.Add(DownloadCommand.Create());

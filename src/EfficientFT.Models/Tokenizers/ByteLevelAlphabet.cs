@@ -11,6 +11,9 @@ internal static class ByteLevelAlphabet
     private static readonly char[] ByteToChar = BuildByteToChar();
     private static readonly short[] CharToByte = BuildCharToByte();
 
+    /// <summary>The character that stands for <paramref name="b"/>.</summary>
+    public static char CharOf(byte b) => ByteToChar[b];
+
     /// <summary>The UTF-8 bytes of <paramref name="text"/>, each written as its byte-level character.</summary>
     public static string Encode(ReadOnlySpan<char> text)
     {
