@@ -168,29 +168,19 @@ public static class BenchCommand
 
     private static string FormatScore(double? value) => value is { } v ? (100 * v).ToString("F2", CultureInfo.InvariantCulture) : "-";
 
-    /// <summary>Headline mean ± std (×100) over seeds per method, targets, rank, λ and task.</summary>
+    /// <summary>The report's Table-2 table on the console: a row per configuration, a column per task (headline ×100, mean ± std over seeds).</summary>
     private static void Summary(IReadOnlyList<RunRecord> records)
     {
         if (records.Count == 0) return;
-        var table = new Table().Border(TableBorder.Rounded);
-        foreach (var column in new[] { "method", "targets", "rank", "λ", "task", "headline (×100)", "seeds", "trainable" })
-            table.AddColumn(column);
-        var groups = records.GroupBy(r => (r.Settings.Method, r.Settings.Targets, r.Settings.Rank, r.Settings.Lambda, r.Settings.Task, r.Settings.Model))
-            .OrderBy(g => g.Key.Task, StringComparer.Ordinal).ThenBy(g => g.Key.Method, StringComparer.Ordinal)
-            .ThenBy(g => g.Key.Targets, StringComparer.Ordinal).ThenBy(g => g.Key.Lambda);
-        foreach (var g in groups)
-        {
-            var scores = g.Where(r => r.Headline != null).Select(r => 100 * r.Headline!.Value).ToList();
-            var mean = scores.Count > 0 ? scores.Average() : double.NaN;
-            var std = scores.Count > 1 ? Math.Sqrt(scores.Sum(x => (x - mean) * (x - mean)) / (scores.Count - 1)) : 0;
-            var notes = string.Join(" ", g.Where(r => r.Status != RunStatus.Completed).GroupBy(r => r.Status).Select(s => $"{s.Count()} {s.Key}"));
-            table.AddRow(
-                Markup.Escape(g.Key.Method), g.Key.Targets, g.Key.Rank.ToString(CultureInfo.InvariantCulture),
-                g.Key.Lambda.ToString("G4", CultureInfo.InvariantCulture), Markup.Escape(g.Key.Task),
-                scores.Count > 0 ? string.Create(CultureInfo.InvariantCulture, $"{mean:F2} ± {std:F2}") : "-",
-                Markup.Escape($"{scores.Count}/{g.Count()}{(notes.Length > 0 ? $" ({notes})" : "")}"),
-                g.First().TrainableParameters.ToString("N0", CultureInfo.InvariantCulture));
-        }
+        var results = ResultsTable.Build(records);
+        var table = new Table().Border(TableBorder.Rounded).AddColumn("configuration").AddColumn(new TableColumn("trainable").RightAligned());
+        foreach (var task in results.Tasks)
+            table.AddColumn(new TableColumn(Markup.Escape($"{task} ({results.Metrics[task]})")).RightAligned());
+        table.AddColumn(new TableColumn("avg").RightAligned());
+        foreach (var row in results.Rows)
+            table.AddRow(results.Tasks.Select(t => Markup.Escape(row.Cells[t].Text(results.Seeds)))
+                .Prepend(Format.Count(row.TrainableParameters)).Prepend(Markup.Escape(results.Label(row.Key)))
+                .Append(row.Average is { } average ? Format.Score(average) : "—").ToArray());
         AnsiConsole.Write(table);
     }
 }

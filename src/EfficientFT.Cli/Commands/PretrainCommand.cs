@@ -46,6 +46,7 @@ public static class PretrainCommand
         var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW decoupled weight decay (not on biases and norms).", DefaultValueFactory = _ => 0.01 };
         var maxGradNorm = new Option<double>("--max-grad-norm") { Description = "Clip the global gradient norm.", DefaultValueFactory = _ => 1.0 };
         var maskProbability = new Option<double>("--mask-probability") { Description = "Share of tokens that become targets (80% <mask>, 10% random, 10% kept).", DefaultValueFactory = _ => 0.15 };
+        var noDropout = new Option<bool>("--no-dropout") { Description = "Pretrain without dropout (short runs of small models underfit; the saved config keeps RoBERTa's 0.1 for fine-tuning)." };
         var dupeFactor = new Option<int>("--dupe-factor") { Description = "Differently masked copies of every block.", DefaultValueFactory = _ => 4 };
         var holdout = new Option<double>("--holdout") { Description = "Share of documents kept out for the held-out MLM loss.", DefaultValueFactory = _ => 0.05 };
         var evalEvery = new Option<int?>("--eval-every") { Description = "Also measure the held-out loss every N steps." };
@@ -56,7 +57,7 @@ public static class PretrainCommand
         var command = new Command("pretrain", "Pretrain a small RoBERTa with masked language modelling on plain text.")
         {
             corpus, output, tokenizer, vocabSize, minFrequency, layers, hidden, heads, intermediate, maxLength, steps, batchSize,
-            lr, warmup, weightDecay, maxGradNorm, maskProbability, dupeFactor, holdout, evalEvery, seed, checkpointEvery, resume, dtype,
+            lr, warmup, weightDecay, maxGradNorm, maskProbability, dupeFactor, holdout, evalEvery, seed, checkpointEvery, resume, dtype, noDropout,
         };
         command.SetAction(r => CommandErrors.Run(() =>
         {
@@ -66,7 +67,7 @@ public static class PretrainCommand
                 r.GetValue(hidden), r.GetValue(heads), r.GetValue(intermediate), r.GetValue(maxLength), stepCount, r.GetValue(batchSize),
                 r.GetValue(lr), r.GetValue(warmup) ?? stepCount * 6 / 100, r.GetValue(weightDecay), r.GetValue(maxGradNorm),
                 r.GetValue(maskProbability), r.GetValue(dupeFactor), r.GetValue(holdout), r.GetValue(evalEvery), r.GetValue(seed),
-                r.GetValue(checkpointEvery), r.GetValue(dtype)!);
+                r.GetValue(checkpointEvery), r.GetValue(dtype)!, !r.GetValue(noDropout));
             return Run(settings, r.GetValue(output)!, r.GetValue(resume));
         }));
         return command;
@@ -74,7 +75,7 @@ public static class PretrainCommand
 
     private sealed record Settings(string[] Corpus, string? Tokenizer, int VocabSize, int MinFrequency, int Layers, int Hidden, int Heads,
         int Intermediate, int MaxLength, int Steps, int BatchSize, double LearningRate, int WarmupSteps, double WeightDecay, double MaxGradNorm,
-        double MaskProbability, int DupeFactor, double Holdout, int? EvalEvery, ulong Seed, int? CheckpointEvery, string DType)
+        double MaskProbability, int DupeFactor, double Holdout, int? EvalEvery, ulong Seed, int? CheckpointEvery, string DType, bool Dropout)
     {
         public void Validate()
         {
@@ -101,7 +102,7 @@ public static class PretrainCommand
             ["heads"] = Heads, ["intermediate"] = Intermediate, ["max_length"] = MaxLength, ["steps"] = Steps, ["batch_size"] = BatchSize,
             ["lr"] = LearningRate, ["warmup_steps"] = WarmupSteps, ["weight_decay"] = WeightDecay, ["max_grad_norm"] = MaxGradNorm,
             ["mask_probability"] = MaskProbability, ["dupe_factor"] = DupeFactor, ["holdout"] = Holdout, ["eval_every"] = EvalEvery,
-            ["seed"] = Seed.ToString(CultureInfo.InvariantCulture), ["checkpoint_every"] = CheckpointEvery, ["dtype"] = DType,
+            ["seed"] = Seed.ToString(CultureInfo.InvariantCulture), ["checkpoint_every"] = CheckpointEvery, ["dtype"] = DType, ["dropout"] = Dropout,
             ["schedule"] = "linear", ["optimizer"] = "adamw(0.9, 0.999, 1e-8)",
         };
     }
@@ -198,7 +199,7 @@ public static class PretrainCommand
             MaxPositionEmbeddings = s.MaxLength + ids.Pad + 1,
             PadTokenId = ids.Pad, BosTokenId = ids.Bos, EosTokenIds = [ids.Eos], TypeVocabSize = 1, LayerNormEps = 1e-5,
         };
-        var model = new RobertaForMaskedLM(config);
+        var model = new RobertaForMaskedLM(config) { LogitsAtTargetsOnly = true };
         Initialise(model, config, s.Seed);
         var peft = PeftModel.CreateWhole(model);
         var initialLoss = MaskedLmData.Loss(model, heldOutData, s.BatchSize);
@@ -212,7 +213,7 @@ public static class PretrainCommand
         ]);
         var options = new TrainerOptions
         {
-            MaxSteps = s.Steps, BatchSize = s.BatchSize, MaxGradNorm = s.MaxGradNorm, WarmupSteps = s.WarmupSteps, Seed = s.Seed,
+            MaxSteps = s.Steps, BatchSize = s.BatchSize, MaxGradNorm = s.MaxGradNorm, WarmupSteps = s.WarmupSteps, Seed = s.Seed, Dropout = s.Dropout,
             EvaluateEvery = s.EvalEvery, CheckpointEvery = s.CheckpointEvery, OutputDirectory = partial, Resume = resume,
         };
         var tokensPerStep = (double)trainData.AttentionMask.Sum(v => (long)v) / trainData.Batch * s.BatchSize;

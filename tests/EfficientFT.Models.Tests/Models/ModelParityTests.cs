@@ -75,6 +75,32 @@ public sealed class ModelParityTests
         AssertMatches(model, output, expected["logits"], expected["loss"], expected);
     }
 
+    [Fact]
+    public void MaskedLm_HeadAtTargetsOnly_GivesTheSameLossAndGradients()
+    {
+        // The cross-entropy ignores positions labelled −100, so running the head only at the others is the same
+        // function of every parameter.
+        var dir = Path.Combine(AppContext.BaseDirectory, "fixtures", "mlm");
+        var batch = JsonlBatchReader.Read(Path.Combine(dir, "batch.jsonl"), 1, regression: false);
+        Assert.Contains(batch.TokenLabels!, l => l == -100);
+        (float Loss, Dictionary<string, float[]> Grads, int[] Shape) Run(bool targetsOnly)
+        {
+            var model = (EfficientFT.Models.Roberta.RobertaForMaskedLM)Pretrained.Load(dir).Model;
+            model.LogitsAtTargetsOnly = targetsOnly;
+            model.SetTrainable(true);
+            var output = model.Forward(batch, ForwardContext.Inference);
+            output.Loss!.Backward();
+            return (output.Loss.Item(), model.NamedTensors().ToDictionary(p => p.Name, p => p.Value.Grad!.Contiguous().AsSpan().ToArray()), output.Logits.Shape.ToArray());
+        }
+        var all = Run(false);
+        var targets = Run(true);
+        Assert.Equal([batch.TokenLabels!.Count(l => l != -100), all.Shape[^1]], targets.Shape);
+        Assert.Equal(all.Loss, targets.Loss, 5e-6f);
+        foreach (var (name, grad) in all.Grads)
+            for (var i = 0; i < grad.Length; i++)
+                Assert.True(Math.Abs(grad[i] - targets.Grads[name][i]) <= 1e-6 + 1e-5 * Math.Abs(grad[i]), $"{name}[{i}]: {grad[i]} vs {targets.Grads[name][i]}");
+    }
+
     public static TheoryData<string> AllCases => new(Fixtures.CaseNames());
 
     [Theory]
