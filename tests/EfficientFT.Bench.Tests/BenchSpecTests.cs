@@ -7,9 +7,13 @@ public class BenchSpecTests
     [Fact]
     public void Presets_expand_to_their_documented_grids()
     {
-        // default: 3 tasks × 2 seeds × (full_ft on 2 target sets + lora, dora × 2 target sets × 4 λ + 3 methods on q,v).
-        Assert.Equal(3 * 2 * (2 + 2 * 2 * 4 + 3), BenchSpec.Preset("default").Expand().Runs.Count);
+        // default: 2 tasks × 2 seeds × (full_ft on 2 target sets + lora, dora × 2 target sets × 4 λ + 3 methods on q,v).
+        Assert.Equal(2 * 2 * (2 + 2 * 2 * 4 + 3), BenchSpec.Preset("default").Expand().Runs.Count);
         Assert.Equal(2 * 2 * 2, BenchSpec.Preset("quick").Expand().Runs.Count);
+        Assert.Equal((2, 2), (BenchSpec.Preset("default").Jobs, BenchSpec.Preset("quick").Jobs));
+        Assert.Equal(1, BenchSpec.Parse("grids: [{ tasks: toy, methods: lora }]", "t.yaml", "t").Jobs);
+        var bad = Assert.Throws<SpecException>(() => BenchSpec.Parse("jobs: 0\ngrids: [{ tasks: toy, methods: lora }]", "t.yaml", "t"));
+        Assert.Contains("t.yaml:1", bad.Message);
     }
 
     [Fact]

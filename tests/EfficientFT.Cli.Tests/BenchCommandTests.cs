@@ -82,6 +82,34 @@ public sealed class BenchCommandTests : IDisposable
     }
 
     [Fact]
+    public void Jobs_split_the_grid_across_worker_processes_and_each_run_is_made_once()
+    {
+        var assets = TinyBench.CreateAssets(_dir);
+        var spec = Path.Combine(_dir, "jobs.yaml");
+        File.WriteAllText(spec, """
+            jobs: 2
+            defaults: { tasks: toy, max_steps: 10, batch_size: 8, max_length: 24, seeds: [1, 2] }
+            grids:
+              - { methods: [lora, full_ft], targets: ["q,v", "q,k,v"] }
+            """);
+        var results = Path.Combine(_dir, "jobs-results");
+        var output = new System.Text.StringBuilder();
+        using (var bench = StartEft(assets, output, "bench", spec, "--results", results))
+        {
+            Assert.True(bench.WaitForExit(120_000), output.ToString());
+            bench.WaitForExit();
+            Assert.True(bench.ExitCode == 0, output.ToString());
+        }
+        var ids = BenchSpec.Load(spec).Expand().Runs.Select(r => r.Id).Order().ToList();
+        Assert.Equal(ids, new ResultsStore(results).ReadAll().Select(r => r.Id).Order());
+        var starts = File.ReadAllLines(Path.Combine(results, "events.jsonl")).Select(l => JsonNode.Parse(l)!)
+            .Where(e => e["event"]!.GetValue<string>() == "start").ToList();
+        Assert.Equal(ids, starts.Select(e => e["id"]!.GetValue<string>()).Order());
+        Assert.Equal(2, starts.Select(e => e["pid"]!.GetValue<int>()).Distinct().Count());
+        Assert.True(File.Exists(Path.Combine(results, "report.html")), output.ToString());
+    }
+
+    [Fact]
     public void Runs_on_glue_tsvs_with_a_model_directory()
     {
         TinyBench.CreateAssets(_dir);
@@ -95,7 +123,7 @@ public sealed class BenchCommandTests : IDisposable
         {
             code = EftCommand.Create().Parse([
                 "bench", "--preset", "quick", "--model", Path.Combine(_dir, "assets", "model"), "--glue-dir", glue,
-                "--tasks", "rte,stsb", "--results", results]).Invoke();
+                "--tasks", "rte,stsb", "--results", results, "--jobs", "1"]).Invoke();
         }
         finally
         {
@@ -106,7 +134,7 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Equal(16, records.Count);
         Assert.All(records, r => Assert.Equal(RunStatus.Completed, r.Status));
         Assert.Equal(["accuracy", "pearson"], records.Select(r => r.HeadlineMetric!).Distinct().Order());
-        Assert.Contains("headline", output.ToString());
+        Assert.Contains("rte (accuracy)", output.ToString());
     }
 
     [Fact]

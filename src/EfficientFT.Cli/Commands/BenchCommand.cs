@@ -22,9 +22,12 @@ public static class BenchCommand
         var tasks = new Option<string?>("--tasks") { Description = "Replace every task list of the spec (comma-separated), e.g. cola,rte with --glue-dir." };
         var glueDir = new Option<string?>("--glue-dir") { Description = "GLUE data in the original layout (CoLA/train.tsv, dev.tsv, …); makes GLUE task names resolve." };
         var dryRun = new Option<bool>("--dry-run") { Description = "List the runs and their ids; run nothing." };
+        var jobs = new Option<int?>("--jobs") { Description = "Runs at once, each a process with an equal share of the cores (default: the spec's jobs, else 1)." };
+        // Set by a parent bench on its worker processes: the parent writes the summary and the report once.
+        var worker = new Option<bool>("--worker") { Hidden = true };
         var command = new Command("bench", "Run a benchmark grid (methods × targets × λ × tasks × seeds) and record one result per run.")
         {
-            spec, preset, results, shard, model, tasks, glueDir, dryRun,
+            spec, preset, results, shard, model, tasks, glueDir, dryRun, jobs, worker,
         };
         command.Subcommands.Add(CreateMerge());
         command.SetAction(r => CommandErrors.Run(() =>
@@ -32,7 +35,7 @@ public static class BenchCommand
             try
             {
                 return Run(r.GetValue(spec), r.GetValue(preset), r.GetValue(results), r.GetValue(shard), r.GetValue(model),
-                    r.GetValue(tasks), r.GetValue(glueDir), r.GetValue(dryRun));
+                    r.GetValue(tasks), r.GetValue(glueDir), r.GetValue(dryRun), r.GetValue(jobs), r.GetValue(worker));
             }
             catch (SpecException e)
             {
@@ -64,8 +67,9 @@ public static class BenchCommand
     }
 
     private static int Run(string? specPath, string? preset, string? resultsDir, string? shardText, string? model, string? taskList,
-        string? glueDir, bool dryRun)
+        string? glueDir, bool dryRun, int? jobCount, bool worker)
     {
+        if (jobCount is < 1) throw new ArgumentException($"--jobs {jobCount} must be at least 1.");
         if (specPath != null && preset != null) throw new ArgumentException("Give a spec file or --preset, not both.");
         var spec = specPath != null ? BenchSpec.Load(specPath) : BenchSpec.Preset(preset ?? "default");
         var tasks = taskList?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -89,6 +93,16 @@ public static class BenchCommand
         BenchGrid.Validate(plan, catalog, runner);
         var store = new ResultsStore(root);
         store.SaveSpec(spec.Text);
+        var jobs = Math.Min(jobCount ?? spec.Jobs, Math.Max(1, mine.Count));
+        if (jobs > 1 && shardText == null)
+        {
+            var code = BenchJobs.Run(jobs, root, plan.Runs.Count, mine.Count(p => !store.FinishedIds().Contains(p.Id)),
+                ["bench", .. specPath != null ? [specPath] : (string[])["--preset", preset ?? "default"], "--results", root,
+                 .. model != null ? ["--model", model] : Array.Empty<string>(), .. taskList != null ? ["--tasks", taskList] : Array.Empty<string>(),
+                 .. glueDir != null ? ["--glue-dir", glueDir] : Array.Empty<string>()]);
+            var ids = mine.Select(p => p.Id).ToHashSet();
+            return Finish(store, store.ReadAll().Where(r => ids.Contains(r.Id)).ToList(), code == 130, worker) ?? code;
+        }
 
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -109,17 +123,24 @@ public static class BenchCommand
             Console.CancelKeyPress -= onCancel;
         }
 
-        Summary(outcome.Records);
         Console.WriteLine($"{store.Root}: {outcome.Ran} run(s) made, {outcome.Skipped} finished run(s) skipped, {outcome.Records.Count}/{outcome.Runs} recorded{(outcome.Cancelled ? " (cancelled)" : "")}");
-        if (!outcome.Cancelled && store.ReadAll() is { Count: > 0 } recorded)
+        return Finish(store, outcome.Records, outcome.Cancelled, worker) ?? (outcome.Records.Any(r => r.Status == RunStatus.Failed) ? 1 : 0);
+    }
+
+    /// <summary>The summary table and the report (not for a worker: its parent writes them once); 130 when cancelled.</summary>
+    private static int? Finish(ResultsStore store, IReadOnlyList<RunRecord> records, bool cancelled, bool worker)
+    {
+        if (worker) return cancelled ? 130 : null;
+        Summary(records);
+        if (!cancelled && store.ReadAll() is { Count: > 0 } recorded)
         {
             var (markdown, html) = Report.Write(recorded, store.Root);
             Console.WriteLine($"report: {html} ({markdown})");
         }
-        return outcome.Cancelled ? 130 : outcome.Records.Any(r => r.Status == RunStatus.Failed) ? 1 : 0;
+        return cancelled ? 130 : null;
     }
 
-    private static bool Interactive() =>
+    internal static bool Interactive() =>
         !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive && Environment.GetEnvironmentVariable("CI") == null;
 
     private static GridOutcome RunPlain(BenchPlan plan, Shard shard, ResultsStore store, BenchRunner runner, CancellationToken cancel)
@@ -142,17 +163,19 @@ public static class BenchCommand
                 var grid = ctx.AddTask($"grid ({skipped} skipped)", maxValue: Math.Max(mine.Count, 1));
                 grid.Value = skipped;
                 var current = ctx.AddTask("run", maxValue: 1);
+                var label = "";
                 runner.StepCompleted = (step, total, loss) =>
                 {
                     current.MaxValue = total;
                     current.Value = step;
-                    current.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"step {step}/{total} loss {loss:F4}"));
+                    current.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{label} · step {step}/{total} · loss {loss:F4}"));
                 };
                 outcome = BenchGrid.Run(plan, shard, store, runner,
                     run =>
                     {
                         current.Value = 0;
-                        current.Description = Markup.Escape(run.Id);
+                        label = $"{run.Index + 1}/{plan.Runs.Count} {run.Settings.Task} {ConfigKey.Of(run.Settings).Label()} seed {run.Settings.Seed}";
+                        current.Description = Markup.Escape(label);
                     },
                     (run, record) =>
                     {

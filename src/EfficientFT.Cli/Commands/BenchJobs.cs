@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using System.Globalization;
+using Spectre.Console;
+
+namespace EfficientFT.Cli.Commands;
+
+/// <summary>
+/// Runs a grid as <c>jobs</c> worker processes of this same program, worker i taking shard i/jobs of the results
+/// directory with cores/jobs engine threads. Each worker records its runs as a lone `eft bench --shard` would, so
+/// killing everything at any moment loses no finished run, and a rerun resumes as usual.
+/// </summary>
+internal static class BenchJobs
+{
+    /// <param name="arguments">The bench command line without shard, jobs and worker options.</param>
+    /// <returns>The most serious worker exit code: 130 (cancelled), then 2 (bad input), then 1 (a run failed), else 0.</returns>
+    public static int Run(int jobs, string root, int total, int todo, IReadOnlyList<string> arguments)
+    {
+        var threads = Math.Max(1, Environment.ProcessorCount / jobs);
+        Console.WriteLine($"{root}: {todo} run(s) to make of {total}, {jobs} at once with {threads} engine thread(s) each");
+        var workers = Enumerable.Range(0, jobs).Select(i => Start(arguments, i, jobs, threads)).ToList();
+        try
+        {
+            if (BenchCommand.Interactive())
+                AnsiConsole.Progress()
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                    .Start(ctx =>
+                    {
+                        var grid = ctx.AddTask($"grid ({jobs} jobs)", maxValue: Math.Max(todo, 1));
+                        Forward(workers, line =>
+                        {
+                            grid.Increment(1);
+                            AnsiConsole.MarkupLine(Markup.Escape(line));
+                        });
+                    });
+            else
+                Forward(workers, Console.WriteLine);
+            foreach (var w in workers) w.WaitForExit();
+        }
+        finally
+        {
+            // A parent stopped by an exception must not leave workers training behind it.
+            foreach (var w in workers.Where(w => !w.HasExited)) w.Kill(entireProcessTree: true);
+        }
+        var codes = workers.Select(w => w.ExitCode).ToList();
+        foreach (var w in workers) w.Dispose();
+        return codes.Contains(130) ? 130 : codes.Contains(2) ? 2 : codes.Any(c => c != 0) ? 1 : 0;
+    }
+
+    private static Process Start(IReadOnlyList<string> arguments, int index, int jobs, int threads)
+    {
+        var self = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find this program to start workers.");
+        var info = new ProcessStartInfo(self) { RedirectStandardOutput = true, UseShellExecute = false };
+        // Run through `dotnet eft.dll`, the program is the dll, not the host.
+        if (Path.GetFileNameWithoutExtension(self) == "dotnet") info.ArgumentList.Add(Environment.GetCommandLineArgs()[0]);
+        foreach (var a in arguments) info.ArgumentList.Add(a);
+        foreach (var a in new[] { "--shard", string.Create(CultureInfo.InvariantCulture, $"{index}/{jobs}"), "--jobs", "1", "--worker" })
+            info.ArgumentList.Add(a);
+        info.Environment["EFT_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
+        return Process.Start(info) ?? throw new InvalidOperationException($"could not start worker {index}.");
+    }
+
+    /// <summary>Passes on each worker's lines about finished runs as they come (their stderr goes straight through).</summary>
+    private static void Forward(IReadOnlyList<Process> workers, Action<string> finishedRun)
+    {
+        var gate = new object();
+        var readers = workers.Select((w, i) => Task.Run(() =>
+        {
+            while (w.StandardOutput.ReadLine() is { } line)
+            {
+                // A worker's own closing line ("…: N run(s) made …") only matters to the parent's summary.
+                if (line.Contains(" run(s) made, ", StringComparison.Ordinal)) continue;
+                lock (gate) finishedRun($"[{i}] {line}");
+            }
+        })).ToArray();
+        Task.WaitAll(readers);
+    }
+}
