@@ -54,7 +54,10 @@ public static class Threading
             return;
         }
 
-        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        // The GEMM's dedicated workers rather than the thread pool: one set of briefly spinning threads serves every
+        // kernel, where pool threads and GEMM workers spun side by side for two cores. Six small-model runs on two
+        // threads: 27.3 s with 7.1 s in the kernel before, 20.0 s with 3.3 s after.
+        Blas.GemmWorkers.Run(threads, t =>
         {
             var start = (int)((long)length * t / threads);
             var end = (int)((long)length * (t + 1) / threads);
