@@ -110,6 +110,53 @@ public sealed class BenchCommandTests : IDisposable
     }
 
     [Fact]
+    public void Workers_stop_when_their_parent_is_killed()
+    {
+        var assets = TinyBench.CreateAssets(_dir);
+        var spec = Path.Combine(_dir, "orphans.yaml");
+        File.WriteAllText(spec, """
+            jobs: 2
+            defaults: { tasks: toy, max_steps: 50000, batch_size: 8, max_length: 24, seeds: [1, 2, 3] }
+            grids:
+              - { methods: [lora, full_ft], targets: ["q,v", "q,k,v"] }
+            """);
+        var results = Path.Combine(_dir, "orphan-results");
+        var events = Path.Combine(results, "events.jsonl");
+        var output = new System.Text.StringBuilder();
+        List<int> workers;
+        using (var bench = StartEft(assets, output, "bench", spec, "--results", results))
+        {
+            var clock = Stopwatch.StartNew();
+            List<int> Pids() => File.Exists(events)
+                ? File.ReadAllLines(events).Select(l => JsonNode.Parse(l)!["pid"]!.GetValue<int>()).Distinct().ToList()
+                : [];
+            while (Pids().Count < 2 && !bench.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60)) Thread.Sleep(20);
+            workers = Pids();
+            Assert.True(workers.Count == 2, output.ToString());
+            bench.Kill(entireProcessTree: false);
+            // With a timeout: the parameterless wait also waits for the redirected output to close, which workers
+            // holding the inherited stderr would delay until they end.
+            Assert.True(bench.WaitForExit(10_000));
+        }
+        bool Alive(int pid)
+        {
+            try
+            {
+                using var p = Process.GetProcessById(pid);
+                return !p.HasExited;
+            }
+            catch (ArgumentException)
+            {
+                return false;
+            }
+        }
+        var wait = Stopwatch.StartNew();
+        while (workers.Any(Alive) && wait.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(50);
+        Assert.False(workers.Any(Alive), "a worker kept running after its parent was killed");
+        Assert.All(Directory.GetFiles(Path.Combine(results, "runs")), f => RunRecordJson.Read(f));
+    }
+
+    [Fact]
     public void Runs_on_glue_tsvs_with_a_model_directory()
     {
         TinyBench.CreateAssets(_dir);

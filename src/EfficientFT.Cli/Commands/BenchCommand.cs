@@ -113,6 +113,7 @@ public static class BenchCommand
             cancel.Cancel();
         };
         Console.CancelKeyPress += onCancel;
+        if (worker) BenchJobs.StopWhenParentGoes(cancel);
         GridOutcome outcome;
         try
         {

@@ -49,7 +49,9 @@ internal static class BenchJobs
     private static Process Start(IReadOnlyList<string> arguments, int index, int jobs, int threads)
     {
         var self = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find this program to start workers.");
-        var info = new ProcessStartInfo(self) { RedirectStandardOutput = true, UseShellExecute = false };
+        // The worker's stdin is a pipe only the parent holds: it closes when the parent ends in any way (kill -9
+        // included), which is how a worker knows to stop rather than train on unwatched.
+        var info = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false };
         // Run through `dotnet eft.dll`, the program is the dll, not the host.
         if (Path.GetFileNameWithoutExtension(self) == "dotnet") info.ArgumentList.Add(Environment.GetCommandLineArgs()[0]);
         foreach (var a in arguments) info.ArgumentList.Add(a);
@@ -58,6 +60,19 @@ internal static class BenchJobs
         info.Environment["EFT_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
         return Process.Start(info) ?? throw new InvalidOperationException($"could not start worker {index}.");
     }
+
+    /// <summary>
+    /// In a worker: cancels the grid (after the current step; the unfinished run leaves no record) once the parent's
+    /// end of stdin closes, so that a rerun never races an orphaned worker over the same run.
+    /// </summary>
+    public static void StopWhenParentGoes(CancellationTokenSource cancel) =>
+        new Thread(() =>
+        {
+            while (Console.In.Read() >= 0)
+            {
+            }
+            cancel.Cancel();
+        }) { IsBackground = true, Name = "eft-parent-watch" }.Start();
 
     /// <summary>Passes on each worker's lines about finished runs as they come (their stderr goes straight through).</summary>
     private static void Forward(IReadOnlyList<Process> workers, Action<string> finishedRun)
