@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using EfficientFT.Models;
 using EfficientFT.Models.Configs;
-using EfficientFT.Models.SafeTensors;
 using EfficientFT.Models.Tokenizers;
 using EfficientFT.Peft;
 using EfficientFT.Tensors;
@@ -62,7 +61,7 @@ public sealed class BenchRunner(TaskCatalog tasks)
                 Seed = s.Seed,
                 SparseRate = Option(s, "sparse_rate") ?? 0.2,
                 PissaIterations = Option(s, "pissa_iterations") is { } iterations ? (int)iterations : null,
-                Mpc = s.MethodOptions.TryGetValue("mpc", out var mpc) ? ParseMpc(mpc) : null,
+                Mpc = s.MethodOptions.TryGetValue("mpc", out var mpc) ? MpcOptions.TryParse(mpc) ?? throw new ArgumentException($"mpc '{mpc}' is not {MpcOptions.Expected}.") : null,
                 AdaLora = s.Method == "adalora"
                     ? new AdaLoraOptions { InitR = (int?)Option(s, "adalora_init_r") ?? s.Rank * 3 / 2, TargetR = s.Rank, TotalStep = steps }
                     : null,
@@ -109,7 +108,7 @@ public sealed class BenchRunner(TaskCatalog tasks)
                     diverged ? $"the loss was not finite at step {result.Steps + 1}." : null) with
                 {
                     Scores = diverged ? new Dictionary<string, double>() : final,
-                    HeadlineMetric = MetricName(data.Task.HeadlineMetric),
+                    HeadlineMetric = data.Task.HeadlineMetric.ShortName(),
                     Headline = diverged ? null : Headline(data.Task, final),
                     TrainableParameters = peft.TrainableCount,
                     TotalParameters = TotalParameters(peft),
@@ -137,29 +136,24 @@ public sealed class BenchRunner(TaskCatalog tasks)
     /// </summary>
     public static PretrainedModel LoadClassifier(string directory, GlueTask task, ulong seed)
     {
-        var config = ModelConfig.Load(Path.Combine(directory, "config.json"));
         var labels = task.IsRegression
             ? new Dictionary<int, string> { [0] = "LABEL_0" }
             : task.LabelNames.Select((name, i) => (name, i)).ToDictionary(p => p.i, p => p.name);
-        config = config with
+        var (model, _) = Pretrained.Load(directory, config => config with
         {
+            Architectures =
+            [
+                config switch
+                {
+                    RobertaConfig => "RobertaForSequenceClassification",
+                    LlamaConfig => "LlamaForSequenceClassification",
+                    _ => throw new NotSupportedException($"{directory}: no sequence classifier for model type {config.ModelType}."),
+                },
+            ],
             Id2Label = labels,
             Label2Id = labels.ToDictionary(kv => kv.Value, kv => kv.Key),
             ProblemType = task.IsRegression ? ProblemType.Regression : ProblemType.SingleLabelClassification,
-        };
-        var architecture = config switch
-        {
-            RobertaConfig => "RobertaForSequenceClassification",
-            LlamaConfig => "LlamaForSequenceClassification",
-            _ => throw new NotSupportedException($"{directory}: no sequence classifier for model type {config.ModelType}."),
-        };
-        var model = Pretrained.Create(config, architecture);
-        using var checkpoint = SafeTensorsCheckpoint.Open(directory);
-        var tensors = checkpoint.LoadAll();
-        foreach (var head in model.HeadModules)
-            foreach (var name in tensors.Keys.Where(k => k.StartsWith(head + ".", StringComparison.Ordinal)).ToList())
-                tensors.Remove(name);
-        model.LoadTensors(tensors, directory, new Rng(seed));
+        }, seed: seed, freshHead: true);
         return model;
     }
 
@@ -212,26 +206,16 @@ public sealed class BenchRunner(TaskCatalog tasks)
             headlines[split] = metrics[task.HeadlineMetric.ToString()];
             foreach (var (name, value) in metrics)
             {
-                var metric = MetricName(Enum.Parse<Metric>(name));
+                var metric = Enum.Parse<Metric>(name).ShortName();
                 scores[evaluation.Count == 1 ? metric : $"{metric}_{split}"] = value;
             }
         }
-        if (evaluation.Count > 1) scores[MetricName(task.HeadlineMetric)] = task.Headline(headlines);
+        if (evaluation.Count > 1) scores[task.HeadlineMetric.ShortName()] = task.Headline(headlines);
         return scores;
     }
 
     private static double? Headline(GlueTask task, IReadOnlyDictionary<string, double> scores) =>
-        scores.TryGetValue(MetricName(task.HeadlineMetric), out var value) ? value : null;
-
-    public static string MetricName(Metric metric) => metric switch
-    {
-        Metric.Accuracy => "accuracy",
-        Metric.F1 => "f1",
-        Metric.MatthewsCorrelation => "mcc",
-        Metric.Pearson => "pearson",
-        Metric.Spearman => "spearman",
-        _ => metric.ToString().ToLowerInvariant(),
-    };
+        scores.TryGetValue(task.HeadlineMetric.ShortName(), out var value) ? value : null;
 
     private static long TotalParameters(PeftModel peft) =>
         peft.Model.NamedTensors().Select(p => p.Value).Concat(peft.Trainable.Select(p => p.Value))
@@ -239,10 +223,4 @@ public sealed class BenchRunner(TaskCatalog tasks)
 
     private static double? Option(RunSettings s, string key) =>
         s.MethodOptions.TryGetValue(key, out var text) ? double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture) : null;
-
-    private static MpcOptions ParseMpc(string text)
-    {
-        var parts = text.Split(':');
-        return new MpcOptions(Enum.Parse<MpcKind>(parts[0], ignoreCase: true), double.Parse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture));
-    }
 }

@@ -366,11 +366,7 @@ public sealed class BenchSpec
                     ? d >= def.Min && d <= def.Max ? null : $"{d.ToString(CultureInfo.InvariantCulture)} is outside the allowed range{(def.Min > 0 ? " (must be positive)" : def.Min == 0 ? " (must not be negative)" : "")}{(double.IsFinite(def.Max) ? $", at most {def.Max.ToString(CultureInfo.InvariantCulture)}" : "")}."
                     : $"'{text}' is not a number.";
             case Kind.Mpc:
-                var parts = text.Split(':');
-                return parts.Length == 2 && Enum.TryParse<MpcKind>(parts[0], ignoreCase: true, out _)
-                    && double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var c) && c > 0 && double.IsFinite(c)
-                    ? null
-                    : $"'{text}' is not KIND:COEF with KIND one of {string.Join(", ", Enum.GetNames<MpcKind>()).ToLowerInvariant()} and COEF > 0.";
+                return MpcOptions.TryParse(text) != null ? null : $"'{text}' is not {MpcOptions.Expected}.";
             default:
                 throw new InvalidOperationException(def.Kind.ToString());
         }

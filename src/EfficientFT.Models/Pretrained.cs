@@ -40,15 +40,27 @@ public static class Pretrained
     /// a body can get another head (a masked-LM checkpoint fine-tuned as a classifier); the new head's tensors are
     /// initialised from <paramref name="seed"/> and listed in the report.
     /// </summary>
-    public static (PretrainedModel Model, LoadReport Report) Load(string directory, string? architecture = null, ulong seed = 0)
+    public static (PretrainedModel Model, LoadReport Report) Load(string directory, string? architecture = null, ulong seed = 0) =>
+        Load(directory, config => config, architecture, seed);
+
+    /// <summary>
+    /// As <see cref="Load(string, string?, ulong)"/>, with the config changed by <paramref name="configure"/> before
+    /// the model is built (a classifier for another label set). With <paramref name="freshHead"/> the checkpoint's own
+    /// head tensors, if any, are ignored and the head starts from <paramref name="seed"/>: its shape may not fit.
+    /// </summary>
+    public static (PretrainedModel Model, LoadReport Report) Load(string directory, Func<ModelConfig, ModelConfig> configure,
+        string? architecture = null, ulong seed = 0, bool freshHead = false)
     {
         var configPath = Path.Combine(directory, "config.json");
         if (!File.Exists(configPath))
             throw new FileNotFoundException($"{directory}: no config.json (expected a Hugging Face model directory).", configPath);
-        var config = ModelConfig.Load(configPath);
-        var model = Create(config, architecture);
+        var model = Create(configure(ModelConfig.Load(configPath)), architecture);
         using var checkpoint = SafeTensorsCheckpoint.Open(directory);
-        var report = model.LoadTensors(checkpoint.LoadAll(), directory, new Rng(seed));
+        var tensors = checkpoint.LoadAll();
+        if (freshHead)
+            foreach (var name in tensors.Keys.Where(k => model.HeadModules.Any(head => k.StartsWith(head + ".", StringComparison.Ordinal))).ToList())
+                tensors.Remove(name);
+        var report = model.LoadTensors(tensors, directory, new Rng(seed));
         return (model, report);
     }
 

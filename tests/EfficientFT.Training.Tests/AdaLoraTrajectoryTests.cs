@@ -65,9 +65,7 @@ public sealed class AdaLoraTrajectoryTests(ITestOutputHelper output)
     public void TrainableSet_MatchesPeft(string caseName)
     {
         var s = Prepare(caseName);
-        var expected = s.Case["trainable_parameters"]!.AsArray().Select(p => p!["name"]!.GetValue<string>()).ToList();
-        Assert.Equal(expected, s.Peft.Trainable.Select(p => p.Name).ToList());
-        Assert.Equal(s.Case["trainable_parameter_count"]!.GetValue<long>(), s.Peft.TrainableCount);
+        FixtureCase.AssertTrainableSet(s.Case, s.Peft);
         var groups = s.Case["optimizer"]!["param_groups"]!.AsArray();
         Assert.Single(groups);
         Assert.Equal(1e-2, groups[0]!["lr"]!.GetValue<double>());

@@ -15,6 +15,14 @@ namespace EfficientFT.Training.Tests;
 /// </summary>
 internal sealed record FixtureCase(string Directory, PeftModel Peft, ModelBatch Batch, JsonObject Json, Dictionary<string, Tensor> Expected)
 {
+    /// <summary>The trainable tensors are the reference's, by name and in order, and so is their total size.</summary>
+    public static void AssertTrainableSet(JsonObject caseJson, PeftModel peft)
+    {
+        var expected = caseJson["trainable_parameters"]!.AsArray().Select(p => p!["name"]!.GetValue<string>()).ToList();
+        Assert.Equal(expected, peft.Trainable.Select(p => p.Name).ToList());
+        Assert.Equal(caseJson["trainable_parameter_count"]!.GetValue<long>(), peft.TrainableCount);
+    }
+
     public static FixtureCase Load(string caseName)
     {
         var dir = Path.Combine(AppContext.BaseDirectory, "fixtures", "peft", caseName);
@@ -40,8 +48,6 @@ internal sealed record FixtureCase(string Directory, PeftModel Peft, ModelBatch 
         var t = caseJson["tolerances"]!["recommended"]![group]!;
         return (t["rtol"]!.GetValue<double>(), t["atol"]!.GetValue<double>());
     }
-
-    public IEnumerable<string> TrainableNames => Json["trainable_parameters"]!.AsArray().Select(p => p!["name"]!.GetValue<string>());
 
     /// <summary>
     /// The fixtures' training procedure (README §5): three steps on the same batch, checking each loss, the first

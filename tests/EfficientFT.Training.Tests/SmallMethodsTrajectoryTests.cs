@@ -71,9 +71,7 @@ public sealed class SmallMethodsTrajectoryTests
     public void TrainableSet_MatchesTheReference(string caseName)
     {
         var s = Prepare(caseName);
-        var expected = s.Case["trainable_parameters"]!.AsArray().Select(p => p!["name"]!.GetValue<string>()).ToList();
-        Assert.Equal(expected, s.Peft.Trainable.Select(p => p.Name).ToList());
-        Assert.Equal(s.Case["trainable_parameter_count"]!.GetValue<long>(), s.Peft.TrainableCount);
+        FixtureCase.AssertTrainableSet(s.Case, s.Peft);
         foreach (var p in s.Case["trainable_parameters"]!.AsArray())
         {
             var shape = p!["shape"]!.AsArray().Select(n => n!.GetValue<int>()).ToArray();

@@ -96,7 +96,8 @@ public static class BenchCommand
         var jobs = Math.Min(jobCount ?? spec.Jobs, Math.Max(1, mine.Count));
         if (jobs > 1 && shardText == null)
         {
-            var code = BenchJobs.Run(jobs, root, plan.Runs.Count, mine.Count(p => !store.FinishedIds().Contains(p.Id)),
+            var finished = store.FinishedIds();
+            var code = BenchJobs.Run(jobs, root, plan.Runs.Count, mine.Count(p => !finished.Contains(p.Id)),
                 ["bench", .. specPath != null ? [specPath] : (string[])["--preset", preset ?? "default"], "--results", root,
                  .. model != null ? ["--model", model] : Array.Empty<string>(), .. taskList != null ? ["--tasks", taskList] : Array.Empty<string>(),
                  .. glueDir != null ? ["--glue-dir", glueDir] : Array.Empty<string>()]);
@@ -147,8 +148,7 @@ public static class BenchCommand
     private static GridOutcome RunPlain(BenchPlan plan, Shard shard, ResultsStore store, BenchRunner runner, CancellationToken cancel)
     {
         return BenchGrid.Run(plan, shard, store, runner, null,
-            (run, record) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{run.Index + 1}/{plan.Runs.Count} {record.Id} {record.Status} {record.HeadlineMetric}={FormatScore(record.Headline)} {record.SecondsPerStep:F3} s/step{(record.Error != null ? $" ({record.Error})" : "")}")),
+            (run, record) => Console.WriteLine(FinishedLine(run, plan.Runs.Count, record)),
             cancel);
     }
 
@@ -181,8 +181,7 @@ public static class BenchCommand
                     (run, record) =>
                     {
                         grid.Increment(1);
-                        AnsiConsole.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                            $"{record.Id} {record.Status} {record.HeadlineMetric}={FormatScore(record.Headline)} {record.SecondsPerStep:F3} s/step")));
+                        AnsiConsole.MarkupLine(Markup.Escape(FinishedLine(run, plan.Runs.Count, record)));
                     },
                     cancel);
                 runner.StepCompleted = null;
@@ -190,7 +189,9 @@ public static class BenchCommand
         return outcome!;
     }
 
-    private static string FormatScore(double? value) => value is { } v ? (100 * v).ToString("F2", CultureInfo.InvariantCulture) : "-";
+    /// <summary>"3/84 ID completed accuracy=85.25 0.180 s/step (error)": one finished run, headline ×100.</summary>
+    private static string FinishedLine(RunPlan run, int total, RunRecord record) => string.Create(CultureInfo.InvariantCulture,
+        $"{run.Index + 1}/{total} {record.Id} {record.Status} {record.HeadlineMetric}={(record.Headline is { } h ? Format.Score(100 * h) : "-")} {record.SecondsPerStep:F3} s/step{(record.Error != null ? $" ({record.Error})" : "")}");
 
     /// <summary>The report's Table-2 table on the console: a row per configuration, a column per task (headline ×100, mean ± std over seeds).</summary>
     private static void Summary(IReadOnlyList<RunRecord> records)

@@ -166,13 +166,6 @@ public static class TrainCommand
         throw new ArgumentException($"{option} '{text}' is not two comma-separated numbers.");
     }
 
-    private static MpcOptions? ParseMpc(string? text)
-    {
-        if (text == null) return null;
-        var parts = text.Split(':');
-        if (parts.Length == 2 && Enum.TryParse<MpcKind>(parts[0], ignoreCase: true, out var kind)
-            && double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var coefficient))
-            return new MpcOptions(kind, coefficient);
-        throw new ArgumentException($"--mpc '{text}' is not KIND:COEF with KIND one of {string.Join(", ", Enum.GetNames<MpcKind>()).ToLowerInvariant()}.");
-    }
+    private static MpcOptions? ParseMpc(string? text) =>
+        text == null ? null : MpcOptions.TryParse(text) ?? throw new ArgumentException($"--mpc '{text}' is not {MpcOptions.Expected}.");
 }

@@ -26,16 +26,6 @@ public static class CustomTaskReader
         ReadCommentHandling = JsonCommentHandling.Skip,
     };
 
-    private static readonly IReadOnlyDictionary<string, Metric> MetricNames = new Dictionary<string, Metric>(StringComparer.OrdinalIgnoreCase)
-    {
-        ["accuracy"] = Metric.Accuracy,
-        ["f1"] = Metric.F1,
-        ["mcc"] = Metric.MatthewsCorrelation,
-        ["matthews_correlation"] = Metric.MatthewsCorrelation,
-        ["pearson"] = Metric.Pearson,
-        ["spearman"] = Metric.Spearman,
-    };
-
     public static GlueTask Read(string path)
     {
         CustomTaskFile file;
@@ -107,9 +97,9 @@ public static class CustomTaskReader
     }
 
     private static Metric ParseMetric(string name, string path) =>
-        MetricNames.TryGetValue(name, out var metric)
+        MetricNames.ByName.TryGetValue(name, out var metric)
             ? metric
-            : throw Invalid(path, $"unknown metric '{name}'; known: {string.Join(", ", MetricNames.Keys)}.");
+            : throw Invalid(path, $"unknown metric '{name}'; known: {string.Join(", ", MetricNames.ByName.Keys)}.");
 
     private static bool IsCorrelation(Metric metric) => metric is Metric.Pearson or Metric.Spearman;
 
