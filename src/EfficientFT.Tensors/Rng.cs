@@ -3,8 +3,7 @@ namespace EfficientFT.Tensors;
 /// <summary>
 /// The engine's seeded generator (xoshiro256**, seeded through SplitMix64): the same seed gives the same stream on
 /// every machine. Dropout does not draw per element from it; it draws one key per call and derives each element's
-/// mask bit from (key, index) with <see cref="Hash"/>, so masks do not depend on how work is split across threads
-/// and backward can regenerate a mask instead of storing it.
+/// mask bit from (key, index) with <see cref="Hash"/>, so masks do not depend on how work is split across threads.
 /// </summary>
 public sealed class Rng
 {

@@ -102,6 +102,10 @@ public sealed partial class Tensor
 
     public static Tensor Zeros(params int[] shape) => new(new float[Shapes.Size(Shapes.Check(shape))], (int[])shape.Clone());
 
+    /// <summary>A tensor whose elements are not cleared, for kernels that write every one of them.</summary>
+    internal static Tensor Uninitialized(params int[] shape) =>
+        new(GC.AllocateUninitializedArray<float>(Shapes.Size(Shapes.Check(shape))), (int[])shape.Clone());
+
     public static Tensor Ones(params int[] shape) => Full(1f, shape);
 
     public static Tensor Full(float value, params int[] shape)

@@ -9,6 +9,7 @@ using EfficientFT.Peft;
 using EfficientFT.Tensors;
 using EfficientFT.Training.Optimizers;
 using EfficientFT.Training.Schedules;
+using EfficientFT.Tensors.Autograd;
 
 namespace EfficientFT.Training;
 
@@ -89,6 +90,7 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
             optimizer.Step();
             peft.AfterOptimizerStep(step);
             optimizer.ZeroGrad();
+            OpProfile.Lap("(optimizer step)");
             stepSeconds.Add((clock.Elapsed - stepStart).TotalSeconds);
             losses.Add(loss);
             StepCompleted?.Invoke(step, totalSteps, loss);

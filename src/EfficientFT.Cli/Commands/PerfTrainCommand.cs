@@ -6,6 +6,7 @@ using EfficientFT.Models.Configs;
 using EfficientFT.Models.Nn;
 using EfficientFT.Peft;
 using EfficientFT.Tensors;
+using EfficientFT.Tensors.Autograd;
 using EfficientFT.Tensors.Blas;
 using EfficientFT.Training;
 using EfficientFT.Training.Optimizers;
@@ -32,15 +33,16 @@ public static class PerfTrainCommand
         var threads = new Option<int?>("--threads") { Description = "Engine threads (default: EFT_THREADS or all cores)." };
         var steps = new Option<int>("--steps") { Description = "Timed steps.", DefaultValueFactory = _ => 5 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed steps first.", DefaultValueFactory = _ => 2 };
+        var profile = new Option<bool>("--profile") { Description = "Also print where the timed steps' time goes, op by op (forward and backward)." };
         var command = new Command("train", "Time training steps at a model shape and compare with the matrix-product bound.")
         {
-            arch, method, targets, rank, batch, seq, layers, threads, steps, warmup,
+            arch, method, targets, rank, batch, seq, layers, threads, steps, warmup, profile,
         };
         command.SetAction(r => CommandErrors.Run(() =>
         {
             if (r.GetValue(threads) is { } t) Threading.Count = t;
             return Run(r.GetValue(arch)!, r.GetValue(method)!, r.GetValue(targets)!, r.GetValue(rank), r.GetValue(batch),
-                r.GetValue(seq), r.GetValue(layers), r.GetValue(steps), r.GetValue(warmup));
+                r.GetValue(seq), r.GetValue(layers), r.GetValue(steps), r.GetValue(warmup), r.GetValue(profile));
         }));
         return command;
     }
@@ -62,7 +64,7 @@ public static class PerfTrainCommand
         return layers is { } n ? config with { NumHiddenLayers = n } : config;
     }
 
-    private static int Run(string arch, string method, string targets, int rank, int batchSize, int length, int? layers, int steps, int warmup)
+    private static int Run(string arch, string method, string targets, int rank, int batchSize, int length, int? layers, int steps, int warmup, bool profile)
     {
         var config = Preset(arch, layers);
         var model = Pretrained.Create(config, config is RobertaConfig ? "RobertaForSequenceClassification" : "LlamaForCausalLM");
@@ -85,11 +87,23 @@ public static class PerfTrainCommand
         var peak = MeasureGemmPeak();
         var counting = new CountingGemm(Gemm.Default);
         Gemm.Default = counting;
+        var (pausedBefore, collectionsBefore) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0));
         // The same Trainer `eft train` runs, on one fixed batch, so every step does the same work.
         var result = new Trainer(peft, optimizer, new TrainerOptions
         {
             MaxSteps = warmup + steps, BatchSize = batchSize, Shuffle = false, Schedule = ScheduleKind.Constant,
-        }).Train(batch);
+        })
+        {
+            StepCompleted = (step, _, _) =>
+            {
+                if (step != warmup) return;
+                (pausedBefore, collectionsBefore) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0));
+                if (profile) OpProfile.Start();
+            },
+        }.Train(batch);
+        var opTimes = profile ? OpProfile.Stop() : [];
+        var gcMs = (GC.GetTotalPauseDuration() - pausedBefore).TotalMilliseconds / steps;
+        var collections = (double)(GC.CollectionCount(0) - collectionsBefore) / steps;
         Gemm.Default = counting.Inner;
         if (result.Status != TrainingStatus.Completed) throw new ArithmeticException($"perf train: the run ended {result.Status} at step {result.Steps}.");
         var times = result.StepSeconds.Skip(warmup).Select(t => t * 1e3).ToList();
@@ -108,8 +122,21 @@ public static class PerfTrainCommand
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"peak memory: {process.PeakWorkingSet64 / 1e9:F2} GB resident (managed heap now {GC.GetTotalMemory(false) / 1e9:F2} GB)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"garbage collector: {collections:F1} collections and {gcMs:F1} ms paused per step"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"matrix products: {flopsPerStep / 1e9:F1} GFLOP per step; at the measured GEMM peak {peak:F0} GFLOP/s that is {boundMs:F0} ms, so the step runs at {boundMs / median:P0} of its bound"));
+        if (profile) PrintProfile(opTimes, steps);
         return 0;
+    }
+
+    private static void PrintProfile(IReadOnlyList<OpTime> times, int steps)
+    {
+        var total = times.Sum(t => t.TotalMs);
+        Console.WriteLine("where the time goes (ms per step; a forward op includes the module code since the previous op):");
+        Console.WriteLine($"  {"op and output shape",-36} {"calls",6} {"forward",9} {"backward",9} {"share",7}");
+        foreach (var t in times.Take(25))
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {t.Op,-36} {t.Calls / steps,6} {t.ForwardMs / steps,9:F1} {t.BackwardMs / steps,9:F1} {t.TotalMs / total,7:P1}"));
     }
 
     /// <summary>GFLOP/s of the engine's GEMM at 2048×768×768 (X·Wᵀ), best of a few runs, on the current thread count.</summary>

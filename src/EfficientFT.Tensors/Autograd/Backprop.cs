@@ -21,13 +21,19 @@ internal static class Backprop
 
         var order = TopologicalOrder(root);
         Accumulate(root, seed.Contiguous().AsSpan());
+        OpProfile.Lap("(loss and graph walk)");
 
         using var _ = GradMode.NoGrad();
         for (var i = order.Count - 1; i >= 0; i--)
         {
             var t = order[i];
             var node = t.GradFn!;
-            if (t.Grad != null) node.Backward(t.Grad);
+            if (t.Grad != null)
+            {
+                var start = OpProfile.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+                node.Backward(t.Grad);
+                OpProfile.Backward(node.Op, t, start);
+            }
             // Freeing the node drops the saved activations it captured; intermediate gradients are not kept either.
             t.GradFn = null;
             t.GraphReleased = true;
@@ -76,9 +82,35 @@ internal static class Backprop
         return t.Grad.AsSpan();
     }
 
+    /// <summary>
+    /// The gradient buffer of <paramref name="t"/> for a kernel that either overwrites or adds: when
+    /// <paramref name="overwrite"/> comes back true the buffer is new and uncleared, and the kernel must write every
+    /// element (a GEMM with β = 0) instead of adding to zeros it would first have to clear.
+    /// </summary>
+    public static Span<float> GradBuffer(Tensor t, out bool overwrite)
+    {
+        overwrite = t.Grad == null;
+        t.Grad ??= Tensor.Uninitialized(t.ShapeArray());
+        return t.Grad.AsSpan();
+    }
+
     public static void Accumulate(Tensor t, ReadOnlySpan<float> gradient)
     {
-        var g = GradBuffer(t);
-        System.Numerics.Tensors.TensorPrimitives.Add(g, gradient, g);
+        var g = GradBuffer(t, out var overwrite);
+        if (overwrite) gradient.CopyTo(g);
+        else System.Numerics.Tensors.TensorPrimitives.Add(g, gradient, g);
+    }
+
+    /// <summary>
+    /// Adds <paramref name="gradient"/> (same element count as <paramref name="t"/>) to t's gradient, taking its
+    /// storage over when t has none yet. Only for a gradient nothing else will read or write after this call: an op's
+    /// output gradient handed to one of its inputs (the engine drops the output's gradient once its op has run).
+    /// </summary>
+    public static void AccumulateOwned(Tensor t, Tensor gradient)
+    {
+        if (t.Grad == null && !gradient.IsTransposed && gradient.Size == t.Size)
+            t.Grad = new Tensor(gradient.Storage, t.ShapeArray());
+        else
+            Accumulate(t, gradient.Contiguous().AsSpan());
     }
 }

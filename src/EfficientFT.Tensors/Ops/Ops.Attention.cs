@@ -17,8 +17,8 @@ public static partial class Ops
     /// <remarks>
     /// Masked scores are set to float.MinValue before the softmax, as transformers' eager attention adds
     /// finfo(float32).min: a row with every key masked comes out uniform rather than NaN. Backward keeps only the
-    /// output and one log-sum-exp per query row and recomputes the probabilities block by block (and regenerates the
-    /// dropout mask), so memory does not grow with T·S per head.
+    /// output, one log-sum-exp per query row and the dropout mask's bits, and recomputes the probabilities block by
+    /// block, so memory grows with T·S per head by one bit, not by the eight bytes of probabilities and mask.
     /// </remarks>
     public static Tensor Attention(Tensor q, Tensor k, Tensor v, ReadOnlySpan<int> keyMask = default, bool causal = false,
         float? scale = null, float dropout = 0f, ulong dropoutKey = 0)
@@ -42,9 +42,10 @@ public static partial class Ops
         v = v.Contiguous();
         var output = Tensor.Zeros(batch, tq, hq, d);
         var lse = new float[batch * hq * tq];
-        AttentionKernel.Forward(shape, q.Storage, k.Storage, v.Storage, output.Storage, lse);
+        var keep = dropout > 0 ? new ulong[batch * hq * tq * DropoutMask.Words(s)] : null;
+        AttentionKernel.Forward(shape, q.Storage, k.Storage, v.Storage, output.Storage, lse, keep);
         return Record(output, "attention", [q, k, v], dout =>
-            AttentionKernel.Backward(shape, q.Storage, k.Storage, v.Storage, output.Storage, lse, dout.Storage,
+            AttentionKernel.Backward(shape, q.Storage, k.Storage, v.Storage, output.Storage, lse, keep, dout.Storage,
                 NeedsGrad(q) ? GradStorage(q) : null,
                 NeedsGrad(k) ? GradStorage(k) : null,
                 NeedsGrad(v) ? GradStorage(v) : null));
@@ -63,8 +64,15 @@ internal sealed record AttentionShape(int Batch, int T, int S, int Hq, int Hkv, 
     /// <summary>Query rows per block, so the score block stays near 1 MB whatever the key length.</summary>
     public int BlockRows => Math.Clamp(262_144 / Math.Max(1, S), 1, Math.Max(1, T));
 
-    public bool Visible(int b, int t, int key) =>
-        (KeyMask == null || KeyMask[b * S + key] != 0) && (!Causal || key <= t + (S - T));
+    /// <summary>The padded keys of each batch row, or null without a key mask.</summary>
+    public int[][]? MaskedKeys { get; } = KeyMask == null ? null
+        : Enumerable.Range(0, Batch).Select(b => Enumerable.Range(0, S).Where(j => KeyMask[b * S + j] == 0).ToArray()).ToArray();
+
+    /// <summary>Query t sees no key at or after this one (causal), apart from padded keys.</summary>
+    public int VisibleEnd(int t) => Causal ? Math.Clamp(t + (S - T) + 1, 0, S) : S;
+
+    /// <summary>Dropout mask words per query row.</summary>
+    public int MaskWords => DropoutMask.Words(S);
 }
 
 /// <summary>
@@ -73,7 +81,7 @@ internal sealed record AttentionShape(int Batch, int T, int S, int Hq, int Hkv, 
 /// </summary>
 internal static class AttentionKernel
 {
-    public static void Forward(AttentionShape a, float[] q, float[] k, float[] v, float[] o, float[] lse) =>
+    public static void Forward(AttentionShape a, float[] q, float[] k, float[] v, float[] o, float[] lse, ulong[]? keep) =>
         ForEachBlock(a, 4L * a.Group * a.T * a.S * a.D, 1, (blk, scratch) =>
         {
             var scores = scratch[0];
@@ -82,13 +90,16 @@ internal static class AttentionKernel
             {
                 var row = scores.AsSpan(r * a.S, a.S);
                 lse[blk.LseOffset + r] = SoftmaxMasked(a, blk.B, blk.T0 + r, row);
-                DropRow(a, blk.B, blk.H, blk.T0 + r, row);
+                if (keep == null) continue;
+                var words = keep.AsSpan((blk.LseOffset + r) * a.MaskWords, a.MaskWords);
+                DropoutMask.Fill(a.DropoutKey, (ulong)(blk.LseOffset + r) * (ulong)a.S, a.S, a.Dropout, words);
+                DropoutMask.Apply(words, row, row, 1f / (1f - a.Dropout));
             }
             Gemm.Default.Multiply(false, false, blk.Rows, a.D, a.S, 1f, scores, a.S, v.AsSpan(blk.KvOffset), a.KeyRowStride,
                 0f, o.AsSpan(blk.QOffset), a.QueryRowStride);
         });
 
-    public static void Backward(AttentionShape a, float[] q, float[] k, float[] v, float[] o, float[] lse, float[] dout,
+    public static void Backward(AttentionShape a, float[] q, float[] k, float[] v, float[] o, float[] lse, ulong[]? keep, float[] dout,
         float[]? dq, float[]? dk, float[]? dv)
     {
         var gemm = Gemm.Default;
@@ -102,9 +113,13 @@ internal static class AttentionKernel
             if (dv != null)
             {
                 // dV += P̃ᵀ · dO, with P̃ the dropped-out probabilities that multiplied V.
-                p.AsSpan(0, rows * a.S).CopyTo(dropped);
-                for (var r = 0; r < rows; r++) DropRow(a, blk.B, blk.H, blk.T0 + r, dropped.AsSpan(r * a.S, a.S));
-                gemm.Multiply(true, false, a.S, a.D, rows, 1f, dropped, a.S, dout.AsSpan(qOffset), a.QueryRowStride,
+                var pv = p;
+                if (keep != null)
+                {
+                    for (var r = 0; r < rows; r++) DropRow(a, keep, blk.LseOffset + r, p.AsSpan(r * a.S, a.S), dropped.AsSpan(r * a.S, a.S));
+                    pv = dropped;
+                }
+                gemm.Multiply(true, false, a.S, a.D, rows, 1f, pv, a.S, dout.AsSpan(qOffset), a.QueryRowStride,
                     1f, dv.AsSpan(kvOffset), a.KeyRowStride);
             }
             if (!needScores) return;
@@ -116,9 +131,9 @@ internal static class AttentionKernel
                 var rowOffset = qOffset + r * a.QueryRowStride;
                 var di = TensorPrimitives.Dot(dout.AsSpan(rowOffset, a.D), o.AsSpan(rowOffset, a.D));
                 var dpRow = dp.AsSpan(r * a.S, a.S);
-                DropRow(a, blk.B, blk.H, blk.T0 + r, dpRow);
-                var pRow = p.AsSpan(r * a.S, a.S);
-                for (var j = 0; j < a.S; j++) dpRow[j] = pRow[j] * (dpRow[j] - di);
+                if (keep != null) DropRow(a, keep, blk.LseOffset + r, dpRow, dpRow);
+                TensorPrimitives.Subtract(dpRow, di, dpRow);
+                TensorPrimitives.Multiply(dpRow, p.AsSpan(r * a.S, a.S), dpRow);
             }
             if (dq != null)
                 gemm.Multiply(false, false, rows, a.D, a.S, a.Scale, dp, a.S, k.AsSpan(kvOffset), a.KeyRowStride,
@@ -156,11 +171,20 @@ internal static class AttentionKernel
         Gemm.Default.Multiply(false, true, blk.Rows, a.S, a.D, a.Scale, q.AsSpan(blk.QOffset), a.QueryRowStride,
             k.AsSpan(blk.KvOffset), a.KeyRowStride, 0f, scores, a.S);
 
+    /// <summary>Sets the scores of keys query t of batch b may not see to float.MinValue.</summary>
+    private static void MaskRow(AttentionShape a, int b, int t, Span<float> row)
+    {
+        var end = a.VisibleEnd(t);
+        row[end..].Fill(float.MinValue);
+        if (a.MaskedKeys == null) return;
+        foreach (var j in a.MaskedKeys[b])
+            if (j < end) row[j] = float.MinValue;
+    }
+
     /// <summary>Masks and normalises one row of scaled scores in place; returns its log-sum-exp.</summary>
     private static float SoftmaxMasked(AttentionShape a, int b, int t, Span<float> row)
     {
-        for (var j = 0; j < row.Length; j++)
-            if (!a.Visible(b, t, j)) row[j] = float.MinValue;
+        MaskRow(a, b, t, row);
         var max = TensorPrimitives.Max(row);
         TensorPrimitives.Subtract(row, max, row);
         TensorPrimitives.Exp(row, row);
@@ -172,16 +196,12 @@ internal static class AttentionKernel
     /// <summary>Recomputes probabilities from scaled scores and the saved log-sum-exp.</summary>
     private static void Probabilities(AttentionShape a, int b, int t, Span<float> row, float lse)
     {
-        for (var j = 0; j < row.Length; j++)
-            row[j] = MathF.Exp((a.Visible(b, t, j) ? row[j] : float.MinValue) - lse);
+        MaskRow(a, b, t, row);
+        TensorPrimitives.Subtract(row, lse, row);
+        TensorPrimitives.Exp(row, row);
     }
 
-    private static void DropRow(AttentionShape a, int b, int h, int t, Span<float> row)
-    {
-        if (a.Dropout == 0) return;
-        var scale = 1f / (1f - a.Dropout);
-        var baseIndex = (((ulong)b * (ulong)a.Hq + (ulong)h) * (ulong)a.T + (ulong)t) * (ulong)a.S;
-        for (var j = 0; j < row.Length; j++)
-            row[j] = Rng.HashUniform(a.DropoutKey, baseIndex + (ulong)j) < a.Dropout ? 0f : row[j] * scale;
-    }
+    /// <summary>Query row <paramref name="row"/>'s dropout (its mask bits from forward) applied to x into y.</summary>
+    private static void DropRow(AttentionShape a, ulong[] keep, int row, ReadOnlySpan<float> x, Span<float> y) =>
+        DropoutMask.Apply(keep.AsSpan(row * a.MaskWords, a.MaskWords), x, y, 1f / (1f - a.Dropout));
 }

@@ -19,15 +19,21 @@ public static partial class Ops
         var shape = Shapes.Broadcast(a.Shape, b.Shape, name);
         a = a.Contiguous();
         b = b.Contiguous();
-        var output = Tensor.Zeros(shape);
+        var output = Tensor.Uninitialized(shape);
         BroadcastKernel.Apply(a.AsSpan(), a.ShapeRef, b.AsSpan(), b.ShapeRef, output.AsSpan(), shape, op);
         return Record(output, name, [a, b], dy =>
         {
             var g = dy.AsSpan();
+            var ownedByA = false;
             if (NeedsGrad(a))
             {
                 switch (op)
                 {
+                    case BinaryOp.Add or BinaryOp.Sub when Shapes.SameShape(a.ShapeRef, shape):
+                        // a's gradient is dy itself: take the buffer over (b, below, only reads it).
+                        Autograd.Backprop.AccumulateOwned(a, dy);
+                        ownedByA = true;
+                        break;
                     case BinaryOp.Add:
                     case BinaryOp.Sub:
                         BroadcastKernel.ReduceInto(g, shape, GradOf(a), a.ShapeRef);
@@ -43,6 +49,12 @@ public static partial class Ops
             {
                 switch (op)
                 {
+                    case BinaryOp.Add when !ownedByA && Shapes.SameShape(b.ShapeRef, shape):
+                        Autograd.Backprop.AccumulateOwned(b, dy);
+                        break;
+                    case BinaryOp.Add when Shapes.SameShape(b.ShapeRef, shape):
+                        Autograd.Backprop.Accumulate(b, g);
+                        break;
                     case BinaryOp.Add:
                         BroadcastKernel.ReduceInto(g, shape, GradOf(b), b.ShapeRef);
                         break;

@@ -37,7 +37,7 @@ public static partial class Ops
     /// <summary>
     /// Inverted dropout: zeroes each element with probability <paramref name="p"/> and scales the rest by 1/(1 − p).
     /// The mask comes from a counter-based hash of one key drawn from <paramref name="rng"/>, so it does not depend on
-    /// thread count and backward regenerates it instead of storing it.
+    /// thread count; backward reads the mask's bits, kept from forward.
     /// </summary>
     public static Tensor Dropout(Tensor x, float p, Rng rng)
     {
@@ -51,21 +51,26 @@ public static partial class Ops
     {
         x = x.Contiguous();
         var scale = 1f / (1f - p);
-        var output = Tensor.Zeros(x.ShapeArray());
+        var output = Tensor.Uninitialized(x.ShapeArray());
         var xs = x.Storage;
         var ys = output.Storage;
-        Threading.For(x.Size, 8, (start, end) =>
+        var size = x.Size;
+        var mask = new ulong[DropoutMask.Words(size)];
+        // Threads own whole mask words (64 elements), so no two write the same word.
+        Threading.For(mask.Length, 64 * 8, (w0, w1) =>
         {
-            for (var i = start; i < end; i++) ys[i] = Rng.HashUniform(key, (ulong)i) < p ? 0f : xs[i] * scale;
+            var (start, end) = (w0 * 64, Math.Min(size, w1 * 64));
+            DropoutMask.Fill(key, (ulong)start, end - start, p, mask.AsSpan(w0, w1 - w0));
+            DropoutMask.Apply(mask.AsSpan(w0, w1 - w0), xs.AsSpan(start, end - start), ys.AsSpan(start, end - start), scale);
         });
         return Record(output, "dropout", [x], dy =>
         {
             var dxs = GradStorage(x);
             var g = dy.Storage;
-            Threading.For(x.Size, 8, (start, end) =>
+            Threading.For(mask.Length, 64 * 2, (w0, w1) =>
             {
-                for (var i = start; i < end; i++)
-                    if (Rng.HashUniform(key, (ulong)i) >= p) dxs[i] += g[i] * scale;
+                var (start, end) = (w0 * 64, Math.Min(size, w1 * 64));
+                DropoutMask.ApplyAdd(mask.AsSpan(w0, w1 - w0), g.AsSpan(start, end - start), dxs.AsSpan(start, end - start), scale);
             });
         });
     }

@@ -89,7 +89,7 @@ public static partial class Ops
         var rows = x.Size / Math.Max(1, inFeatures);
         var shape = x.ShapeArray();
         shape[^1] = outFeatures;
-        var output = Tensor.Zeros(shape);
+        var output = Tensor.Uninitialized(shape);
         var gemm = Gemm.Default;
         var (wd, wt, ldw) = Operand(weight, true);
         gemm.Multiply(false, wt, rows, outFeatures, inFeatures, 1f, x.Storage, inFeatures, wd, ldw, 0f, output.AsSpan(), outFeatures);
@@ -114,12 +114,14 @@ public static partial class Ops
             {
                 // dx = dy · W
                 var (wd2, wt2, ldw2) = Operand(weight, false);
-                gemm.Multiply(false, wt2, rows, inFeatures, outFeatures, 1f, g, outFeatures, wd2, ldw2, 1f, GradOf(x), inFeatures);
+                var dx = GradOf(x, out var overwrite);
+                gemm.Multiply(false, wt2, rows, inFeatures, outFeatures, 1f, g, outFeatures, wd2, ldw2, overwrite ? 0f : 1f, dx, inFeatures);
             }
             if (NeedsGrad(weight))
             {
                 // dW = dyᵀ · x
-                gemm.Multiply(true, false, outFeatures, inFeatures, rows, 1f, g, outFeatures, x.Storage, inFeatures, 1f, GradOf(weight), inFeatures);
+                var dw = GradOf(weight, out var overwrite);
+                gemm.Multiply(true, false, outFeatures, inFeatures, rows, 1f, g, outFeatures, x.Storage, inFeatures, overwrite ? 0f : 1f, dw, inFeatures);
             }
             if (bias != null && NeedsGrad(bias))
             {

@@ -69,16 +69,23 @@ public static partial class Ops
     /// <summary>Hugging Face's "gelu": the exact form x·Φ(x) = ½x(1 + erf(x/√2)), not the tanh approximation.</summary>
     public static Tensor Gelu(Tensor x) => Unary(x, "gelu", (xs, ys) =>
     {
-        // Φ(x) = ½(1 + erf(x/√2)), computed into y first, then y ← x·Φ(x).
-        TensorPrimitives.Multiply(xs, Special.InvSqrt2, ys);
-        Special.Erf(ys, ys);
-        TensorPrimitives.Multiply(ys, 0.5f, ys);
-        TensorPrimitives.Add(ys, 0.5f, ys);
-        TensorPrimitives.Multiply(ys, xs, ys);
+        // Φ(x) = ½(1 + erf(x/√2)), computed into y first, then y ← x·Φ(x); in chunks that stay in the L1 cache.
+        const int chunk = 2048;
+        for (var start = 0; start < xs.Length; start += chunk)
+        {
+            var n = Math.Min(chunk, xs.Length - start);
+            var x0 = xs.Slice(start, n);
+            var y0 = ys.Slice(start, n);
+            TensorPrimitives.Multiply(x0, Special.InvSqrt2, y0);
+            Special.Erf(y0, y0);
+            TensorPrimitives.Multiply(y0, 0.5f, y0);
+            TensorPrimitives.Add(y0, 0.5f, y0);
+            TensorPrimitives.Multiply(y0, x0, y0);
+        }
     }, (xs, ys, dy, dx) =>
     {
         // d/dx x·Φ(x) = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π); in chunks so the temporaries stay in cache.
-        const int chunk = 4096;
+        const int chunk = 2048;
         Span<float> cdf = stackalloc float[Math.Min(chunk, xs.Length)];
         Span<float> pdf = stackalloc float[Math.Min(chunk, xs.Length)];
         for (var start = 0; start < xs.Length; start += chunk)
@@ -128,7 +135,7 @@ public static partial class Ops
     private static Tensor Unary(Tensor x, string op, UnaryForward forward, UnaryBackward backward)
     {
         x = x.Contiguous();
-        var output = Tensor.Zeros(x.ShapeArray());
+        var output = Tensor.Uninitialized(x.ShapeArray());
         var xs = x.Storage;
         var ys = output.Storage;
         Threading.For(x.Size, 16, (start, end) =>

@@ -16,6 +16,7 @@ public static partial class Ops
     /// </summary>
     internal static Tensor Record(Tensor output, string op, Tensor[] inputs, Action<Tensor> backward)
     {
+        OpProfile.Forward(op, output);
         if (!GradMode.IsEnabled) return output;
         foreach (var input in inputs)
         {
@@ -48,6 +49,9 @@ public static partial class Ops
 
     internal static Span<float> GradOf(Tensor t) => Backprop.GradBuffer(t);
 
+    /// <summary>The gradient of <paramref name="t"/> to overwrite (new, uncleared) or add to; see <see cref="Backprop.GradBuffer(Tensor, out bool)"/>.</summary>
+    internal static Span<float> GradOf(Tensor t, out bool overwrite) => Backprop.GradBuffer(t, out overwrite);
+
     /// <summary>The gradient array of <paramref name="t"/> (created as zeros if needed), for kernels run on threads.</summary>
     internal static float[] GradStorage(Tensor t)
     {
@@ -61,9 +65,9 @@ public static partial class Ops
         var shape = x.ShapeArray();
         var (rows, cols) = (shape[^2], shape[^1]);
         var batch = x.Size / Math.Max(1, rows * cols);
-        var output = Tensor.Zeros(shape);
+        var output = Tensor.Uninitialized(shape);
         TransposeKernel.Forward(x.Storage, output.AsSpan(), batch, cols, rows, accumulate: false);
-        return Record(output, "contiguous", [x], dy => Backprop.Accumulate(x, dy.AsSpan()));
+        return Record(output, "contiguous", [x], dy => Backprop.AccumulateOwned(x, dy));
     }
 
     /// <summary>A view with a new shape over the same elements; one extent may be -1.</summary>
@@ -72,7 +76,7 @@ public static partial class Ops
         var resolved = ResolveShape(x, shape);
         var src = x.Contiguous();
         var output = new Tensor(src.Storage, resolved);
-        return Record(output, "reshape", [src], dy => Backprop.Accumulate(src, dy.AsSpan()));
+        return Record(output, "reshape", [src], dy => Backprop.AccumulateOwned(src, dy));
     }
 
     private static int[] ResolveShape(Tensor x, int[] shape)

@@ -48,21 +48,25 @@ public sealed class ReferenceTests
     }
 
     [Theory]
-    [InlineData(false, 2, false)]
-    [InlineData(true, 2, false)]
-    [InlineData(false, 1, true)]
-    [InlineData(true, 4, true)]
-    public void Attention_MatchesUnfusedComposition(bool causal, int kvHeads, bool padded)
+    [InlineData(false, 2, false, 0f)]
+    [InlineData(true, 2, false, 0f)]
+    [InlineData(false, 1, true, 0f)]
+    [InlineData(true, 4, true, 0f)]
+    [InlineData(false, 2, true, 0.3f)]
+    [InlineData(true, 1, false, 0.5f)]
+    public void Attention_MatchesUnfusedComposition(bool causal, int kvHeads, bool padded, float dropout)
     {
+        const ulong key = 0xD1CEUL;
         const int b = 2, t = 7, hq = 4, d = 5;
         var rng = new Rng(11);
         var q = T.Uniform(rng, -1, 1, b, t, hq, d);
         var k = T.Uniform(rng, -1, 1, b, t, kvHeads, d);
         var v = T.Uniform(rng, -1, 1, b, t, kvHeads, d);
         int[] mask = padded ? [1, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1] : [];
-        var fused = O.Attention(q, k, v, mask, causal).ToArray();
+        var fused = O.Attention(q, k, v, mask, causal, dropout: dropout, dropoutKey: key).ToArray();
 
-        // Reference: per head, softmax(q kᵀ/√d + additive mask) v in double precision.
+        // Reference: per head, softmax(q kᵀ/√d + additive mask) v in double precision, each probability kept when
+        // the counter-based draw for its (batch, head, query, key) index is at least p, and scaled by 1/(1 − p).
         var qs = q.ToArray();
         var ks = k.ToArray();
         var vs = v.ToArray();
@@ -88,7 +92,11 @@ public sealed class ReferenceTests
             for (var e = 0; e < d; e++)
             {
                 double o = 0;
-                for (var j = 0; j < t; j++) o += weights[j] / total * vs[((bi * t + j) * kvHeads + h / group) * d + e];
+                for (var j = 0; j < t; j++)
+                {
+                    var kept = Rng.HashUniform(key, (ulong)(((bi * hq + h) * t + i) * t + j)) >= dropout;
+                    o += (kept ? 1 / (1.0 - dropout) : 0) * weights[j] / total * vs[((bi * t + j) * kvHeads + h / group) * d + e];
+                }
                 var got = fused[((bi * t + i) * hq + h) * d + e];
                 Assert.True(Math.Abs(got - o) < 1e-5, $"b{bi} h{h} t{i} e{e}: {got} vs {o}");
             }
@@ -165,6 +173,19 @@ public sealed class ReferenceTests
                 Assert.Equal(expected, y[r * 3 + c], 5);
             }
         }
+    }
+
+    [Fact]
+    public void Dropout_MaskIsTheCounterBasedDrawOfEachElement()
+    {
+        // A size that is no multiple of the 64-element mask words or of the 4-lane hash (split across the threads).
+        const ulong key = 0xBEEFUL;
+        const float p = 0.3f;
+        var x = T.Uniform(new Rng(3), 1, 2, 100_003);
+        var y = O.Dropout(x, p, key).ToArray();
+        var xs = x.ToArray();
+        for (var i = 0; i < xs.Length; i++)
+            Assert.Equal(Rng.HashUniform(key, (ulong)i) < p ? 0f : xs[i] * (1f / (1f - p)), y[i]);
     }
 
     [Fact]
