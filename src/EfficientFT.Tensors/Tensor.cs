@@ -64,6 +64,12 @@ public sealed partial class Tensor
     /// <summary>Set when a backward pass has run through this tensor's op and dropped it.</summary>
     internal bool GraphReleased { get; set; }
 
+    /// <summary>A gradient whose storage came from the <see cref="GradientPool"/> and goes back there when spent.</summary>
+    internal bool FromGradientPool { get; init; }
+
+    /// <summary>Set on a spent gradient whose storage another tensor's gradient now owns, so it is not pooled twice.</summary>
+    internal bool StorageTakenOver { get; set; }
+
     /// <summary>True for tensors not produced by a recorded op (parameters, inputs).</summary>
     public bool IsLeaf => GradFn == null;
 

@@ -34,9 +34,11 @@ internal static class Backprop
                 node.Backward(t.Grad);
                 OpProfile.Backward(node.Op, t, start);
             }
-            // Freeing the node drops the saved activations it captured; intermediate gradients are not kept either.
+            // Freeing the node drops the saved activations it captured; intermediate gradients are not kept either,
+            // and their storage goes back to the pool unless an input took it over.
             t.GradFn = null;
             t.GraphReleased = true;
+            if (t.Grad is { FromGradientPool: true, StorageTakenOver: false } spent) GradientPool.Return(spent.Storage);
             t.Grad = null;
         }
     }
@@ -78,8 +80,9 @@ internal static class Backprop
     /// <summary>The gradient buffer of <paramref name="t"/>, created as zeros on first use, to add into.</summary>
     public static Span<float> GradBuffer(Tensor t)
     {
-        t.Grad ??= Tensor.Zeros(t.ShapeArray());
-        return t.Grad.AsSpan();
+        var g = GradBuffer(t, out var fresh);
+        if (fresh) g.Clear();
+        return g;
     }
 
     /// <summary>
@@ -90,7 +93,7 @@ internal static class Backprop
     public static Span<float> GradBuffer(Tensor t, out bool overwrite)
     {
         overwrite = t.Grad == null;
-        t.Grad ??= Tensor.Uninitialized(t.ShapeArray());
+        t.Grad ??= new Tensor(GradientPool.Rent(t.Size), t.ShapeArray()) { FromGradientPool = true };
         return t.Grad.AsSpan();
     }
 
@@ -109,7 +112,10 @@ internal static class Backprop
     public static void AccumulateOwned(Tensor t, Tensor gradient)
     {
         if (t.Grad == null && !gradient.IsTransposed && gradient.Size == t.Size)
-            t.Grad = new Tensor(gradient.Storage, t.ShapeArray());
+        {
+            t.Grad = new Tensor(gradient.Storage, t.ShapeArray()) { FromGradientPool = gradient.FromGradientPool };
+            gradient.StorageTakenOver = true;
+        }
         else
             Accumulate(t, gradient.Contiguous().AsSpan());
     }

@@ -32,6 +32,29 @@ public sealed class AutogradTests
     }
 
     [Fact]
+    public void Backward_ReusedGradientBuffersStayApart()
+    {
+        // Gradients taken over by an input (add, reshape) and buffers handed back to the pool and rented again must
+        // never alias: x + x doubles dy in place, and a second pass over a new graph reuses the first pass's buffers.
+        // loss = Σ c ⊙ reshape(x + x + y) gives ∂/∂x = 2c, ∂/∂y = c, ∂/∂c = 2x + y.
+        for (var pass = 0; pass < 2; pass++)
+        {
+            var rng = new Rng(40 + (ulong)pass);
+            var x = T.Parameter(T.Uniform(rng, -1, 1, 6, 4));
+            var y = T.Parameter(T.Uniform(rng, -1, 1, 6, 4));
+            var c = T.Parameter(T.Uniform(rng, -1, 1, 4, 6));
+            O.Sum(O.Mul(c, O.Reshape(O.Add(O.Add(x, x), y), 4, 6))).Backward();
+            var (xs, ys, cs) = (x.ToArray(), y.ToArray(), c.ToArray());
+            for (var i = 0; i < xs.Length; i++)
+            {
+                Assert.Equal(2 * cs[i], x.Grad!.ToArray()[i], 6);
+                Assert.Equal(cs[i], y.Grad!.ToArray()[i], 6);
+                Assert.Equal(2 * xs[i] + ys[i], c.Grad!.ToArray()[i], 6);
+            }
+        }
+    }
+
+    [Fact]
     public void Backward_AccumulatesAcrossCalls()
     {
         var w = T.Parameter(T.FromArray([1f, 2f, 3f], 3));
