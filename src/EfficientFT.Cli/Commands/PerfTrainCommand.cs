@@ -24,7 +24,7 @@ public static class PerfTrainCommand
     public static Command Create()
     {
         var arch = new Option<string>("--arch") { Description = "roberta-base, llama-1b, or a config.json path.", DefaultValueFactory = _ => "roberta-base" };
-        var method = new Option<string>("--method") { Description = "A registered method (see `eft methods`).", DefaultValueFactory = _ => "lora" };
+        var method = new Option<string>("--method") { Description = "A registered method (see `eft methods`), or full: every tensor trains, embeddings included.", DefaultValueFactory = _ => "lora" };
         var targets = new Option<string>("--targets") { Description = "Adapted modules.", DefaultValueFactory = _ => "q,v" };
         var rank = new Option<int>("--rank") { DefaultValueFactory = _ => 8 };
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8 };
@@ -71,7 +71,8 @@ public static class PerfTrainCommand
         var rng = new Rng(0);
         foreach (var (name, tensor) in model.NamedTensors())
             if (tensor.Rank == 2) rng.FillNormal(tensor.AsSpan(), 0, 0.02f);
-        var peft = PeftModel.Create(model, new PeftOptions
+        // "full" trains every tensor, embeddings included, as the PyTorch peer's --mode full does.
+        var peft = method == "full" ? PeftModel.CreateWhole(model) : PeftModel.Create(model, new PeftOptions
         {
             Method = method, Targets = TargetSpec.Parse(targets), Rank = rank, Alpha = 2 * rank,
             AdaLora = method == "adalora" ? new AdaLoraOptions { TotalStep = steps + warmup } : null,
@@ -115,7 +116,7 @@ public static class PerfTrainCommand
         var boundMs = flopsPerStep / (peak * 1e9) * 1e3;
         var process = Process.GetCurrentProcess();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{arch} ({config.NumHiddenLayers} layers), {method} on {targets} r={rank}, batch {batchSize}×{length}, {Threading.Count} threads, GEMM {counting.Inner.Name}"));
+            $"{arch} ({config.NumHiddenLayers} layers), {(method == "full" ? "full fine-tuning of every tensor" : $"{method} on {targets} r={rank}")}, batch {batchSize}×{length}, {Threading.Count} threads, GEMM {counting.Inner.Name}"));
         Console.WriteLine($"trainable {peft.TrainableCount:N0} of the model ({peft.TrainableShare:P3})");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"ms/step: median {median:F1}, min {times[0]:F1}, max {times[^1]:F1} ({steps} timed after {warmup} warm-up)"));
