@@ -93,7 +93,7 @@ internal static class AttentionKernel
                 if (keep == null) continue;
                 var words = keep.AsSpan((blk.LseOffset + r) * a.MaskWords, a.MaskWords);
                 DropoutMask.Fill(a.DropoutKey, (ulong)(blk.LseOffset + r) * (ulong)a.S, a.S, a.Dropout, words);
-                DropoutMask.Apply(words, row, row, 1f / (1f - a.Dropout));
+                DropRow(a, keep, blk.LseOffset + r, row, row);
             }
             Gemm.Default.Multiply(false, false, blk.Rows, a.D, a.S, 1f, scores, a.S, v.AsSpan(blk.KvOffset), a.KeyRowStride,
                 0f, o.AsSpan(blk.QOffset), a.QueryRowStride);
