@@ -29,14 +29,10 @@ public static partial class Ops
             {
                 switch (op)
                 {
-                    case BinaryOp.Add or BinaryOp.Sub when Shapes.SameShape(a.ShapeRef, shape):
-                        // a's gradient is dy itself: take the buffer over (b, below, only reads it).
-                        Autograd.Backprop.AccumulateOwned(a, dy);
-                        ownedByA = true;
-                        break;
                     case BinaryOp.Add:
                     case BinaryOp.Sub:
-                        BroadcastKernel.ReduceInto(g, shape, GradOf(a), a.ShapeRef);
+                        // b, below, only reads dy, so a may take its buffer over.
+                        ownedByA = ReduceGradient(a, dy, shape, mayTakeOver: true);
                         break;
                     default:
                         var t = new float[g.Length];
@@ -49,14 +45,8 @@ public static partial class Ops
             {
                 switch (op)
                 {
-                    case BinaryOp.Add when !ownedByA && Shapes.SameShape(b.ShapeRef, shape):
-                        Autograd.Backprop.AccumulateOwned(b, dy);
-                        break;
-                    case BinaryOp.Add when Shapes.SameShape(b.ShapeRef, shape):
-                        Autograd.Backprop.Accumulate(b, g);
-                        break;
                     case BinaryOp.Add:
-                        BroadcastKernel.ReduceInto(g, shape, GradOf(b), b.ShapeRef);
+                        ReduceGradient(b, dy, shape, mayTakeOver: !ownedByA);
                         break;
                     case BinaryOp.Sub:
                     {
@@ -85,6 +75,22 @@ public static partial class Ops
                 }
             }
         });
+    }
+
+    /// <summary>
+    /// Adds dy, summed over the axes <paramref name="target"/> was broadcast along, to its gradient. A gradient of the
+    /// output's own shape is dy itself: taken over when <paramref name="mayTakeOver"/> (nothing writes dy afterwards),
+    /// else copied or added. Returns whether dy's buffer now belongs to target.
+    /// </summary>
+    private static bool ReduceGradient(Tensor target, Tensor dy, int[] shape, bool mayTakeOver)
+    {
+        if (!Shapes.SameShape(target.ShapeRef, shape))
+            BroadcastKernel.ReduceInto(dy.AsSpan(), shape, GradOf(target), target.ShapeRef);
+        else if (mayTakeOver)
+            Autograd.Backprop.AccumulateOwned(target, dy);
+        else
+            Autograd.Backprop.Accumulate(target, dy.AsSpan());
+        return mayTakeOver && Shapes.SameShape(target.ShapeRef, shape);
     }
 
     /// <summary>x + s.</summary>
