@@ -40,6 +40,9 @@ internal static class Backprop
             t.GraphReleased = true;
             if (t.Grad is { FromGradientPool: true, StorageTakenOver: false } spent) GradientPool.Return(spent.Storage);
             t.Grad = null;
+            // The walk's own list would otherwise keep every activation reachable until the whole pass ends, so no
+            // collection during backward could reuse their memory for the gradients it allocates.
+            order[i] = null!;
         }
     }
 

@@ -55,6 +55,37 @@ public sealed class AutogradTests
     }
 
     [Fact]
+    public void Backward_ReleasesActivationsAsItGoes()
+    {
+        // loss = Σ 2·probe(x): backward reaches the probe after the product's op, and by then nothing may keep the
+        // product (an activation only the released part of the graph referred to) from being collected.
+        var x = T.Parameter(T.Uniform(new Rng(5), -1, 1, 64));
+        var productAlive = new List<bool>();
+        ProbeGraph(x, productAlive).Backward();
+        Assert.Equal([false], productAlive);
+        Assert.All(x.Grad!.ToArray(), g => Assert.Equal(2f, g));
+    }
+
+    /// <summary>
+    /// Σ 2·probe(x), where probe is the identity whose backward collects garbage and records whether the product
+    /// 2·probe(x) is still alive. Not inlined, so that no local of the caller keeps the product alive.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static T ProbeGraph(T x, List<bool> productAlive)
+    {
+        WeakReference? product = null;
+        var probed = O.Function("probe", T.FromArray(x.ToArray(), x.ShapeArray()), [x], dy =>
+        {
+            GC.Collect();
+            productAlive.Add(product!.IsAlive);
+            dy.AsSpan().CopyTo(O.GradientBuffer(x));
+        });
+        var doubled = probed * 2f;
+        product = new WeakReference(doubled);
+        return O.Sum(doubled);
+    }
+
+    [Fact]
     public void Backward_AccumulatesAcrossCalls()
     {
         var w = T.Parameter(T.FromArray([1f, 2f, 3f], 3));
