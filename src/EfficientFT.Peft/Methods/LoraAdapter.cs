@@ -33,7 +33,8 @@ public sealed class LoraAdapter(Tensor a, Tensor b, float scale, float dropout, 
     public Tensor Forward(Linear layer, Tensor x, ForwardContext context)
     {
         if (IsMerged) return Ops.Linear(x, layer.Weight, layer.Bias);
-        var update = Ops.Linear(Code(x, context), B) * Scale;
+        // s·B(Ax) as B(s·Ax): the scale then costs r multiplies per token instead of out.
+        var update = Ops.Linear(Code(x, context) * Scale, B);
         if (Magnitude == null) return Ops.Linear(x, layer.Weight, layer.Bias) + update;
         var rescale = Magnitude / WeightNorm(layer.Weight);
         var y = (Ops.Linear(x, layer.Weight) + update) * rescale;
