@@ -97,21 +97,29 @@ public static partial class Ops
     public static Tensor AddScalar(Tensor x, float s)
     {
         x = x.Contiguous();
-        var output = Tensor.Zeros(x.ShapeArray());
+        var output = Tensor.Uninitialized(x.ShapeArray());
         TensorPrimitives.Add(x.AsSpan(), s, output.AsSpan());
-        return Record(output, "add_scalar", [x], dy => Autograd.Backprop.Accumulate(x, dy.AsSpan()));
+        return Record(output, "add_scalar", [x], dy => Autograd.Backprop.AccumulateOwned(x, dy));
     }
 
     /// <summary>x · s.</summary>
     public static Tensor MulScalar(Tensor x, float s)
     {
         x = x.Contiguous();
-        var output = Tensor.Zeros(x.ShapeArray());
-        TensorPrimitives.Multiply(x.AsSpan(), s, output.AsSpan());
+        var output = Tensor.Uninitialized(x.ShapeArray());
+        var (xs, ys) = (x.Storage, output.Storage);
+        Threading.For(x.Size, 2, (start, end) =>
+            TensorPrimitives.Multiply(xs.AsSpan(start, end - start), s, ys.AsSpan(start, end - start)));
         return Record(output, "mul_scalar", [x], dy =>
         {
-            var dx = GradOf(x);
-            TensorPrimitives.MultiplyAdd(dy.AsSpan(), s, dx, dx);
+            var (gs, dxs) = (dy.Storage, GradStorage(x, out var fresh));
+            Threading.For(x.Size, 2, (start, end) =>
+            {
+                var g = gs.AsSpan(start, end - start);
+                var dx = dxs.AsSpan(start, end - start);
+                if (fresh) TensorPrimitives.Multiply(g, s, dx);
+                else TensorPrimitives.MultiplyAdd(g, s, dx, dx);
+            });
         });
     }
 
@@ -119,7 +127,7 @@ public static partial class Ops
     public static Tensor ScalarDiv(float s, Tensor x)
     {
         x = x.Contiguous();
-        var output = Tensor.Zeros(x.ShapeArray());
+        var output = Tensor.Uninitialized(x.ShapeArray());
         TensorPrimitives.Divide(s, x.AsSpan(), output.AsSpan());
         return Record(output, "scalar_div", [x], dy =>
         {

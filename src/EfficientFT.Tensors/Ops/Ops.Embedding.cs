@@ -17,7 +17,7 @@ public static partial class Ops
         for (var i = 0; i < tokens.Length; i++)
             if ((uint)tokens[i] >= (uint)vocab)
                 throw new IndexOutOfRangeException($"embedding: id {tokens[i]} at position {i} is outside the vocabulary of {weight.Describe()} ({vocab} rows).");
-        var output = Tensor.Zeros([.. idsShape, dim]);
+        var output = Tensor.Uninitialized([.. idsShape, dim]);
         var w = weight.AsSpan();
         var y = output.AsSpan();
         for (var i = 0; i < tokens.Length; i++) w.Slice(tokens[i] * dim, dim).CopyTo(y.Slice(i * dim, dim));

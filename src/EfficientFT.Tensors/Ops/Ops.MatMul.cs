@@ -27,7 +27,7 @@ public static partial class Ops
         var batch = Shapes.Size(batchShape);
         var aShared = aBatch.Length == 0 && batch > 1;
         var bShared = bBatch.Length == 0 && batch > 1;
-        var output = Tensor.Zeros([.. batchShape, m, n]);
+        var output = Tensor.Uninitialized([.. batchShape, m, n]);
         var gemm = Gemm.Default;
 
         var (ad, at, lda) = Operand(a, false);

@@ -14,7 +14,7 @@ public static partial class Ops
         var (n, c) = RowsCols(x, "layer_norm");
         CheckVector(weight, c, "layer_norm", "weight", x);
         if (bias != null) CheckVector(bias, c, "layer_norm", "bias", x);
-        var output = Tensor.Zeros(x.ShapeArray());
+        var output = Tensor.Uninitialized(x.ShapeArray());
         var mean = new float[n];
         var rstd = new float[n];
         var xs = x.Storage;
@@ -60,7 +60,7 @@ public static partial class Ops
                 }
             }
             if (!NeedsGrad(x)) return;
-            var dxs = GradStorage(x);
+            var dxs = GradStorage(x, out var fresh);
             Threading.For(n, 12L * c, (r0, r1) =>
             {
                 var xhat = new float[c];
@@ -73,7 +73,7 @@ public static partial class Ops
                     TensorPrimitives.Multiply(g.AsSpan(r * c, c), w.AsSpan(0, c), dnorm);
                     var dnMean = TensorPrimitives.Sum(dnorm) / c;
                     var dnXhatMean = TensorPrimitives.Dot(dnorm, xhat) / c;
-                    var dx = dxs.AsSpan(r * c, c);
+                    var dx = ClearIfFresh(dxs, r * c, c, fresh);
                     for (var i = 0; i < c; i++) dx[i] += rstd[r] * (dnorm[i] - dnMean - xhat[i] * dnXhatMean);
                 }
             });
@@ -88,7 +88,7 @@ public static partial class Ops
         x = x.Contiguous();
         var (n, c) = RowsCols(x, "rms_norm");
         CheckVector(weight, c, "rms_norm", "weight", x);
-        var output = Tensor.Zeros(x.ShapeArray());
+        var output = Tensor.Uninitialized(x.ShapeArray());
         var rstd = new float[n];
         var xs = x.Storage;
         var ys = output.Storage;
@@ -119,7 +119,7 @@ public static partial class Ops
                 }
             }
             if (!NeedsGrad(x)) return;
-            var dxs = GradStorage(x);
+            var dxs = GradStorage(x, out var fresh);
             Threading.For(n, 10L * c, (r0, r1) =>
             {
                 var xhat = new float[c];
@@ -130,7 +130,7 @@ public static partial class Ops
                     TensorPrimitives.Multiply(xs.AsSpan(r * c, c), rstd[r], xhat);
                     TensorPrimitives.Multiply(g.AsSpan(r * c, c), w.AsSpan(0, c), dnorm);
                     var proj = TensorPrimitives.Dot(dnorm, xhat) / c;
-                    var dx = dxs.AsSpan(r * c, c);
+                    var dx = ClearIfFresh(dxs, r * c, c, fresh);
                     for (var i = 0; i < c; i++) dx[i] += rstd[r] * (dnorm[i] - xhat[i] * proj);
                 }
             });

@@ -9,7 +9,7 @@ public static partial class Ops
     {
         x = x.Contiguous();
         var (rows, cols) = RowsCols(x, "softmax");
-        var output = Tensor.Zeros(x.ShapeArray());
+        var output = Tensor.Uninitialized(x.ShapeArray());
         var xs = x.Storage;
         var ys = output.Storage;
         Threading.For(rows, 8L * cols, (r0, r1) =>
@@ -40,7 +40,7 @@ public static partial class Ops
     {
         x = x.Contiguous();
         var (rows, cols) = RowsCols(x, "log_softmax");
-        var output = Tensor.Zeros(x.ShapeArray());
+        var output = Tensor.Uninitialized(x.ShapeArray());
         var xs = x.Storage;
         var ys = output.Storage;
         Threading.For(rows, 8L * cols, (r0, r1) =>

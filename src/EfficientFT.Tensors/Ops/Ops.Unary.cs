@@ -143,11 +143,11 @@ public static partial class Ops
         return Record(output, op, [x], dy =>
         {
             var dys = dy.Storage;
-            var dxs = GradStorage(x);
+            var dxs = GradStorage(x, out var fresh);
             Threading.For(x.Size, 16, (start, end) =>
             {
                 var n = end - start;
-                backward(xs.AsSpan(start, n), ys.AsSpan(start, n), dys.AsSpan(start, n), dxs.AsSpan(start, n));
+                backward(xs.AsSpan(start, n), ys.AsSpan(start, n), dys.AsSpan(start, n), ClearIfFresh(dxs, start, n, fresh));
             });
         });
     }

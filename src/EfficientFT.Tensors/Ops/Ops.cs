@@ -60,6 +60,24 @@ public static partial class Ops
         return t.Grad!.Storage;
     }
 
+    /// <summary>
+    /// The gradient array of <paramref name="t"/> for a kernel that adds into it chunk by chunk on threads: when
+    /// <paramref name="fresh"/> comes back true the array is new and uncleared, and each chunk clears its own part
+    /// just before adding (see <see cref="ClearIfFresh"/>), while it is in cache, instead of one pass over all of it first.
+    /// </summary>
+    internal static float[] GradStorage(Tensor t, out bool fresh)
+    {
+        Backprop.GradBuffer(t, out fresh);
+        return t.Grad!.Storage;
+    }
+
+    internal static Span<float> ClearIfFresh(float[] gradient, int start, int length, bool fresh)
+    {
+        var span = gradient.AsSpan(start, length);
+        if (fresh) span.Clear();
+        return span;
+    }
+
     /// <summary>A contiguous copy of a transposed view.</summary>
     internal static Tensor Materialize(Tensor x)
     {

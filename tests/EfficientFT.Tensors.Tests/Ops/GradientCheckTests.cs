@@ -65,6 +65,10 @@ public sealed class GradientCheckTests
         ["log_softmax"] = new(r => [U(r, 3, 19)], x => O.LogSoftmax(x[0])),
         ["cross_entropy_ignore_index"] = new(r => [U(r, 5, 7)], x => O.CrossEntropy(x[0], CrossEntropyTargets)),
         ["mse_loss"] = new(r => [U(r, 4, 5), U(r, 4, 5)], x => O.MseLoss(x[0], x[1])),
+        // One input feeding several ops: the first writes its gradient into a new buffer chunk by chunk, the others
+        // add to it; 2,560 elements so that the elementwise kernels split across threads.
+        ["fan_out_accumulates"] = new(r => [T.Uniform(r, -3f, 3f, 40, 64), Positive(r, 64), U(r, 64)],
+            x => O.Gelu(x[0]) * 0.5f + O.LayerNorm(x[0], x[1], x[2], 1e-5f) + O.RmsNorm(x[0], x[1], 1e-6f) * -1.5f + O.Silu(x[0])),
         ["layer_norm"] = new(r => [U(r, 3, 4, 17), Positive(r, 17), U(r, 17)], x => O.LayerNorm(x[0], x[1], x[2], 1e-5f)),
         ["rms_norm"] = new(r => [U(r, 5, 17), Positive(r, 17)], x => O.RmsNorm(x[0], x[1], 1e-6f)),
         ["embedding"] = new(r => [U(r, 7, 5)], x => O.Embedding(x[0], EmbeddingIds, [3, 3])),
