@@ -19,6 +19,7 @@ public static partial class Ops
         var shape = Shapes.Broadcast(a.Shape, b.Shape, name);
         a = a.Contiguous();
         b = b.Contiguous();
+        if (Shapes.SameShape(a.ShapeRef, shape) && Shapes.SameShape(b.ShapeRef, shape)) return Elementwise(a, b, op, name, shape);
         var output = Tensor.Uninitialized(shape);
         BroadcastKernel.Apply(a.AsSpan(), a.ShapeRef, b.AsSpan(), b.ShapeRef, output.AsSpan(), shape, op);
         return Record(output, name, [a, b], dy =>
@@ -75,6 +76,92 @@ public static partial class Ops
                 }
             }
         });
+    }
+
+    /// <summary>
+    /// a ∘ b for operands of the output's shape, the common case in a transformer (residual adds, LoRA's sum, SwiGLU's
+    /// gate product): forward and backward run in parallel chunks, and backward writes each gradient directly instead
+    /// of through a temporary of the output's size.
+    /// </summary>
+    private static Tensor Elementwise(Tensor a, Tensor b, BinaryOp op, string name, int[] shape)
+    {
+        var (xs, ys) = (a.Storage, b.Storage);
+        var output = Tensor.Uninitialized(shape);
+        var os = output.Storage;
+        var size = output.Size;
+        Threading.For(size, 2, (s, e) =>
+        {
+            var x = xs.AsSpan(s, e - s);
+            var y = ys.AsSpan(s, e - s);
+            var o = os.AsSpan(s, e - s);
+            switch (op)
+            {
+                case BinaryOp.Add: TensorPrimitives.Add(x, y, o); break;
+                case BinaryOp.Sub: TensorPrimitives.Subtract(x, y, o); break;
+                case BinaryOp.Mul: TensorPrimitives.Multiply(x, y, o); break;
+                default: TensorPrimitives.Divide(x, y, o); break;
+            }
+        });
+        return Record(output, name, [a, b], dy =>
+        {
+            var g = dy.Storage;
+            switch (op)
+            {
+                case BinaryOp.Add:
+                {
+                    var ownedByA = NeedsGrad(a) && ReduceGradient(a, dy, shape, mayTakeOver: true);
+                    if (NeedsGrad(b)) ReduceGradient(b, dy, shape, mayTakeOver: !ownedByA);
+                    break;
+                }
+                case BinaryOp.Sub:
+                {
+                    // b first: it only reads dy, which a may then take over.
+                    if (NeedsGrad(b))
+                        ElementwiseGradient(b, size, (s, e, d, fresh) =>
+                        {
+                            if (fresh) TensorPrimitives.Negate(g.AsSpan(s, e - s), d);
+                            else TensorPrimitives.Subtract(d, g.AsSpan(s, e - s), d);
+                        });
+                    if (NeedsGrad(a)) ReduceGradient(a, dy, shape, mayTakeOver: true);
+                    break;
+                }
+                case BinaryOp.Mul:
+                    if (NeedsGrad(a)) ElementwiseGradient(a, size, (s, e, d, fresh) => MultiplyInto(g.AsSpan(s, e - s), ys.AsSpan(s, e - s), d, fresh));
+                    if (NeedsGrad(b)) ElementwiseGradient(b, size, (s, e, d, fresh) => MultiplyInto(g.AsSpan(s, e - s), xs.AsSpan(s, e - s), d, fresh));
+                    break;
+                default:
+                    // d(a/b)/da = 1/b; d(a/b)/db = -(a/b)/b = -y/b, reusing the output instead of recomputing a/b².
+                    if (NeedsGrad(a))
+                        ElementwiseGradient(a, size, (s, e, d, fresh) =>
+                        {
+                            for (var i = 0; i < d.Length; i++) d[i] = (fresh ? 0f : d[i]) + g[s + i] / ys[s + i];
+                        });
+                    if (NeedsGrad(b))
+                        ElementwiseGradient(b, size, (s, e, d, fresh) =>
+                        {
+                            for (var i = 0; i < d.Length; i++) d[i] = (fresh ? 0f : d[i]) + -(g[s + i] * os[s + i]) / ys[s + i];
+                        });
+                    break;
+            }
+        });
+    }
+
+    private static void MultiplyInto(ReadOnlySpan<float> g, ReadOnlySpan<float> other, Span<float> d, bool fresh)
+    {
+        if (fresh) TensorPrimitives.Multiply(g, other, d);
+        else TensorPrimitives.MultiplyAdd(g, other, d, d);
+    }
+
+    private delegate void GradientChunk(int start, int end, Span<float> gradient, bool fresh);
+
+    /// <summary>
+    /// Runs <paramref name="chunk"/> over target's gradient in parallel chunks of elements; it writes its chunk when
+    /// <c>fresh</c> (the buffer is new and uncleared) and adds to it otherwise.
+    /// </summary>
+    private static void ElementwiseGradient(Tensor target, int size, GradientChunk chunk)
+    {
+        var gs = GradStorage(target, out var fresh);
+        Threading.For(size, 2, (s, e) => chunk(s, e, gs.AsSpan(s, e - s), fresh));
     }
 
     /// <summary>

@@ -110,13 +110,24 @@ public static partial class Ops
     /// <summary>SiLU (swish): x·σ(x), LLaMA's MLP activation.</summary>
     public static Tensor Silu(Tensor x) => Unary(x, "silu", (xs, ys) =>
     {
-        for (var i = 0; i < xs.Length; i++) ys[i] = xs[i] / (1f + MathF.Exp(-xs[i]));
+        TensorPrimitives.Sigmoid(xs, ys);
+        TensorPrimitives.Multiply(ys, xs, ys);
     }, (xs, ys, dy, dx) =>
     {
-        for (var i = 0; i < xs.Length; i++)
+        // d/dx x·σ(x) = σ(x)·(1 + x·(1 − σ(x))); σ(x) comes back from the output as y/x only where x ≠ 0, so it is
+        // recomputed, in chunks that stay in cache.
+        const int chunk = 2048;
+        Span<float> sigmoid = stackalloc float[Math.Min(chunk, xs.Length)];
+        for (var start = 0; start < xs.Length; start += chunk)
         {
-            var s = 1f / (1f + MathF.Exp(-xs[i]));
-            dx[i] += dy[i] * s * (1f + xs[i] * (1f - s));
+            var n = Math.Min(chunk, xs.Length - start);
+            var s = sigmoid[..n];
+            TensorPrimitives.Sigmoid(xs.Slice(start, n), s);
+            for (var i = 0; i < n; i++)
+            {
+                var xi = xs[start + i];
+                dx[start + i] += dy[start + i] * s[i] * (1f + xi * (1f - s[i]));
+            }
         }
     });
 

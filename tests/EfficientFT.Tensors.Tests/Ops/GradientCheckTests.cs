@@ -35,6 +35,12 @@ public sealed class GradientCheckTests
         ["mul"] = new(r => [U(r, 33), U(r, 33)], x => x[0] * x[1]),
         ["mul_broadcast_column"] = new(r => [U(r, 4, 9), U(r, 4, 1)], x => x[0] * x[1]),
         ["div"] = new(r => [U(r, 3, 11), Positive(r, 3, 11)], x => x[0] / x[1]),
+        ["sub"] = new(r => [U(r, 5, 17), U(r, 5, 17)], x => x[0] - x[1]),
+        ["mul_self"] = new(r => [U(r, 33)], x => x[0] * x[0]),
+        ["div_both_ways"] = new(r => [Positive(r, 3, 11), Positive(r, 3, 11)], x => x[0] / x[1] + x[1] / x[0]),
+        // 40,000 elements, enough to split across threads; each operand feeds several ops, so gradients are both
+        // written fresh and added to.
+        ["elementwise_large"] = new(r => [U(r, 40000), Positive(r, 40000)], x => (x[0] * x[1] - x[1]) / x[1] + x[0] * x[0] - x[0]),
         ["div_broadcast"] = new(r => [U(r, 3, 11), Positive(r, 11)], x => x[0] / x[1]),
         ["add_scalar"] = new(r => [U(r, 19)], x => x[0] + 1.5f),
         ["mul_scalar"] = new(r => [U(r, 19)], x => x[0] * -2.5f),
