@@ -92,30 +92,41 @@ public static partial class Ops
         if (counted == 0)
             throw new ArgumentException($"cross_entropy: every one of the {rows} targets is the ignore index {ignoreIndex}; the mean is undefined.");
 
-        var xs = logits.AsSpan();
+        var xs = logits.Storage;
         var lse = new float[rows];
+        Threading.For(rows, 4L * classes, (r0, r1) =>
+        {
+            for (var r = r0; r < r1; r++)
+                if (labels[r] != ignoreIndex) lse[r] = LogSumExp(xs.AsSpan(r * classes, classes));
+        });
         double total = 0;
         for (var r = 0; r < rows; r++)
-        {
-            if (labels[r] == ignoreIndex) continue;
-            var row = xs.Slice(r * classes, classes);
-            lse[r] = LogSumExp(row);
-            total += lse[r] - row[labels[r]];
-        }
+            if (labels[r] != ignoreIndex) total += lse[r] - xs[r * classes + labels[r]];
         var output = Tensor.Scalar((float)(total / counted));
         return Record(output, "cross_entropy", [logits], dy =>
         {
             var scale = dy.AsSpan()[0] / counted;
-            var dx = GradOf(logits);
-            var x = logits.AsSpan();
-            for (var r = 0; r < rows; r++)
+            var dxs = GradStorage(logits, out var fresh);
+            Threading.For(rows, 4L * classes, (r0, r1) =>
             {
-                if (labels[r] == ignoreIndex) continue;
-                var row = x.Slice(r * classes, classes);
-                var drow = dx.Slice(r * classes, classes);
-                for (var c = 0; c < classes; c++) drow[c] += scale * MathF.Exp(row[c] - lse[r]);
-                drow[labels[r]] -= scale;
-            }
+                const int chunk = 2048;
+                Span<float> p = stackalloc float[Math.Min(chunk, classes)];
+                for (var r = r0; r < r1; r++)
+                {
+                    var drow = ClearIfFresh(dxs, r * classes, classes, fresh);
+                    if (labels[r] == ignoreIndex) continue;
+                    // d/dx = scale · (softmax(x) − onehot(label)).
+                    for (var c0 = 0; c0 < classes; c0 += chunk)
+                    {
+                        var n = Math.Min(chunk, classes - c0);
+                        var pc = p[..n];
+                        TensorPrimitives.Subtract(xs.AsSpan(r * classes + c0, n), lse[r], pc);
+                        TensorPrimitives.Exp(pc, pc);
+                        TensorPrimitives.MultiplyAdd(pc, scale, drow.Slice(c0, n), drow.Slice(c0, n));
+                    }
+                    drow[labels[r]] -= scale;
+                }
+            });
         });
     }
 
@@ -157,8 +168,18 @@ public static partial class Ops
     {
         var max = TensorPrimitives.Max(x);
         if (float.IsNegativeInfinity(max)) return max;
+        // Exponentials a vector at a time in cache-sized chunks; the chunk sums add up in double, in order, so a long
+        // row (a 128 k vocabulary) loses no precision to the float sums.
+        const int chunk = 2048;
+        Span<float> e = stackalloc float[Math.Min(chunk, x.Length)];
         double sum = 0;
-        foreach (var v in x) sum += MathF.Exp(v - max);
+        for (var start = 0; start < x.Length; start += chunk)
+        {
+            var n = Math.Min(chunk, x.Length - start);
+            TensorPrimitives.Subtract(x.Slice(start, n), max, e[..n]);
+            TensorPrimitives.Exp(e[..n], e[..n]);
+            sum += TensorPrimitives.Sum<float>(e[..n]);
+        }
         return max + (float)Math.Log(sum);
     }
 
