@@ -37,27 +37,28 @@ internal static class Special
     {
         var i = 0;
         var lanes = Vector<float>.Count;
-        var low = new Vector<float>(-4f);
-        var high = new Vector<float>(4f);
-        for (; i <= x.Length - lanes; i += lanes)
-        {
-            var v = Vector.Min(Vector.Max(new Vector<float>(x.Slice(i, lanes)), low), high);
-            var v2 = v * v;
-            var p = new Vector<float>(-2.72614225801306e-10f);
-            p = p * v2 + new Vector<float>(2.77068142495902e-08f);
-            p = p * v2 + new Vector<float>(-2.10102402082508e-06f);
-            p = p * v2 + new Vector<float>(-5.69250639462346e-05f);
-            p = p * v2 + new Vector<float>(-7.34990630326855e-04f);
-            p = p * v2 + new Vector<float>(-2.95459980854025e-03f);
-            p = p * v2 + new Vector<float>(-1.60960333262415e-02f);
-            p *= v;
-            var q = new Vector<float>(-1.45660718464996e-05f);
-            q = q * v2 + new Vector<float>(-2.13374055278905e-04f);
-            q = q * v2 + new Vector<float>(-1.68282697438203e-03f);
-            q = q * v2 + new Vector<float>(-7.37332916720468e-03f);
-            q = q * v2 + new Vector<float>(-1.42647390514189e-02f);
-            (p / q).CopyTo(y.Slice(i, lanes));
-        }
+        for (; i <= x.Length - lanes; i += lanes) Erf(new Vector<float>(x.Slice(i, lanes))).CopyTo(y.Slice(i, lanes));
         for (; i < x.Length; i++) y[i] = Erf(x[i]);
+    }
+
+    /// <summary>erf of each lane, the same rational function and operation order as <see cref="Erf(float)"/>.</summary>
+    public static Vector<float> Erf(Vector<float> x)
+    {
+        var v = Vector.Min(Vector.Max(x, new Vector<float>(-4f)), new Vector<float>(4f));
+        var v2 = v * v;
+        var p = new Vector<float>(-2.72614225801306e-10f);
+        p = p * v2 + new Vector<float>(2.77068142495902e-08f);
+        p = p * v2 + new Vector<float>(-2.10102402082508e-06f);
+        p = p * v2 + new Vector<float>(-5.69250639462346e-05f);
+        p = p * v2 + new Vector<float>(-7.34990630326855e-04f);
+        p = p * v2 + new Vector<float>(-2.95459980854025e-03f);
+        p = p * v2 + new Vector<float>(-1.60960333262415e-02f);
+        p *= v;
+        var q = new Vector<float>(-1.45660718464996e-05f);
+        q = q * v2 + new Vector<float>(-2.13374055278905e-04f);
+        q = q * v2 + new Vector<float>(-1.68282697438203e-03f);
+        q = q * v2 + new Vector<float>(-7.37332916720468e-03f);
+        q = q * v2 + new Vector<float>(-1.42647390514189e-02f);
+        return p / q;
     }
 }
