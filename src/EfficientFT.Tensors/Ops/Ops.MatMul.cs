@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using EfficientFT.Tensors.Autograd;
 using EfficientFT.Tensors.Blas;
 
 namespace EfficientFT.Tensors;
@@ -76,6 +77,55 @@ public static partial class Ops
     }
 
     /// <summary>
+    /// y + x · Wᵀ in one output buffer: y is copied in and the product added by the GEMM (β = 1), instead of the
+    /// product getting a buffer of its own that an add then reads back. LoRA's y + s·B(Ax) at every adapted layer.
+    /// Shapes: y [..., out], x [..., in] with the same leading axes, weight [out, in].
+    /// </summary>
+    public static Tensor AddLinear(Tensor y, Tensor x, Tensor weight)
+    {
+        if (weight.Rank != 2) throw new ArgumentException($"add_linear: weight {weight.Describe()} is not a matrix.");
+        var (outFeatures, inFeatures) = (weight.Dim(0), weight.Dim(1));
+        if (x.Rank == 0 || x.Dim(-1) != inFeatures)
+            throw new ArgumentException($"add_linear: input {x.Describe()} does not end in {inFeatures} features for weight {weight.Describe()}.");
+        var shape = x.ShapeArray();
+        shape[^1] = outFeatures;
+        if (!Shapes.SameShape(y.Shape, shape))
+            throw new ArgumentException($"add_linear: {y.Describe()} is not the shape of {x.Describe()} · {weight.Describe()}ᵀ ({Shapes.Format(shape)}).");
+        x = x.Contiguous();
+        y = y.Contiguous();
+        var rows = x.Size / Math.Max(1, inFeatures);
+        var output = Tensor.Uninitialized(shape);
+        y.AsSpan().CopyTo(output.AsSpan());
+        var gemm = Gemm.Default;
+        var (wd, wt, ldw) = Operand(weight, true);
+        gemm.Multiply(false, wt, rows, outFeatures, inFeatures, 1f, x.Storage, inFeatures, wd, ldw, 1f, output.AsSpan(), outFeatures);
+        return Record(output, "add_linear", [y, x, weight], dy =>
+        {
+            LinearBackward(dy.Storage, x, weight, rows, inFeatures, outFeatures, gemm);
+            // Last: y may take dy's buffer over, and the products above read it.
+            if (NeedsGrad(y)) Backprop.AccumulateOwned(y, dy);
+        });
+    }
+
+    /// <summary>The input and weight gradients of x · Wᵀ given the output's gradient g, for those that need one.</summary>
+    private static void LinearBackward(float[] g, Tensor x, Tensor weight, int rows, int inFeatures, int outFeatures, IGemm gemm)
+    {
+        if (NeedsGrad(x))
+        {
+            // dx = dy · W
+            var (wd, wt, ldw) = Operand(weight, false);
+            var dx = GradOf(x, out var overwrite);
+            gemm.Multiply(false, wt, rows, inFeatures, outFeatures, 1f, g, outFeatures, wd, ldw, overwrite ? 0f : 1f, dx, inFeatures);
+        }
+        if (NeedsGrad(weight))
+        {
+            // dW = dyᵀ · x
+            var dw = GradOf(weight, out var overwrite);
+            gemm.Multiply(true, false, outFeatures, inFeatures, rows, 1f, g, outFeatures, x.Storage, inFeatures, overwrite ? 0f : 1f, dw, inFeatures);
+        }
+    }
+
+    /// <summary>
     /// A linear layer, x · Wᵀ + b, as torch.nn.functional.linear: x [..., in], weight [out, in], bias [out].
     /// </summary>
     public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null)
@@ -110,19 +160,7 @@ public static partial class Ops
         return Record(output, "linear", inputs, dy =>
         {
             var g = dy.Storage;
-            if (NeedsGrad(x))
-            {
-                // dx = dy · W
-                var (wd2, wt2, ldw2) = Operand(weight, false);
-                var dx = GradOf(x, out var overwrite);
-                gemm.Multiply(false, wt2, rows, inFeatures, outFeatures, 1f, g, outFeatures, wd2, ldw2, overwrite ? 0f : 1f, dx, inFeatures);
-            }
-            if (NeedsGrad(weight))
-            {
-                // dW = dyᵀ · x
-                var dw = GradOf(weight, out var overwrite);
-                gemm.Multiply(true, false, outFeatures, inFeatures, rows, 1f, g, outFeatures, x.Storage, inFeatures, overwrite ? 0f : 1f, dw, inFeatures);
-            }
+            LinearBackward(g, x, weight, rows, inFeatures, outFeatures, gemm);
             if (bias != null && NeedsGrad(bias))
             {
                 var db = GradOf(bias);

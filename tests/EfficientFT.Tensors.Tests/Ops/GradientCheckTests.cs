@@ -86,6 +86,9 @@ public sealed class GradientCheckTests
         ["matmul_transposed_views"] = new(r => [U(r, 2, 7, 5), U(r, 2, 3, 7)], x => O.MatMul(x[0].Transpose(), x[1].Transpose())),
         ["matmul_shared_transposed_left"] = new(r => [U(r, 2, 7, 5), U(r, 7, 3)], x => O.MatMul(x[0].Transpose(), x[1])),
         ["linear"] = new(r => [U(r, 2, 3, 7), U(r, 5, 7), U(r, 5)], x => O.Linear(x[0], x[1], x[2])),
+        ["add_linear"] = new(r => [U(r, 2, 3, 5), U(r, 2, 3, 7), U(r, 5, 7)], x => O.AddLinear(x[0], x[1], x[2])),
+        // y and x the same tensor: y's gradient (handed dy's buffer) and x's (a product) meet in one buffer.
+        ["add_linear_shared_input"] = new(r => [U(r, 4, 6), U(r, 6, 6)], x => O.AddLinear(x[0], x[0], x[1].Transpose())),
         ["linear_no_bias"] = new(r => [U(r, 3, 7), U(r, 5, 7)], x => O.Linear(x[0], x[1])),
         ["linear_transposed_weight"] = new(r => [U(r, 3, 7), U(r, 7, 5)], x => O.Linear(x[0], x[1].Transpose())),
         ["attention"] = new(r => [U(r, 2, 5, 2, 3), U(r, 2, 5, 2, 3), U(r, 2, 5, 2, 3)], x => O.Attention(x[0], x[1], x[2])),
@@ -146,7 +149,7 @@ public sealed class GradientCheckTests
         // A new op must come with a case above: list the public Tensor-returning ops and the names they are checked under.
         var covered = new Dictionary<string, string[]>
         {
-            ["Add"] = ["add"], ["Sub"] = ["sub_broadcast"], ["Mul"] = ["mul"], ["Div"] = ["div"],
+            ["Add"] = ["add"], ["Sub"] = ["sub", "sub_broadcast"], ["Mul"] = ["mul", "mul_self"], ["Div"] = ["div", "div_both_ways"],
             ["AddScalar"] = ["add_scalar"], ["MulScalar"] = ["mul_scalar"], ["ScalarDiv"] = ["scalar_div"], ["Neg"] = ["neg"],
             ["Sum"] = ["sum", "sum_axis"], ["Mean"] = ["mean", "mean_axis"], ["Reshape"] = ["reshape"],
             ["TransposeLast"] = ["transpose_contiguous"], ["Permute"] = ["permute"], ["Slice"] = ["slice"], ["Concat"] = ["concat"],
@@ -155,7 +158,7 @@ public sealed class GradientCheckTests
             ["Softmax"] = ["softmax"], ["LogSoftmax"] = ["log_softmax"], ["CrossEntropy"] = ["cross_entropy_ignore_index"],
             ["MseLoss"] = ["mse_loss"], ["LayerNorm"] = ["layer_norm"], ["RmsNorm"] = ["rms_norm"],
             ["Embedding"] = ["embedding"], ["Dropout"] = ["dropout"], ["MatMul"] = ["matmul"],
-            ["Linear"] = ["linear"], ["Attention"] = ["attention"], ["Rotary"] = ["rotary"],
+            ["Linear"] = ["linear"], ["AddLinear"] = ["add_linear", "add_linear_shared_input"], ["Attention"] = ["attention"], ["Rotary"] = ["rotary"],
             ["VectorNorm"] = ["vector_norm_rows"], ["Gather"] = ["gather"], ["ScatterAdd"] = ["scatter_add"],
             ["Function"] = ["function"],
         };
