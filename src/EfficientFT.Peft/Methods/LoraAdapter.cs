@@ -33,12 +33,11 @@ public sealed class LoraAdapter(Tensor a, Tensor b, float scale, float dropout, 
     public Tensor Forward(Linear layer, Tensor x, ForwardContext context)
     {
         if (IsMerged) return Ops.Linear(x, layer.Weight, layer.Bias);
-        // s·B(Ax) as B(s·Ax): the scale then costs r multiplies per token instead of out; and the base output takes
-        // the update in place of a separate sum.
+        // s·B(Ax) as B(s·Ax): the scale then costs r multiplies per token instead of out.
         var code = Code(x, context) * Scale;
-        if (Magnitude == null) return Ops.AddLinear(Ops.Linear(x, layer.Weight, layer.Bias), code, B);
+        if (Magnitude == null) return Ops.LowRankLinear(x, layer.Weight, layer.Bias, code, B);
         var rescale = Magnitude / WeightNorm(layer.Weight);
-        var y = Ops.AddLinear(Ops.Linear(x, layer.Weight), code, B) * rescale;
+        var y = Ops.LowRankLinear(x, layer.Weight, null, code, B) * rescale;
         return layer.Bias == null ? y : y + layer.Bias;
     }
 

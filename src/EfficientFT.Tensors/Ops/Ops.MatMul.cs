@@ -76,37 +76,6 @@ public static partial class Ops
         });
     }
 
-    /// <summary>
-    /// y + x · Wᵀ in one output buffer: y is copied in and the product added by the GEMM (β = 1), instead of the
-    /// product getting a buffer of its own that an add then reads back. LoRA's y + s·B(Ax) at every adapted layer.
-    /// Shapes: y [..., out], x [..., in] with the same leading axes, weight [out, in].
-    /// </summary>
-    public static Tensor AddLinear(Tensor y, Tensor x, Tensor weight)
-    {
-        if (weight.Rank != 2) throw new ArgumentException($"add_linear: weight {weight.Describe()} is not a matrix.");
-        var (outFeatures, inFeatures) = (weight.Dim(0), weight.Dim(1));
-        if (x.Rank == 0 || x.Dim(-1) != inFeatures)
-            throw new ArgumentException($"add_linear: input {x.Describe()} does not end in {inFeatures} features for weight {weight.Describe()}.");
-        var shape = x.ShapeArray();
-        shape[^1] = outFeatures;
-        if (!Shapes.SameShape(y.Shape, shape))
-            throw new ArgumentException($"add_linear: {y.Describe()} is not the shape of {x.Describe()} · {weight.Describe()}ᵀ ({Shapes.Format(shape)}).");
-        x = x.Contiguous();
-        y = y.Contiguous();
-        var rows = x.Size / Math.Max(1, inFeatures);
-        var output = Tensor.Uninitialized(shape);
-        y.AsSpan().CopyTo(output.AsSpan());
-        var gemm = Gemm.Default;
-        var (wd, wt, ldw) = Operand(weight, true);
-        gemm.Multiply(false, wt, rows, outFeatures, inFeatures, 1f, x.Storage, inFeatures, wd, ldw, 1f, output.AsSpan(), outFeatures);
-        return Record(output, "add_linear", [y, x, weight], dy =>
-        {
-            LinearBackward(dy.Storage, x, weight, rows, inFeatures, outFeatures, gemm);
-            // Last: y may take dy's buffer over, and the products above read it.
-            if (NeedsGrad(y)) Backprop.AccumulateOwned(y, dy);
-        });
-    }
-
     /// <summary>The input and weight gradients of x · Wᵀ given the output's gradient g, for those that need one.</summary>
     private static void LinearBackward(float[] g, Tensor x, Tensor weight, int rows, int inFeatures, int outFeatures, IGemm gemm)
     {
@@ -128,13 +97,31 @@ public static partial class Ops
     /// <summary>
     /// A linear layer, x · Wᵀ + b, as torch.nn.functional.linear: x [..., in], weight [out, in], bias [out].
     /// </summary>
-    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null)
+    public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null) => Linear(x, weight, bias, null);
+
+    /// <summary>
+    /// A linear layer plus a low-rank update, x · Wᵀ + b + code · Upᵀ, whose down-projection (code [..., r]) the caller
+    /// computed: LoRA's W x + b + s·B(A x) with code = s·A x and up = B [out, r]. The update's product accumulates
+    /// onto the layer's output (GEMM β = 1), so it never gets a [tokens, out] buffer of its own for an add to read back.
+    /// </summary>
+    public static Tensor LowRankLinear(Tensor x, Tensor weight, Tensor? bias, Tensor code, Tensor up) =>
+        Linear(x, weight, bias, (code, up));
+
+    private static Tensor Linear(Tensor x, Tensor weight, Tensor? bias, (Tensor Code, Tensor Up)? update)
     {
-        if (weight.Rank != 2) throw new ArgumentException($"linear: weight {weight.Describe()} is not a matrix.");
+        var op = update == null ? "linear" : "low_rank_linear";
+        if (weight.Rank != 2) throw new ArgumentException($"{op}: weight {weight.Describe()} is not a matrix.");
         var (outFeatures, inFeatures) = (weight.Dim(0), weight.Dim(1));
         if (x.Rank == 0 || x.Dim(-1) != inFeatures)
-            throw new ArgumentException($"linear: input {x.Describe()} does not end in {inFeatures} features for weight {weight.Describe()}.");
-        if (bias != null) CheckVector(bias, outFeatures, "linear", "bias", weight);
+            throw new ArgumentException($"{op}: input {x.Describe()} does not end in {inFeatures} features for weight {weight.Describe()}.");
+        if (bias != null) CheckVector(bias, outFeatures, op, "bias", weight);
+        if (update is var (code0, up0))
+        {
+            if (up0.Rank != 2 || up0.Dim(0) != outFeatures)
+                throw new ArgumentException($"{op}: up-projection {up0.Describe()} is not [{outFeatures}, r] for weight {weight.Describe()}.");
+            if (code0.Rank != x.Rank || !Shapes.SameShape(code0.Shape[..^1], x.Shape[..^1]) || code0.Dim(-1) != up0.Dim(1))
+                throw new ArgumentException($"{op}: code {code0.Describe()} is not the input's leading axes × {up0.Dim(1)} for input {x.Describe()}.");
+        }
         x = x.Contiguous();
         var rows = x.Size / Math.Max(1, inFeatures);
         var shape = x.ShapeArray();
@@ -157,10 +144,19 @@ public static partial class Ops
             });
         }
         Tensor[] inputs = bias == null ? [x, weight] : [x, weight, bias];
-        return Record(output, "linear", inputs, dy =>
+        var (code, up) = update is var (c, u) ? (c.Contiguous(), u) : ((Tensor?)null, (Tensor?)null);
+        var rank = up?.Dim(-1) ?? 0;
+        if (code != null && up != null)
+        {
+            var (ud, ut, ldu) = Operand(up, true);
+            gemm.Multiply(false, ut, rows, outFeatures, rank, 1f, code.Storage, rank, ud, ldu, 1f, output.AsSpan(), outFeatures);
+            inputs = [.. inputs, code, up];
+        }
+        return Record(output, op, inputs, dy =>
         {
             var g = dy.Storage;
             LinearBackward(g, x, weight, rows, inFeatures, outFeatures, gemm);
+            if (code != null && up != null) LinearBackward(g, code, up, rows, rank, outFeatures, gemm);
             if (bias != null && NeedsGrad(bias))
             {
                 var db = GradOf(bias);

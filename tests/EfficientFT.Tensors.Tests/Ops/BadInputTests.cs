@@ -32,6 +32,17 @@ public sealed class BadInputTests
         Assert.Contains("[2, 7]", e.Message);
     }
 
+    [Theory]
+    [InlineData(2, 2, 3, 4)]   // a code of rank 2 for an up-projection of rank 4
+    [InlineData(2, 2, 5, 2)]   // an up-projection of 5 rows for a layer of 3 outputs
+    [InlineData(4, 2, 3, 2)]   // a code of 4 rows for an input of 2
+    public void LowRankLinear_MismatchedUpdate_NamesOpAndShape(int codeRows, int codeRank, int upRows, int upRank)
+    {
+        var e = Assert.Throws<ArgumentException>(() =>
+            O.LowRankLinear(T.Zeros(2, 7), T.Zeros(3, 7), null, T.Zeros(codeRows, codeRank), T.Zeros(upRows, upRank)));
+        Assert.Contains("low_rank_linear", e.Message);
+    }
+
     [Fact]
     public void Attention_WrongRank_NamesOp()
     {

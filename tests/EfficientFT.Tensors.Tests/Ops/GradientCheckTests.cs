@@ -86,9 +86,12 @@ public sealed class GradientCheckTests
         ["matmul_transposed_views"] = new(r => [U(r, 2, 7, 5), U(r, 2, 3, 7)], x => O.MatMul(x[0].Transpose(), x[1].Transpose())),
         ["matmul_shared_transposed_left"] = new(r => [U(r, 2, 7, 5), U(r, 7, 3)], x => O.MatMul(x[0].Transpose(), x[1])),
         ["linear"] = new(r => [U(r, 2, 3, 7), U(r, 5, 7), U(r, 5)], x => O.Linear(x[0], x[1], x[2])),
-        ["add_linear"] = new(r => [U(r, 2, 3, 5), U(r, 2, 3, 7), U(r, 5, 7)], x => O.AddLinear(x[0], x[1], x[2])),
-        // y and x the same tensor: y's gradient (handed dy's buffer) and x's (a product) meet in one buffer.
-        ["add_linear_shared_input"] = new(r => [U(r, 4, 6), U(r, 6, 6)], x => O.AddLinear(x[0], x[0], x[1].Transpose())),
+        ["low_rank_linear"] = new(r => [U(r, 2, 3, 7), U(r, 5, 7), U(r, 5), U(r, 2, 3, 2), U(r, 5, 2)],
+            x => O.LowRankLinear(x[0], x[1], x[2], x[3], x[4])),
+        // The code computed from the input, as LoRA does, and a transposed up-projection: the input's gradient
+        // gathers the layer's product and the code's.
+        ["low_rank_linear_from_input"] = new(r => [U(r, 4, 6), U(r, 3, 6), U(r, 2, 6), U(r, 2, 3)],
+            x => O.LowRankLinear(x[0], x[1], null, O.Linear(x[0], x[2]) * 0.5f, x[3].Transpose())),
         ["linear_no_bias"] = new(r => [U(r, 3, 7), U(r, 5, 7)], x => O.Linear(x[0], x[1])),
         ["linear_transposed_weight"] = new(r => [U(r, 3, 7), U(r, 7, 5)], x => O.Linear(x[0], x[1].Transpose())),
         ["attention"] = new(r => [U(r, 2, 5, 2, 3), U(r, 2, 5, 2, 3), U(r, 2, 5, 2, 3)], x => O.Attention(x[0], x[1], x[2])),
@@ -158,7 +161,7 @@ public sealed class GradientCheckTests
             ["Softmax"] = ["softmax"], ["LogSoftmax"] = ["log_softmax"], ["CrossEntropy"] = ["cross_entropy_ignore_index"],
             ["MseLoss"] = ["mse_loss"], ["LayerNorm"] = ["layer_norm"], ["RmsNorm"] = ["rms_norm"],
             ["Embedding"] = ["embedding"], ["Dropout"] = ["dropout"], ["MatMul"] = ["matmul"],
-            ["Linear"] = ["linear"], ["AddLinear"] = ["add_linear", "add_linear_shared_input"], ["Attention"] = ["attention"], ["Rotary"] = ["rotary"],
+            ["Linear"] = ["linear"], ["LowRankLinear"] = ["low_rank_linear", "low_rank_linear_from_input"], ["Attention"] = ["attention"], ["Rotary"] = ["rotary"],
             ["VectorNorm"] = ["vector_norm_rows"], ["Gather"] = ["gather"], ["ScatterAdd"] = ["scatter_add"],
             ["Function"] = ["function"],
         };
