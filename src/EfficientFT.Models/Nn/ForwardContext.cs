@@ -17,6 +17,9 @@ public sealed class ForwardContext(bool training, Rng rng)
     /// <summary>Dropout when training with p &gt; 0, identity otherwise.</summary>
     public Tensor Dropout(Tensor x, float p) => Training && p > 0 ? Ops.Dropout(x, p, Rng) : x;
 
+    /// <summary>residual + Dropout(x, p), fused when dropout is active (the same mask as Dropout then an add).</summary>
+    public Tensor DropoutAdd(Tensor x, Tensor residual, float p) => Training && p > 0 ? Ops.DropoutAdd(x, residual, p, Rng) : residual + x;
+
     /// <summary>The attention-probability dropout rate and mask key for one attention call.</summary>
     public (float Rate, ulong Key) AttentionDropout(float p) => Training && p > 0 ? (p, Rng.NextUInt64()) : (0f, 0UL);
 }

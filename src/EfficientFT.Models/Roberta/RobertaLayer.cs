@@ -40,9 +40,9 @@ public sealed class RobertaLayer(RobertaConfig config) : Module
         var v = Value.Forward(x, context).Reshape(b, t, _heads, _headDim);
         var (rate, key) = context.AttentionDropout(_attentionDropout);
         var attended = Ops.Attention(q, k, v, keyMask, dropout: rate, dropoutKey: key).Reshape(b, t, -1);
-        var a = AttentionLayerNorm.Forward(x + context.Dropout(AttentionOutput.Forward(attended, context), _hiddenDropout));
+        var a = AttentionLayerNorm.Forward(context.DropoutAdd(AttentionOutput.Forward(attended, context), x, _hiddenDropout));
         var h = Activation.Apply(config.HiddenAct, Intermediate.Forward(a, context));
-        return OutputLayerNorm.Forward(a + context.Dropout(Output.Forward(h, context), _hiddenDropout));
+        return OutputLayerNorm.Forward(context.DropoutAdd(Output.Forward(h, context), a, _hiddenDropout));
     }
 
     protected override IEnumerable<(string Name, Module Child)> Children() =>

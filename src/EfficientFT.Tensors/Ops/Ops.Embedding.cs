@@ -47,31 +47,65 @@ public static partial class Ops
     }
 
     /// <summary>Dropout with an explicit mask key (what <see cref="Dropout(Tensor, float, Rng)"/> draws).</summary>
-    public static Tensor Dropout(Tensor x, float p, ulong key)
+    public static Tensor Dropout(Tensor x, float p, ulong key) => Dropout(x, null, p, key);
+
+    /// <summary>
+    /// residual + dropout(x) in one pass and one output buffer, the residual connection after a transformer
+    /// sublayer; the same mask, drawn the same way, as <see cref="Dropout(Tensor, float, Rng)"/> and then an add.
+    /// </summary>
+    public static Tensor DropoutAdd(Tensor x, Tensor residual, float p, Rng rng)
+    {
+        if (p is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(p), $"dropout_add: probability {p} is outside [0, 1).");
+        if (p == 0) return residual + x;
+        return DropoutAdd(x, residual, p, rng.NextUInt64());
+    }
+
+    /// <summary>residual + dropout(x) with an explicit mask key.</summary>
+    public static Tensor DropoutAdd(Tensor x, Tensor residual, float p, ulong key)
+    {
+        if (!Shapes.SameShape(x.Shape, residual.Shape))
+            throw new ArgumentException($"dropout_add: residual {residual.Describe()} is not the shape of {x.Describe()}.");
+        return Dropout(x, residual, p, key);
+    }
+
+    private static Tensor Dropout(Tensor x, Tensor? residual, float p, ulong key)
     {
         x = x.Contiguous();
+        residual = residual?.Contiguous();
         var scale = 1f / (1f - p);
         var output = Tensor.Uninitialized(x.ShapeArray());
-        var xs = x.Storage;
-        var ys = output.Storage;
+        var (xs, ys, rs) = (x.Storage, output.Storage, residual?.Storage);
         var size = x.Size;
         var mask = new ulong[DropoutMask.Words(size)];
         // Threads own whole mask words (64 elements), so no two write the same word.
         Threading.For(mask.Length, 64 * 8, (w0, w1) =>
         {
             var (start, end) = (w0 * 64, Math.Min(size, w1 * 64));
-            DropoutMask.Fill(key, (ulong)start, end - start, p, mask.AsSpan(w0, w1 - w0));
-            DropoutMask.Apply(mask.AsSpan(w0, w1 - w0), xs.AsSpan(start, end - start), ys.AsSpan(start, end - start), scale);
-        });
-        return Record(output, "dropout", [x], dy =>
-        {
-            var dxs = GradStorage(x);
-            var g = dy.Storage;
-            Threading.For(mask.Length, 64 * 2, (w0, w1) =>
+            var words = mask.AsSpan(w0, w1 - w0);
+            DropoutMask.Fill(key, (ulong)start, end - start, p, words);
+            if (rs == null)
             {
-                var (start, end) = (w0 * 64, Math.Min(size, w1 * 64));
-                DropoutMask.ApplyAdd(mask.AsSpan(w0, w1 - w0), g.AsSpan(start, end - start), dxs.AsSpan(start, end - start), scale);
-            });
+                DropoutMask.Apply(words, xs.AsSpan(start, end - start), ys.AsSpan(start, end - start), scale);
+                return;
+            }
+            rs.AsSpan(start, end - start).CopyTo(ys.AsSpan(start, end - start));
+            DropoutMask.ApplyAdd(words, xs.AsSpan(start, end - start), ys.AsSpan(start, end - start), scale);
+        });
+        Tensor[] inputs = residual == null ? [x] : [x, residual];
+        return Record(output, residual == null ? "dropout" : "dropout_add", inputs, dy =>
+        {
+            var g = dy.Storage;
+            if (NeedsGrad(x))
+            {
+                var dxs = GradStorage(x, out var fresh);
+                Threading.For(mask.Length, 64 * 2, (w0, w1) =>
+                {
+                    var (start, end) = (w0 * 64, Math.Min(size, w1 * 64));
+                    DropoutMask.ApplyAdd(mask.AsSpan(w0, w1 - w0), g.AsSpan(start, end - start), ClearIfFresh(dxs, start, end - start, fresh), scale);
+                });
+            }
+            // Last: the residual may take dy's buffer over once nothing else reads it.
+            if (residual != null && NeedsGrad(residual)) Autograd.Backprop.AccumulateOwned(residual, dy);
         });
     }
 }

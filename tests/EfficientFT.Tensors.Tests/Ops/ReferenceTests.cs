@@ -183,6 +183,19 @@ public sealed class ReferenceTests
     }
 
     [Fact]
+    public void DropoutAdd_IsDropoutThenAdd()
+    {
+        // 1,000,003 elements: mask words split across threads and a ragged last word. Same draws from the generator,
+        // so a model that switches to the fused op keeps its masks.
+        var rng = new Rng(12);
+        var x = T.Uniform(rng, -1, 1, 1_000_003);
+        var residual = T.Uniform(rng, -1, 1, 1_000_003);
+        var fused = O.DropoutAdd(x, residual, 0.1f, new Rng(99)).ToArray();
+        var separate = (residual + O.Dropout(x, 0.1f, new Rng(99))).ToArray();
+        Assert.Equal(separate, fused);
+    }
+
+    [Fact]
     public void LayerNorm_MatchesDefinition()
     {
         var x = T.FromArray([1f, 2f, 4f, -1f, 0f, 1f], 2, 3);
