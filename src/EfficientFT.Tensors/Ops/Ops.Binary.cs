@@ -79,21 +79,21 @@ public static partial class Ops
     }
 
     /// <summary>
-    /// a ∘ b for operands of the output's shape, the common case in a transformer (residual adds, LoRA's sum, SwiGLU's
-    /// gate product): forward and backward run in parallel chunks, and backward writes each gradient directly instead
-    /// of through a temporary of the output's size.
+    /// a ∘ b for operands of the output's shape, the common case in a transformer (residual adds, SwiGLU's gate
+    /// product): forward and backward run in parallel chunks, and backward writes each gradient directly instead of
+    /// through a temporary of the output's size.
     /// </summary>
     private static Tensor Elementwise(Tensor a, Tensor b, BinaryOp op, string name, int[] shape)
     {
-        var (xs, ys) = (a.Storage, b.Storage);
+        var (aData, bData) = (a.Storage, b.Storage);
         var output = Tensor.Uninitialized(shape);
-        var os = output.Storage;
+        var outData = output.Storage;
         var size = output.Size;
         Threading.For(size, 2, (s, e) =>
         {
-            var x = xs.AsSpan(s, e - s);
-            var y = ys.AsSpan(s, e - s);
-            var o = os.AsSpan(s, e - s);
+            var x = aData.AsSpan(s, e - s);
+            var y = bData.AsSpan(s, e - s);
+            var o = outData.AsSpan(s, e - s);
             switch (op)
             {
                 case BinaryOp.Add: TensorPrimitives.Add(x, y, o); break;
@@ -126,20 +126,20 @@ public static partial class Ops
                     break;
                 }
                 case BinaryOp.Mul:
-                    if (NeedsGrad(a)) ElementwiseGradient(a, size, (s, e, d, fresh) => MultiplyInto(g.AsSpan(s, e - s), ys.AsSpan(s, e - s), d, fresh));
-                    if (NeedsGrad(b)) ElementwiseGradient(b, size, (s, e, d, fresh) => MultiplyInto(g.AsSpan(s, e - s), xs.AsSpan(s, e - s), d, fresh));
+                    if (NeedsGrad(a)) ElementwiseGradient(a, size, (s, e, d, fresh) => MultiplyInto(g.AsSpan(s, e - s), bData.AsSpan(s, e - s), d, fresh));
+                    if (NeedsGrad(b)) ElementwiseGradient(b, size, (s, e, d, fresh) => MultiplyInto(g.AsSpan(s, e - s), aData.AsSpan(s, e - s), d, fresh));
                     break;
                 default:
                     // d(a/b)/da = 1/b; d(a/b)/db = -(a/b)/b = -y/b, reusing the output instead of recomputing a/b².
                     if (NeedsGrad(a))
                         ElementwiseGradient(a, size, (s, e, d, fresh) =>
                         {
-                            for (var i = 0; i < d.Length; i++) d[i] = (fresh ? 0f : d[i]) + g[s + i] / ys[s + i];
+                            for (var i = 0; i < d.Length; i++) d[i] = (fresh ? 0f : d[i]) + g[s + i] / bData[s + i];
                         });
                     if (NeedsGrad(b))
                         ElementwiseGradient(b, size, (s, e, d, fresh) =>
                         {
-                            for (var i = 0; i < d.Length; i++) d[i] = (fresh ? 0f : d[i]) + -(g[s + i] * os[s + i]) / ys[s + i];
+                            for (var i = 0; i < d.Length; i++) d[i] = (fresh ? 0f : d[i]) + -(g[s + i] * outData[s + i]) / bData[s + i];
                         });
                     break;
             }
@@ -199,13 +199,11 @@ public static partial class Ops
             TensorPrimitives.Multiply(xs.AsSpan(start, end - start), s, ys.AsSpan(start, end - start)));
         return Record(output, "mul_scalar", [x], dy =>
         {
-            var (gs, dxs) = (dy.Storage, GradStorage(x, out var fresh));
-            Threading.For(x.Size, 2, (start, end) =>
+            var g = dy.Storage;
+            ElementwiseGradient(x, x.Size, (start, end, dx, fresh) =>
             {
-                var g = gs.AsSpan(start, end - start);
-                var dx = dxs.AsSpan(start, end - start);
-                if (fresh) TensorPrimitives.Multiply(g, s, dx);
-                else TensorPrimitives.MultiplyAdd(g, s, dx, dx);
+                if (fresh) TensorPrimitives.Multiply(g.AsSpan(start, end - start), s, dx);
+                else TensorPrimitives.MultiplyAdd(g.AsSpan(start, end - start), s, dx, dx);
             });
         });
     }

@@ -85,8 +85,8 @@ public static partial class Ops
         }
     }, (xs, ys, dy, dx) =>
     {
-        // d/dx x·Φ(x) = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π). The exponentials go a chunk at a time (it stays in
-        // L1), then one pass over the chunk does the rest, in the order the separate passes used to.
+        // d/dx x·Φ(x) = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π). The exponentials of a chunk first, then one pass over
+        // the chunk, still in L1, does the rest in the order the separate passes used to.
         const int chunk = 2048;
         Span<float> pdf = stackalloc float[Math.Min(chunk, xs.Length)];
         for (var start = 0; start < xs.Length; start += chunk)
