@@ -90,7 +90,7 @@ public static class PerfTrainCommand
         var peak = MeasureGemmPeak();
         var counting = new CountingGemm(Gemm.Default);
         Gemm.Default = counting;
-        var (pausedBefore, collectionsBefore, faultsBefore) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0), MinorPageFaults());
+        var (pausedBefore, collectionsBefore, faultsBefore) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0), OpProfile.PageFaults());
         // The same Trainer `eft train` runs, on one fixed batch, so every step does the same work.
         var result = new Trainer(peft, optimizer, new TrainerOptions
         {
@@ -100,14 +100,14 @@ public static class PerfTrainCommand
             StepCompleted = (step, _, _) =>
             {
                 if (step != warmup) return;
-                (pausedBefore, collectionsBefore, faultsBefore) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0), MinorPageFaults());
+                (pausedBefore, collectionsBefore, faultsBefore) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0), OpProfile.PageFaults());
                 if (profile) OpProfile.Start();
             },
         }.Train(batch);
         var opTimes = profile ? OpProfile.Stop() : [];
         var gcMs = (GC.GetTotalPauseDuration() - pausedBefore).TotalMilliseconds / steps;
         var collections = (double)(GC.CollectionCount(0) - collectionsBefore) / steps;
-        var faults = (MinorPageFaults() - faultsBefore) / steps;
+        var faults = (OpProfile.PageFaults() - faultsBefore) / steps;
         Gemm.Default = counting.Inner;
         // Once more after the steps, keeping the higher: a peak taken while the machine stalled would put the step
         // above its own bound.
@@ -139,30 +139,11 @@ public static class PerfTrainCommand
     private static void PrintProfile(IReadOnlyList<OpTime> times, int steps)
     {
         var total = times.Sum(t => t.TotalMs);
-        Console.WriteLine("where the time goes (ms per step; a forward op includes the module code since the previous op):");
-        Console.WriteLine($"  {"op and output shape",-36} {"calls",6} {"forward",9} {"backward",9} {"share",7}");
+        Console.WriteLine("where the time goes (ms and page faults per step; a forward op includes the module code since the previous op):");
+        Console.WriteLine($"  {"op and output shape",-36} {"calls",6} {"forward",9} {"backward",9} {"share",7} {"faults",8}");
         foreach (var t in times.Take(25))
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {t.Op,-36} {t.Calls / steps,6} {t.ForwardMs / steps,9:F1} {t.BackwardMs / steps,9:F1} {t.TotalMs / total,7:P1}"));
-    }
-
-    /// <summary>The process's minor page faults so far (Linux; 0 elsewhere).</summary>
-    private static long MinorPageFaults()
-    {
-        try
-        {
-            // /proc/self/stat: the command name is in parentheses and may hold spaces; minflt is the 8th field after it.
-            var stat = File.ReadAllText("/proc/self/stat");
-            return long.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[7], CultureInfo.InvariantCulture);
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return 0;
-        }
+                $"  {t.Op,-36} {t.Calls / steps,6} {t.ForwardMs / steps,9:F1} {t.BackwardMs / steps,9:F1} {t.TotalMs / total,7:P1} {t.PageFaults / steps,8:N0}"));
     }
 
     /// <summary>GFLOP/s of the engine's GEMM at 2048×768×768 (X·Wᵀ), best of eight runs, on the current thread count.</summary>
