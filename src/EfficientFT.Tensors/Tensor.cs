@@ -26,6 +26,7 @@ public sealed partial class Tensor
         if (storage.Length < Size)
             throw new ArgumentException($"Tensor: storage of {storage.Length} elements is too small for shape {Shapes.Format(shape)}.");
         _storage = storage;
+        ActivationRecycler.Register(storage, this);
         IsTransposed = transposed;
         if (transposed && shape.Length < 2)
             throw new ArgumentException("Tensor: a transposed view needs at least two axes.");
@@ -108,9 +109,12 @@ public sealed partial class Tensor
 
     public static Tensor Zeros(params int[] shape) => new(new float[Shapes.Size(Shapes.Check(shape))], (int[])shape.Clone());
 
-    /// <summary>A tensor whose elements are not cleared, for kernels that write every one of them.</summary>
+    /// <summary>
+    /// A tensor whose elements are not cleared, for kernels that write every one of them; large ones reuse an earlier
+    /// step's storage while an <see cref="ActivationRecycler"/> is active.
+    /// </summary>
     internal static Tensor Uninitialized(params int[] shape) =>
-        new(GC.AllocateUninitializedArray<float>(Shapes.Size(Shapes.Check(shape))), (int[])shape.Clone());
+        new(ActivationRecycler.Rent(Shapes.Size(Shapes.Check(shape))), (int[])shape.Clone());
 
     public static Tensor Ones(params int[] shape) => Full(1f, shape);
 

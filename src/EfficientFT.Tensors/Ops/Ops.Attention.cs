@@ -40,7 +40,7 @@ public static partial class Ops
         q = q.Contiguous();
         k = k.Contiguous();
         v = v.Contiguous();
-        var output = Tensor.Zeros(batch, tq, hq, d);
+        var output = Tensor.Uninitialized(batch, tq, hq, d);
         var lse = new float[batch * hq * tq];
         var keep = dropout > 0 ? new ulong[batch * hq * tq * DropoutMask.Words(s)] : null;
         AttentionKernel.Forward(shape, q.Storage, k.Storage, v.Storage, output.Storage, lse, keep);
