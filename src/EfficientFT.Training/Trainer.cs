@@ -55,50 +55,57 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
         long tokens = 0;
         var stepSeconds = new List<double>();
         var step = firstStep;
-        using var recycler = new ActivationRecycler();
-        for (; step <= totalSteps; step++)
+        ActivationRecycler? recycler = null;
+        try
         {
-            if (cancellation.IsCancellationRequested)
+            for (; step <= totalSteps; step++)
             {
-                status = TrainingStatus.Cancelled;
-                break;
-            }
-            var epoch = (step - 1) / stepsPerEpoch;
-            if (epoch != orderEpoch) (orderEpoch, order) = (epoch, Order(data.Batch, epoch));
-            var firstMicro = (step - 1) % stepsPerEpoch * options.GradientAccumulation;
-            var micros = Math.Min(options.GradientAccumulation, microPerEpoch - firstMicro);
-            var stepStart = clock.Elapsed;
-            var allocatedAtStart = GC.GetTotalAllocatedBytes();
-            var context = new ForwardContext(options.Dropout, new Rng(Rng.Hash(Rng.Hash(options.Seed, DropoutStream), (ulong)step)));
-            var loss = 0f;
-            for (var m = 0; m < micros && float.IsFinite(loss); m++)
-            {
-                var rows = order.Skip((firstMicro + m) * options.BatchSize).Take(options.BatchSize).ToList();
-                var batch = options.TrimPadding ? data.SelectTrimmed(rows) : data.Select(rows);
-                tokens += batch.AttentionMask.Sum(v => (long)v);
-                loss += MicroStep(batch, context, micros) / micros;
-            }
-            if (float.IsFinite(loss) && options.MaxGradNorm is { } maxNorm
-                && !double.IsFinite(GradientClipping.ClipGlobalNorm(peft.Trainable.Select(p => p.Value), maxNorm)))
-                loss = float.NaN;
-            if (!float.IsFinite(loss))
-            {
+                if (cancellation.IsCancellationRequested)
+                {
+                    status = TrainingStatus.Cancelled;
+                    break;
+                }
+                var epoch = (step - 1) / stepsPerEpoch;
+                if (epoch != orderEpoch) (orderEpoch, order) = (epoch, Order(data.Batch, epoch));
+                var firstMicro = (step - 1) % stepsPerEpoch * options.GradientAccumulation;
+                var micros = Math.Min(options.GradientAccumulation, microPerEpoch - firstMicro);
+                var stepStart = clock.Elapsed;
+                var allocatedAtStart = GC.GetTotalAllocatedBytes();
+                var context = new ForwardContext(options.Dropout, new Rng(Rng.Hash(Rng.Hash(options.Seed, DropoutStream), (ulong)step)));
+                var loss = 0f;
+                for (var m = 0; m < micros && float.IsFinite(loss); m++)
+                {
+                    var rows = order.Skip((firstMicro + m) * options.BatchSize).Take(options.BatchSize).ToList();
+                    var batch = options.TrimPadding ? data.SelectTrimmed(rows) : data.Select(rows);
+                    tokens += batch.AttentionMask.Sum(v => (long)v);
+                    loss += MicroStep(batch, context, micros) / micros;
+                }
+                if (float.IsFinite(loss) && options.MaxGradNorm is { } maxNorm
+                    && !double.IsFinite(GradientClipping.ClipGlobalNorm(peft.Trainable.Select(p => p.Value), maxNorm)))
+                    loss = float.NaN;
+                if (!float.IsFinite(loss))
+                {
+                    optimizer.ZeroGrad();
+                    status = TrainingStatus.Diverged;
+                    break;
+                }
+                // transformers' schedulers count steps taken, so the first update runs at lr_lambda(0).
+                optimizer.LearningRateScale = LearningRateSchedules.Multiplier(options.Schedule, step - 1, totalSteps, options.WarmupSteps);
+                optimizer.Step();
+                peft.AfterOptimizerStep(step);
                 optimizer.ZeroGrad();
-                status = TrainingStatus.Diverged;
-                break;
+                OpProfile.Lap("(optimizer step)");
+                recycler = CollectStepGarbage(allocatedAtStart, recycler);
+                stepSeconds.Add((clock.Elapsed - stepStart).TotalSeconds);
+                losses.Add(loss);
+                StepCompleted?.Invoke(step, totalSteps, loss);
+                if (Evaluate != null && options.EvaluateEvery is { } every && step % every == 0) evaluations.Add(new EvaluationRecord(step, Evaluate(step)));
+                if (options.CheckpointEvery is { } interval && step % interval == 0) SaveCheckpoint(step, epoch, losses, evaluations);
             }
-            // transformers' schedulers count steps taken, so the first update runs at lr_lambda(0).
-            optimizer.LearningRateScale = LearningRateSchedules.Multiplier(options.Schedule, step - 1, totalSteps, options.WarmupSteps);
-            optimizer.Step();
-            peft.AfterOptimizerStep(step);
-            optimizer.ZeroGrad();
-            OpProfile.Lap("(optimizer step)");
-            CollectStepGarbage(allocatedAtStart, recycler);
-            stepSeconds.Add((clock.Elapsed - stepStart).TotalSeconds);
-            losses.Add(loss);
-            StepCompleted?.Invoke(step, totalSteps, loss);
-            if (Evaluate != null && options.EvaluateEvery is { } every && step % every == 0) evaluations.Add(new EvaluationRecord(step, Evaluate(step)));
-            if (options.CheckpointEvery is { } interval && step % interval == 0) SaveCheckpoint(step, epoch, losses, evaluations);
+        }
+        finally
+        {
+            recycler?.Dispose();
         }
         var stepsDone = step - firstStep;
         var completed = step - 1;
@@ -126,12 +133,17 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
     /// memory (1.6 GB peak, a third fewer page faults). Small steps are left to the runtime's own budget. The
     /// collection is also what lets the <see cref="ActivationRecycler"/> take the step's activations back for the next.
     /// </summary>
-    private static void CollectStepGarbage(long allocatedAtStart, ActivationRecycler recycler)
+    /// <remarks>
+    /// The recycler starts with the first step large enough to be collected: smaller steps' activations are left to
+    /// the runtime, which reuses them well, where holding them for reuse would only raise the peak.
+    /// </remarks>
+    private static ActivationRecycler? CollectStepGarbage(long allocatedAtStart, ActivationRecycler? recycler)
     {
-        if (GC.GetTotalAllocatedBytes() - allocatedAtStart + recycler.OutstandingBytes < CollectAfterBytes) return;
+        if (GC.GetTotalAllocatedBytes() - allocatedAtStart + (recycler?.OutstandingBytes ?? 0) < CollectAfterBytes) return recycler;
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
-        recycler.Reclaim();
+        recycler?.Reclaim();
         OpProfile.Lap("(collection at the step's end)");
+        return recycler ?? new ActivationRecycler();
     }
 
     /// <summary>Forward and backward of one micro-batch, its loss scaled by 1/<paramref name="micros"/> so the step sees their mean; returns the unscaled loss.</summary>

@@ -51,6 +51,10 @@ public sealed class ActivationRecycler : IDisposable
     {
         lock (Lock)
         {
+            // What the last step did not reuse goes back to the runtime: with shapes that change from step to step
+            // (padding trimmed per batch) the free lists would otherwise fill with sizes nobody asks for again.
+            _free.Clear();
+            _freeBytes = 0;
             for (var i = _handedOut.Count - 1; i >= 0; i--)
             {
                 var array = _handedOut[i];

@@ -56,6 +56,26 @@ public sealed class ActivationRecyclerTests
         Assert.True(recycler.OutstandingBytes == 0, $"{recycler.OutstandingBytes} bytes of the steps' activations were not taken back");
     }
 
+    [Fact]
+    public void Reclaim_LetsGoOfStorageTheLastStepDidNotReuse()
+    {
+        // Shapes that change between steps (padding trimmed per batch) must not pile up storage nobody asks for again.
+        var wide = T.Uniform(new Rng(3), -1, 1, Rows, Cols);
+        var narrow = T.Uniform(new Rng(4), -1, 1, Rows, Cols / 2);
+        using var recycler = new ActivationRecycler();
+        var first = StorageOf(wide);
+        Collect();
+        recycler.Reclaim();
+        StorageOf(narrow);
+        Collect();
+        recycler.Reclaim();
+        Assert.NotSame(first, StorageOf(wide));
+    }
+
+    /// <summary>The storage of a dropped activation of x's shape. Not inlined, so the activation is garbage on return.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static float[] StorageOf(T x) => (x * 2f).Storage;
+
     /// <summary>
     /// x·2 (kept), x·3 seen only through a reshaped view (kept), x·4 dropped; returns the survivors and the storages.
     /// Not inlined, so that no local of the caller keeps the dropped tensors alive.
