@@ -117,10 +117,7 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
             stepsDone > 0 ? seconds / stepsDone : 0, seconds > 0 ? tokens / seconds : 0, stepSeconds);
     }
 
-    /// <summary>
-    /// A step allocating at least this much, or leaving this much of recycled storage to take back, is followed by a
-    /// full collection; see <see cref="CollectStepGarbage"/>.
-    /// </summary>
+    /// <summary>A step allocating at least this much is followed by a full collection; see <see cref="CollectStepGarbage"/>.</summary>
     private const long CollectAfterBytes = 256L << 20;
 
     /// <summary>
@@ -134,12 +131,14 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
     /// collection is also what lets the <see cref="ActivationRecycler"/> take the step's activations back for the next.
     /// </summary>
     /// <remarks>
-    /// The recycler starts with the first step large enough to be collected: smaller steps' activations are left to
-    /// the runtime, which reuses them well, where holding them for reuse would only raise the peak.
+    /// The recycler starts with the first step large enough to be collected, and from then on every step is collected
+    /// (a recycled step allocates little, but its activations come back only through a collection). Smaller steps'
+    /// activations are left to the runtime, which reuses them well, where holding them for reuse would only raise the
+    /// peak.
     /// </remarks>
     private static ActivationRecycler? CollectStepGarbage(long allocatedAtStart, ActivationRecycler? recycler)
     {
-        if (GC.GetTotalAllocatedBytes() - allocatedAtStart + (recycler?.OutstandingBytes ?? 0) < CollectAfterBytes) return recycler;
+        if (recycler == null && GC.GetTotalAllocatedBytes() - allocatedAtStart < CollectAfterBytes) return null;
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
         recycler?.Reclaim();
         OpProfile.Lap("(collection at the step's end)");
