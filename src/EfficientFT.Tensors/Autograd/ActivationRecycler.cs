@@ -18,9 +18,6 @@ public sealed class ActivationRecycler : IDisposable
     /// <summary>Arrays this long or longer are recycled (1 MB); smaller ones the runtime reuses well by itself.</summary>
     public const int MinLength = 1 << 18;
 
-    /// <summary>Most bytes kept for reuse; arrays beyond it are left to the runtime.</summary>
-    private const long MaxFreeBytes = 2L << 30;
-
     /// <summary>Every recycled array handed out by any recycler, with the tensors over it.</summary>
     private static readonly Dictionary<float[], List<WeakReference<Tensor>>> Owners = new(ReferenceEqualityComparer.Instance);
 
@@ -30,8 +27,7 @@ public sealed class ActivationRecycler : IDisposable
 
     private readonly ActivationRecycler? _outer;
     private readonly List<float[]> _handedOut = [];
-    private readonly Dictionary<int, Stack<float[]>> _free = [];
-    private long _freeBytes;
+    private readonly FreeArrays _free = new();
 
     /// <summary>Starts recycling on the calling thread until <see cref="Dispose"/>.</summary>
     public ActivationRecycler()
@@ -41,7 +37,13 @@ public sealed class ActivationRecycler : IDisposable
     }
 
     /// <summary>Bytes handed out and not yet taken back: what the next reclaim could reuse.</summary>
-    public long OutstandingBytes { get; private set; }
+    public long OutstandingBytes
+    {
+        get
+        {
+            lock (Lock) return _handedOut.Sum(a => 4L * a.Length);
+        }
+    }
 
     /// <summary>
     /// Takes back the arrays whose tensors have all been collected. Call it right after a full blocking collection,
@@ -53,19 +55,15 @@ public sealed class ActivationRecycler : IDisposable
         {
             // What the last step did not reuse goes back to the runtime: with shapes that change from step to step
             // (padding trimmed per batch) the free lists would otherwise fill with sizes nobody asks for again.
+            // Only a step's own arrays are held, so what is kept never exceeds what one step used.
             _free.Clear();
-            _freeBytes = 0;
             for (var i = _handedOut.Count - 1; i >= 0; i--)
             {
                 var array = _handedOut[i];
                 if (Owners.TryGetValue(array, out var owners) && owners.Exists(o => o.TryGetTarget(out _))) continue;
                 _handedOut.RemoveAt(i);
                 Owners.Remove(array);
-                OutstandingBytes -= 4L * array.Length;
-                if (_freeBytes + 4L * array.Length > MaxFreeBytes) continue;
-                if (!_free.TryGetValue(array.Length, out var stack)) _free[array.Length] = stack = new Stack<float[]>();
-                stack.Push(array);
-                _freeBytes += 4L * array.Length;
+                _free.Put(array);
             }
         }
     }
@@ -80,8 +78,6 @@ public sealed class ActivationRecycler : IDisposable
             foreach (var array in _handedOut) Owners.Remove(array);
             _handedOut.Clear();
             _free.Clear();
-            _freeBytes = 0;
-            OutstandingBytes = 0;
         }
     }
 
@@ -92,12 +88,8 @@ public sealed class ActivationRecycler : IDisposable
         if (recycler == null || length < MinLength) return GC.AllocateUninitializedArray<float>(length);
         lock (Lock)
         {
-            if (!recycler._free.TryGetValue(length, out var stack) || !stack.TryPop(out var array))
-                array = GC.AllocateUninitializedArray<float>(length);
-            else
-                recycler._freeBytes -= 4L * length;
+            if (!recycler._free.TryTake(length, out var array)) array = GC.AllocateUninitializedArray<float>(length);
             recycler._handedOut.Add(array);
-            recycler.OutstandingBytes += 4L * length;
             Owners[array] = [];
             return array;
         }

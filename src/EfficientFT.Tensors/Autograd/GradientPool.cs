@@ -10,27 +10,16 @@ internal static class GradientPool
 {
     private const long MaxBytes = 256L << 20;
 
-    [ThreadStatic] private static Dictionary<int, Stack<float[]>>? _free;
-    [ThreadStatic] private static long _bytes;
+    [ThreadStatic] private static FreeArrays? _free;
 
     /// <summary>An array of exactly <paramref name="length"/> elements whose contents are undefined.</summary>
-    public static float[] Rent(int length)
-    {
-        if (_free != null && _free.TryGetValue(length, out var stack) && stack.TryPop(out var array))
-        {
-            _bytes -= 4L * length;
-            return array;
-        }
-        return GC.AllocateUninitializedArray<float>(length);
-    }
+    public static float[] Rent(int length) =>
+        _free != null && _free.TryTake(length, out var array) ? array : GC.AllocateUninitializedArray<float>(length);
 
     /// <summary>Takes back an array nothing reads or writes any more.</summary>
     public static void Return(float[] array)
     {
-        if (_bytes + 4L * array.Length > MaxBytes) return;
-        _free ??= [];
-        if (!_free.TryGetValue(array.Length, out var stack)) _free[array.Length] = stack = new Stack<float[]>();
-        stack.Push(array);
-        _bytes += 4L * array.Length;
+        _free ??= new FreeArrays();
+        if (_free.Bytes + 4L * array.Length <= MaxBytes) _free.Put(array);
     }
 }
