@@ -121,6 +121,7 @@ public static partial class Ops
                 throw new ArgumentException($"{op}: up-projection {up0.Describe()} is not [{outFeatures}, r] for weight {weight.Describe()}.");
             if (code0.Rank != x.Rank || !Shapes.SameShape(code0.Shape[..^1], x.Shape[..^1]) || code0.Dim(-1) != up0.Dim(1))
                 throw new ArgumentException($"{op}: code {code0.Describe()} is not the input's leading axes × {up0.Dim(1)} for input {x.Describe()}.");
+            update = (code0.Contiguous(), up0);
         }
         x = x.Contiguous();
         var rows = x.Size / Math.Max(1, inFeatures);
@@ -144,19 +145,17 @@ public static partial class Ops
             });
         }
         Tensor[] inputs = bias == null ? [x, weight] : [x, weight, bias];
-        var (code, up) = update is var (c, u) ? (c.Contiguous(), u) : ((Tensor?)null, (Tensor?)null);
-        var rank = up?.Dim(-1) ?? 0;
-        if (code != null && up != null)
+        if (update is var (code, up))
         {
             var (ud, ut, ldu) = Operand(up, true);
-            gemm.Multiply(false, ut, rows, outFeatures, rank, 1f, code.Storage, rank, ud, ldu, 1f, output.AsSpan(), outFeatures);
+            gemm.Multiply(false, ut, rows, outFeatures, up.Dim(1), 1f, code.Storage, up.Dim(1), ud, ldu, 1f, output.AsSpan(), outFeatures);
             inputs = [.. inputs, code, up];
         }
         return Record(output, op, inputs, dy =>
         {
             var g = dy.Storage;
             LinearBackward(g, x, weight, rows, inFeatures, outFeatures, gemm);
-            if (code != null && up != null) LinearBackward(g, code, up, rows, rank, outFeatures, gemm);
+            if (update is var (code, up)) LinearBackward(g, code, up, rows, up.Dim(1), outFeatures, gemm);
             if (bias != null && NeedsGrad(bias))
             {
                 var db = GradOf(bias);

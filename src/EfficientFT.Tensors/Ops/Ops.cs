@@ -33,8 +33,8 @@ public static partial class Ops
     /// <paramref name="inputs"/>, with <paramref name="backward"/> as its gradient rule, as torch.autograd.Function
     /// does: given the output's gradient, the rule adds into the <see cref="GradientBuffer"/> of each input that
     /// requires one. For rules that belong to a method rather than to the engine, such as SIFT choosing its entries
-    /// from the first gradient that reaches them. The output's gradient is only lent to the rule: its storage is reused once the rule
-    /// returns, so the rule must not keep it.
+    /// from the first gradient that reaches them. The output's gradient is only lent to the rule: its storage is
+    /// reused once the rule returns, so the rule must not keep it.
     /// </summary>
     public static Tensor Function(string name, Tensor output, Tensor[] inputs, Action<Tensor> backward)
     {
