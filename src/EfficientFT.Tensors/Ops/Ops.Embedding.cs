@@ -41,7 +41,7 @@ public static partial class Ops
     /// </summary>
     public static Tensor Dropout(Tensor x, float p, Rng rng)
     {
-        if (p is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(p), $"dropout: probability {p} is outside [0, 1).");
+        CheckDropout(p, "dropout");
         if (p == 0) return x;
         return Dropout(x, p, rng.NextUInt64());
     }
@@ -55,7 +55,7 @@ public static partial class Ops
     /// </summary>
     public static Tensor DropoutAdd(Tensor x, Tensor residual, float p, Rng rng)
     {
-        if (p is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(p), $"dropout_add: probability {p} is outside [0, 1).");
+        CheckDropout(p, "dropout_add");
         if (p == 0) return residual + x;
         return DropoutAdd(x, residual, p, rng.NextUInt64());
     }
@@ -70,6 +70,8 @@ public static partial class Ops
 
     private static Tensor Dropout(Tensor x, Tensor? residual, float p, ulong key)
     {
+        var op = residual == null ? "dropout" : "dropout_add";
+        CheckDropout(p, op);
         x = x.Contiguous();
         residual = residual?.Contiguous();
         var scale = 1f / (1f - p);
@@ -92,7 +94,7 @@ public static partial class Ops
             DropoutMask.ApplyAdd(words, xs.AsSpan(start, end - start), ys.AsSpan(start, end - start), scale);
         });
         Tensor[] inputs = residual == null ? [x] : [x, residual];
-        return Record(output, residual == null ? "dropout" : "dropout_add", inputs, dy =>
+        return Record(output, op, inputs, dy =>
         {
             var g = dy.Storage;
             if (NeedsGrad(x))
@@ -107,5 +109,10 @@ public static partial class Ops
             // Last: the residual may take dy's buffer over once nothing else reads it.
             if (residual != null && NeedsGrad(residual)) Autograd.Backprop.AccumulateOwned(residual, dy);
         });
+    }
+
+    private static void CheckDropout(float p, string op)
+    {
+        if (p is < 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(p), $"{op}: probability {p} is outside [0, 1).");
     }
 }

@@ -44,6 +44,14 @@ public sealed class BadInputTests
     }
 
     [Fact]
+    public void Dropout_ProbabilityOutsideUnitInterval_NamesOp()
+    {
+        var x = T.Zeros(4, 3);
+        Assert.Contains("dropout", Assert.Throws<ArgumentOutOfRangeException>(() => O.Dropout(x, 1f, 7UL)).Message);
+        Assert.Contains("dropout_add", Assert.Throws<ArgumentOutOfRangeException>(() => O.DropoutAdd(x, x, -0.1f, 7UL)).Message);
+    }
+
+    [Fact]
     public void Attention_WrongRank_NamesOp()
     {
         var e = Assert.Throws<ArgumentException>(() => O.Attention(T.Zeros(2, 3), T.Zeros(2, 3), T.Zeros(2, 3)));
