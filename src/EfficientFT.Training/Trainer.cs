@@ -7,9 +7,9 @@ using EfficientFT.Models.Nn;
 using EfficientFT.Models.SafeTensors;
 using EfficientFT.Peft;
 using EfficientFT.Tensors;
+using EfficientFT.Tensors.Autograd;
 using EfficientFT.Training.Optimizers;
 using EfficientFT.Training.Schedules;
-using EfficientFT.Tensors.Autograd;
 
 namespace EfficientFT.Training;
 
@@ -55,57 +55,50 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
         long tokens = 0;
         var stepSeconds = new List<double>();
         var step = firstStep;
-        ActivationRecycler? recycler = null;
-        try
+        using var memory = new StepMemory();
+        for (; step <= totalSteps; step++)
         {
-            for (; step <= totalSteps; step++)
+            if (cancellation.IsCancellationRequested)
             {
-                if (cancellation.IsCancellationRequested)
-                {
-                    status = TrainingStatus.Cancelled;
-                    break;
-                }
-                var epoch = (step - 1) / stepsPerEpoch;
-                if (epoch != orderEpoch) (orderEpoch, order) = (epoch, Order(data.Batch, epoch));
-                var firstMicro = (step - 1) % stepsPerEpoch * options.GradientAccumulation;
-                var micros = Math.Min(options.GradientAccumulation, microPerEpoch - firstMicro);
-                var stepStart = clock.Elapsed;
-                var allocatedAtStart = GC.GetTotalAllocatedBytes();
-                var context = new ForwardContext(options.Dropout, new Rng(Rng.Hash(Rng.Hash(options.Seed, DropoutStream), (ulong)step)));
-                var loss = 0f;
-                for (var m = 0; m < micros && float.IsFinite(loss); m++)
-                {
-                    var rows = order.Skip((firstMicro + m) * options.BatchSize).Take(options.BatchSize).ToList();
-                    var batch = options.TrimPadding ? data.SelectTrimmed(rows) : data.Select(rows);
-                    tokens += batch.AttentionMask.Sum(v => (long)v);
-                    loss += MicroStep(batch, context, micros) / micros;
-                }
-                if (float.IsFinite(loss) && options.MaxGradNorm is { } maxNorm
-                    && !double.IsFinite(GradientClipping.ClipGlobalNorm(peft.Trainable.Select(p => p.Value), maxNorm)))
-                    loss = float.NaN;
-                if (!float.IsFinite(loss))
-                {
-                    optimizer.ZeroGrad();
-                    status = TrainingStatus.Diverged;
-                    break;
-                }
-                // transformers' schedulers count steps taken, so the first update runs at lr_lambda(0).
-                optimizer.LearningRateScale = LearningRateSchedules.Multiplier(options.Schedule, step - 1, totalSteps, options.WarmupSteps);
-                optimizer.Step();
-                peft.AfterOptimizerStep(step);
-                optimizer.ZeroGrad();
-                OpProfile.Lap("(optimizer step)");
-                recycler = CollectStepGarbage(allocatedAtStart, recycler);
-                stepSeconds.Add((clock.Elapsed - stepStart).TotalSeconds);
-                losses.Add(loss);
-                StepCompleted?.Invoke(step, totalSteps, loss);
-                if (Evaluate != null && options.EvaluateEvery is { } every && step % every == 0) evaluations.Add(new EvaluationRecord(step, Evaluate(step)));
-                if (options.CheckpointEvery is { } interval && step % interval == 0) SaveCheckpoint(step, epoch, losses, evaluations);
+                status = TrainingStatus.Cancelled;
+                break;
             }
-        }
-        finally
-        {
-            recycler?.Dispose();
+            var epoch = (step - 1) / stepsPerEpoch;
+            if (epoch != orderEpoch) (orderEpoch, order) = (epoch, Order(data.Batch, epoch));
+            var firstMicro = (step - 1) % stepsPerEpoch * options.GradientAccumulation;
+            var micros = Math.Min(options.GradientAccumulation, microPerEpoch - firstMicro);
+            var stepStart = clock.Elapsed;
+            memory.BeginStep();
+            var context = new ForwardContext(options.Dropout, new Rng(Rng.Hash(Rng.Hash(options.Seed, DropoutStream), (ulong)step)));
+            var loss = 0f;
+            for (var m = 0; m < micros && float.IsFinite(loss); m++)
+            {
+                var rows = order.Skip((firstMicro + m) * options.BatchSize).Take(options.BatchSize).ToList();
+                var batch = options.TrimPadding ? data.SelectTrimmed(rows) : data.Select(rows);
+                tokens += batch.AttentionMask.Sum(v => (long)v);
+                loss += MicroStep(batch, context, micros) / micros;
+            }
+            if (float.IsFinite(loss) && options.MaxGradNorm is { } maxNorm
+                && !double.IsFinite(GradientClipping.ClipGlobalNorm(peft.Trainable.Select(p => p.Value), maxNorm)))
+                loss = float.NaN;
+            if (!float.IsFinite(loss))
+            {
+                optimizer.ZeroGrad();
+                status = TrainingStatus.Diverged;
+                break;
+            }
+            // transformers' schedulers count steps taken, so the first update runs at lr_lambda(0).
+            optimizer.LearningRateScale = LearningRateSchedules.Multiplier(options.Schedule, step - 1, totalSteps, options.WarmupSteps);
+            optimizer.Step();
+            peft.AfterOptimizerStep(step);
+            optimizer.ZeroGrad();
+            OpProfile.Lap("(optimizer step)");
+            memory.EndStep();
+            stepSeconds.Add((clock.Elapsed - stepStart).TotalSeconds);
+            losses.Add(loss);
+            StepCompleted?.Invoke(step, totalSteps, loss);
+            if (Evaluate != null && options.EvaluateEvery is { } every && step % every == 0) evaluations.Add(new EvaluationRecord(step, Evaluate(step)));
+            if (options.CheckpointEvery is { } interval && step % interval == 0) SaveCheckpoint(step, epoch, losses, evaluations);
         }
         var stepsDone = step - firstStep;
         var completed = step - 1;
@@ -115,34 +108,6 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
         var seconds = clock.Elapsed.TotalSeconds;
         return new TrainingResult(status, completed, losses, evaluations, clock.Elapsed,
             stepsDone > 0 ? seconds / stepsDone : 0, seconds > 0 ? tokens / seconds : 0, stepSeconds);
-    }
-
-    /// <summary>A step allocating at least this much is followed by a full collection; see <see cref="CollectStepGarbage"/>.</summary>
-    private const long CollectAfterBytes = 256L << 20;
-
-    /// <summary>
-    /// Hands a large step's memory back to the runtime as soon as the step ends. Activations outlive the collections
-    /// that run during forward, so the runtime promotes them to its oldest generation, which it collects only after
-    /// the heap has grown by a share of itself: left alone, the heap peaks near what is live plus a whole step of
-    /// garbage (RoBERTa-base, batch 8 × 128: 2.6 GB resident where 1.55 GB is live). At the step's end everything
-    /// the step allocated is garbage and little else is, so one blocking full collection that does not compact costs
-    /// little there (20–50 ms at that size: only weights and optimizer state are marked) and the next step reuses the
-    /// memory (1.6 GB peak, a third fewer page faults). Small steps are left to the runtime's own budget. The
-    /// collection is also what lets the <see cref="ActivationRecycler"/> take the step's activations back for the next.
-    /// </summary>
-    /// <remarks>
-    /// The recycler starts with the first step large enough to be collected, and from then on every step is collected
-    /// (a recycled step allocates little, but its activations come back only through a collection). Smaller steps'
-    /// activations are left to the runtime, which reuses them well, where holding them for reuse would only raise the
-    /// peak.
-    /// </remarks>
-    private static ActivationRecycler? CollectStepGarbage(long allocatedAtStart, ActivationRecycler? recycler)
-    {
-        if (recycler == null && GC.GetTotalAllocatedBytes() - allocatedAtStart < CollectAfterBytes) return null;
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
-        recycler?.Reclaim();
-        OpProfile.Lap("(collection at the step's end)");
-        return recycler ?? new ActivationRecycler();
     }
 
     /// <summary>Forward and backward of one micro-batch, its loss scaled by 1/<paramref name="micros"/> so the step sees their mean; returns the unscaled loss.</summary>
