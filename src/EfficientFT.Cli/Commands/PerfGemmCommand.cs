@@ -10,15 +10,20 @@ public static class PerfGemmCommand
 {
     /// <summary>
     /// M tokens × K inputs × N outputs of a BERT-base-sized layer: attention projections (768→768), the MLP up and
-    /// down projections (768→3072, 3072→768), and a short batch. All as C = X·Wᵀ, plus one plain X·W for contrast.
+    /// down projections (768→3072, 3072→768) as C = X·Wᵀ at 2,048 tokens and at the 1,024 of `perf train`'s default
+    /// batch (8 × 128), the same batch's input gradients dX = dY·W (plain X·W), and a short batch.
     /// </summary>
     private static readonly GemmShape[] Shapes =
     [
         GemmShape.Linear(2048, 768, 768),
         GemmShape.Linear(2048, 768, 3072),
         GemmShape.Linear(2048, 3072, 768),
+        GemmShape.Linear(1024, 768, 768),
+        GemmShape.Linear(1024, 768, 3072),
+        GemmShape.Linear(1024, 3072, 768),
+        new(1024, 768, 768, false, false),
+        new(1024, 768, 3072, false, false),
         GemmShape.Linear(512, 768, 768),
-        new(2048, 768, 768, false, false),
     ];
 
     public static Command Create()

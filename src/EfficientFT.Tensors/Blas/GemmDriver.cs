@@ -61,7 +61,7 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
     private readonly float _alpha, _beta;
     private readonly float* _a, _b, _c;
     private readonly nint _lda, _ldb, _ldc;
-    private readonly int _threads, _chunkRows, _colChunks, _items;
+    private readonly int _threads, _rowChunks, _colChunks, _items;
     private readonly Action<int> _packB, _compute;
     private float* _bPack;
     private int _jc, _nc, _pc, _kc;
@@ -79,8 +79,8 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
         // More threads than cores cannot speed up an FMA-bound kernel, and idle spinning workers would then steal
         // time from busy ones; the result does not depend on the count, so capping it is free.
         _threads = 2L * m * n * k < ParallelFlops ? 1 : Math.Min(threads, Environment.ProcessorCount);
-        (_chunkRows, _colChunks) = Chunks(_threads, m, Math.Min(n, Nc));
-        _items = (m + _chunkRows - 1) / _chunkRows * _colChunks;
+        (_rowChunks, _colChunks) = Chunks(_threads, m, Math.Min(n, Nc));
+        _items = _rowChunks * _colChunks;
         _threads = Math.Min(_threads, _items);
         _packB = PackB;
         _compute = Compute;
@@ -99,19 +99,27 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
     }
 
     /// <summary>
-    /// Splits C into about <see cref="ItemsPerThread"/> items per thread: row chunks (Mr-aligned, at most Mc so one
-    /// A block serves an item) while they stay above <see cref="MinChunkRows"/>, then column chunks of the B block
-    /// for the rest. One thread takes whole Mc blocks in order, the classic loop.
+    /// Splits C's rows into chunks of whole Mr-row panels that differ by at most one panel, at most Mc rows each so
+    /// one A block serves an item. One thread takes the fewest chunks that fit, in order, the classic loop. Several
+    /// threads take a multiple of the thread count, at least <see cref="ItemsPerThread"/> each, while the chunks stay
+    /// above <see cref="MinChunkRows"/>; when rows run short, column chunks of the B block make up the rest. Equal
+    /// chunks matter at two threads: 1,024 rows in 144-row chunks were 7 full ones and a 16-row one, so each Kc slice
+    /// waited for the thread with four full chunks while the other had done 3⅛.
     /// </summary>
-    private static (int ChunkRows, int ColChunks) Chunks(int threads, int m, int nc)
+    private static (int RowChunks, int ColChunks) Chunks(int threads, int m, int nc)
     {
-        if (threads == 1) return (Mc, 1);
+        var panels = (m + MR - 1) / MR;
+        var fewest = (panels + Mc / MR - 1) / (Mc / MR);
+        if (threads == 1) return (fewest, 1);
         var target = threads * ItemsPerThread;
-        var rows = Math.Clamp(((m + target - 1) / target + MR - 1) / MR * MR, MinChunkRows, Mc);
-        var rowChunks = (m + rows - 1) / rows;
-        var panels = (nc + NR - 1) / NR;
-        return (rows, Math.Clamp((target + rowChunks - 1) / rowChunks, 1, panels));
+        var rowChunks = Math.Max(target, (fewest + threads - 1) / threads * threads);
+        rowChunks = Math.Clamp(panels / ((MinChunkRows + MR - 1) / MR), 1, rowChunks);
+        var colPanels = (nc + NR - 1) / NR;
+        return (rowChunks, Math.Clamp((target + rowChunks - 1) / rowChunks, 1, colPanels));
     }
+
+    /// <summary>The first row of row chunk <paramref name="chunk"/>; chunk <see cref="_rowChunks"/> gives m.</summary>
+    private int ChunkStart(int chunk) => (int)Math.Min(_m, (long)(_m + MR - 1) / MR * chunk / _rowChunks * MR);
 
     private void Run()
     {
@@ -193,8 +201,8 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
         while ((item = Interlocked.Increment(ref _nextItem) - 1) < _items)
         {
             var (rowChunk, colChunk) = Math.DivRem(item, _colChunks);
-            var ic = rowChunk * _chunkRows;
-            var mc = Math.Min(_chunkRows, _m - ic);
+            var ic = ChunkStart(rowChunk);
+            var mc = ChunkStart(rowChunk + 1) - ic;
             var panelEnd = (int)((long)colPanels * (colChunk + 1) / _colChunks);
             PackA(ic, mc, aPack);
             for (var jp = (int)((long)colPanels * colChunk / _colChunks); jp < panelEnd; jp++)
