@@ -15,6 +15,12 @@ internal static class GemmArguments
         CheckMatrix("C", m, n, cLength, ldc);
     }
 
+    public static void CheckBias(int n, int biasLength)
+    {
+        if (biasLength < n)
+            throw new ArgumentException($"gemm: the bias has {biasLength} elements for {n} columns.");
+    }
+
     private static void CheckMatrix(string name, int rows, int cols, int length, int ld)
     {
         if (rows == 0 || cols == 0) return;

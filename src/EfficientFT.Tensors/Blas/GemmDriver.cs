@@ -59,7 +59,7 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
     private readonly bool _transposeA, _transposeB;
     private readonly int _m, _n, _k;
     private readonly float _alpha, _beta;
-    private readonly float* _a, _b, _c;
+    private readonly float* _a, _b, _c, _bias;
     private readonly nint _lda, _ldb, _ldc;
     private readonly int _threads, _rowChunks, _colChunks, _items;
     private readonly Action<int> _packB, _compute;
@@ -69,12 +69,13 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
     private int _nextItem;
 
     private GemmDriver(bool transposeA, bool transposeB, int m, int n, int k, float alpha, float* a, nint lda,
-        float* b, nint ldb, float beta, float* c, nint ldc, int threads)
+        float* b, nint ldb, float beta, float* c, nint ldc, float* bias, int threads)
     {
         (_transposeA, _transposeB, _m, _n, _k, _alpha, _beta) = (transposeA, transposeB, m, n, k, alpha, beta);
         _a = a;
         _b = b;
         _c = c;
+        _bias = bias;
         (_lda, _ldb, _ldc) = (lda, ldb, ldc);
         // More threads than cores cannot speed up an FMA-bound kernel, and idle spinning workers would then steal
         // time from busy ones; the result does not depend on the count, so capping it is free.
@@ -86,16 +87,19 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
         _compute = Compute;
     }
 
-    /// <summary>C = alpha·op(A)·op(B) + beta·C on raw storage; arguments already checked, m and n positive.</summary>
+    /// <summary>
+    /// C = alpha·op(A)·op(B) + beta·C on raw storage, or with a bias row (n floats; beta must be 0) C = alpha·op(A)·op(B)
+    /// + bias, the bias added as the first Kc slice is written; arguments already checked, m and n positive.
+    /// </summary>
     public static void Multiply(bool transposeA, bool transposeB, int m, int n, int k, float alpha, float* a, nint lda,
-        float* b, nint ldb, float beta, float* c, nint ldc, int threads)
+        float* b, nint ldb, float beta, float* c, nint ldc, float* bias, int threads)
     {
         if (k == 0 || alpha == 0)
         {
-            ScaleC(m, n, beta, c, ldc);
+            ScaleC(m, n, beta, c, ldc, bias);
             return;
         }
-        new GemmDriver<TKernel>(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, threads).Run();
+        new GemmDriver<TKernel>(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, threads).Run();
     }
 
     /// <summary>
@@ -210,28 +214,31 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
                 var j0 = jp * NR;
                 var nr = Math.Min(NR, _nc - j0);
                 var bPanel = _bPack + (nint)jp * NR * _kc;
+                var bias = _bias == null || _pc != 0 ? null : _bias + _jc + j0;
                 for (var ir = 0; ir < mc; ir += MR)
                 {
                     var mr = Math.Min(MR, mc - ir);
                     var cTile = _c + (ic + ir) * _ldc + _jc + j0;
                     if (mr == MR && nr == NR)
                     {
-                        TKernel.Run(_kc, aPack + (nint)ir * _kc, bPanel, cTile, _ldc, _alpha, _sliceBeta);
+                        TKernel.Run(_kc, aPack + (nint)ir * _kc, bPanel, cTile, _ldc, _alpha, _sliceBeta, bias);
                         continue;
                     }
-                    TKernel.Run(_kc, aPack + (nint)ir * _kc, bPanel, edge, NR, 1f, 0f);
-                    MergeEdge(edge, mr, nr, cTile);
+                    TKernel.Run(_kc, aPack + (nint)ir * _kc, bPanel, edge, NR, 1f, 0f, null);
+                    MergeEdge(edge, mr, nr, cTile, bias);
                 }
             }
         }
     }
 
-    /// <summary>Writes the valid part of a padded tile with the kernel's own rounding: fma(alpha, sum, beta·c).</summary>
-    private void MergeEdge(float* tile, int mr, int nr, float* c)
+    /// <summary>Writes the valid part of a padded tile with the kernel's own rounding: fma(alpha, sum, beta·c or bias).</summary>
+    private void MergeEdge(float* tile, int mr, int nr, float* c, float* bias)
     {
         for (var i = 0; i < mr; i++, tile += NR, c += _ldc)
         {
-            if (_sliceBeta == 0)
+            if (bias != null)
+                for (var j = 0; j < nr; j++) c[j] = MathF.FusedMultiplyAdd(tile[j], _alpha, bias[j]);
+            else if (_sliceBeta == 0)
                 for (var j = 0; j < nr; j++) c[j] = tile[j] * _alpha;
             else
                 for (var j = 0; j < nr; j++) c[j] = MathF.FusedMultiplyAdd(tile[j], _alpha, c[j] * _sliceBeta);
@@ -293,12 +300,13 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
         }
     }
 
-    private static void ScaleC(int m, int n, float beta, float* c, nint ldc)
+    private static void ScaleC(int m, int n, float beta, float* c, nint ldc, float* bias)
     {
         for (var i = 0; i < m; i++, c += ldc)
         {
             var row = new Span<float>(c, n);
-            if (beta == 0) row.Clear();
+            if (bias != null) new ReadOnlySpan<float>(bias, n).CopyTo(row);
+            else if (beta == 0) row.Clear();
             else if (beta != 1) System.Numerics.Tensors.TensorPrimitives.Multiply(row, beta, row);
         }
     }

@@ -15,4 +15,20 @@ public interface IGemm
         float alpha, ReadOnlySpan<float> a, int lda,
         ReadOnlySpan<float> b, int ldb,
         float beta, Span<float> c, int ldc);
+
+    /// <summary>
+    /// A linear layer's product: C[m×n] = alpha · op(A) · op(B) + bias, the n-float bias added to every row of C.
+    /// This default writes the bias into C first and accumulates onto it (beta = 1), as torch's addmm hands it to
+    /// BLAS; a path that can add the bias while it writes C overrides it, saving a pass over C.
+    /// </summary>
+    void MultiplyWithBias(bool transposeA, bool transposeB, int m, int n, int k,
+        float alpha, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb,
+        ReadOnlySpan<float> bias, Span<float> c, int ldc)
+    {
+        GemmArguments.CheckBias(n, bias.Length);
+        GemmArguments.Check(transposeA, transposeB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        for (var i = 0; i < m; i++) bias[..n].CopyTo(c.Slice(i * ldc, n));
+        Multiply(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, 1f, c, ldc);
+    }
 }

@@ -14,7 +14,7 @@ internal unsafe interface IMicroKernel
 
     /// <summary>
     /// C[Mr×Nr] = alpha · Σₚ a[p·Mr + i] · b[p·Nr + j] + beta · C, summing p in order with one fused multiply-add
-    /// per step. Beta 0 overwrites C without reading it.
+    /// per step. Beta 0 overwrites C without reading it, with fma(alpha, sum, bias[j]) where a bias row is given.
     /// </summary>
-    static abstract void Run(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta);
+    static abstract void Run(int kc, float* a, float* b, float* c, nint ldc, float alpha, float beta, float* bias);
 }

@@ -45,15 +45,32 @@ public sealed unsafe class ManagedGemm : IGemm
         float beta, Span<float> c, int ldc)
     {
         GemmArguments.Check(transposeA, transposeB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        Run(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, default, c, ldc);
+    }
+
+    /// <summary>The bias goes into C with the first Kc slice's results (see <see cref="IMicroKernel.Run"/>).</summary>
+    public void MultiplyWithBias(bool transposeA, bool transposeB, int m, int n, int k,
+        float alpha, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb,
+        ReadOnlySpan<float> bias, Span<float> c, int ldc)
+    {
+        GemmArguments.CheckBias(n, bias.Length);
+        GemmArguments.Check(transposeA, transposeB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        Run(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, 0f, bias, c, ldc);
+    }
+
+    private void Run(bool transposeA, bool transposeB, int m, int n, int k, float alpha, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb, float beta, ReadOnlySpan<float> bias, Span<float> c, int ldc)
+    {
         if (m == 0 || n == 0) return;
         // A product issued from inside a parallel kernel (attention runs one per head group) already has its core.
         var threads = Threading.InsideParallelRegion ? 1 : _threads ?? Threading.Count;
-        fixed (float* pa = a, pb = b, pc = c)
+        fixed (float* pa = a, pb = b, pc = c, pbias = bias)
         {
             if (_wide)
-                GemmDriver<MicroKernel8x32>.Multiply(transposeA, transposeB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, threads);
+                GemmDriver<MicroKernel8x32>.Multiply(transposeA, transposeB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, pbias, threads);
             else
-                GemmDriver<MicroKernel6x16>.Multiply(transposeA, transposeB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, threads);
+                GemmDriver<MicroKernel6x16>.Multiply(transposeA, transposeB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, pbias, threads);
         }
     }
 }

@@ -130,20 +130,11 @@ public static partial class Ops
         var output = Tensor.Uninitialized(shape);
         var gemm = Gemm.Default;
         var (wd, wt, ldw) = Operand(weight, true);
-        gemm.Multiply(false, wt, rows, outFeatures, inFeatures, 1f, x.Storage, inFeatures, wd, ldw, 0f, output.AsSpan(), outFeatures);
-        if (bias != null)
-        {
-            var bs = bias.Contiguous().Storage;
-            var ys = output.Storage;
-            Threading.For(rows, outFeatures, (r0, r1) =>
-            {
-                for (var r = r0; r < r1; r++)
-                {
-                    var y = ys.AsSpan(r * outFeatures, outFeatures);
-                    TensorPrimitives.Add(y, bs.AsSpan(0, outFeatures), y);
-                }
-            });
-        }
+        if (bias == null)
+            gemm.Multiply(false, wt, rows, outFeatures, inFeatures, 1f, x.Storage, inFeatures, wd, ldw, 0f, output.AsSpan(), outFeatures);
+        else
+            gemm.MultiplyWithBias(false, wt, rows, outFeatures, inFeatures, 1f, x.Storage, inFeatures, wd, ldw,
+                bias.Contiguous().AsSpan(), output.AsSpan(), outFeatures);
         Tensor[] inputs = bias == null ? [x, weight] : [x, weight, bias];
         if (update is var (code, up))
         {

@@ -53,6 +53,20 @@ public class GemmTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Paths))]
+    public void WithBiasMatchesReferenceOnCFilledWithTheBias(string path)
+    {
+        var gemm = Create(path);
+        if (gemm == null) return;
+        var seed = 0;
+        foreach (var (m, n, k) in Shapes)
+            foreach (var (ta, tb) in new[] { (false, false), (false, true), (true, false), (true, true) })
+                foreach (var alpha in new[] { 1f, -0.5f })
+                    Compare(gemm, ta, tb, m, n, k, alpha, 0f, padding: (seed % 3) * 5, seed++, withBias: true);
+        output.WriteLine($"{gemm.Name}: {seed} biased products match the reference.");
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
     public void BetaZeroIgnoresNaNInC(string path)
     {
         var gemm = Create(path);
@@ -83,11 +97,22 @@ public class GemmTests(ITestOutputHelper output)
             return c;
         }
 
+        var bias = Random(n, 14);
+        float[] RunWithBias(IGemm g)
+        {
+            var c = (float[])c0.Clone();
+            g.MultiplyWithBias(ta, tb, m, n, k, 0.75f, a, lda, b, ldb, bias, c, n);
+            return c;
+        }
+
         var first = Run(new ManagedGemm(ManagedGemmWidth.Vector256, 2));
         Assert.Equal(first, Run(new ManagedGemm(ManagedGemmWidth.Vector256, 2)));
         Assert.Equal(first, Run(new ManagedGemm(ManagedGemmWidth.Vector256, 1)));
         Assert.Equal(first, Run(new ManagedGemm(ManagedGemmWidth.Vector256, 3)));
         Assert.Equal(first, Run(new ManagedGemm(ManagedGemmWidth.Vector512, 2)));
+        var biased = RunWithBias(new ManagedGemm(ManagedGemmWidth.Vector256, 2));
+        Assert.Equal(biased, RunWithBias(new ManagedGemm(ManagedGemmWidth.Vector256, 1)));
+        Assert.Equal(biased, RunWithBias(new ManagedGemm(ManagedGemmWidth.Vector512, 2)));
     }
 
     [Fact]
@@ -142,6 +167,10 @@ public class GemmTests(ITestOutputHelper output)
         var gemm = new ManagedGemm(ManagedGemmWidth.Vector256, 1);
         Assert.Throws<ArgumentException>(() => gemm.Multiply(false, false, 2, 2, 2, 1, new float[3], 2, new float[4], 2, 0, new float[4], 2));
         Assert.Throws<ArgumentException>(() => gemm.Multiply(false, false, 2, 2, 2, 1, new float[4], 1, new float[4], 2, 0, new float[4], 2));
+        var c = new float[4];
+        var error = Assert.Throws<ArgumentException>(() => gemm.MultiplyWithBias(false, false, 2, 2, 2, 1, new float[4], 2, new float[4], 2, new float[1], c, 2));
+        Assert.Contains("bias has 1 elements for 2 columns", error.Message);
+        Assert.Equal(new float[4], c);
     }
 
     /// <summary>
@@ -149,9 +178,11 @@ public class GemmTests(ITestOutputHelper output)
     /// and beta steps and the reference's own rounding each add at most one unit roundoff u = 2⁻²⁴ relative to the
     /// magnitudes involved, so |c − ref| ≤ 2(k + 3)·u·(|alpha|·Σ|a||b| + |beta|·|c₀|) bounds the error rigorously.
     /// Operand padding (leading dimension beyond the columns) holds NaN to prove it is never read; C's padding holds
-    /// a sentinel to prove it is never written.
+    /// a sentinel to prove it is never written. With a bias, C starts as NaN (it must not be read) and the reference
+    /// accumulates onto C filled with the bias rows, which bounds the error the same way with |bias| for |beta·c₀|.
     /// </summary>
-    private static void Compare(IGemm gemm, bool ta, bool tb, int m, int n, int k, float alpha, float beta, int padding, int seed)
+    private static void Compare(IGemm gemm, bool ta, bool tb, int m, int n, int k, float alpha, float beta, int padding, int seed,
+        bool withBias = false)
     {
         var (aRows, aCols) = ta ? (k, m) : (m, k);
         var (bRows, bCols) = tb ? (n, k) : (k, n);
@@ -160,11 +191,25 @@ public class GemmTests(ITestOutputHelper output)
         var b = Padded(Random(bRows * bCols, seed * 3 + 2), bRows, bCols, ldb, float.NaN);
         const float sentinel = 12345f;
         var c = Padded(Random(m * n, seed * 3 + 3), m, n, ldc, sentinel);
+        var bias = withBias ? Random(n, seed * 3 + 4) : null;
+        if (bias != null)
+        {
+            beta = 1f;
+            for (var i = 0; i < m; i++) bias.CopyTo(c.AsSpan(i * ldc, n));
+        }
         var expected = (float[])c.Clone();
         var c0 = (float[])c.Clone();
 
         NaiveGemm.Instance.Multiply(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, expected, ldc);
-        gemm.Multiply(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        if (bias != null)
+        {
+            for (var i = 0; i < m; i++) c.AsSpan(i * ldc, n).Fill(float.NaN);
+            gemm.MultiplyWithBias(ta, tb, m, n, k, alpha, a, lda, b, ldb, bias, c, ldc);
+        }
+        else
+        {
+            gemm.Multiply(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        }
 
         const double u = 1.0 / (1 << 24);
         for (var i = 0; i < m; i++)
