@@ -70,56 +70,37 @@ public static partial class Ops
     /// <summary>Hugging Face's "gelu": the exact form x·Φ(x) = ½x(1 + erf(x/√2)), not the tanh approximation.</summary>
     public static Tensor Gelu(Tensor x) => Unary(x, "gelu", (xs, ys) =>
     {
-        // Φ(x) = ½(1 + erf(x/√2)), computed into y first, then y ← x·Φ(x); in chunks that stay in the L1 cache.
-        const int chunk = 2048;
-        for (var start = 0; start < xs.Length; start += chunk)
+        // One vector pass: the erf's polynomial keeps the unit busy, so separate passes only added loads and stores.
+        var lanes = Vector<float>.Count;
+        var half = new Vector<float>(0.5f);
+        var i = 0;
+        for (; i <= xs.Length - lanes; i += lanes)
         {
-            var n = Math.Min(chunk, xs.Length - start);
-            var x0 = xs.Slice(start, n);
-            var y0 = ys.Slice(start, n);
-            TensorPrimitives.Multiply(x0, Special.InvSqrt2, y0);
-            Special.Erf(y0, y0);
-            TensorPrimitives.Multiply(y0, 0.5f, y0);
-            TensorPrimitives.Add(y0, 0.5f, y0);
-            TensorPrimitives.Multiply(y0, x0, y0);
+            var xv = new Vector<float>(xs.Slice(i, lanes));
+            (xv * Vector.FusedMultiplyAdd(Special.Erf(xv * Special.InvSqrt2), half, half)).CopyTo(ys.Slice(i, lanes));
         }
+        for (; i < xs.Length; i++) ys[i] = xs[i] * MathF.FusedMultiplyAdd(Special.Erf(xs[i] * Special.InvSqrt2), 0.5f, 0.5f);
     }, (xs, ys, dy, dx) =>
     {
-        // d/dx x·Φ(x) = Φ(x) + x·φ(x), φ(x) = exp(−x²/2)/√(2π). The exponentials of a chunk first, then one pass over
-        // the chunk, still in L1, does the rest in the order the separate passes used to.
-        const int chunk = 2048;
-        Span<float> pdf = stackalloc float[Math.Min(chunk, xs.Length)];
-        for (var start = 0; start < xs.Length; start += chunk)
+        // dx += (Φ(x) + x·φ(x))·dy with φ(x) = exp(−x²/2)/√(2π), in one vector pass as forward.
+        var lanes = Vector<float>.Count;
+        var half = new Vector<float>(0.5f);
+        var i = 0;
+        for (; i <= xs.Length - lanes; i += lanes)
         {
-            var n = Math.Min(chunk, xs.Length - start);
-            var x0 = xs.Slice(start, n);
-            var p = pdf[..n];
-            TensorPrimitives.Multiply(x0, x0, p);
-            TensorPrimitives.Multiply(p, -0.5f, p);
-            TensorPrimitives.Exp(p, p);
-            GeluGradient(x0, p, dy.Slice(start, n), dx.Slice(start, n));
+            var xv = new Vector<float>(xs.Slice(i, lanes));
+            var cdf = Vector.FusedMultiplyAdd(Special.Erf(xv * Special.InvSqrt2), half, half);
+            var pdf = Special.Exp(xv * xv * -0.5f) * Special.InvSqrt2Pi;
+            var slope = Vector.FusedMultiplyAdd(pdf, xv, cdf);
+            Vector.FusedMultiplyAdd(slope, new Vector<float>(dy.Slice(i, lanes)), new Vector<float>(dx.Slice(i, lanes))).CopyTo(dx.Slice(i, lanes));
+        }
+        for (; i < xs.Length; i++)
+        {
+            var cdf = MathF.FusedMultiplyAdd(Special.Erf(xs[i] * Special.InvSqrt2), 0.5f, 0.5f);
+            var pdf = Special.Exp(xs[i] * xs[i] * -0.5f) * Special.InvSqrt2Pi;
+            dx[i] = MathF.FusedMultiplyAdd(MathF.FusedMultiplyAdd(pdf, xs[i], cdf), dy[i], dx[i]);
         }
     });
-
-    /// <summary>dx += (Φ(x) + x·φ(x))·dy, given e = exp(−x²/2).</summary>
-    private static void GeluGradient(ReadOnlySpan<float> x, ReadOnlySpan<float> e, ReadOnlySpan<float> dy, Span<float> dx)
-    {
-        var lanes = Vector<float>.Count;
-        var i = 0;
-        for (; i <= x.Length - lanes; i += lanes)
-        {
-            var xv = new Vector<float>(x.Slice(i, lanes));
-            var cdf = Special.Erf(xv * Special.InvSqrt2) * 0.5f + new Vector<float>(0.5f);
-            var pdf = new Vector<float>(e.Slice(i, lanes)) * Special.InvSqrt2Pi;
-            var slope = pdf * xv + cdf;
-            (slope * new Vector<float>(dy.Slice(i, lanes)) + new Vector<float>(dx.Slice(i, lanes))).CopyTo(dx.Slice(i, lanes));
-        }
-        for (; i < x.Length; i++)
-        {
-            var cdf = Special.Erf(x[i] * Special.InvSqrt2) * 0.5f + 0.5f;
-            dx[i] = (e[i] * Special.InvSqrt2Pi * x[i] + cdf) * dy[i] + dx[i];
-        }
-    }
 
     /// <summary>SiLU (swish): x·σ(x), LLaMA's MLP activation.</summary>
     public static Tensor Silu(Tensor x) => Unary(x, "silu", (xs, ys) =>

@@ -16,6 +16,57 @@ public sealed class ReferenceTests
     }
 
     [Fact]
+    public void Exp_IsWithinTwoUlpOfDoublePrecisionOverTheNormalRange()
+    {
+        var worst = 0.0;
+        for (var x = -87.0; x <= 88.7; x += 0.00037)
+        {
+            var exact = (float)Math.Exp((float)x);
+            var ulps = Math.Abs(Special.Exp((float)x) - Math.Exp((float)x)) / (MathF.BitIncrement(exact) - exact);
+            worst = Math.Max(worst, ulps);
+        }
+        Assert.True(worst <= 2, $"max exp error {worst:F2} ulp");
+    }
+
+    [Theory]
+    [InlineData(float.NegativeInfinity, 0f)]
+    [InlineData(float.MinValue, 0f)]
+    [InlineData(-104f, 0f)]
+    [InlineData(0f, 1f)]
+    [InlineData(89f, float.PositiveInfinity)]
+    [InlineData(float.MaxValue, float.PositiveInfinity)]
+    [InlineData(float.PositiveInfinity, float.PositiveInfinity)]
+    [InlineData(float.NaN, float.NaN)]
+    public void Exp_UnderflowsOverflowsAndPropagatesNaN(float x, float expected)
+    {
+        Assert.Equal(expected, Special.Exp(x));
+        Assert.Equal(expected, Special.Exp(new System.Numerics.Vector<float>(x))[0]);
+    }
+
+    [Fact]
+    public void Exp_GraduallyUnderflowsThroughTheSubnormals()
+    {
+        foreach (var x in new[] { -88f, -95f, -100f, -103f })
+        {
+            var exact = Math.Exp(x);
+            var ulp = (double)float.Epsilon;
+            Assert.True(Math.Abs(Special.Exp(x) - exact) <= Math.Max(ulp, 2e-6 * exact), $"exp({x}) = {Special.Exp(x)}, exact {exact}");
+        }
+    }
+
+    [Fact]
+    public void VectorExp_MatchesScalarExp()
+    {
+        var lanes = System.Numerics.Vector<float>.Count;
+        var x = Enumerable.Range(0, 64 * lanes).Select(i => -110f + 210f * i / (64 * lanes)).ToArray();
+        for (var i = 0; i < x.Length; i += lanes)
+        {
+            var y = Special.Exp(new System.Numerics.Vector<float>(x, i));
+            for (var j = 0; j < lanes; j++) Assert.Equal(Special.Exp(x[i + j]), y[j]);
+        }
+    }
+
+    [Fact]
     public void Tanh_IsExactAtZeroAndOdd()
     {
         var y = O.Tanh(T.FromArray([0f, 0.5f, -0.5f, 3f], 4)).ToArray();
