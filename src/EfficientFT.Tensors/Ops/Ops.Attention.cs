@@ -1,3 +1,4 @@
+using EfficientFT.Tensors.Autograd;
 using System.Numerics.Tensors;
 using EfficientFT.Tensors.Blas;
 
@@ -16,7 +17,9 @@ public static partial class Ops
     /// <param name="dropout">Attention-probability dropout, applied with mask key <paramref name="dropoutKey"/>.</param>
     /// <remarks>
     /// Masked scores are set to float.MinValue before the softmax, as transformers' eager attention adds
-    /// finfo(float32).min: a row with every key masked comes out uniform rather than NaN. Backward keeps only the
+    /// finfo(float32).min: a row with every key masked comes out uniform rather than NaN. For short keys (S ≤ 4·D,
+    /// so the probabilities take at most four times the output's memory) backward reads the probabilities forward
+    /// kept, which saves a quarter of its products and all its exponentials; for longer keys it keeps only the
     /// output, one log-sum-exp per query row and the dropout mask's bits, and recomputes the probabilities block by
     /// block, so memory grows with T·S per head by one bit, not by the eight bytes of probabilities and mask.
     /// </remarks>
@@ -43,9 +46,11 @@ public static partial class Ops
         var output = Tensor.Uninitialized(batch, tq, hq, d);
         var lse = new float[batch * hq * tq];
         var keep = dropout > 0 ? new ulong[batch * hq * tq * DropoutMask.Words(s)] : null;
-        AttentionKernel.Forward(shape, q.Storage, k.Storage, v.Storage, output.Storage, lse, keep);
+        var recording = GradMode.IsEnabled && (q.RequiresGrad || k.RequiresGrad || v.RequiresGrad);
+        var probabilities = recording && s <= 4 * d ? Tensor.Uninitialized(batch, hq, tq, s) : null;
+        AttentionKernel.Forward(shape, q.Storage, k.Storage, v.Storage, output.Storage, lse, keep, probabilities?.Storage);
         return Record(output, "attention", [q, k, v], dout =>
-            AttentionKernel.Backward(shape, q.Storage, k.Storage, v.Storage, output.Storage, lse, keep, dout.Storage,
+            AttentionKernel.Backward(shape, q.Storage, k.Storage, v.Storage, output.Storage, lse, keep, probabilities?.Storage, dout.Storage,
                 NeedsGrad(q) ? GradStorage(q) : null,
                 NeedsGrad(k) ? GradStorage(k) : null,
                 NeedsGrad(v) ? GradStorage(v) : null));
@@ -81,42 +86,57 @@ internal sealed record AttentionShape(int Batch, int T, int S, int Hq, int Hkv, 
 /// </summary>
 internal static class AttentionKernel
 {
-    public static void Forward(AttentionShape a, float[] q, float[] k, float[] v, float[] o, float[] lse, ulong[]? keep) =>
-        ForEachBlock(a, 4L * a.Group * a.T * a.S * a.D, 1, (blk, scratch) =>
+    /// <param name="saved">Where to keep the probabilities for backward ([B, Hq, T, S]), or null.</param>
+    public static void Forward(AttentionShape a, float[] q, float[] k, float[] v, float[] o, float[] lse, ulong[]? keep,
+        float[]? saved) =>
+        ForEachBlock(a, 4L * a.Group * a.T * a.S * a.D, 2, (blk, scratch) =>
         {
-            var scores = scratch[0];
+            var scores = saved == null ? scratch[0].AsSpan(0, blk.Rows * a.S) : saved.AsSpan(blk.LseOffset * a.S, blk.Rows * a.S);
             Scores(a, blk, q, k, scores);
+            // Dropout writes beside the scores when they are kept, since backward needs them as they were.
+            var pv = saved == null || keep == null ? scores : scratch[1].AsSpan(0, scores.Length);
             for (var r = 0; r < blk.Rows; r++)
             {
-                var row = scores.AsSpan(r * a.S, a.S);
+                var row = scores.Slice(r * a.S, a.S);
                 lse[blk.LseOffset + r] = SoftmaxMasked(a, blk.B, blk.T0 + r, row);
                 if (keep == null) continue;
                 var words = keep.AsSpan((blk.LseOffset + r) * a.MaskWords, a.MaskWords);
                 DropoutMask.Fill(a.DropoutKey, (ulong)(blk.LseOffset + r) * (ulong)a.S, a.S, a.Dropout, words);
-                DropRow(a, keep, blk.LseOffset + r, row, row);
+                DropRow(a, keep, blk.LseOffset + r, row, pv.Slice(r * a.S, a.S));
             }
-            Gemm.Default.Multiply(false, false, blk.Rows, a.D, a.S, 1f, scores, a.S, v.AsSpan(blk.KvOffset), a.KeyRowStride,
+            Gemm.Default.Multiply(false, false, blk.Rows, a.D, a.S, 1f, pv, a.S, v.AsSpan(blk.KvOffset), a.KeyRowStride,
                 0f, o.AsSpan(blk.QOffset), a.QueryRowStride);
         });
 
-    public static void Backward(AttentionShape a, float[] q, float[] k, float[] v, float[] o, float[] lse, ulong[]? keep, float[] dout,
-        float[]? dq, float[]? dk, float[]? dv)
+    /// <param name="saved">The probabilities forward kept, or null to recompute them from the log-sum-exps.</param>
+    public static void Backward(AttentionShape a, float[] q, float[] k, float[] v, float[] o, float[] lse, ulong[]? keep,
+        float[]? saved, float[] dout, float[]? dq, float[]? dk, float[]? dv)
     {
         var gemm = Gemm.Default;
         var needScores = dq != null || dk != null;
         ForEachBlock(a, 8L * a.Group * a.T * a.S * a.D, 3, (blk, scratch) =>
         {
-            var (p, dp, dropped) = (scratch[0], scratch[1], scratch[2]);
             var (rows, qOffset, kvOffset) = (blk.Rows, blk.QOffset, blk.KvOffset);
-            Scores(a, blk, q, k, p);
-            for (var r = 0; r < rows; r++) Probabilities(a, blk.B, blk.T0 + r, p.AsSpan(r * a.S, a.S), lse[blk.LseOffset + r]);
+            var dp = scratch[1];
+            Span<float> p;
+            if (saved != null)
+            {
+                p = saved.AsSpan(blk.LseOffset * a.S, rows * a.S);
+            }
+            else
+            {
+                p = scratch[0].AsSpan(0, rows * a.S);
+                Scores(a, blk, q, k, p);
+                for (var r = 0; r < rows; r++) Probabilities(a, blk.B, blk.T0 + r, p.Slice(r * a.S, a.S), lse[blk.LseOffset + r]);
+            }
             if (dv != null)
             {
                 // dV += P̃ᵀ · dO, with P̃ the dropped-out probabilities that multiplied V.
-                var pv = p;
+                ReadOnlySpan<float> pv = p;
                 if (keep != null)
                 {
-                    for (var r = 0; r < rows; r++) DropRow(a, keep, blk.LseOffset + r, p.AsSpan(r * a.S, a.S), dropped.AsSpan(r * a.S, a.S));
+                    var dropped = scratch[2].AsSpan(0, p.Length);
+                    for (var r = 0; r < rows; r++) DropRow(a, keep, blk.LseOffset + r, p.Slice(r * a.S, a.S), dropped.Slice(r * a.S, a.S));
                     pv = dropped;
                 }
                 gemm.Multiply(true, false, a.S, a.D, rows, 1f, pv, a.S, dout.AsSpan(qOffset), a.QueryRowStride,
@@ -133,7 +153,7 @@ internal static class AttentionKernel
                 var dpRow = dp.AsSpan(r * a.S, a.S);
                 if (keep != null) DropRow(a, keep, blk.LseOffset + r, dpRow, dpRow);
                 TensorPrimitives.Subtract(dpRow, di, dpRow);
-                TensorPrimitives.Multiply(dpRow, p.AsSpan(r * a.S, a.S), dpRow);
+                TensorPrimitives.Multiply(dpRow, p.Slice(r * a.S, a.S), dpRow);
             }
             if (dq != null)
                 gemm.Multiply(false, false, rows, a.D, a.S, a.Scale, dp, a.S, k.AsSpan(kvOffset), a.KeyRowStride,
@@ -167,7 +187,7 @@ internal static class AttentionKernel
         });
 
     /// <summary>The block's scaled scores q·kᵀ·scale into <paramref name="scores"/> [rows × S].</summary>
-    private static void Scores(AttentionShape a, Block blk, float[] q, float[] k, float[] scores) =>
+    private static void Scores(AttentionShape a, Block blk, float[] q, float[] k, Span<float> scores) =>
         Gemm.Default.Multiply(false, true, blk.Rows, a.S, a.D, a.Scale, q.AsSpan(blk.QOffset), a.QueryRowStride,
             k.AsSpan(blk.KvOffset), a.KeyRowStride, 0f, scores, a.S);
 

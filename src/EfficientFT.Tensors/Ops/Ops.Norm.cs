@@ -73,8 +73,10 @@ public static partial class Ops
                     TensorPrimitives.Multiply(g.AsSpan(r * c, c), w.AsSpan(0, c), dnorm);
                     var dnMean = TensorPrimitives.Sum(dnorm) / c;
                     var dnXhatMean = TensorPrimitives.Dot(dnorm, xhat) / c;
+                    TensorPrimitives.Subtract(dnorm, dnMean, dnorm);
+                    TensorPrimitives.MultiplyAdd(xhat, -dnXhatMean, dnorm, dnorm);
                     var dx = ClearIfFresh(dxs, r * c, c, fresh);
-                    for (var i = 0; i < c; i++) dx[i] += rstd[r] * (dnorm[i] - dnMean - xhat[i] * dnXhatMean);
+                    TensorPrimitives.MultiplyAdd(dnorm, rstd[r], dx, dx);
                 }
             });
         });
@@ -130,8 +132,9 @@ public static partial class Ops
                     TensorPrimitives.Multiply(xs.AsSpan(r * c, c), rstd[r], xhat);
                     TensorPrimitives.Multiply(g.AsSpan(r * c, c), w.AsSpan(0, c), dnorm);
                     var proj = TensorPrimitives.Dot(dnorm, xhat) / c;
+                    TensorPrimitives.MultiplyAdd(xhat, -proj, dnorm, dnorm);
                     var dx = ClearIfFresh(dxs, r * c, c, fresh);
-                    for (var i = 0; i < c; i++) dx[i] += rstd[r] * (dnorm[i] - xhat[i] * proj);
+                    TensorPrimitives.MultiplyAdd(dnorm, rstd[r], dx, dx);
                 }
             });
         });

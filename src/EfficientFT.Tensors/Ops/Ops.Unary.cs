@@ -152,8 +152,14 @@ public static partial class Ops
             var dxs = GradStorage(x, out var fresh);
             Threading.For(x.Size, 16, (start, end) =>
             {
-                var n = end - start;
-                backward(xs.AsSpan(start, n), ys.AsSpan(start, n), dys.AsSpan(start, n), ClearIfFresh(dxs, start, n, fresh));
+                // In L1-sized pieces, so a fresh gradient is cleared just before the rule adds into it, not in a pass
+                // over the whole range that the rule then reads back from memory.
+                const int piece = 4096;
+                for (var i = start; i < end; i += piece)
+                {
+                    var n = Math.Min(piece, end - i);
+                    backward(xs.AsSpan(i, n), ys.AsSpan(i, n), dys.AsSpan(i, n), ClearIfFresh(dxs, i, n, fresh));
+                }
             });
         });
     }

@@ -103,6 +103,11 @@ public sealed class GradientCheckTests
             x => O.Attention(x[0], x[1], x[2], KeyMask, causal: true)),
         ["attention_dropout"] = new(r => [U(r, 1, 5, 2, 3), U(r, 1, 5, 2, 3), U(r, 1, 5, 2, 3)],
             x => O.Attention(x[0], x[1], x[2], dropout: 0.25f, dropoutKey: 99)),
+        // Keys longer than 4·D: backward recomputes the probabilities instead of reading the ones forward kept.
+        ["attention_recomputed_causal_padded"] = new(r => [U(r, 2, 6, 2, 1), U(r, 2, 6, 1, 1), U(r, 2, 6, 1, 1)],
+            x => O.Attention(x[0], x[1], x[2], KeyMask, causal: true)),
+        ["attention_recomputed_dropout"] = new(r => [U(r, 1, 5, 2, 1), U(r, 1, 5, 2, 1), U(r, 1, 5, 2, 1)],
+            x => O.Attention(x[0], x[1], x[2], dropout: 0.25f, dropoutKey: 99)),
         ["rotary"] = new(r => [U(r, 2, 5, 3, 6)], x => O.Rotary(x[0], Positions, O.RotaryInverseFrequencies(6, 10000))),
         ["vector_norm_rows"] = new(r => [U(r, 5, 7)], x => O.VectorNorm(x[0], 1)),
         ["vector_norm_columns"] = new(r => [U(r, 5, 7)], x => O.VectorNorm(x[0], 0)),
