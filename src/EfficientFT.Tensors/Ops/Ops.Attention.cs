@@ -1,4 +1,3 @@
-using EfficientFT.Tensors.Autograd;
 using System.Numerics.Tensors;
 using EfficientFT.Tensors.Blas;
 
@@ -46,8 +45,7 @@ public static partial class Ops
         var output = Tensor.Uninitialized(batch, tq, hq, d);
         var lse = new float[batch * hq * tq];
         var keep = dropout > 0 ? new ulong[batch * hq * tq * DropoutMask.Words(s)] : null;
-        var recording = GradMode.IsEnabled && (q.RequiresGrad || k.RequiresGrad || v.RequiresGrad);
-        var probabilities = recording && s <= 4 * d ? Tensor.Uninitialized(batch, hq, tq, s) : null;
+        var probabilities = s <= 4 * d && WillRecord(q, k, v) ? Tensor.Uninitialized(batch, hq, tq, s) : null;
         AttentionKernel.Forward(shape, q.Storage, k.Storage, v.Storage, output.Storage, lse, keep, probabilities?.Storage);
         return Record(output, "attention", [q, k, v], dout =>
             AttentionKernel.Backward(shape, q.Storage, k.Storage, v.Storage, output.Storage, lse, keep, probabilities?.Storage, dout.Storage,

@@ -72,31 +72,29 @@ public static partial class Ops
     {
         // One vector pass: the erf's polynomial keeps the unit busy, so separate passes only added loads and stores.
         var lanes = Vector<float>.Count;
-        var half = new Vector<float>(0.5f);
         var i = 0;
         for (; i <= xs.Length - lanes; i += lanes)
         {
             var xv = new Vector<float>(xs.Slice(i, lanes));
-            (xv * Vector.FusedMultiplyAdd(Special.Erf(xv * Special.InvSqrt2), half, half)).CopyTo(ys.Slice(i, lanes));
+            (xv * Special.NormalCdf(xv)).CopyTo(ys.Slice(i, lanes));
         }
-        for (; i < xs.Length; i++) ys[i] = xs[i] * MathF.FusedMultiplyAdd(Special.Erf(xs[i] * Special.InvSqrt2), 0.5f, 0.5f);
+        for (; i < xs.Length; i++) ys[i] = xs[i] * Special.NormalCdf(xs[i]);
     }, (xs, ys, dy, dx) =>
     {
         // dx += (Φ(x) + x·φ(x))·dy with φ(x) = exp(−x²/2)/√(2π), in one vector pass as forward.
         var lanes = Vector<float>.Count;
-        var half = new Vector<float>(0.5f);
         var i = 0;
         for (; i <= xs.Length - lanes; i += lanes)
         {
             var xv = new Vector<float>(xs.Slice(i, lanes));
-            var cdf = Vector.FusedMultiplyAdd(Special.Erf(xv * Special.InvSqrt2), half, half);
+            var cdf = Special.NormalCdf(xv);
             var pdf = Special.Exp(xv * xv * -0.5f) * Special.InvSqrt2Pi;
             var slope = Vector.FusedMultiplyAdd(pdf, xv, cdf);
             Vector.FusedMultiplyAdd(slope, new Vector<float>(dy.Slice(i, lanes)), new Vector<float>(dx.Slice(i, lanes))).CopyTo(dx.Slice(i, lanes));
         }
         for (; i < xs.Length; i++)
         {
-            var cdf = MathF.FusedMultiplyAdd(Special.Erf(xs[i] * Special.InvSqrt2), 0.5f, 0.5f);
+            var cdf = Special.NormalCdf(xs[i]);
             var pdf = Special.Exp(xs[i] * xs[i] * -0.5f) * Special.InvSqrt2Pi;
             dx[i] = MathF.FusedMultiplyAdd(MathF.FusedMultiplyAdd(pdf, xs[i], cdf), dy[i], dx[i]);
         }

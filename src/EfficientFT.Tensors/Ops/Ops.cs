@@ -17,15 +17,19 @@ public static partial class Ops
     internal static Tensor Record(Tensor output, string op, Tensor[] inputs, Action<Tensor> backward)
     {
         OpProfile.Forward(op, output);
-        if (!GradMode.IsEnabled) return output;
-        foreach (var input in inputs)
-        {
-            if (!input.RequiresGrad) continue;
-            output.RequiresGrad = true;
-            output.GradFn = new Node(op, inputs, backward);
-            return output;
-        }
+        if (!WillRecord(inputs)) return output;
+        output.RequiresGrad = true;
+        output.GradFn = new Node(op, inputs, backward);
         return output;
+    }
+
+    /// <summary>Whether <see cref="Record"/> will record an op on these inputs, for ops that save extra state for backward.</summary>
+    internal static bool WillRecord(params ReadOnlySpan<Tensor> inputs)
+    {
+        if (!GradMode.IsEnabled) return false;
+        foreach (var input in inputs)
+            if (input.RequiresGrad) return true;
+        return false;
     }
 
     /// <summary>

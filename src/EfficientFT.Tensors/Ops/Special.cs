@@ -32,15 +32,6 @@ internal static class Special
         return p / q;
     }
 
-    /// <summary>erf of every element, the same rational function as <see cref="Erf(float)"/>, a SIMD vector at a time.</summary>
-    public static void Erf(ReadOnlySpan<float> x, Span<float> y)
-    {
-        var i = 0;
-        var lanes = Vector<float>.Count;
-        for (; i <= x.Length - lanes; i += lanes) Erf(new Vector<float>(x.Slice(i, lanes))).CopyTo(y.Slice(i, lanes));
-        for (; i < x.Length; i++) y[i] = Erf(x[i]);
-    }
-
     /// <summary>erf of each lane, the same rational function and operation order as <see cref="Erf(float)"/>.</summary>
     public static Vector<float> Erf(Vector<float> x)
     {
@@ -61,6 +52,13 @@ internal static class Special
         q = Vector.FusedMultiplyAdd(q, v2, new Vector<float>(-1.42647390514189e-02f));
         return p / q;
     }
+
+    /// <summary>Φ(x) = ½(1 + erf(x/√2)), the standard normal distribution function, as GELU needs it.</summary>
+    public static float NormalCdf(float x) => MathF.FusedMultiplyAdd(Erf(x * InvSqrt2), 0.5f, 0.5f);
+
+    /// <summary>Φ of each lane, the same steps as <see cref="NormalCdf(float)"/>.</summary>
+    public static Vector<float> NormalCdf(Vector<float> x) =>
+        Vector.FusedMultiplyAdd(Erf(x * InvSqrt2), new Vector<float>(0.5f), new Vector<float>(0.5f));
 
     /// <summary>
     /// eˣ for float32 (Cephes' expf: x = n·ln 2 + r with |r| ≤ ½ln 2, a degree-6 polynomial for eʳ, then 2ⁿ), within

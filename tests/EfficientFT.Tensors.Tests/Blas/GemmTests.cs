@@ -19,6 +19,12 @@ public class GemmTests(ITestOutputHelper output)
 
     private static readonly (float Alpha, float Beta)[] Scalars = [(1, 0), (1, 1), (-0.5f, 2), (0, 0.75f)];
 
+    private static IEnumerable<(int M, int N, int K, bool TransposeA, bool TransposeB)> ShapesAndTransposes() =>
+        from shape in Shapes
+        from ta in new[] { false, true }
+        from tb in new[] { false, true }
+        select (shape.M, shape.N, shape.K, ta, tb);
+
     public static TheoryData<string> Paths => new()
     {
         "avx2/1", "avx2/2", "avx512/1", "avx512/2", "openblas",
@@ -44,10 +50,9 @@ public class GemmTests(ITestOutputHelper output)
         var gemm = Create(path);
         if (gemm == null) return;
         var seed = 0;
-        foreach (var (m, n, k) in Shapes)
-            foreach (var (ta, tb) in new[] { (false, false), (false, true), (true, false), (true, true) })
-                foreach (var (alpha, beta) in Scalars)
-                    Compare(gemm, ta, tb, m, n, k, alpha, beta, padding: (seed % 3) * 5, seed++);
+        foreach (var (m, n, k, ta, tb) in ShapesAndTransposes())
+            foreach (var (alpha, beta) in Scalars)
+                Compare(gemm, ta, tb, m, n, k, alpha, beta, padding: (seed % 3) * 5, seed++);
         output.WriteLine($"{gemm.Name}: {seed} products match the reference.");
     }
 
@@ -58,10 +63,9 @@ public class GemmTests(ITestOutputHelper output)
         var gemm = Create(path);
         if (gemm == null) return;
         var seed = 0;
-        foreach (var (m, n, k) in Shapes)
-            foreach (var (ta, tb) in new[] { (false, false), (false, true), (true, false), (true, true) })
-                foreach (var alpha in new[] { 1f, -0.5f })
-                    Compare(gemm, ta, tb, m, n, k, alpha, 0f, padding: (seed % 3) * 5, seed++, withBias: true);
+        foreach (var (m, n, k, ta, tb) in ShapesAndTransposes())
+            foreach (var alpha in new[] { 1f, -0.5f })
+                Compare(gemm, ta, tb, m, n, k, alpha, 0f, padding: (seed % 3) * 5, seed++, withBias: true);
         output.WriteLine($"{gemm.Name}: {seed} biased products match the reference.");
     }
 
