@@ -45,6 +45,8 @@ public static class BenchGrid
         store.RemoveStaleTemporaries(mine.Select(r => r.Id));
         var done = store.FinishedIds();
         var skipped = mine.Count(r => done.Contains(r.Id));
+        // A process killed between writing a result and removing its checkpoints leaves them behind.
+        foreach (var run in mine.Where(r => done.Contains(r.Id))) store.RemoveWork(run.Id);
         var ran = 0;
         var cancelled = false;
         foreach (var run in mine.Where(r => !done.Contains(r.Id)))
@@ -65,7 +67,7 @@ public static class BenchGrid
             }
             store.Write(record);
             store.Event("end", run.Id, record.Status);
-            if (work != null && Directory.Exists(work)) Directory.Delete(work, recursive: true);
+            store.RemoveWork(run.Id);
             ran++;
             finished?.Invoke(run, record);
         }

@@ -25,6 +25,13 @@ public sealed class ResultsStore
 
     public string WorkDirectory(string id) => Path.Combine(Root, "work", id);
 
+    /// <summary>Deletes a run's checkpoints (once its result is written they are of no further use).</summary>
+    public void RemoveWork(string id)
+    {
+        var work = WorkDirectory(id);
+        if (Directory.Exists(work)) Directory.Delete(work, recursive: true);
+    }
+
     /// <summary>Writes spec.yaml unless it holds this text already (through a temporary file, as shards may race).</summary>
     public void SaveSpec(string text)
     {
