@@ -272,7 +272,7 @@ public sealed class ReferenceTests
     [Fact]
     public void Dropout_MaskIsTheCounterBasedDrawOfEachElement()
     {
-        // A size that is no multiple of the 64-element mask words or of the 4-lane hash (split across the threads).
+        // A size that is no multiple of the 64-element mask words or of the 8-lane hash (split across the threads).
         const ulong key = 0xBEEFUL;
         const float p = 0.3f;
         var x = T.Uniform(new Rng(3), 1, 2, 100_003);
