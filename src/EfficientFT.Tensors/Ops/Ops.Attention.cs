@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 using EfficientFT.Tensors.Blas;
 
@@ -150,8 +151,7 @@ internal static class AttentionKernel
                 var di = TensorPrimitives.Dot(dout.AsSpan(rowOffset, a.D), o.AsSpan(rowOffset, a.D));
                 var dpRow = dp.AsSpan(r * a.S, a.S);
                 if (keep != null) DropRow(a, keep, blk.LseOffset + r, dpRow, dpRow);
-                TensorPrimitives.Subtract(dpRow, di, dpRow);
-                TensorPrimitives.Multiply(dpRow, p.Slice(r * a.S, a.S), dpRow);
+                TensorPrimitives.AddMultiply(dpRow, -di, p.Slice(r * a.S, a.S), dpRow);
             }
             if (dq != null)
                 gemm.Multiply(false, false, rows, a.D, a.S, a.Scale, dp, a.S, k.AsSpan(kvOffset), a.KeyRowStride,
@@ -204,9 +204,7 @@ internal static class AttentionKernel
     {
         MaskRow(a, b, t, row);
         var max = TensorPrimitives.Max(row);
-        TensorPrimitives.Subtract(row, max, row);
-        TensorPrimitives.Exp(row, row);
-        var sum = TensorPrimitives.Sum(row);
+        var sum = ExpShifted(row, max);
         TensorPrimitives.Divide(row, sum, row);
         return max + MathF.Log(sum);
     }
@@ -215,8 +213,24 @@ internal static class AttentionKernel
     private static void Probabilities(AttentionShape a, int b, int t, Span<float> row, float lse)
     {
         MaskRow(a, b, t, row);
-        TensorPrimitives.Subtract(row, lse, row);
-        TensorPrimitives.Exp(row, row);
+        ExpShifted(row, lse);
+    }
+
+    /// <summary>row ← exp(row − shift) in one pass; returns the sum of the results.</summary>
+    private static float ExpShifted(Span<float> row, float shift)
+    {
+        var shifts = new Vector<float>(shift);
+        var sums = Vector<float>.Zero;
+        var j = 0;
+        for (; j + Vector<float>.Count <= row.Length; j += Vector<float>.Count)
+        {
+            var e = Special.Exp(new Vector<float>(row[j..]) - shifts);
+            e.CopyTo(row[j..]);
+            sums += e;
+        }
+        var sum = Vector.Sum(sums);
+        for (; j < row.Length; j++) sum += row[j] = Special.Exp(row[j] - shift);
+        return sum;
     }
 
     /// <summary>Query row <paramref name="row"/>'s dropout (its mask bits from forward) applied to x into y.</summary>
