@@ -81,20 +81,21 @@ public static partial class Ops
         for (; i < xs.Length; i++) ys[i] = xs[i] * Special.NormalCdf(xs[i]);
     }, (xs, ys, dy, dx) =>
     {
-        // dx += (Φ(x) + x·φ(x))·dy with φ(x) = exp(−x²/2)/√(2π), in one vector pass as forward.
+        // dx += (Φ(x) + x·φ(x))·dy with φ(x) = exp(−x²/2)/√(2π), in one vector pass as forward. Φ(x) comes back from
+        // the output as y/x (½ at x = 0): one division instead of erf's polynomial, and the same Φ forward used.
         var lanes = Vector<float>.Count;
         var i = 0;
         for (; i <= xs.Length - lanes; i += lanes)
         {
             var xv = new Vector<float>(xs.Slice(i, lanes));
-            var cdf = Special.NormalCdf(xv);
+            var cdf = Vector.ConditionalSelect(Vector.Equals(xv, Vector<float>.Zero), new Vector<float>(0.5f), new Vector<float>(ys.Slice(i, lanes)) / xv);
             var pdf = Special.Exp(xv * xv * -0.5f) * Special.InvSqrt2Pi;
             var slope = Vector.FusedMultiplyAdd(pdf, xv, cdf);
             Vector.FusedMultiplyAdd(slope, new Vector<float>(dy.Slice(i, lanes)), new Vector<float>(dx.Slice(i, lanes))).CopyTo(dx.Slice(i, lanes));
         }
         for (; i < xs.Length; i++)
         {
-            var cdf = Special.NormalCdf(xs[i]);
+            var cdf = xs[i] == 0 ? 0.5f : ys[i] / xs[i];
             var pdf = Special.Exp(xs[i] * xs[i] * -0.5f) * Special.InvSqrt2Pi;
             dx[i] = MathF.FusedMultiplyAdd(MathF.FusedMultiplyAdd(pdf, xs[i], cdf), dy[i], dx[i]);
         }
