@@ -3,7 +3,8 @@ namespace EfficientFT.Tensors;
 /// <summary>
 /// The engine's seeded generator (xoshiro256**, seeded through SplitMix64): the same seed gives the same stream on
 /// every machine. Dropout does not draw per element from it; it draws one key per call and derives each element's
-/// mask bit from (key, index) with <see cref="Hash"/>, so masks do not depend on how work is split across threads.
+/// mask bit from (key, index) with <see cref="HashUniform"/>, so masks do not depend on how work is split across
+/// threads.
 /// </summary>
 public sealed class Rng
 {
