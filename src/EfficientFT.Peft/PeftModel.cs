@@ -119,6 +119,18 @@ public sealed class PeftModel : IStepHook
         foreach (var hook in Hooks) hook.AfterOptimizerStep(step);
     }
 
+    /// <summary>Whether a hook carries state between steps that a checkpoint has to hold.</summary>
+    public bool HasHookState => Hooks.Any(h => h is IStatefulStepHook);
+
+    /// <summary>The state of every stateful hook (see <see cref="IStatefulStepHook"/>).</summary>
+    public IReadOnlyList<KeyValuePair<string, Tensor>> SaveHookState() =>
+        Hooks.OfType<IStatefulStepHook>().SelectMany(h => h.SaveState()).ToList();
+
+    public void LoadHookState(IReadOnlyDictionary<string, Tensor> state)
+    {
+        foreach (var hook in Hooks.OfType<IStatefulStepHook>()) hook.LoadState(state);
+    }
+
     /// <summary>Trained elements.</summary>
     public long TrainableCount => Trainable.Sum(p => (long)p.Value.Size);
 

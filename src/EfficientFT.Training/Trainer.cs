@@ -28,6 +28,9 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
 {
     private const string StateFile = "trainer_state.json";
 
+    /// <summary>What the method's stateful step hooks carry between steps (see <see cref="IStatefulStepHook"/>).</summary>
+    private const string HookStateFile = "hooks.safetensors";
+
     // Shuffles and dropout draw from separate key spaces, so epoch e's shuffle and step e's dropout are unrelated streams.
     private const ulong ShuffleStream = 1, DropoutStream = 2;
 
@@ -172,6 +175,7 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
         }
         if (optimizer is ICheckpointableOptimizer stateful)
             SafeTensorsWriter.Save(Path.Combine(partial, "optimizer.safetensors"), stateful.SaveState());
+        if (peft.HasHookState) SafeTensorsWriter.Save(Path.Combine(partial, HookStateFile), peft.SaveHookState());
         var state = new JsonObject
         {
             ["step"] = step,
@@ -218,6 +222,13 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
         var optimizerPath = Path.Combine(directory, "optimizer.safetensors");
         if (optimizer is ICheckpointableOptimizer stateful && File.Exists(optimizerPath))
             stateful.LoadState(SafeTensorsFile.LoadAll(optimizerPath));
+        if (peft.HasHookState)
+        {
+            var hookPath = Path.Combine(directory, HookStateFile);
+            if (!File.Exists(hookPath))
+                throw new InvalidDataException($"{directory}: has no {HookStateFile} with {peft.Method.Name}'s state between steps; it was written by an older version, and resuming without that state would not continue the same run.");
+            peft.LoadHookState(SafeTensorsFile.LoadAll(hookPath));
+        }
         losses.AddRange(state["losses"]!.AsArray().Select(n => n!.GetValue<float>()));
         evaluations.AddRange(state["evaluations"]!.AsArray().Select(e => new EvaluationRecord(
             e!["step"]!.GetValue<int>(),

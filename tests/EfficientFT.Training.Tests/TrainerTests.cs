@@ -1,6 +1,7 @@
 using EfficientFT.Models;
 using EfficientFT.Models.Data;
 using EfficientFT.Models.Nn;
+using EfficientFT.Models.SafeTensors;
 using EfficientFT.Peft;
 using EfficientFT.Tensors;
 using EfficientFT.Tensors.Autograd;
@@ -18,11 +19,11 @@ public sealed class TrainerTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private static (PeftModel Peft, ModelBatch Data) Load()
+    private static (PeftModel Peft, ModelBatch Data) Load(PeftOptions? options = null)
     {
         var dir = Path.Combine(AppContext.BaseDirectory, "fixtures", "peft", "roberta_cls__base");
         var (model, _) = Pretrained.Load(Path.Combine(dir, "base"));
-        var peft = PeftModel.Create(model, new PeftOptions { Method = "lora", Targets = TargetSpec.Parse("query,value") });
+        var peft = PeftModel.Create(model, options ?? new PeftOptions { Method = "lora", Targets = TargetSpec.Parse("query,value") });
         var data = JsonlBatchReader.Read(Path.Combine(dir, "batch.jsonl"), model.ModelConfig.PadTokenId ?? 0,
             SequenceClassification.IsRegression(model.ModelConfig));
         return (peft, data);
@@ -173,6 +174,37 @@ public sealed class TrainerTests : IDisposable
         return (c.Peft, GaLoreAdamW.Create(c.Peft.Trainable, 1e-2, 1, options), c.Batch);
     });
 
+    [Fact]
+    public void ResumingAdaLoraFromACheckpoint_KeepsItsImportanceScores() => AssertResumeMatches(AdaLoraCase);
+
+    [Fact]
+    public void AnAdaLoraCheckpointWithoutItsScores_IsRefusedByName()
+    {
+        var options = new TrainerOptions { MaxSteps = 2, BatchSize = 2, CheckpointEvery = 2, OutputDirectory = Path.Combine(_root, "old") };
+        var (peft, optimizer, data) = AdaLoraCase();
+        new Trainer(peft, optimizer, options).Train(data);
+        File.Delete(Path.Combine(_root, "old", "checkpoint-2", "hooks.safetensors"));
+        var resumed = AdaLoraCase();
+        var error = Assert.Throws<InvalidDataException>(() =>
+            new Trainer(resumed.Peft, resumed.Optimizer, options with { MaxSteps = 4, Resume = true }).Train(resumed.Data));
+        Assert.Contains("checkpoint-2", error.Message);
+        Assert.Contains("hooks.safetensors", error.Message);
+    }
+
+    /// <summary>
+    /// AdaLoRA on query and value of the tiny classifier, pruning after every step from the second: the scores after
+    /// a checkpoint at step 3 are smoothed over the steps before it, and the schedule (20 steps) is still scoring at 6.
+    /// </summary>
+    private static (PeftModel Peft, IOptimizer Optimizer, ModelBatch Data) AdaLoraCase()
+    {
+        var (peft, data) = Load(new PeftOptions
+        {
+            Method = "adalora", Targets = TargetSpec.Parse("query,value"),
+            AdaLora = new AdaLoraOptions { InitR = 4, TargetR = 2, Tinit = 1, Tfinal = 2, TotalStep = 20 },
+        });
+        return (peft, Optimizer(peft), data);
+    }
+
     /// <summary>Dropout, shuffling across epochs, warm-up, clipping and the optimizer's state all have to carry over.</summary>
     private void AssertResumeMatches(Func<(PeftModel Peft, IOptimizer Optimizer, ModelBatch Data)> create)
     {
@@ -205,6 +237,15 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(6, resumedResult.Steps);
         Assert.Equal(straightResult.Losses, resumedResult.Losses);
         AssertClose(Snapshot(straight.Peft), Snapshot(resumed.Peft), 1e-6);
+        // What the method carries between steps (AdaLoRA's smoothed scores) must come out the same to the bit.
+        var hooks = Path.Combine("checkpoint-6", "hooks.safetensors");
+        Assert.Equal(straight.Peft.HasHookState, File.Exists(Path.Combine(interruptedDir, hooks)));
+        if (!straight.Peft.HasHookState) return;
+        var expected = SafeTensorsFile.LoadAll(Path.Combine(_root, "straight", hooks));
+        var actual = SafeTensorsFile.LoadAll(Path.Combine(interruptedDir, hooks));
+        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
+        Assert.NotEmpty(expected.Keys);
+        foreach (var (name, tensor) in expected) Assert.True(tensor.ToArray().SequenceEqual(actual[name].ToArray()), name);
     }
 
     [Fact]

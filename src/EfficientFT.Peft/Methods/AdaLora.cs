@@ -14,7 +14,7 @@ namespace EfficientFT.Peft.Methods;
 /// loop that calls the hook gets the whole method, which peft users (and the original EfficientFT) often miss.
 /// The saved adapter keeps only the surviving ranks and lists them in rank_pattern, as peft saves it.
 /// </summary>
-public sealed class AdaLora : IPeftMethod, IStepHook, IAdapterExporter
+public sealed class AdaLora : IPeftMethod, IStatefulStepHook, IAdapterExporter
 {
     private readonly List<(string Path, AdaLoraAdapter Adapter)> _layers = [];
     private AdaLoraOptions _options = new();
@@ -87,8 +87,14 @@ public sealed class AdaLora : IPeftMethod, IStepHook, IAdapterExporter
     /// <summary>OrthRegWeight × <see cref="OrthogonalRegularizer"/>, or null when the weight is 0.</summary>
     public Tensor? LossTerm() => _options.OrthRegWeight == 0 ? null : OrthogonalRegularizer() * (float)_options.OrthRegWeight;
 
-    public void AfterOptimizerStep(int step) =>
-        (_allocator ?? throw new InvalidOperationException("adalora: the method has not been applied to a model.")).Step(step);
+    public void AfterOptimizerStep(int step) => AppliedAllocator().Step(step);
+
+    public IEnumerable<KeyValuePair<string, Tensor>> SaveState() => AppliedAllocator().SaveState();
+
+    public void LoadState(IReadOnlyDictionary<string, Tensor> state) => AppliedAllocator().LoadState(state);
+
+    private RankAllocator AppliedAllocator() =>
+        _allocator ?? throw new InvalidOperationException("adalora: the method has not been applied to a model.");
 
     public IEnumerable<KeyValuePair<string, Tensor>> TensorsToSave(IReadOnlyList<PeftParameter> trainable)
     {

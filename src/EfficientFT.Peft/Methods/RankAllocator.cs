@@ -85,6 +85,50 @@ public sealed class RankAllocator
         }
     }
 
+    /// <summary>
+    /// The smoothed sensitivity and uncertainty of every scored entry ("adalora.&lt;path&gt;.lora_A.ipt", ".unc", likewise
+    /// lora_B and lora_E) and the last rank pattern as 0/1 ("adalora.&lt;path&gt;.rank_pattern"): all a resumed run
+    /// needs to prune the same triplets as an uninterrupted one.
+    /// </summary>
+    public IEnumerable<KeyValuePair<string, Tensor>> SaveState()
+    {
+        foreach (var (path, adapter, name, p) in Scored())
+        {
+            if (!_scores.TryGetValue(p, out var s)) continue;
+            yield return KeyValuePair.Create($"{Prefix}{path}.{name}.ipt", Tensor.FromArray(s.Ipt, p.ShapeArray()));
+            yield return KeyValuePair.Create($"{Prefix}{path}.{name}.unc", Tensor.FromArray(s.Unc, p.ShapeArray()));
+        }
+        if (_rankPattern == null) yield break;
+        foreach (var (path, kept) in _rankPattern)
+            yield return KeyValuePair.Create($"{Prefix}{path}.rank_pattern", Tensor.FromArray(kept.Select(k => k ? 1f : 0f).ToArray(), kept.Length));
+    }
+
+    /// <summary>Replaces the scores and the rank pattern with those <see cref="SaveState"/> wrote.</summary>
+    public void LoadState(IReadOnlyDictionary<string, Tensor> state)
+    {
+        _scores.Clear();
+        foreach (var (path, _, name, p) in Scored())
+        {
+            var key = $"{Prefix}{path}.{name}";
+            if (!state.TryGetValue(key + ".ipt", out var ipt) || !state.TryGetValue(key + ".unc", out var unc)) continue;
+            if (ipt.Size != p.Size || unc.Size != p.Size)
+                throw new InvalidDataException($"{key}: the saved scores hold {ipt.Size} and {unc.Size} entries, the tensor has {p.Size}.");
+            _scores[p] = (ipt.ToArray(), unc.ToArray());
+        }
+        var pattern = state.Where(kv => kv.Key.StartsWith(Prefix, StringComparison.Ordinal) && kv.Key.EndsWith(".rank_pattern", StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key[Prefix.Length..^".rank_pattern".Length], kv => kv.Value.ToArray().Select(v => v != 0).ToArray());
+        foreach (var (path, kept) in pattern)
+            if (_layers.FirstOrDefault(l => l.Path == path).Adapter is { } adapter && kept.Length != adapter.RankNumber)
+                throw new InvalidDataException($"{Prefix}{path}.rank_pattern: {kept.Length} entries, the layer started with {adapter.RankNumber} ranks.");
+        _rankPattern = pattern.Count == 0 ? null : pattern;
+    }
+
+    private const string Prefix = "adalora.";
+
+    private IEnumerable<(string Path, AdaLoraAdapter Adapter, string Name, Tensor P)> Scored() =>
+        _layers.SelectMany(l => new[] { ("lora_A", l.Adapter.A), ("lora_B", l.Adapter.B), ("lora_E", l.Adapter.E) }
+            .Select(t => (l.Path, l.Adapter, t.Item1, t.Item2)));
+
     private void UpdateScores()
     {
         var (b1, c1) = ((float)_options.Beta1, (float)(1 - _options.Beta1));
