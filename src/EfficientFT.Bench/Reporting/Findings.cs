@@ -2,8 +2,9 @@ namespace EfficientFT.Bench.Reporting;
 
 /// <summary>
 /// The "what it says" sentences, computed from the table: q,v against q,k,v at the same method, rank, λ and lr (the
-/// paper's first insight), and the best λ per method against λ = 1 (its second). A difference no larger than the
-/// larger of the two seed standard deviations is called "within one std"; nothing is claimed beyond the numbers.
+/// paper's first insight), and the best λ per method against λ = 1 (its second). Each difference between cells with
+/// two or more seeds carries the p-value of Welch's t-test over the seeds, and "significant" means below
+/// <see cref="WelchTest.Level"/>; nothing is claimed beyond the numbers.
 /// </summary>
 public static class Findings
 {
@@ -14,20 +15,20 @@ public static class Findings
     public static IReadOnlyList<string> TargetsComparison(ResultsTable table)
     {
         var sentences = new List<string>();
-        var all = new List<(double Diff, bool WithinStd)>();
+        var all = new List<(double Diff, double? P)>();
         var pairs = 0;
         foreach (var qv in table.Rows.Where(r => r.Key.TargetSet.SetEquals(Qv)))
         {
             var qkv = table.Rows.FirstOrDefault(r => r.Key.TargetSet.SetEquals(Qkv) && r.Key with { Targets = "" } == qv.Key with { Targets = "" });
             if (qkv == null) continue;
             var diffs = table.Tasks.Where(t => qv.Cells[t].HasScore && qkv.Cells[t].HasScore)
-                .Select(t => (Task: t, Diff: qv.Cells[t].Mean - qkv.Cells[t].Mean, WithinStd: WithinStd(qv.Cells[t], qkv.Cells[t])))
+                .Select(t => (Task: t, Diff: qv.Cells[t].Mean - qkv.Cells[t].Mean, P: WelchTest.PValue(qv.Cells[t], qkv.Cells[t])))
                 .ToList();
             if (diffs.Count == 0) continue;
             pairs++;
-            all.AddRange(diffs.Select(d => (d.Diff, d.WithinStd)));
+            all.AddRange(diffs.Select(d => (d.Diff, d.P)));
             var mean = diffs.Average(d => d.Diff);
-            var perTask = string.Join(", ", diffs.Select(d => $"{d.Task} {Format.Signed(d.Diff)}{(d.WithinStd ? " (within one std)" : "")}"));
+            var perTask = string.Join(", ", diffs.Select(d => $"{d.Task} {Format.Signed(d.Diff)}{Tested(d.P)}"));
             var config = (table.ShowsModel ? qv.Key.Model + " " : "") + ConfigKey.MethodName(qv.Key.Method) +
                          (qv.Key.UsesRank ? $" r={qv.Key.Rank}" : "") + $" λ={Format.Number(qv.Key.Lambda)}" +
                          (table.ShowsLearningRate ? $" lr={Format.Number(qv.Key.LearningRate)}" : "");
@@ -37,15 +38,31 @@ public static class Findings
         if (all.Count == 0) return sentences;
         var overall = all.Average(d => d.Diff);
         var ahead = all.Count(d => d.Diff > 0);
-        var within = all.Count(d => d.WithinStd);
-        var verdict = within == all.Count
-            ? "Every difference is within one std, so at these seeds the two target sets cannot be told apart."
-            : overall >= 0
-                ? "On these numbers q,v matches or beats q,k,v, as the paper's first insight says."
-                : "On these numbers q,k,v is ahead, unlike the paper's first insight.";
+        var tested = all.Count(d => d.P != null);
+        var significant = all.Where(d => d.P < WelchTest.Level).ToList();
+        var qvAhead = significant.Count(d => d.Diff > 0);
+        string testedText, verdict;
+        if (tested == 0)
+        {
+            testedText = "no cell has two seeds on both sides, so no difference can be tested against seed noise.";
+            verdict = overall >= 0
+                ? " On these numbers q,v matches or beats q,k,v, as the paper's first insight says."
+                : " On these numbers q,k,v is ahead, unlike the paper's first insight.";
+        }
+        else
+        {
+            // At the 5% level about one test in twenty comes out significant by chance alone; say so, since a grid
+            // makes many tests at once.
+            testedText = $"significant at p < {Format.Fixed(WelchTest.Level, 2)} (Welch's t-test over seeds): {significant.Count} of " +
+                         $"{Plural(tested, "tested difference")}, where chance alone gives about {Format.Fixed(WelchTest.Level * tested, 1)}.";
+            verdict = significant.Count == 0 ? " At these seeds the two target sets cannot be told apart."
+                : qvAhead == significant.Count ? " The significant ones favour q,v, as the paper's first insight says."
+                : qvAhead == 0 ? " The significant ones favour q,k,v, unlike the paper's first insight."
+                : $" Of the significant ones, {qvAhead} favour q,v and {significant.Count - qvAhead} q,k,v.";
+        }
         sentences.Add($"Overall, over {Plural(pairs, "matched configuration")} and {Plural(all.Count, "task cell")}, q,v scores " +
-                      $"{Format.Signed(overall)} points against q,k,v on average; q,v is ahead in {ahead} of {all.Count} cells and " +
-                      $"{within} of the {all.Count} differences are within one std. {verdict}");
+                      $"{Format.Signed(overall)} points against q,k,v on average; q,v is ahead in {ahead} of {all.Count} cells; " +
+                      $"{testedText}{verdict}");
         return sentences;
     }
 
@@ -79,7 +96,7 @@ public static class Findings
                 if (baseline != null && baseline.Cells[t].HasScore && !ReferenceEquals(best, baseline))
                 {
                     var d = best.Cells[t].Mean - baseline.Cells[t].Mean;
-                    text += $" ({Format.Signed(d)}{(WithinStd(best.Cells[t], baseline.Cells[t]) ? ", within one std" : "")})";
+                    text += $" ({Format.Signed(d)}{(WelchTest.PValue(best.Cells[t], baseline.Cells[t]) is { } p ? ", " + WelchTest.Format(p) : "")})";
                 }
                 perTask.Add(text);
             }
@@ -94,12 +111,7 @@ public static class Findings
         return sentences;
     }
 
-    /// <summary>|mean a − mean b| no larger than the larger seed std (false with a single seed on both sides: no spread known).</summary>
-    private static bool WithinStd(ScoreCell a, ScoreCell b)
-    {
-        var std = Math.Max(a.Std, b.Std);
-        return std > 0 && Math.Abs(a.Mean - b.Mean) <= std;
-    }
+    private static string Tested(double? p) => p is { } value ? $" ({WelchTest.Format(value)})" : "";
 
     private static string Cost(long qv, long qkv)
     {

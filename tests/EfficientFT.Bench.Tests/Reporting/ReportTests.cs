@@ -57,24 +57,56 @@ public sealed class ReportTests : IDisposable
     {
         var sentences = Findings.TargetsComparison(ResultsTable.Build(Known()));
         Assert.Equal(2, sentences.Count);
-        Assert.Equal("LoRA r=8 λ=1: q,v scores +1.50 points against q,k,v on average over 2 tasks (rte +5.00, mrpc −2.00), " +
-                     "with 0.14M (8.64%) fewer trainable parameters (1.48M against 1.62M).", sentences[0]);
-        Assert.StartsWith("Overall, over 1 matched configuration and 2 task cells, q,v scores +1.50 points against q,k,v on average; " +
-                          "q,v is ahead in 1 of 2 cells and 0 of the 2 differences are within one std.", sentences[1]);
+        // Welch's t on 3 + 3 seeds of variance 1: t = d/√(2/3) on 4 degrees of freedom; rte t = 6.12, mrpc t = −2.45,
+        // two-sided p = 0.0036 and 0.070 (the t density integrated numerically, independently of the code).
+        Assert.Equal("LoRA r=8 λ=1: q,v scores +1.50 points against q,k,v on average over 2 tasks (rte +5.00 (p = 0.0036), " +
+                     "mrpc −2.00 (p = 0.070)), with 0.14M (8.64%) fewer trainable parameters (1.48M against 1.62M).", sentences[0]);
+        Assert.Equal("Overall, over 1 matched configuration and 2 task cells, q,v scores +1.50 points against q,k,v on average; " +
+                     "q,v is ahead in 1 of 2 cells; significant at p < 0.05 (Welch's t-test over seeds): 1 of 2 tested differences, " +
+                     "where chance alone gives about 0.1. The significant ones favour q,v, as the paper's first insight says.", sentences[1]);
     }
 
     [Fact]
-    public void Targets_sentence_says_when_a_difference_is_within_one_std()
+    public void Targets_sentence_says_when_no_difference_is_significant()
     {
-        // rte q,v {70, 73, 76}: 73.00 ± 3.00 against 70.00 ± 1.00, a +3.00 difference no larger than the std.
+        // rte q,v {70, 73, 76}: 73.00 ± 3.00 against 70.00 ± 1.00: Welch's t = 3/√(9/3 + 1/3) = 1.64 on
+        // (10/3)² / ((3² + (1/3)²) / 2) = 2.44 degrees of freedom, p = 0.22.
         List<RunRecord> runs =
         [
             Run("rte", "q,v", 0, 0.70, 10), Run("rte", "q,v", 1, 0.73, 10), Run("rte", "q,v", 2, 0.76, 10),
             Run("rte", "q,k,v", 0, 0.69, 12), Run("rte", "q,k,v", 1, 0.70, 12), Run("rte", "q,k,v", 2, 0.71, 12),
         ];
         var sentences = Findings.TargetsComparison(ResultsTable.Build(runs));
-        Assert.Contains("(rte +3.00 (within one std))", sentences[0]);
-        Assert.Contains("cannot be told apart", sentences[1]);
+        Assert.Contains("(rte +3.00 (p = 0.22))", sentences[0]);
+        Assert.Contains("(Welch's t-test over seeds): 0 of 1 tested difference, where chance alone gives about 0.1.", sentences[1]);
+        Assert.EndsWith("At these seeds the two target sets cannot be told apart.", sentences[1]);
+    }
+
+    [Fact]
+    public void Targets_verdict_follows_the_significant_differences_not_the_average()
+    {
+        // rte favours q,k,v by 5 (p = 0.0036); spam favours q,v by 12 with a spread that leaves it indistinguishable
+        // from noise (q,v {60, 76, 92}: t = 12/√(256/3 + 1/3) = 1.30 on 2.0 degrees of freedom). The average favours
+        // q,v (+3.50), the only significant cell does not.
+        List<RunRecord> runs =
+        [
+            Run("rte", "q,v", 0, 0.69, 10), Run("rte", "q,v", 1, 0.70, 10), Run("rte", "q,v", 2, 0.71, 10),
+            Run("rte", "q,k,v", 0, 0.74, 12), Run("rte", "q,k,v", 1, 0.75, 12), Run("rte", "q,k,v", 2, 0.76, 12),
+            Run("spam", "q,v", 0, 0.60, 10), Run("spam", "q,v", 1, 0.76, 10), Run("spam", "q,v", 2, 0.92, 10),
+            Run("spam", "q,k,v", 0, 0.63, 12), Run("spam", "q,k,v", 1, 0.64, 12), Run("spam", "q,k,v", 2, 0.65, 12),
+        ];
+        var sentences = Findings.TargetsComparison(ResultsTable.Build(runs));
+        Assert.Contains("+3.50 points against q,k,v on average", sentences[1]);
+        Assert.EndsWith("1 of 2 tested differences, where chance alone gives about 0.1. The significant ones favour q,k,v, unlike the paper's first insight.", sentences[1]);
+    }
+
+    [Fact]
+    public void Single_seeds_are_not_tested()
+    {
+        List<RunRecord> runs = [Run("rte", "q,v", 0, 0.74, 10), Run("rte", "q,k,v", 0, 0.70, 12)];
+        var sentences = Findings.TargetsComparison(ResultsTable.Build(runs));
+        Assert.Contains("(rte +4.00)", sentences[0]);
+        Assert.Contains("no cell has two seeds on both sides, so no difference can be tested against seed noise.", sentences[1]);
     }
 
     [Fact]
