@@ -58,7 +58,7 @@ public static class BenchGrid
             }
             store.Event("start", run.Id);
             started?.Invoke(run);
-            var work = run.CheckpointEvery != null ? store.WorkDirectory(run.Id) : null;
+            var work = run.Checkpoints ? store.WorkDirectory(run.Id) : null;
             var record = runner.Run(run, work, cancellation);
             if (record == null)
             {

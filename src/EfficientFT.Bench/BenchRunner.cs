@@ -87,8 +87,11 @@ public sealed class BenchRunner(TaskCatalog tasks)
                 Seed = s.Seed,
                 EvaluateEvery = plan.EvaluateEvery,
                 CheckpointEvery = workDirectory != null ? plan.CheckpointEvery : null,
+                CheckpointInterval = workDirectory != null && plan.CheckpointMinutes is { } minutes ? TimeSpan.FromMinutes(minutes) : null,
+                // Resuming reads only the newest; a full fine-tuning checkpoint of a large model is the model's size.
+                KeepCheckpoints = 1,
                 OutputDirectory = workDirectory,
-                Resume = workDirectory != null && plan.CheckpointEvery != null,
+                Resume = workDirectory != null && plan.Checkpoints,
                 TrimPadding = true,
             };
             var evaluation = encoded.Evaluation

@@ -16,9 +16,13 @@ public sealed record SpecPlace(string File, int Line, int Column, string Key)
 /// <param name="Index">Position in the expanded, deduplicated order (0-based); shards split on it.</param>
 /// <param name="EvaluateEvery">Evaluate on the validation split(s) every this many steps as well as at the end.</param>
 /// <param name="CheckpointEvery">Checkpoint under RESULTS/work/&lt;id&gt; every this many steps, so a killed run resumes.</param>
-public sealed record RunPlan(int Index, RunSettings Settings, int? EvaluateEvery, int? CheckpointEvery)
+/// <param name="CheckpointMinutes">Also checkpoint there once this many minutes have passed since the last one.</param>
+public sealed record RunPlan(int Index, RunSettings Settings, int? EvaluateEvery, int? CheckpointEvery, double? CheckpointMinutes)
 {
     public string Id { get; } = Settings.Id;
+
+    /// <summary>Whether the run checkpoints at all, and so resumes from a checkpoint left by a killed process.</summary>
+    public bool Checkpoints => CheckpointEvery != null || CheckpointMinutes != null;
 }
 
 /// <summary>A spec expanded: the runs in order, and where each model and task value came from (for errors found later).</summary>
@@ -50,6 +54,7 @@ public sealed record BenchPlan(
 ///   seeds: [1, 2, 3]
 ///   evaluate_every: null       # extra evaluations every N steps (the final one is always made)
 ///   checkpoint_every: null     # checkpoint every N steps so a killed run resumes
+///   checkpoint_minutes: 10     # and once this many minutes have passed since the last checkpoint (null: never)
 ///   per_method:                # overrides for one method
 ///     full_ft: { lr: 1e-4 }
 /// grids:
@@ -132,6 +137,7 @@ public sealed class BenchSpec
         ("adapter_dropout", new(Kind.Double, Min: 0, Max: 0.99)),
         ("evaluate_every", new(Kind.Int, Min: 1, Nullable: true)),
         ("checkpoint_every", new(Kind.Int, Min: 1, Nullable: true)),
+        ("checkpoint_minutes", new(Kind.Double, Min: double.Epsilon, Nullable: true)),
         ("sparse_rate", new(Kind.Double, Min: double.Epsilon, Max: 1, Methods: ["sift"], Default: "0.2")),
         ("loraplus_ratio", new(Kind.Double, Min: double.Epsilon, Methods: ["loraplus"], Default: "16")),
         ("adalora_init_r", new(Kind.Int, Min: 1, Methods: ["adalora"])),
@@ -155,6 +161,7 @@ public sealed class BenchSpec
         ["alpha"] = "16", ["epochs"] = "1", ["max_steps"] = null, ["batch_size"] = "16", ["max_length"] = "128",
         ["schedule"] = "linear", ["warmup_ratio"] = "0", ["weight_decay"] = "0", ["max_grad_norm"] = "1",
         ["adapter_dropout"] = "0", ["evaluate_every"] = null, ["checkpoint_every"] = null,
+        ["checkpoint_minutes"] = "10",
     };
 
     private sealed record Item(string? Text, SpecPlace Place);
@@ -424,7 +431,8 @@ public sealed class BenchSpec
                     var settings = Resolve(combination);
                     models.TryAdd(settings.Model, combination["model"].Place);
                     taskPlaces.TryAdd(settings.Task, combination["task"].Place);
-                    var plan = new RunPlan(runs.Count, settings, Int(combination, "evaluate_every"), Int(combination, "checkpoint_every"));
+                    var plan = new RunPlan(runs.Count, settings, Int(combination, "evaluate_every"), Int(combination, "checkpoint_every"),
+                        NullableDouble(combination, "checkpoint_minutes"));
                     if (seen.Add(plan.Id)) runs.Add(plan);
                     else duplicates++;
                 }
@@ -455,6 +463,9 @@ public sealed class BenchSpec
 
     private static int? Int(Dictionary<string, Item> c, string key) =>
         c.TryGetValue(key, out var item) && item.Text != null ? int.Parse(item.Text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture) : null;
+
+    private static double? NullableDouble(Dictionary<string, Item> c, string key) =>
+        c.TryGetValue(key, out var item) && item.Text != null ? double.Parse(item.Text, NumberStyles.Float, CultureInfo.InvariantCulture) : null;
 
     private static double Double(Dictionary<string, Item> c, string key) => double.Parse(c[key].Text!, NumberStyles.Float, CultureInfo.InvariantCulture);
 

@@ -58,6 +58,7 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
         long tokens = 0;
         var stepSeconds = new List<double>();
         var step = firstStep;
+        var lastCheckpoint = TimeSpan.Zero;
         using var memory = new StepMemory();
         for (; step <= totalSteps; step++)
         {
@@ -101,7 +102,11 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
             losses.Add(loss);
             StepCompleted?.Invoke(step, totalSteps, loss);
             if (Evaluate != null && options.EvaluateEvery is { } every && step % every == 0) evaluations.Add(new EvaluationRecord(step, Evaluate(step)));
-            if (options.CheckpointEvery is { } interval && step % interval == 0) SaveCheckpoint(step, epoch, losses, evaluations);
+            if ((options.CheckpointEvery is { } stepsApart && step % stepsApart == 0) || clock.Elapsed - lastCheckpoint >= options.CheckpointInterval)
+            {
+                SaveCheckpoint(step, epoch, losses, evaluations);
+                lastCheckpoint = clock.Elapsed;
+            }
         }
         var stepsDone = step - firstStep;
         var completed = step - 1;
@@ -147,7 +152,11 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
             throw new ArgumentException($"Nothing to train: {options.Epochs} epochs, max steps {options.MaxSteps}.");
         if (options.EvaluateEvery is < 1 || options.CheckpointEvery is < 1 || options.WarmupSteps < 0)
             throw new ArgumentException($"Evaluate every {options.EvaluateEvery} and checkpoint every {options.CheckpointEvery} steps must be at least 1, warm-up {options.WarmupSteps} at least 0.");
-        if ((options.CheckpointEvery != null || options.Resume) && options.OutputDirectory == null)
+        if (options.CheckpointInterval is { } interval && interval <= TimeSpan.Zero)
+            throw new ArgumentException($"The checkpoint interval must be positive, got {interval.TotalMinutes} minutes.");
+        if (options.KeepCheckpoints is < 1)
+            throw new ArgumentException($"The number of checkpoints to keep must be at least 1, got {options.KeepCheckpoints}.");
+        if ((options.CheckpointEvery != null || options.CheckpointInterval != null || options.Resume) && options.OutputDirectory == null)
             throw new ArgumentException("Checkpoints and resuming need an output directory.");
     }
 
@@ -192,17 +201,22 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
         File.WriteAllText(Path.Combine(partial, StateFile), state.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
         Directory.Move(partial, final);
+        if (options.KeepCheckpoints is { } keep)
+            foreach (var older in Checkpoints().Skip(keep)) Directory.Delete(older, recursive: true);
     }
 
-    private string? LatestCheckpoint()
+    private string? LatestCheckpoint() => Checkpoints().FirstOrDefault();
+
+    /// <summary>The complete checkpoints under the output directory, newest first.</summary>
+    private IEnumerable<string> Checkpoints()
     {
-        if (!Directory.Exists(options.OutputDirectory)) return null;
+        if (!Directory.Exists(options.OutputDirectory)) return [];
         return Directory.EnumerateDirectories(options.OutputDirectory, "checkpoint-*")
             .Select(d => (Dir: d, Step: int.TryParse(Path.GetFileName(d)["checkpoint-".Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var s) ? s : -1))
             .Where(c => c.Step > 0 && File.Exists(Path.Combine(c.Dir, StateFile)))
             .OrderByDescending(c => c.Step)
             .Select(c => c.Dir)
-            .FirstOrDefault();
+            .ToList();
     }
 
     /// <summary>Loads a checkpoint into the model and optimizer and returns the step it was taken after.</summary>

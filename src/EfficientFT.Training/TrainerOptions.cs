@@ -45,6 +45,16 @@ public sealed record TrainerOptions
     /// <summary>Write a checkpoint under <see cref="OutputDirectory"/> after every this many optimizer steps.</summary>
     public int? CheckpointEvery { get; init; }
 
+    /// <summary>
+    /// Also write a checkpoint after the first step that ends this long after the last checkpoint (or the start): a
+    /// bound on the work a crash can cost without choosing a step count. A resumed run ends where an uninterrupted
+    /// one would, so when checkpoints are taken never changes a result.
+    /// </summary>
+    public TimeSpan? CheckpointInterval { get; init; }
+
+    /// <summary>Keep only this many of the newest checkpoints, deleting older ones as new ones are written; null keeps all.</summary>
+    public int? KeepCheckpoints { get; init; }
+
     /// <summary>Where checkpoint-{step} directories go.</summary>
     public string? OutputDirectory { get; init; }
 

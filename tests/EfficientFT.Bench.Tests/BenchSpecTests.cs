@@ -76,6 +76,25 @@ public class BenchSpecTests
     }
 
     [Fact]
+    public void Runs_checkpoint_every_ten_minutes_unless_told_otherwise_and_that_never_changes_an_id()
+    {
+        var plan = Expand("""
+            defaults: { tasks: toy, methods: lora }
+            grids:
+              - { seeds: [1] }
+              - { seeds: [2], checkpoint_minutes: null }
+              - { seeds: [3], checkpoint_minutes: 0.5, checkpoint_every: 100 }
+            """);
+        Assert.Equal([(10.0, null), (null, null), (0.5, 100)], plan.Runs.Select(r => (r.CheckpointMinutes, r.CheckpointEvery)));
+        Assert.Equal([true, false, true], plan.Runs.Select(r => r.Checkpoints));
+        var untimed = Expand("""
+            defaults: { tasks: toy, methods: lora, checkpoint_minutes: null }
+            grids: [{ seeds: [1] }]
+            """);
+        Assert.Equal(plan.Runs[0].Id, untimed.Runs[0].Id);
+    }
+
+    [Fact]
     public void Ids_do_not_depend_on_key_order_or_target_spelling()
     {
         var one = Expand("""

@@ -53,8 +53,10 @@ public sealed class TrainCommandTests : IDisposable
         }
     }
 
-    [Fact]
-    public void Train_BadRatio_FailsClearly()
+    [Theory]
+    [InlineData("--lr-ratio", "q=4")]
+    [InlineData("--checkpoint-minutes", "0")]
+    public void Train_BadOption_FailsClearly(string option, string value)
     {
         var dir = Case("roberta_cls__lambda");
         var error = new StringWriter();
@@ -63,13 +65,13 @@ public sealed class TrainCommandTests : IDisposable
         try
         {
             Assert.Equal(2, Eft("train", "--model", Path.Combine(dir, "base"), "--data", Path.Combine(dir, "batch.jsonl"),
-                "--max-steps", "1", "--lr-ratio", "q=4", "--output", _dir));
+                "--max-steps", "1", option, value, "--output", _dir));
         }
         finally
         {
             Console.SetError(previous);
         }
-        Assert.Contains("--lr-ratio", error.ToString());
+        Assert.Contains(option, error.ToString());
     }
 
     [Theory]

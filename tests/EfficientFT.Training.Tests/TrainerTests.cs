@@ -249,6 +249,38 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void ATimedCheckpointFollowsEveryStepOnceItsIntervalHasPassed_AndOnlyTheNewestIsKept()
+    {
+        var dir = Path.Combine(_root, "timed");
+        var (peft, data) = Load();
+        var options = new TrainerOptions
+        {
+            MaxSteps = 4, BatchSize = 2, Seed = 5, OutputDirectory = dir, CheckpointInterval = TimeSpan.FromTicks(1), KeepCheckpoints = 1,
+        };
+        new Trainer(peft, Optimizer(peft), options).Train(data);
+        Assert.Equal(["checkpoint-4"], Directory.GetDirectories(dir).Select(Path.GetFileName));
+        Assert.Equal(4, System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "checkpoint-4", "trainer_state.json")))!["step"]!.GetValue<int>());
+        // A day-long interval never comes round in a short run.
+        var (other, _) = Load();
+        new Trainer(other, Optimizer(other), options with { OutputDirectory = Path.Combine(_root, "untimed"), CheckpointInterval = TimeSpan.FromDays(1) }).Train(data);
+        Assert.False(Directory.Exists(Path.Combine(_root, "untimed")));
+    }
+
+    [Theory]
+    [InlineData(0, null)]
+    [InlineData(-1, null)]
+    [InlineData(1, 0)]
+    public void ABadCheckpointIntervalOrKeepCountIsRefused(int seconds, int? keep)
+    {
+        var (peft, data) = Load();
+        var options = new TrainerOptions
+        {
+            MaxSteps = 1, OutputDirectory = _root, CheckpointInterval = TimeSpan.FromSeconds(seconds), KeepCheckpoints = keep,
+        };
+        Assert.Throws<ArgumentException>(() => new Trainer(peft, Optimizer(peft), options).Train(data));
+    }
+
+    [Fact]
     public void AResumedRunWithoutOptimizerState_RestartsTheMomentsAndDeparts()
     {
         // What happens with an optimizer that cannot be checkpointed: the adapter and position resume, the moments do not.

@@ -49,6 +49,7 @@ public static class TrainCommand
         var accumulation = new Option<int>("--gradient-accumulation") { Description = "Micro-batches per optimizer step.", DefaultValueFactory = _ => 1 };
         var maxGradNorm = new Option<double?>("--max-grad-norm") { Description = "Clip the global gradient norm to this." };
         var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Save a checkpoint (adapter, optimizer, trainer state) every N steps." };
+        var checkpointMinutes = new Option<double?>("--checkpoint-minutes") { Description = "Also save a checkpoint once this many minutes have passed since the last one." };
         var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoint in --output." };
         var seed = new Option<ulong>("--seed") { Description = "Seed for adapter init, shuffling and dropout." };
         var output = new Option<string>("--output") { Description = "Output directory.", Required = true };
@@ -56,12 +57,14 @@ public static class TrainCommand
         {
             model, method, targets, pattern, layers, rank, alpha, dropout, lrRatio, loraPlus, mpc, sparseRate, adaInit,
             galoreGap, galoreScale, initAdapter, data, batchSize, maxSteps, lr, betas, eps, weightDecay, noShuffle, seed, output,
-            schedule, warmupSteps, accumulation, maxGradNorm, checkpointEvery, resume,
+            schedule, warmupSteps, accumulation, maxGradNorm, checkpointEvery, checkpointMinutes, resume,
         };
         command.SetAction(r => CommandErrors.Run(() =>
         {
             var steps = r.GetValue(maxSteps);
             if (steps < 1) throw new ArgumentException($"--max-steps must be at least 1, got {steps}.");
+            if (r.GetValue(checkpointMinutes) is <= 0 and var badMinutes)
+                throw new ArgumentException($"--checkpoint-minutes must be positive, got {badMinutes}.");
             var name = r.GetValue(method)!;
             var options = new PeftOptions
             {
@@ -90,6 +93,7 @@ public static class TrainCommand
                 Seed = r.GetValue(seed),
                 Shuffle = !r.GetValue(noShuffle),
                 CheckpointEvery = r.GetValue(checkpointEvery),
+                CheckpointInterval = r.GetValue(checkpointMinutes) is { } minutes ? TimeSpan.FromMinutes(minutes) : null,
                 OutputDirectory = r.GetValue(output),
                 Resume = r.GetValue(resume),
             };
