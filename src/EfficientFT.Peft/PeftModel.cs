@@ -123,10 +123,10 @@ public sealed class PeftModel : IStepHook
     public bool HasHookState => Hooks.Any(h => h is IStatefulStepHook);
 
     /// <summary>The state of every stateful hook (see <see cref="IStatefulStepHook"/>).</summary>
-    public IReadOnlyList<KeyValuePair<string, Tensor>> SaveHookState() =>
+    public IReadOnlyList<SafeTensorsEntry> SaveHookState() =>
         Hooks.OfType<IStatefulStepHook>().SelectMany(h => h.SaveState()).ToList();
 
-    public void LoadHookState(IReadOnlyDictionary<string, Tensor> state)
+    public void LoadHookState(SafeTensorsFile state)
     {
         foreach (var hook in Hooks.OfType<IStatefulStepHook>()) hook.LoadState(state);
     }

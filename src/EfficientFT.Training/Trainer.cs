@@ -180,7 +180,7 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
         }
         catch (NotSupportedException)
         {
-            // Methods without an adapter file (SIFT) still resume from trainable.safetensors.
+            // Methods without an adapter file (SIFT) still resume, from trainable.safetensors and hooks.safetensors.
         }
         if (optimizer is ICheckpointableOptimizer stateful)
             SafeTensorsWriter.Save(Path.Combine(partial, "optimizer.safetensors"), stateful.SaveState());
@@ -241,7 +241,8 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
             var hookPath = Path.Combine(directory, HookStateFile);
             if (!File.Exists(hookPath))
                 throw new InvalidDataException($"{directory}: has no {HookStateFile} with {peft.Method.Name}'s state between steps; it was written by an older version, and resuming without that state would not continue the same run.");
-            peft.LoadHookState(SafeTensorsFile.LoadAll(hookPath));
+            using var hookState = SafeTensorsFile.Open(hookPath);
+            peft.LoadHookState(hookState);
         }
         losses.AddRange(state["losses"]!.AsArray().Select(n => n!.GetValue<float>()));
         evaluations.AddRange(state["evaluations"]!.AsArray().Select(e => new EvaluationRecord(

@@ -1,3 +1,4 @@
+using EfficientFT.Models.SafeTensors;
 using System.Text.Json.Nodes;
 using EfficientFT.Models;
 using EfficientFT.Models.Nn;
@@ -89,9 +90,9 @@ public sealed class AdaLora : IPeftMethod, IStatefulStepHook, IAdapterExporter
 
     public void AfterOptimizerStep(int step) => AppliedAllocator().Step(step);
 
-    public IEnumerable<KeyValuePair<string, Tensor>> SaveState() => AppliedAllocator().SaveState();
+    public IEnumerable<SafeTensorsEntry> SaveState() => AppliedAllocator().SaveState();
 
-    public void LoadState(IReadOnlyDictionary<string, Tensor> state) => AppliedAllocator().LoadState(state);
+    public void LoadState(SafeTensorsFile state) => AppliedAllocator().LoadState(state);
 
     private RankAllocator AppliedAllocator() =>
         _allocator ?? throw new InvalidOperationException("adalora: the method has not been applied to a model.");

@@ -1,3 +1,4 @@
+using EfficientFT.Models.SafeTensors;
 using EfficientFT.Tensors;
 
 namespace EfficientFT.Peft.Methods;
@@ -90,37 +91,43 @@ public sealed class RankAllocator
     /// lora_B and lora_E) and the last rank pattern as 0/1 ("adalora.&lt;path&gt;.rank_pattern"): all a resumed run
     /// needs to prune the same triplets as an uninterrupted one.
     /// </summary>
-    public IEnumerable<KeyValuePair<string, Tensor>> SaveState()
+    public IEnumerable<SafeTensorsEntry> SaveState()
     {
-        foreach (var (path, adapter, name, p) in Scored())
+        foreach (var (path, _, name, p) in Scored())
         {
             if (!_scores.TryGetValue(p, out var s)) continue;
-            yield return KeyValuePair.Create($"{Prefix}{path}.{name}.ipt", Tensor.FromArray(s.Ipt, p.ShapeArray()));
-            yield return KeyValuePair.Create($"{Prefix}{path}.{name}.unc", Tensor.FromArray(s.Unc, p.ShapeArray()));
+            yield return SafeTensorsEntry.FromValues($"{Prefix}{path}.{name}.ipt", SafeTensorsDType.F32, s.Ipt, s.Ipt.Length);
+            yield return SafeTensorsEntry.FromValues($"{Prefix}{path}.{name}.unc", SafeTensorsDType.F32, s.Unc, s.Unc.Length);
         }
         if (_rankPattern == null) yield break;
         foreach (var (path, kept) in _rankPattern)
-            yield return KeyValuePair.Create($"{Prefix}{path}.rank_pattern", Tensor.FromArray(kept.Select(k => k ? 1f : 0f).ToArray(), kept.Length));
+            yield return SafeTensorsEntry.FromValues($"{Prefix}{path}.rank_pattern", SafeTensorsDType.Bool, kept.Select(k => (byte)(k ? 1 : 0)).ToArray(), kept.Length);
     }
 
     /// <summary>Replaces the scores and the rank pattern with those <see cref="SaveState"/> wrote.</summary>
-    public void LoadState(IReadOnlyDictionary<string, Tensor> state)
+    public void LoadState(SafeTensorsFile state)
     {
         _scores.Clear();
         foreach (var (path, _, name, p) in Scored())
         {
             var key = $"{Prefix}{path}.{name}";
-            if (!state.TryGetValue(key + ".ipt", out var ipt) || !state.TryGetValue(key + ".unc", out var unc)) continue;
-            if (ipt.Size != p.Size || unc.Size != p.Size)
-                throw new InvalidDataException($"{key}: the saved scores hold {ipt.Size} and {unc.Size} entries, the tensor has {p.Size}.");
-            _scores[p] = (ipt.ToArray(), unc.ToArray());
+            if (!state.Contains(key + ".ipt") || !state.Contains(key + ".unc")) continue;
+            var (ipt, unc) = (state.GetTensor(key + ".ipt").ToArray(), state.GetTensor(key + ".unc").ToArray());
+            if (ipt.Length != p.Size || unc.Length != p.Size)
+                throw new InvalidDataException($"{state.Path}: {key} holds {ipt.Length} and {unc.Length} scores, the tensor has {p.Size} entries.");
+            _scores[p] = (ipt, unc);
         }
-        var pattern = state.Where(kv => kv.Key.StartsWith(Prefix, StringComparison.Ordinal) && kv.Key.EndsWith(".rank_pattern", StringComparison.Ordinal))
-            .ToDictionary(kv => kv.Key[Prefix.Length..^".rank_pattern".Length], kv => kv.Value.ToArray().Select(v => v != 0).ToArray());
-        foreach (var (path, kept) in pattern)
-            if (_layers.FirstOrDefault(l => l.Path == path).Adapter is { } adapter && kept.Length != adapter.RankNumber)
-                throw new InvalidDataException($"{Prefix}{path}.rank_pattern: {kept.Length} entries, the layer started with {adapter.RankNumber} ranks.");
-        _rankPattern = pattern.Count == 0 ? null : pattern;
+        Dictionary<string, bool[]>? pattern = null;
+        foreach (var (path, adapter) in _layers)
+        {
+            var key = $"{Prefix}{path}.rank_pattern";
+            if (!state.Contains(key)) continue;
+            var kept = state.GetInt32(key);
+            if (kept.Length != adapter.RankNumber)
+                throw new InvalidDataException($"{state.Path}: {key} has {kept.Length} entries, the layer started with {adapter.RankNumber} ranks.");
+            (pattern ??= [])[path] = kept.Select(k => k != 0).ToArray();
+        }
+        _rankPattern = pattern;
     }
 
     private const string Prefix = "adalora.";

@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using EfficientFT.Models;
 using EfficientFT.Models.Nn;
+using EfficientFT.Models.SafeTensors;
+using EfficientFT.Tensors;
 
 namespace EfficientFT.Peft.Methods;
 
@@ -14,7 +16,8 @@ namespace EfficientFT.Peft.Methods;
 /// so the optimizer holds state for k values per tensor instead of |W|, and the trained tensors are the δ vectors,
 /// named "&lt;tensor&gt;_sparse" as the reference registers them. The support is chosen inside the first backward
 /// (<see cref="SparseIncrement"/>), the way the paper's hook-based implementation gets sparse gradients without
-/// keeping dense ones, so no step hook or trainer special case is needed.
+/// keeping dense ones, so no trainer special case is needed; the method is a step hook only so that checkpoints keep
+/// the chosen indices (<see cref="IStatefulStepHook"/>), without which a resumed run would choose them again.
 /// <para>
 /// The reference (song-wx/SIFT sift.py, recorded by the roberta_cls__sift fixture) does three things differently,
 /// all artefacts of a gradient hook that handles the tensor whose gradient arrived just before its own: the first
@@ -25,8 +28,10 @@ namespace EfficientFT.Peft.Methods;
 /// supports agree with the reference's wherever it chose one from a gradient; the trajectories part from step 2.
 /// </para>
 /// </summary>
-public sealed class Sift : IPeftMethod
+public sealed class Sift : IPeftMethod, IStatefulStepHook
 {
+    private readonly List<(string Name, SparseIncrement Increment)> _increments = [];
+
     public string Name => "sift";
 
     public bool UsesPeftKeys => false;
@@ -36,6 +41,7 @@ public sealed class Sift : IPeftMethod
         var rate = options.SparseRate;
         if (!(rate > 0 && rate <= 1)) throw new ArgumentException($"sift: the sparse rate must be in (0, 1], got {rate}.");
         var trained = new List<PeftParameter>();
+        _increments.Clear();
         foreach (var (path, layer) in targets)
         {
             var role = TargetSpec.RoleOf(path);
@@ -43,9 +49,29 @@ public sealed class Sift : IPeftMethod
             var bias = layer.Bias == null ? null : new SparseIncrement(layer.Bias, Count(layer.Bias.Size, rate));
             layer.Adapter = new SiftAdapter(weight, bias);
             trained.Add(new PeftParameter(path + ".weight_sparse", weight.Values, role, "sparse"));
-            if (bias != null) trained.Add(new PeftParameter(path + ".bias_sparse", bias.Values, role, "sparse"));
+            _increments.Add((path + ".weight_sparse", weight));
+            if (bias == null) continue;
+            trained.Add(new PeftParameter(path + ".bias_sparse", bias.Values, role, "sparse"));
+            _increments.Add((path + ".bias_sparse", bias));
         }
         return trained;
+    }
+
+    public Tensor? LossTerm() => null;
+
+    public void AfterOptimizerStep(int step)
+    {
+    }
+
+    /// <summary>"sift.&lt;trained tensor&gt;.indices" (int32) for every tensor whose indices are chosen.</summary>
+    public IEnumerable<SafeTensorsEntry> SaveState() => _increments.Where(i => i.Increment.Indices != null)
+        .Select(i => SafeTensorsEntry.FromValues($"sift.{i.Name}.indices", SafeTensorsDType.I32, i.Increment.Indices!, i.Increment.Indices!.Length));
+
+    public void LoadState(SafeTensorsFile state)
+    {
+        foreach (var (name, increment) in _increments)
+            if (state.Contains($"sift.{name}.indices"))
+                increment.RestoreIndices(state.GetInt32($"sift.{name}.indices"), $"{state.Path}: sift.{name}.indices");
     }
 
     /// <summary>k = min(⌊ρ·n⌋ + 1, n), as the reference counts (one more than ρ·n even when that is whole).</summary>

@@ -49,6 +49,15 @@ public sealed class SparseIncrement
         });
     }
 
+    /// <summary>Sets the indices a checkpoint saved, as if the first backward had chosen them.</summary>
+    /// <exception cref="InvalidDataException">They are not k distinct indices into W.</exception>
+    public void RestoreIndices(int[] indices, string source)
+    {
+        if (indices.Length != Values.Size || indices.Any(i => i < 0 || i >= Dense.Size) || indices.Distinct().Count() != indices.Length)
+            throw new InvalidDataException($"{source}: not {Values.Size} distinct indices into a tensor of {Dense.Size} entries.");
+        Indices = indices;
+    }
+
     /// <summary>Adds <paramref name="sign"/>·δ into <paramref name="target"/> (W's layout) at the indices.</summary>
     public void AddScattered(Span<float> target, float sign)
     {
