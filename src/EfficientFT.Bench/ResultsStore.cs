@@ -6,8 +6,9 @@ namespace EfficientFT.Bench;
 
 /// <summary>
 /// A results directory: runs/&lt;id&gt;.json (one per finished run, written atomically; the report reads these),
-/// spec.yaml (the spec that made them), events.jsonl (a line per run start and end, for people and tests) and
-/// work/&lt;id&gt;/ (a running run's checkpoints, removed when it finishes). Several processes (shards) may share one.
+/// spec.yaml (the spec that made them), events.jsonl (a line per run start and end, for people and tests; events.lock
+/// beside it takes turns among writers) and work/&lt;id&gt;/ (a running run's checkpoints, removed when it finishes).
+/// Several processes (shards, workers) may share one.
 /// </summary>
 public sealed class ResultsStore
 {
@@ -101,7 +102,10 @@ public sealed class ResultsStore
 
     public void Write(RunRecord record) => RunRecordJson.Write(RunPath(record.Id), record);
 
-    /// <summary>Appends {"event", "id", "pid", "time"} to events.jsonl; one short append per line, so shards interleave whole lines.</summary>
+    /// <summary>
+    /// Appends {"event", "id", "pid", "time"} to events.jsonl as one whole line, also while shards and workers append
+    /// at the same time.
+    /// </summary>
     public void Event(string kind, string id, string? status = null)
     {
         var line = new JsonObject
@@ -109,8 +113,32 @@ public sealed class ResultsStore
             ["event"] = kind, ["id"] = id, ["pid"] = Environment.ProcessId, ["time"] = DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture),
         };
         if (status != null) line["status"] = status;
-        using var stream = new FileStream(Path.Combine(Root, "events.jsonl"), FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
         var bytes = System.Text.Encoding.UTF8.GetBytes(line.ToJsonString() + "\n");
+        // .NET opens for append without O_APPEND: it takes the length at open and writes there, so two writers that
+        // open together write at the same offset and one line overwrites the other. An exclusive lock on a side file
+        // makes the open-and-write of each line one at a time, across processes as across threads.
+        using var gate = ExclusiveLock(Path.Combine(Root, "events.lock"));
+        using var stream = new FileStream(Path.Combine(Root, "events.jsonl"), FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
         stream.Write(bytes);
     }
+
+    /// <summary>Opens <paramref name="path"/> exclusively (flock on Unix), waiting while another writer holds it.</summary>
+    private static FileStream ExclusiveLock(string path)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (clock.Elapsed < LockPatience)
+            {
+                Thread.Sleep(1);
+            }
+        }
+    }
+
+    /// <summary>How long to wait for another writer's line; a line takes microseconds, so only a hung process exceeds it.</summary>
+    private static readonly TimeSpan LockPatience = TimeSpan.FromSeconds(30);
 }
