@@ -162,26 +162,54 @@ public sealed class BenchCommandTests : IDisposable
         TinyBench.CreateAssets(_dir);
         var glue = TinyBench.CreateGlue(_dir);
         var results = Path.Combine(_dir, "glue-results");
-        var output = new StringWriter();
-        var previous = Console.Out;
-        Console.SetOut(output);
         int code;
-        try
+        string output;
+        using (var capture = new ConsoleCapture())
         {
             code = EftCommand.Create().Parse([
                 "bench", "--preset", "quick", "--model", Path.Combine(_dir, "assets", "model"), "--glue-dir", glue,
                 "--tasks", "rte,stsb", "--results", results, "--jobs", "1"]).Invoke();
+            output = capture.Text.ToString();
         }
-        finally
-        {
-            Console.SetOut(previous);
-        }
-        Assert.True(code == 0, output.ToString());
+        Assert.True(code == 0, output);
         var records = new ResultsStore(results).ReadAll();
         Assert.Equal(16, records.Count);
         Assert.All(records, r => Assert.Equal(RunStatus.Completed, r.Status));
         Assert.Equal(["accuracy", "pearson"], records.Select(r => r.HeadlineMetric!).Distinct().Order());
-        Assert.Contains("rte (accuracy)", output.ToString());
+        Assert.Contains("rte (accuracy)", output);
+    }
+
+    /// <summary>
+    /// What a terminal shows (checked by hand before): the grid's and the current run's progress bars, the run's
+    /// step and loss in its description, and a line per finished run above them; and the grid still records every run.
+    /// </summary>
+    [Fact]
+    public void On_a_terminal_the_grid_shows_progress_for_the_grid_and_the_current_run()
+    {
+        TinyBench.CreateAssets(_dir);
+        var glue = TinyBench.CreateGlue(_dir);
+        var results = Path.Combine(_dir, "progress-results");
+        int code;
+        string text;
+        BenchCommand.InteractiveOverride = true;
+        try
+        {
+            using var capture = new ConsoleCapture(terminal: true);
+            code = EftCommand.Create().Parse([
+                "bench", "--preset", "quick", "--model", Path.Combine(_dir, "assets", "model"), "--glue-dir", glue,
+                "--tasks", "rte", "--results", results, "--jobs", "1"]).Invoke();
+            text = capture.Text.ToString();
+        }
+        finally
+        {
+            BenchCommand.InteractiveOverride = null;
+        }
+        Assert.True(code == 0, text);
+        Assert.Contains("grid (0 skipped)", text);
+        Assert.Matches(@"1/8 rte \S.* seed \d+ · step \d+/\d+ · loss \d+\.\d{4}", text);
+        Assert.Matches(@"8/8 rte-\S+ completed accuracy=\d+\.\d\d", text);
+        Assert.Contains("100%", text);
+        Assert.Equal(8, new ResultsStore(results).ReadAll().Count(r => r.Status == RunStatus.Completed));
     }
 
     [Fact]

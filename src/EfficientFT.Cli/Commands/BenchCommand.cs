@@ -142,8 +142,11 @@ public static class BenchCommand
         return cancelled ? 130 : null;
     }
 
-    internal static bool Interactive() =>
-        !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive && Environment.GetEnvironmentVariable("CI") == null;
+    internal static bool Interactive() => InteractiveOverride ??
+        (!Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive && Environment.GetEnvironmentVariable("CI") == null);
+
+    /// <summary>Lets a test render the progress display into a recording console, where no terminal decides.</summary>
+    internal static bool? InteractiveOverride { get; set; }
 
     private static GridOutcome RunPlain(BenchPlan plan, Shard shard, ResultsStore store, BenchRunner runner, CancellationToken cancel)
     {
