@@ -182,6 +182,7 @@ public sealed class BenchCommandTests : IDisposable
     /// <summary>
     /// What a terminal shows (checked by hand before): the grid's and the current run's progress bars, the run's
     /// step and loss in its description, and a line per finished run above them; and the grid still records every run.
+    /// The display refreshes on a timer, so the checks hold for the final frame whatever the machine's speed.
     /// </summary>
     [Fact]
     public void On_a_terminal_the_grid_shows_progress_for_the_grid_and_the_current_run()
@@ -206,7 +207,8 @@ public sealed class BenchCommandTests : IDisposable
         }
         Assert.True(code == 0, text);
         Assert.Contains("grid (0 skipped)", text);
-        Assert.Matches(@"1/8 rte \S.* seed \d+ · step \d+/\d+ · loss \d+\.\d{4}", text);
+        // Fast runs can finish between two refreshes, so only the final frame is certain: the last run at its last step.
+        Assert.Matches(@"8/8 rte \S.* seed \d+ · step (\d+)/\1 · loss \d+\.\d{4}", text);
         Assert.Matches(@"8/8 rte-\S+ completed accuracy=\d+\.\d\d", text);
         Assert.Contains("100%", text);
         Assert.Equal(8, new ResultsStore(results).ReadAll().Count(r => r.Status == RunStatus.Completed));
