@@ -156,21 +156,23 @@ public sealed class BenchCommandTests : IDisposable
         Assert.All(Directory.GetFiles(Path.Combine(results, "runs")), f => RunRecordJson.Read(f));
     }
 
-    [Fact]
-    public void Runs_on_glue_tsvs_with_a_model_directory()
+    /// <summary>`eft bench --preset quick` in-process on the tiny model and GLUE TSVs; its exit code and what it printed.</summary>
+    private (int Code, string Output) QuickBenchOnGlue(string tasks, string results, bool terminal)
     {
         TinyBench.CreateAssets(_dir);
         var glue = TinyBench.CreateGlue(_dir);
+        using var capture = new ConsoleCapture(terminal);
+        var code = EftCommand.Create().Parse([
+            "bench", "--preset", "quick", "--model", Path.Combine(_dir, "assets", "model"), "--glue-dir", glue,
+            "--tasks", tasks, "--results", results, "--jobs", "1"]).Invoke();
+        return (code, capture.Text.ToString());
+    }
+
+    [Fact]
+    public void Runs_on_glue_tsvs_with_a_model_directory()
+    {
         var results = Path.Combine(_dir, "glue-results");
-        int code;
-        string output;
-        using (var capture = new ConsoleCapture())
-        {
-            code = EftCommand.Create().Parse([
-                "bench", "--preset", "quick", "--model", Path.Combine(_dir, "assets", "model"), "--glue-dir", glue,
-                "--tasks", "rte,stsb", "--results", results, "--jobs", "1"]).Invoke();
-            output = capture.Text.ToString();
-        }
+        var (code, output) = QuickBenchOnGlue("rte,stsb", results, terminal: false);
         Assert.True(code == 0, output);
         var records = new ResultsStore(results).ReadAll();
         Assert.Equal(16, records.Count);
@@ -187,19 +189,13 @@ public sealed class BenchCommandTests : IDisposable
     [Fact]
     public void On_a_terminal_the_grid_shows_progress_for_the_grid_and_the_current_run()
     {
-        TinyBench.CreateAssets(_dir);
-        var glue = TinyBench.CreateGlue(_dir);
         var results = Path.Combine(_dir, "progress-results");
+        BenchCommand.InteractiveOverride = true;
         int code;
         string text;
-        BenchCommand.InteractiveOverride = true;
         try
         {
-            using var capture = new ConsoleCapture(terminal: true);
-            code = EftCommand.Create().Parse([
-                "bench", "--preset", "quick", "--model", Path.Combine(_dir, "assets", "model"), "--glue-dir", glue,
-                "--tasks", "rte", "--results", results, "--jobs", "1"]).Invoke();
-            text = capture.Text.ToString();
+            (code, text) = QuickBenchOnGlue("rte", results, terminal: true);
         }
         finally
         {

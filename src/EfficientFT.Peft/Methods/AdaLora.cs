@@ -1,7 +1,7 @@
-using EfficientFT.Models.SafeTensors;
 using System.Text.Json.Nodes;
 using EfficientFT.Models;
 using EfficientFT.Models.Nn;
+using EfficientFT.Models.SafeTensors;
 using EfficientFT.Tensors;
 
 namespace EfficientFT.Peft.Methods;

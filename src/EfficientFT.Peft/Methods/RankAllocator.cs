@@ -101,7 +101,8 @@ public sealed class RankAllocator
         }
         if (_rankPattern == null) yield break;
         foreach (var (path, kept) in _rankPattern)
-            yield return SafeTensorsEntry.FromValues($"{Prefix}{path}.rank_pattern", SafeTensorsDType.Bool, kept.Select(k => (byte)(k ? 1 : 0)).ToArray(), kept.Length);
+            yield return SafeTensorsEntry.FromValues($"{Prefix}{path}.rank_pattern", SafeTensorsDType.Bool,
+                kept.Select(k => (byte)(k ? 1 : 0)).ToArray(), kept.Length);
     }
 
     /// <summary>Replaces the scores and the rank pattern with those <see cref="SaveState"/> wrote.</summary>

@@ -64,8 +64,12 @@ public sealed class Sift : IPeftMethod, IStatefulStepHook
     }
 
     /// <summary>"sift.&lt;trained tensor&gt;.indices" (int32) for every tensor whose indices are chosen.</summary>
-    public IEnumerable<SafeTensorsEntry> SaveState() => _increments.Where(i => i.Increment.Indices != null)
-        .Select(i => SafeTensorsEntry.FromValues($"sift.{i.Name}.indices", SafeTensorsDType.I32, i.Increment.Indices!, i.Increment.Indices!.Length));
+    public IEnumerable<SafeTensorsEntry> SaveState()
+    {
+        foreach (var (name, increment) in _increments)
+            if (increment.Indices is { } indices)
+                yield return SafeTensorsEntry.FromValues($"sift.{name}.indices", SafeTensorsDType.I32, indices, indices.Length);
+    }
 
     public void LoadState(SafeTensorsFile state)
     {
