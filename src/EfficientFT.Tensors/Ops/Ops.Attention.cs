@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Numerics.Tensors;
 using EfficientFT.Tensors.Blas;
 
@@ -204,7 +203,7 @@ internal static class AttentionKernel
     {
         MaskRow(a, b, t, row);
         var max = TensorPrimitives.Max(row);
-        var sum = ExpShifted(row, max);
+        var sum = Special.ExpShifted(row, max, row);
         TensorPrimitives.Divide(row, sum, row);
         return max + MathF.Log(sum);
     }
@@ -213,24 +212,7 @@ internal static class AttentionKernel
     private static void Probabilities(AttentionShape a, int b, int t, Span<float> row, float lse)
     {
         MaskRow(a, b, t, row);
-        ExpShifted(row, lse);
-    }
-
-    /// <summary>row ← exp(row − shift) in one pass; returns the sum of the results.</summary>
-    private static float ExpShifted(Span<float> row, float shift)
-    {
-        var shifts = new Vector<float>(shift);
-        var sums = Vector<float>.Zero;
-        var j = 0;
-        for (; j + Vector<float>.Count <= row.Length; j += Vector<float>.Count)
-        {
-            var e = Special.Exp(new Vector<float>(row[j..]) - shifts);
-            e.CopyTo(row[j..]);
-            sums += e;
-        }
-        var sum = Vector.Sum(sums);
-        for (; j < row.Length; j++) sum += row[j] = Special.Exp(row[j] - shift);
-        return sum;
+        Special.ExpShifted(row, lse, row);
     }
 
     /// <summary>Query row <paramref name="row"/>'s dropout (its mask bits from forward) applied to x into y.</summary>

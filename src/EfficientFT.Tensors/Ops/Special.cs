@@ -108,6 +108,26 @@ internal static class Special
         return Vector.ConditionalSelect(Vector.Equals(x, x), result, x);
     }
 
+    /// <summary>
+    /// y ← exp(x − shift) in one vector pass, returning Σy: the softmax and log-sum-exp inner loop (shift is the row's
+    /// max or its log-sum-exp). y may be x itself.
+    /// </summary>
+    public static float ExpShifted(ReadOnlySpan<float> x, float shift, Span<float> y)
+    {
+        var shifts = new Vector<float>(shift);
+        var sums = Vector<float>.Zero;
+        var j = 0;
+        for (; j + Vector<float>.Count <= x.Length; j += Vector<float>.Count)
+        {
+            var e = Exp(new Vector<float>(x[j..]) - shifts);
+            e.CopyTo(y[j..]);
+            sums += e;
+        }
+        var sum = Vector.Sum(sums);
+        for (; j < x.Length; j++) sum += y[j] = Exp(x[j] - shift);
+        return sum;
+    }
+
     private const float Log2E = 1.44269504088896341f;
     private const float Ln2Hi = 0.693359375f;
     private const float Ln2Lo = -2.12194440e-4f;
