@@ -40,7 +40,6 @@ public static class Findings
         var ahead = all.Count(d => d.Diff > 0);
         var tested = all.Count(d => d.P != null);
         var significant = all.Where(d => d.P < WelchTest.Level).ToList();
-        var qvAhead = significant.Count(d => d.Diff > 0);
         string testedText, verdict;
         if (tested == 0)
         {
@@ -51,14 +50,17 @@ public static class Findings
         }
         else
         {
-            // At the 5% level about one test in twenty comes out significant by chance alone; say so, since a grid
-            // makes many tests at once.
+            // At the 5% level about one test in twenty comes out significant by chance alone, and a grid makes many
+            // tests at once: the verdict rests on the differences that survive Holm's correction for all of them.
+            var testedDiffs = all.Where(d => d.P != null).ToList();
+            var adjusted = Holm.Adjust(testedDiffs.Select(d => d.P!.Value).ToList());
+            var survivors = testedDiffs.Where((_, i) => adjusted[i] < WelchTest.Level).ToList();
             testedText = $"significant at p < {Format.Fixed(WelchTest.Level, 2)} (Welch's t-test over seeds): {significant.Count} of " +
-                         $"{Plural(tested, "tested difference")}, where chance alone gives about {Format.Fixed(WelchTest.Level * tested, 1)}.";
-            verdict = significant.Count == 0 ? " At these seeds the two target sets cannot be told apart."
-                : qvAhead == significant.Count ? " The significant ones favour q,v, as the paper's first insight says."
-                : qvAhead == 0 ? " The significant ones favour q,k,v, unlike the paper's first insight."
-                : $" Of the significant ones, {qvAhead} favour q,v and {significant.Count - qvAhead} q,k,v.";
+                         $"{Plural(tested, "tested difference")}, where chance alone gives about {Format.Fixed(WelchTest.Level * tested, 1)}; " +
+                         $"{survivors.Count} {(survivors.Count == 1 ? "remains" : "remain")} significant after Holm's correction for {Plural(tested, "test")}.";
+            verdict = survivors.Count > 0 ? $" {Capitalized(Favour(survivors, "those that remain", "the one that remains"))}."
+                : significant.Count == 0 ? " At these seeds the two target sets cannot be told apart."
+                : $" So at these seeds the two target sets cannot be told apart (uncorrected, {Favour(significant, "the significant ones", "the significant one")}).";
         }
         sentences.Add($"Overall, over {Plural(pairs, "matched configuration")} and {Plural(all.Count, "task cell")}, q,v scores " +
                       $"{Format.Signed(overall)} points against q,k,v on average; q,v is ahead in {ahead} of {all.Count} cells; " +
@@ -110,6 +112,21 @@ public static class Findings
         }
         return sentences;
     }
+
+    /// <summary>
+    /// Which target set the differences favour and whether that agrees with the paper's first insight, as a clause
+    /// in lower case without its full stop, named <paramref name="one"/> or <paramref name="many"/>.
+    /// </summary>
+    private static string Favour(List<(double Diff, double? P)> differences, string many, string one)
+    {
+        var qvAhead = differences.Count(d => d.Diff > 0);
+        if (differences.Count == 1) return $"{one} favours {(qvAhead == 1 ? "q,v, as" : "q,k,v, unlike")} the paper's first insight{(qvAhead == 1 ? " says" : "")}";
+        return qvAhead == differences.Count ? $"{many} favour q,v, as the paper's first insight says"
+            : qvAhead == 0 ? $"{many} favour q,k,v, unlike the paper's first insight"
+            : $"of {many}, {qvAhead} favour q,v and {differences.Count - qvAhead} q,k,v";
+    }
+
+    private static string Capitalized(string text) => char.ToUpperInvariant(text[0]) + text[1..];
 
     private static string Tested(double? p) => p is { } value ? $" ({WelchTest.Format(value)})" : "";
 

@@ -63,7 +63,8 @@ public sealed class ReportTests : IDisposable
                      "mrpc −2.00 (p = 0.070)), with 0.14M (8.64%) fewer trainable parameters (1.48M against 1.62M).", sentences[0]);
         Assert.Equal("Overall, over 1 matched configuration and 2 task cells, q,v scores +1.50 points against q,k,v on average; " +
                      "q,v is ahead in 1 of 2 cells; significant at p < 0.05 (Welch's t-test over seeds): 1 of 2 tested differences, " +
-                     "where chance alone gives about 0.1. The significant ones favour q,v, as the paper's first insight says.", sentences[1]);
+                     "where chance alone gives about 0.1; 1 remains significant after Holm's correction for 2 tests. " +
+                     "The one that remains favours q,v, as the paper's first insight says.", sentences[1]);
     }
 
     [Fact]
@@ -78,7 +79,8 @@ public sealed class ReportTests : IDisposable
         ];
         var sentences = Findings.TargetsComparison(ResultsTable.Build(runs));
         Assert.Contains("(rte +3.00 (p = 0.22))", sentences[0]);
-        Assert.Contains("(Welch's t-test over seeds): 0 of 1 tested difference, where chance alone gives about 0.1.", sentences[1]);
+        Assert.Contains("(Welch's t-test over seeds): 0 of 1 tested difference, where chance alone gives about 0.1; " +
+                        "0 remain significant after Holm's correction for 1 test.", sentences[1]);
         Assert.EndsWith("At these seeds the two target sets cannot be told apart.", sentences[1]);
     }
 
@@ -97,7 +99,32 @@ public sealed class ReportTests : IDisposable
         ];
         var sentences = Findings.TargetsComparison(ResultsTable.Build(runs));
         Assert.Contains("+3.50 points against q,k,v on average", sentences[1]);
-        Assert.EndsWith("1 of 2 tested differences, where chance alone gives about 0.1. The significant ones favour q,k,v, unlike the paper's first insight.", sentences[1]);
+        // Holm: 2 × 0.0036 stays below 0.05.
+        Assert.EndsWith("1 of 2 tested differences, where chance alone gives about 0.1; 1 remains significant after Holm's correction " +
+                        "for 2 tests. The one that remains favours q,k,v, unlike the paper's first insight.", sentences[1]);
+    }
+
+    [Fact]
+    public void Targets_verdict_rests_on_the_differences_that_survive_the_correction()
+    {
+        // rte differs by the two-sided 2% critical value of Student's t on 4 degrees of freedom, 3.7469 (statistical
+        // tables), times the standard error √(2/3); mrpc and spam do not differ at all (p = 1). Uncorrected, rte is
+        // significant (p = 0.02); Holm's correction for three tests asks for 3 × 0.02 = 0.06 < 0.05, which fails.
+        var d = 3.7469 * Math.Sqrt(2.0 / 3) / 100;
+        List<RunRecord> runs =
+        [
+            Run("rte", "q,v", 0, 0.70 + d, 10), Run("rte", "q,v", 1, 0.71 + d, 10), Run("rte", "q,v", 2, 0.72 + d, 10),
+            Run("rte", "q,k,v", 0, 0.70, 12), Run("rte", "q,k,v", 1, 0.71, 12), Run("rte", "q,k,v", 2, 0.72, 12),
+            Run("mrpc", "q,v", 0, 0.80, 10), Run("mrpc", "q,v", 1, 0.81, 10), Run("mrpc", "q,v", 2, 0.82, 10),
+            Run("mrpc", "q,k,v", 0, 0.80, 12), Run("mrpc", "q,k,v", 1, 0.81, 12), Run("mrpc", "q,k,v", 2, 0.82, 12),
+            Run("spam", "q,v", 0, 0.90, 10), Run("spam", "q,v", 1, 0.91, 10), Run("spam", "q,v", 2, 0.92, 10),
+            Run("spam", "q,k,v", 0, 0.90, 12), Run("spam", "q,k,v", 1, 0.91, 12), Run("spam", "q,k,v", 2, 0.92, 12),
+        ];
+        var sentences = Findings.TargetsComparison(ResultsTable.Build(runs));
+        Assert.Contains("rte +3.06 (p = 0.020)", sentences[0]);
+        Assert.EndsWith("1 of 3 tested differences, where chance alone gives about 0.2; 0 remain significant after Holm's correction " +
+                        "for 3 tests. So at these seeds the two target sets cannot be told apart (uncorrected, the significant one " +
+                        "favours q,v, as the paper's first insight says).", sentences[1]);
     }
 
     [Fact]
