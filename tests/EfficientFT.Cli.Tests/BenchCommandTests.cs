@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using EfficientFT.Bench;
 using EfficientFT.Bench.Tests;
 using EfficientFT.Cli.Commands;
@@ -157,14 +158,14 @@ public sealed class BenchCommandTests : IDisposable
     }
 
     /// <summary>`eft bench --preset quick` in-process on the tiny model and GLUE TSVs; its exit code and what it printed.</summary>
-    private (int Code, string Output) QuickBenchOnGlue(string tasks, string results, bool terminal)
+    private (int Code, string Output) QuickBenchOnGlue(string tasks, string results, bool terminal, int jobs = 1)
     {
         TinyBench.CreateAssets(_dir);
         var glue = TinyBench.CreateGlue(_dir);
         using var capture = new ConsoleCapture(terminal);
         var code = EftCommand.Create().Parse([
             "bench", "--preset", "quick", "--model", Path.Combine(_dir, "assets", "model"), "--glue-dir", glue,
-            "--tasks", tasks, "--results", results, "--jobs", "1"]).Invoke();
+            "--tasks", tasks, "--results", results, "--jobs", jobs.ToString(System.Globalization.CultureInfo.InvariantCulture)]).Invoke();
         return (code, capture.Text.ToString());
     }
 
@@ -207,6 +208,38 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Matches(@"8/8 rte \S.* seed \d+ · step (\d+)/\1 · loss \d+\.\d{4}", text);
         Assert.Matches(@"8/8 rte-\S+ completed accuracy=\d+\.\d\d", text);
         Assert.Contains("100%", text);
+        Assert.Equal(8, new ResultsStore(results).ReadAll().Count(r => r.Status == RunStatus.Completed));
+    }
+
+    /// <summary>
+    /// With jobs the parent draws one bar for the grid and prints each worker's finished runs above it, tagged with
+    /// the worker's number. The workers are the built eft started as processes, as a user's would be; the parent
+    /// runs in-process so its terminal can be recorded.
+    /// </summary>
+    [Fact]
+    public void On_a_terminal_jobs_show_the_grid_and_each_workers_finished_runs()
+    {
+        var results = Path.Combine(_dir, "jobs-progress-results");
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path ? path : "dotnet";
+        BenchCommand.InteractiveOverride = true;
+        BenchJobs.WorkerCommandOverride = (host, ["exec", Path.Combine(AppContext.BaseDirectory, "eft.dll")]);
+        int code;
+        string text;
+        try
+        {
+            (code, text) = QuickBenchOnGlue("rte", results, terminal: true, jobs: 2);
+        }
+        finally
+        {
+            BenchCommand.InteractiveOverride = null;
+            BenchJobs.WorkerCommandOverride = null;
+        }
+        Assert.True(code == 0, text);
+        Assert.Contains("8 run(s) to make of 8, 2 at once with 1 engine thread(s) each", text);
+        Assert.Matches(@"grid \(2 jobs\).*100%", text);
+        // Each worker takes half the grid, and each of its finished runs comes through once, tagged with the worker.
+        foreach (var worker in new[] { "[0]", "[1]" })
+            Assert.Equal(4, Regex.Matches(text, $@"{Regex.Escape(worker)} \d/8 rte-\S+ completed accuracy=\d+\.\d\d").Count);
         Assert.Equal(8, new ResultsStore(results).ReadAll().Count(r => r.Status == RunStatus.Completed));
     }
 

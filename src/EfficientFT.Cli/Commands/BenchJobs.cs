@@ -46,19 +46,31 @@ internal static class BenchJobs
         return codes.Contains(130) ? 130 : codes.Contains(2) ? 2 : codes.Any(c => c != 0) ? 1 : 0;
     }
 
+    /// <summary>
+    /// The program and leading arguments that start a worker, for tests, whose own process is the test host:
+    /// null starts this program again.
+    /// </summary>
+    internal static (string Program, string[] Prefix)? WorkerCommandOverride { get; set; }
+
     private static Process Start(IReadOnlyList<string> arguments, int index, int jobs, int threads)
     {
-        var self = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find this program to start workers.");
+        var (program, prefix) = WorkerCommandOverride ?? ThisProgram();
         // The worker's stdin is a pipe only the parent holds: it closes when the parent ends in any way (kill -9
         // included), which is how a worker knows to stop rather than train on unwatched.
-        var info = new ProcessStartInfo(self) { RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false };
-        // Run through `dotnet eft.dll`, the program is the dll, not the host.
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet") info.ArgumentList.Add(Environment.GetCommandLineArgs()[0]);
+        var info = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var a in prefix) info.ArgumentList.Add(a);
         foreach (var a in arguments) info.ArgumentList.Add(a);
         foreach (var a in new[] { "--shard", string.Create(CultureInfo.InvariantCulture, $"{index}/{jobs}"), "--jobs", "1", "--worker" })
             info.ArgumentList.Add(a);
         info.Environment["EFT_THREADS"] = threads.ToString(CultureInfo.InvariantCulture);
         return Process.Start(info) ?? throw new InvalidOperationException($"could not start worker {index}.");
+    }
+
+    private static (string Program, string[] Prefix) ThisProgram()
+    {
+        var self = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find this program to start workers.");
+        // Run through `dotnet eft.dll`, the program is the dll, not the host.
+        return (self, Path.GetFileNameWithoutExtension(self) == "dotnet" ? [Environment.GetCommandLineArgs()[0]] : []);
     }
 
     /// <summary>
