@@ -120,9 +120,9 @@ public static class Findings
     private static string Favour(List<(double Diff, double? P)> differences, string many, string one)
     {
         var qvAhead = differences.Count(d => d.Diff > 0);
-        if (differences.Count == 1) return $"{one} favours {(qvAhead == 1 ? "q,v, as" : "q,k,v, unlike")} the paper's first insight{(qvAhead == 1 ? " says" : "")}";
-        return qvAhead == differences.Count ? $"{many} favour q,v, as the paper's first insight says"
-            : qvAhead == 0 ? $"{many} favour q,k,v, unlike the paper's first insight"
+        var (subject, verb) = differences.Count == 1 ? (one, "favours") : (many, "favour");
+        return qvAhead == differences.Count ? $"{subject} {verb} q,v, as the paper's first insight says"
+            : qvAhead == 0 ? $"{subject} {verb} q,k,v, unlike the paper's first insight"
             : $"of {many}, {qvAhead} favour q,v and {differences.Count - qvAhead} q,k,v";
     }
 
