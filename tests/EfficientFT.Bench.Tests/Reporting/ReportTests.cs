@@ -10,9 +10,10 @@ public sealed class ReportTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static RunRecord Run(string task, string targets, ulong seed, double? score, long trainable, string status = RunStatus.Completed)
+    private static RunRecord Run(string task, string targets, ulong seed, double? score, long trainable, string status = RunStatus.Completed,
+        double lambda = 1)
     {
-        var s = SyntheticResults.Settings(task, "lora", targets, 1, seed);
+        var s = SyntheticResults.Settings(task, "lora", targets, lambda, seed);
         return new RunRecord
         {
             Id = s.Id, Settings = s, Status = status, CodeVersion = "abc", HeadlineMetric = "accuracy", Headline = score,
@@ -144,6 +145,28 @@ public sealed class ReportTests : IDisposable
         var lora = sentences.Single(s => s.StartsWith("LoRA q,v r=8:"));
         Assert.Matches(@"the best average is at λ=4 \(\d+\.\d\d\), \+\d+\.\d\d points over λ=1", lora);
         Assert.Contains("λ=8 lost 1 of 9 runs", sentences.Single(s => s.StartsWith("Full FT q,v:")));
+    }
+
+    [Fact]
+    public void Lambda_sentence_corrects_the_best_lambdas_p_for_the_lambdas_it_was_picked_from()
+    {
+        // λ=4 beats λ=1 on rte by the two-sided 2% critical t on 4 degrees of freedom (3.7469, statistical tables) times
+        // the standard error √(2/3), so its raw p is 0.020; λ=2 equals λ=1 (p = 1). Holm over the two λ compared with
+        // λ=1 doubles the smaller p: 0.040. On mrpc the best λ is λ=1 itself, which is not tested.
+        var d = 3.7469 * Math.Sqrt(2.0 / 3) / 100;
+        var runs = new List<RunRecord>();
+        for (ulong seed = 0; seed < 3; seed++)
+        {
+            runs.Add(Run("rte", "q,v", seed, 0.70 + seed / 100.0, 10, lambda: 1));
+            runs.Add(Run("rte", "q,v", seed, 0.70 + seed / 100.0, 10, lambda: 2));
+            runs.Add(Run("rte", "q,v", seed, 0.70 + seed / 100.0 + d, 10, lambda: 4));
+            runs.Add(Run("mrpc", "q,v", seed, 0.80 + seed / 100.0, 10, lambda: 1));
+            runs.Add(Run("mrpc", "q,v", seed, 0.75 + seed / 100.0, 10, lambda: 2));
+            runs.Add(Run("mrpc", "q,v", seed, 0.74 + seed / 100.0, 10, lambda: 4));
+        }
+        var sentence = Assert.Single(Findings.LambdaComparison(ResultsTable.Build(runs)));
+        Assert.Contains("per task rte λ=4 (+3.06, p = 0.040), mrpc λ=1 (p after Holm's correction for the λ values each task " +
+                        "compares with λ=1)", sentence);
     }
 
     [Fact]
