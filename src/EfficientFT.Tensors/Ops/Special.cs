@@ -1,4 +1,8 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace EfficientFT.Tensors;
 
@@ -87,8 +91,10 @@ internal static class Special
     }
 
     /// <summary>eˣ of each lane, the same steps as <see cref="Exp(float)"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<float> Exp(Vector<float> x)
     {
+        if (Vector<float>.Count == Vector256<float>.Count && Fma.IsSupported) return Exp(x.AsVector256()).AsVector();
         var c = Vector.Min(Vector.Max(x, new Vector<float>(-104f)), new Vector<float>(89f));
         var n = Vector.Floor(Vector.FusedMultiplyAdd(c, new Vector<float>(Log2E), new Vector<float>(0.5f)));
         var r = Vector.FusedMultiplyAdd(n, new Vector<float>(-Ln2Hi), c);
@@ -114,6 +120,7 @@ internal static class Special
     /// </summary>
     public static float ExpShifted(ReadOnlySpan<float> x, float shift, Span<float> y)
     {
+        if (Vector<float>.Count == Vector256<float>.Count && Fma.IsSupported) return ExpShifted256(x, shift, y);
         var shifts = new Vector<float>(shift);
         var sums = Vector<float>.Zero;
         var j = 0;
@@ -124,6 +131,53 @@ internal static class Special
             sums += e;
         }
         var sum = Vector.Sum(sums);
+        for (; j < x.Length; j++) sum += y[j] = Exp(x[j] - shift);
+        return sum;
+    }
+
+    /// <summary>
+    /// <see cref="Exp(Vector{float})"/> in AVX2 and FMA instructions, bit for bit the same steps. The portable
+    /// Vector&lt;T&gt; form ran about 30% slower over attention's scores (1.8–2.4 against 1.3–1.7 ms per layer on one
+    /// thread), measured with the same loop around both; .NET's float-to-int conversion saturates, which costs extra
+    /// instructions on x86 and is the likely difference.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Exp(Vector256<float> x)
+    {
+        var c = Avx.Min(Avx.Max(x, Vector256.Create(-104f)), Vector256.Create(89f));
+        var n = Avx.Floor(Fma.MultiplyAdd(c, Vector256.Create(Log2E), Vector256.Create(0.5f)));
+        var r = Fma.MultiplyAdd(n, Vector256.Create(-Ln2Hi), c);
+        r = Fma.MultiplyAdd(n, Vector256.Create(-Ln2Lo), r);
+        var p = Vector256.Create(ExpC6);
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(ExpC5));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(ExpC4));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(ExpC3));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(ExpC2));
+        p = Fma.MultiplyAdd(p, r, Vector256.Create(ExpC1));
+        var y = Fma.MultiplyAdd(p, Avx.Multiply(r, r), Avx.Add(r, Vector256<float>.One));
+        // After the clamp n lies in [−150, 129], where the plain truncating conversion is exact.
+        var ni = Avx.ConvertToVector256Int32WithTruncation(n);
+        var half = Avx2.ShiftRightArithmetic(ni, 1);
+        var bias = Vector256.Create(127);
+        var result = Avx.Multiply(Avx.Multiply(y, Avx2.ShiftLeftLogical(Avx2.Add(half, bias), 23).AsSingle()),
+            Avx2.ShiftLeftLogical(Avx2.Add(Avx2.Subtract(ni, half), bias), 23).AsSingle());
+        return Avx.BlendVariable(x, result, Avx.CompareEqual(x, x));
+    }
+
+    private static float ExpShifted256(ReadOnlySpan<float> x, float shift, Span<float> y)
+    {
+        ref var xr = ref MemoryMarshal.GetReference(x);
+        ref var yr = ref MemoryMarshal.GetReference(y);
+        var shifts = Vector256.Create(shift);
+        var sums = Vector256<float>.Zero;
+        var j = 0;
+        for (; j + Vector256<float>.Count <= x.Length; j += Vector256<float>.Count)
+        {
+            var e = Exp(Avx.Subtract(Vector256.LoadUnsafe(ref xr, (nuint)j), shifts));
+            e.StoreUnsafe(ref yr, (nuint)j);
+            sums = Avx.Add(sums, e);
+        }
+        var sum = Vector256.Sum(sums);
         for (; j < x.Length; j++) sum += y[j] = Exp(x[j] - shift);
         return sum;
     }
