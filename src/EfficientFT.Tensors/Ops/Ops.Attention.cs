@@ -202,10 +202,7 @@ internal static class AttentionKernel
     private static float SoftmaxMasked(AttentionShape a, int b, int t, Span<float> row)
     {
         MaskRow(a, b, t, row);
-        var max = TensorPrimitives.Max(row);
-        var sum = Special.ExpShifted(row, max, row);
-        TensorPrimitives.Divide(row, sum, row);
-        return max + MathF.Log(sum);
+        return Ops.SoftmaxRow(row, row);
     }
 
     /// <summary>Recomputes probabilities from scaled scores and the saved log-sum-exp.</summary>

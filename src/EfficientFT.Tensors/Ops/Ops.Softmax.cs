@@ -156,10 +156,13 @@ public static partial class Ops
         });
     }
 
-    private static void SoftmaxRow(ReadOnlySpan<float> x, Span<float> y)
+    /// <summary>y = softmax(x) for one row (y may be x); returns the row's log-sum-exp, which attention keeps.</summary>
+    internal static float SoftmaxRow(ReadOnlySpan<float> x, Span<float> y)
     {
-        var sum = Special.ExpShifted(x, TensorPrimitives.Max(x), y);
+        var max = TensorPrimitives.Max(x);
+        var sum = Special.ExpShifted(x, max, y);
         TensorPrimitives.Divide(y, sum, y);
+        return max + MathF.Log(sum);
     }
 
     private static float LogSumExp(ReadOnlySpan<float> x)

@@ -120,14 +120,16 @@ internal static class Special
     /// </summary>
     public static float ExpShifted(ReadOnlySpan<float> x, float shift, Span<float> y)
     {
-        if (Vector<float>.Count == Vector256<float>.Count && Fma.IsSupported) return ExpShifted256(x, shift, y);
+        ArgumentOutOfRangeException.ThrowIfLessThan(y.Length, x.Length);
+        ref var xs = ref MemoryMarshal.GetReference(x);
+        ref var ys = ref MemoryMarshal.GetReference(y);
         var shifts = new Vector<float>(shift);
         var sums = Vector<float>.Zero;
         var j = 0;
         for (; j + Vector<float>.Count <= x.Length; j += Vector<float>.Count)
         {
-            var e = Exp(new Vector<float>(x[j..]) - shifts);
-            e.CopyTo(y[j..]);
+            var e = Exp(Vector.LoadUnsafe(ref xs, (nuint)j) - shifts);
+            e.StoreUnsafe(ref ys, (nuint)j);
             sums += e;
         }
         var sum = Vector.Sum(sums);
@@ -162,24 +164,6 @@ internal static class Special
         var result = Avx.Multiply(Avx.Multiply(y, Avx2.ShiftLeftLogical(Avx2.Add(half, bias), 23).AsSingle()),
             Avx2.ShiftLeftLogical(Avx2.Add(Avx2.Subtract(ni, half), bias), 23).AsSingle());
         return Avx.BlendVariable(x, result, Avx.CompareEqual(x, x));
-    }
-
-    private static float ExpShifted256(ReadOnlySpan<float> x, float shift, Span<float> y)
-    {
-        ref var xr = ref MemoryMarshal.GetReference(x);
-        ref var yr = ref MemoryMarshal.GetReference(y);
-        var shifts = Vector256.Create(shift);
-        var sums = Vector256<float>.Zero;
-        var j = 0;
-        for (; j + Vector256<float>.Count <= x.Length; j += Vector256<float>.Count)
-        {
-            var e = Exp(Avx.Subtract(Vector256.LoadUnsafe(ref xr, (nuint)j), shifts));
-            e.StoreUnsafe(ref yr, (nuint)j);
-            sums = Avx.Add(sums, e);
-        }
-        var sum = Vector256.Sum(sums);
-        for (; j < x.Length; j++) sum += y[j] = Exp(x[j] - shift);
-        return sum;
     }
 
     private const float Log2E = 1.44269504088896341f;
