@@ -30,9 +30,4 @@ public sealed class MpcRegularizer(MpcKind kind, float coefficient, IReadOnlyLis
         }
         return sum == null ? null : sum * (coefficient / adapters.Count);
     }
-
-    /// <summary>Nothing to do between steps: the constraint acts only through the loss.</summary>
-    public void AfterOptimizerStep(int step)
-    {
-    }
 }

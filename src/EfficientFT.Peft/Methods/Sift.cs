@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using EfficientFT.Models;
 using EfficientFT.Models.Nn;
 using EfficientFT.Models.SafeTensors;
-using EfficientFT.Tensors;
 
 namespace EfficientFT.Peft.Methods;
 
@@ -55,12 +54,6 @@ public sealed class Sift : IPeftMethod, IStatefulStepHook
             _increments.Add((path + ".bias_sparse", bias));
         }
         return trained;
-    }
-
-    public Tensor? LossTerm() => null;
-
-    public void AfterOptimizerStep(int step)
-    {
     }
 
     /// <summary>"sift.&lt;trained tensor&gt;.indices" (int32) for every tensor whose indices are chosen.</summary>
