@@ -22,17 +22,21 @@ public sealed class ReportTests : IDisposable
         };
     }
 
+    /// <summary>One cell's completed runs, seed i scoring <paramref name="scores"/>[i].</summary>
+    private static IEnumerable<RunRecord> Seeds(string task, string targets, long trainable, double[] scores, double lambda = 1) =>
+        scores.Select((score, i) => Run(task, targets, (ulong)i, score, trainable, lambda: lambda));
+
     /// <summary>
     /// Hand-computed cells: rte q,v {74, 75, 76} → 75.00 ± 1.00 (plus one diverged seed), q,k,v {69, 70, 71} →
     /// 70.00 ± 1.00; mrpc q,v {80, 81, 82} → 81.00 ± 1.00, q,k,v {82, 83, 84} → 83.00 ± 1.00. Averages 78.00 and 76.50.
     /// </summary>
     private static List<RunRecord> Known() =>
     [
-        Run("rte", "q,v", 0, 0.74, 1_480_000), Run("rte", "q,v", 1, 0.75, 1_480_000), Run("rte", "q,v", 2, 0.76, 1_480_000),
+        .. Seeds("rte", "q,v", 1_480_000, [0.74, 0.75, 0.76]),
         Run("rte", "q,v", 3, null, 1_480_000, RunStatus.Diverged),
-        Run("rte", "q,k,v", 0, 0.69, 1_620_000), Run("rte", "q,k,v", 1, 0.70, 1_620_000), Run("rte", "q,k,v", 2, 0.71, 1_620_000),
-        Run("mrpc", "q,v", 0, 0.80, 1_480_000), Run("mrpc", "q,v", 1, 0.81, 1_480_000), Run("mrpc", "q,v", 2, 0.82, 1_480_000),
-        Run("mrpc", "q,k,v", 0, 0.82, 1_620_000), Run("mrpc", "q,k,v", 1, 0.83, 1_620_000), Run("mrpc", "q,k,v", 2, 0.84, 1_620_000),
+        .. Seeds("rte", "q,k,v", 1_620_000, [0.69, 0.70, 0.71]),
+        .. Seeds("mrpc", "q,v", 1_480_000, [0.80, 0.81, 0.82]),
+        .. Seeds("mrpc", "q,k,v", 1_620_000, [0.82, 0.83, 0.84]),
     ];
 
     private static string[] TableRow(string markdown, string startsWith) =>
@@ -75,8 +79,8 @@ public sealed class ReportTests : IDisposable
         // (10/3)² / ((3² + (1/3)²) / 2) = 2.44 degrees of freedom, p = 0.22.
         List<RunRecord> runs =
         [
-            Run("rte", "q,v", 0, 0.70, 10), Run("rte", "q,v", 1, 0.73, 10), Run("rte", "q,v", 2, 0.76, 10),
-            Run("rte", "q,k,v", 0, 0.69, 12), Run("rte", "q,k,v", 1, 0.70, 12), Run("rte", "q,k,v", 2, 0.71, 12),
+            .. Seeds("rte", "q,v", 10, [0.70, 0.73, 0.76]),
+            .. Seeds("rte", "q,k,v", 12, [0.69, 0.70, 0.71]),
         ];
         var sentences = Findings.TargetsComparison(ResultsTable.Build(runs));
         Assert.Contains("(rte +3.00 (p = 0.22))", sentences[0]);
@@ -93,10 +97,10 @@ public sealed class ReportTests : IDisposable
         // q,v (+3.50), the only significant cell does not.
         List<RunRecord> runs =
         [
-            Run("rte", "q,v", 0, 0.69, 10), Run("rte", "q,v", 1, 0.70, 10), Run("rte", "q,v", 2, 0.71, 10),
-            Run("rte", "q,k,v", 0, 0.74, 12), Run("rte", "q,k,v", 1, 0.75, 12), Run("rte", "q,k,v", 2, 0.76, 12),
-            Run("spam", "q,v", 0, 0.60, 10), Run("spam", "q,v", 1, 0.76, 10), Run("spam", "q,v", 2, 0.92, 10),
-            Run("spam", "q,k,v", 0, 0.63, 12), Run("spam", "q,k,v", 1, 0.64, 12), Run("spam", "q,k,v", 2, 0.65, 12),
+            .. Seeds("rte", "q,v", 10, [0.69, 0.70, 0.71]),
+            .. Seeds("rte", "q,k,v", 12, [0.74, 0.75, 0.76]),
+            .. Seeds("spam", "q,v", 10, [0.60, 0.76, 0.92]),
+            .. Seeds("spam", "q,k,v", 12, [0.63, 0.64, 0.65]),
         ];
         var sentences = Findings.TargetsComparison(ResultsTable.Build(runs));
         Assert.Contains("+3.50 points against q,k,v on average", sentences[1]);
@@ -114,12 +118,12 @@ public sealed class ReportTests : IDisposable
         var d = 3.7469 * Math.Sqrt(2.0 / 3) / 100;
         List<RunRecord> runs =
         [
-            Run("rte", "q,v", 0, 0.70 + d, 10), Run("rte", "q,v", 1, 0.71 + d, 10), Run("rte", "q,v", 2, 0.72 + d, 10),
-            Run("rte", "q,k,v", 0, 0.70, 12), Run("rte", "q,k,v", 1, 0.71, 12), Run("rte", "q,k,v", 2, 0.72, 12),
-            Run("mrpc", "q,v", 0, 0.80, 10), Run("mrpc", "q,v", 1, 0.81, 10), Run("mrpc", "q,v", 2, 0.82, 10),
-            Run("mrpc", "q,k,v", 0, 0.80, 12), Run("mrpc", "q,k,v", 1, 0.81, 12), Run("mrpc", "q,k,v", 2, 0.82, 12),
-            Run("spam", "q,v", 0, 0.90, 10), Run("spam", "q,v", 1, 0.91, 10), Run("spam", "q,v", 2, 0.92, 10),
-            Run("spam", "q,k,v", 0, 0.90, 12), Run("spam", "q,k,v", 1, 0.91, 12), Run("spam", "q,k,v", 2, 0.92, 12),
+            .. Seeds("rte", "q,v", 10, [0.70 + d, 0.71 + d, 0.72 + d]),
+            .. Seeds("rte", "q,k,v", 12, [0.70, 0.71, 0.72]),
+            .. Seeds("mrpc", "q,v", 10, [0.80, 0.81, 0.82]),
+            .. Seeds("mrpc", "q,k,v", 12, [0.80, 0.81, 0.82]),
+            .. Seeds("spam", "q,v", 10, [0.90, 0.91, 0.92]),
+            .. Seeds("spam", "q,k,v", 12, [0.90, 0.91, 0.92]),
         ];
         var sentences = Findings.TargetsComparison(ResultsTable.Build(runs));
         Assert.Contains("rte +3.06 (p = 0.020)", sentences[0]);
@@ -154,16 +158,13 @@ public sealed class ReportTests : IDisposable
         // the standard error √(2/3), so its raw p is 0.020; λ=2 equals λ=1 (p = 1). Holm over the two λ compared with
         // λ=1 doubles the smaller p: 0.040. On mrpc the best λ is λ=1 itself, which is not tested.
         var d = 3.7469 * Math.Sqrt(2.0 / 3) / 100;
-        var runs = new List<RunRecord>();
-        for (ulong seed = 0; seed < 3; seed++)
-        {
-            runs.Add(Run("rte", "q,v", seed, 0.70 + seed / 100.0, 10, lambda: 1));
-            runs.Add(Run("rte", "q,v", seed, 0.70 + seed / 100.0, 10, lambda: 2));
-            runs.Add(Run("rte", "q,v", seed, 0.70 + seed / 100.0 + d, 10, lambda: 4));
-            runs.Add(Run("mrpc", "q,v", seed, 0.80 + seed / 100.0, 10, lambda: 1));
-            runs.Add(Run("mrpc", "q,v", seed, 0.75 + seed / 100.0, 10, lambda: 2));
-            runs.Add(Run("mrpc", "q,v", seed, 0.74 + seed / 100.0, 10, lambda: 4));
-        }
+        List<RunRecord> runs =
+        [
+            .. Seeds("rte", "q,v", 10, [0.70, 0.71, 0.72], lambda: 1), .. Seeds("rte", "q,v", 10, [0.70, 0.71, 0.72], lambda: 2),
+            .. Seeds("rte", "q,v", 10, [0.70 + d, 0.71 + d, 0.72 + d], lambda: 4),
+            .. Seeds("mrpc", "q,v", 10, [0.80, 0.81, 0.82], lambda: 1), .. Seeds("mrpc", "q,v", 10, [0.75, 0.76, 0.77], lambda: 2),
+            .. Seeds("mrpc", "q,v", 10, [0.74, 0.75, 0.76], lambda: 4),
+        ];
         var sentence = Assert.Single(Findings.LambdaComparison(ResultsTable.Build(runs)));
         Assert.Contains("per task rte λ=4 (+3.06, p = 0.040), mrpc λ=1 (p after Holm's correction for the λ values each task " +
                         "compares with λ=1)", sentence);
