@@ -10,6 +10,16 @@ public sealed class ForwardContext(bool training, Rng rng)
 {
     public static ForwardContext Inference { get; } = new(false, new Rng(0));
 
+    /// <summary>Inference in which every layer computes every position; see <see cref="EveryPosition"/>.</summary>
+    public static ForwardContext Observation { get; } = new(false, new Rng(0)) { EveryPosition = true };
+
+    /// <summary>
+    /// Whether every layer computes every position. Off, a head that reads one position (RoBERTa's classifier reads
+    /// the first) has the last layer compute only that one, which changes no logit, loss or gradient. Callers that
+    /// observe what layers see, such as EVA's input statistics, need it on.
+    /// </summary>
+    public bool EveryPosition { get; init; }
+
     public bool Training { get; } = training;
 
     public Rng Rng { get; } = rng;

@@ -32,7 +32,7 @@ public sealed class RobertaForSequenceClassification(RobertaConfig config) : Pre
 
     public override ModelOutput Forward(ModelBatch batch, ForwardContext context)
     {
-        var h = Roberta.Forward(batch, context);
+        var h = Roberta.Forward(batch, context, firstPositionOnly: !context.EveryPosition);
         var first = Ops.Slice(h, 1, 0, 1).Reshape(batch.Batch, -1);
         var x = Ops.Tanh(Dense.Forward(context.Dropout(first, _dropout), context));
         var logits = OutProj.Forward(context.Dropout(x, _dropout), context);

@@ -31,16 +31,22 @@ public sealed class RobertaLayer(RobertaConfig config) : Module
 
     public LayerNorm OutputLayerNorm { get; } = new(config.HiddenSize, (float)config.LayerNormEps);
 
-    /// <summary>x [B, T, C], key mask [B·T] → [B, T, C].</summary>
-    public Tensor Forward(Tensor x, int[] keyMask, ForwardContext context)
+    /// <summary>x [B, T, C], key mask [B·T] → [B, T, C], or [B, 1, C] with <paramref name="firstPositionOnly"/>.</summary>
+    /// <param name="firstPositionOnly">
+    /// Compute position 0 only, for a head that reads nothing else: keys and values still come from every position,
+    /// but queries, the attention output and the feed-forward block run on one row per sequence.
+    /// </param>
+    public Tensor Forward(Tensor x, int[] keyMask, ForwardContext context, bool firstPositionOnly = false)
     {
         var (b, t) = (x.Dim(0), x.Dim(1));
-        var q = Query.Forward(x, context).Reshape(b, t, _heads, _headDim);
+        var rows = firstPositionOnly ? Ops.Slice(x, 1, 0, 1) : x;
+        var tq = rows.Dim(1);
+        var q = Query.Forward(rows, context).Reshape(b, tq, _heads, _headDim);
         var k = Key.Forward(x, context).Reshape(b, t, _heads, _headDim);
         var v = Value.Forward(x, context).Reshape(b, t, _heads, _headDim);
         var (rate, key) = context.AttentionDropout(_attentionDropout);
-        var attended = Ops.Attention(q, k, v, keyMask, dropout: rate, dropoutKey: key).Reshape(b, t, -1);
-        var a = AttentionLayerNorm.Forward(context.DropoutAdd(AttentionOutput.Forward(attended, context), x, _hiddenDropout));
+        var attended = Ops.Attention(q, k, v, keyMask, dropout: rate, dropoutKey: key).Reshape(b, tq, -1);
+        var a = AttentionLayerNorm.Forward(context.DropoutAdd(AttentionOutput.Forward(attended, context), rows, _hiddenDropout));
         var h = Activation.Apply(config.HiddenAct, Intermediate.Forward(a, context));
         return OutputLayerNorm.Forward(context.DropoutAdd(Output.Forward(h, context), a, _hiddenDropout));
     }

@@ -14,12 +14,14 @@ public sealed class RobertaModel(RobertaConfig config) : Module
     public IReadOnlyList<RobertaLayer> Layers { get; } =
         Enumerable.Range(0, config.NumHiddenLayers).Select(_ => new RobertaLayer(config)).ToArray();
 
-    /// <summary>Token ids [B, T] → hidden states [B, T, C].</summary>
-    public Tensor Forward(ModelBatch batch, ForwardContext context)
+    /// <summary>Token ids [B, T] → hidden states [B, T, C], or [B, 1, C] with <paramref name="firstPositionOnly"/>.</summary>
+    /// <param name="firstPositionOnly">Return position 0 only, which lets the last layer skip the other positions.</param>
+    public Tensor Forward(ModelBatch batch, ForwardContext context, bool firstPositionOnly = false)
     {
         batch.Validate();
         var h = Embeddings.Forward(batch, context);
-        foreach (var layer in Layers) h = layer.Forward(h, batch.AttentionMask, context);
+        for (var i = 0; i < Layers.Count; i++)
+            h = Layers[i].Forward(h, batch.AttentionMask, context, firstPositionOnly && i == Layers.Count - 1);
         return h;
     }
 

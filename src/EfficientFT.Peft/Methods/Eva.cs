@@ -168,7 +168,7 @@ public sealed class Eva : IPeftMethod, IDataDrivenInit
         }
         foreach (var r in recorders) r.Positions = (batch.Batch * batch.Length, keep.ToArray());
         using var _ = GradMode.NoGrad();
-        model.Forward(batch, ForwardContext.Inference);
+        model.Forward(batch, ForwardContext.Observation);
     }
 
     private static bool[] CosineSettled(float[] previous, float[] current, int components, int features, double tau)

@@ -23,15 +23,21 @@ public sealed class ModelParityTests
         return (model, batch);
     }
 
+    /// <remarks>
+    /// The classifier reads the first position only, so by default our last RoBERTa layer computes only that one;
+    /// with <see cref="ForwardContext.Observation"/> it computes every position, as transformers does. Both must give
+    /// the reference's logits and gradients.
+    /// </remarks>
     [Theory]
-    [InlineData("roberta_cls__base")]
-    [InlineData("llama_lm__base")]
-    public void BaseCase_MatchesLogitsLossAndEveryGradient(string caseName)
+    [InlineData("roberta_cls__base", false)]
+    [InlineData("roberta_cls__base", true)]
+    [InlineData("llama_lm__base", false)]
+    public void BaseCase_MatchesLogitsLossAndEveryGradient(string caseName, bool everyPosition)
     {
         var (model, batch) = LoadCase(caseName);
         model.SetTrainable(true);
         var expected = Fixtures.Expected(caseName);
-        var output = model.Forward(batch, ForwardContext.Inference);
+        var output = model.Forward(batch, everyPosition ? ForwardContext.Observation : ForwardContext.Inference);
         output.Loss!.Backward();
 
         var gradients = expected.Keys.Where(k => k.StartsWith("grad.", StringComparison.Ordinal)).ToHashSet();
@@ -73,6 +79,18 @@ public sealed class ModelParityTests
         output.Loss!.Backward();
         var expected = EfficientFT.Models.SafeTensors.SafeTensorsFile.LoadAll(Path.Combine(dir, "expected.safetensors"));
         AssertMatches(model, output, expected["logits"], expected["loss"], expected);
+    }
+
+    [Fact]
+    public void Roberta_FirstPositionOnly_IsPositionZeroOfEveryPosition()
+    {
+        var (model, batch) = LoadCase("roberta_cls__base");
+        var roberta = Assert.IsType<EfficientFT.Models.Roberta.RobertaForSequenceClassification>(model).Roberta;
+        using var _ = GradMode.NoGrad();
+        var every = roberta.Forward(batch, ForwardContext.Inference);
+        var first = roberta.Forward(batch, ForwardContext.Inference, firstPositionOnly: true);
+        Assert.Equal([batch.Batch, 1, roberta.Config.HiddenSize], first.ShapeArray());
+        Assert.Null(Fixtures.Compare("position 0", first, Ops.Slice(every, 1, 0, 1), Rtol, Atol));
     }
 
     [Fact]
