@@ -32,20 +32,49 @@ public sealed class LlamaDecoderLayer(LlamaConfig config) : Module
 
     public Linear DownProj { get; set; } = Linear.Create(config.IntermediateSize, config.HiddenSize, config.MlpBias);
 
-    /// <summary>x [B, T, C] → [B, T, C]; positions [B·T]; key mask [B·T].</summary>
-    public Tensor Forward(Tensor x, int[] positions, float[] inverseFrequencies, int[] keyMask, ForwardContext context)
+    /// <summary>x [B, T, C] → [B, T, C], or [B, 1, C] with <paramref name="queryRows"/>; positions [B·T]; key mask [B·T].</summary>
+    /// <param name="queryRows">
+    /// Compute only these rows of x flattened to [B·T, C], one per sequence in batch order, for a head that reads
+    /// nothing else: keys and values still come from every position, but each query sees the keys up to its own
+    /// position, as the causal mask lets it, and the MLP runs on one row per sequence.
+    /// </param>
+    public Tensor Forward(Tensor x, int[] positions, float[] inverseFrequencies, int[] keyMask, ForwardContext context,
+        int[]? queryRows = null)
     {
         var (b, t) = (x.Dim(0), x.Dim(1));
         var n = InputLayerNorm.Forward(x);
-        var q = Ops.Rotary(QProj.Forward(n, context).Reshape(b, t, _heads, _headDim), positions, inverseFrequencies);
         var k = Ops.Rotary(KProj.Forward(n, context).Reshape(b, t, _kvHeads, _headDim), positions, inverseFrequencies);
         var v = VProj.Forward(n, context).Reshape(b, t, _kvHeads, _headDim);
+        var (rows, queries, queryPositions, queryMask) = queryRows == null
+            ? (x, n, positions, keyMask)
+            : (SelectRows(x, queryRows), SelectRows(n, queryRows), queryRows.Select(r => r % t).ToArray(), CausalKeyMask(keyMask, queryRows, t));
+        var tq = rows.Dim(1);
+        var q = Ops.Rotary(QProj.Forward(queries, context).Reshape(b, tq, _heads, _headDim), queryPositions, inverseFrequencies);
         var (rate, key) = context.AttentionDropout((float)config.AttentionDropout);
-        var attended = Ops.Attention(q, k, v, keyMask, causal: true, dropout: rate, dropoutKey: key).Reshape(b, t, -1);
-        var h = x + OProj.Forward(attended, context);
+        // One query per sequence carries its causal limit in its key mask, since the causal rule aligns the last
+        // query with the last key.
+        var attended = Ops.Attention(q, k, v, queryMask, causal: queryRows == null, dropout: rate, dropoutKey: key).Reshape(b, tq, -1);
+        var h = rows + OProj.Forward(attended, context);
         var m = PostAttentionLayerNorm.Forward(h);
         var gated = Activation.Apply(config.HiddenAct, GateProj.Forward(m, context)) * UpProj.Forward(m, context);
         return h + DownProj.Forward(gated, context);
+    }
+
+    /// <summary>Rows of x [B, T, C] flattened to [B·T, C], one per sequence, as [B, 1, C].</summary>
+    internal static Tensor SelectRows(Tensor x, int[] rows)
+    {
+        var c = x.Dim(2);
+        return Ops.Gather(x, rows.SelectMany(r => Enumerable.Range(r * c, c)).ToArray()).Reshape(rows.Length, 1, c);
+    }
+
+    /// <summary>The key mask with every key after sequence b's query row also masked.</summary>
+    private static int[] CausalKeyMask(int[] keyMask, int[] queryRows, int t)
+    {
+        var mask = new int[keyMask.Length];
+        for (var b = 0; b < queryRows.Length; b++)
+        for (var s = 0; s <= queryRows[b] % t; s++)
+            mask[b * t + s] = keyMask[b * t + s];
+        return mask;
     }
 
     protected override IEnumerable<(string Name, Module Child)> Children() =>

@@ -28,14 +28,12 @@ public sealed class LlamaForSequenceClassification(LlamaConfig config) : Pretrai
 
     public override ModelOutput Forward(ModelBatch batch, ForwardContext context)
     {
-        var h = Model.Forward(batch, context);
         var pooledRows = new int[batch.Batch];
         for (var row = 0; row < batch.Batch; row++)
             pooledRows[row] = row * batch.Length + LastTokenIndex(batch, row);
-        var flat = h.Reshape(batch.Batch * batch.Length, -1);
-        var hidden = Config.HiddenSize;
-        var pooled = Ops.Gather(flat, pooledRows.SelectMany(r => Enumerable.Range(r * hidden, hidden)).ToArray())
-            .Reshape(batch.Batch, hidden);
+        var pooled = (context.EveryPosition
+            ? LlamaDecoderLayer.SelectRows(Model.Forward(batch, context), pooledRows)
+            : Model.Forward(batch, context, pooledRows)).Reshape(batch.Batch, -1);
         var logits = Score.Forward(pooled, context);
         return new ModelOutput(logits, SequenceClassification.Loss(Config, logits, batch));
     }

@@ -19,16 +19,18 @@ public sealed class LlamaModel(LlamaConfig config) : Module
     public RmsNorm Norm { get; } = new(config.HiddenSize, (float)config.RmsNormEps);
 
     /// <summary>
-    /// Token ids [B, T] → hidden states [B, T, C]. Positions are 0..T−1 in every row, as transformers uses without a
-    /// cache (right padding); padded keys are masked out of attention.
+    /// Token ids [B, T] → hidden states [B, T, C], or [B, 1, C] with <paramref name="queryRows"/>. Positions are
+    /// 0..T−1 in every row, as transformers uses without a cache (right padding); padded keys are masked out of attention.
     /// </summary>
-    public Tensor Forward(ModelBatch batch, ForwardContext context)
+    /// <param name="queryRows">Return only these rows (b·T + t, one per sequence), which lets the last layer skip the others.</param>
+    public Tensor Forward(ModelBatch batch, ForwardContext context, int[]? queryRows = null)
     {
         batch.Validate();
         var positions = new int[batch.Batch * batch.Length];
         for (var i = 0; i < positions.Length; i++) positions[i] = i % batch.Length;
         var h = EmbedTokens.Forward(batch.InputIds, batch.Shape);
-        foreach (var layer in Layers) h = layer.Forward(h, positions, _inverseFrequencies, batch.AttentionMask, context);
+        for (var i = 0; i < Layers.Count; i++)
+            h = Layers[i].Forward(h, positions, _inverseFrequencies, batch.AttentionMask, context, i == Layers.Count - 1 ? queryRows : null);
         return Norm.Forward(h);
     }
 

@@ -14,9 +14,9 @@ public sealed class ForwardContext(bool training, Rng rng)
     public static ForwardContext Observation { get; } = new(false, new Rng(0)) { EveryPosition = true };
 
     /// <summary>
-    /// Whether every layer computes every position. Off, a head that reads one position (RoBERTa's classifier reads
-    /// the first) has the last layer compute only that one, which changes no logit, loss or gradient. Callers that
-    /// observe what layers see, such as EVA's input statistics, need it on.
+    /// Whether every layer computes every position. Off, a head that reads one position per sequence (RoBERTa's
+    /// classifier the first, LLaMA's the last before padding) has the last layer compute only that one, which changes
+    /// no logit, loss or gradient. Callers that observe what layers see, such as EVA's input statistics, need it on.
     /// </summary>
     public bool EveryPosition { get; init; }
 

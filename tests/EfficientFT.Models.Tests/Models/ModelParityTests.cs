@@ -94,6 +94,23 @@ public sealed class ModelParityTests
     }
 
     [Fact]
+    public void Llama_QueryRowsOnly_AreThoseRowsOfEveryPosition()
+    {
+        // Positions inside the sequences, not only the last, so the causal limit matters; sequences 1 and 3 are
+        // right-padded, so the padding mask applies as well.
+        var (model, batch) = LoadCase("llama_cls__lora");
+        var llama = Assert.IsType<EfficientFT.Models.Llama.LlamaForSequenceClassification>(model).Model;
+        int[] rows = [batch.Length - 1, 2 * batch.Length - 4, 2 * batch.Length + 5, 3 * batch.Length];
+        using var _ = GradMode.NoGrad();
+        var every = llama.Forward(batch, ForwardContext.Inference);
+        var selected = llama.Forward(batch, ForwardContext.Inference, rows);
+        var hidden = llama.Config.HiddenSize;
+        Assert.Equal([batch.Batch, 1, hidden], selected.ShapeArray());
+        var expected = Ops.Gather(every, rows.SelectMany(r => Enumerable.Range(r * hidden, hidden)).ToArray());
+        Assert.Null(Fixtures.Compare("selected rows", selected.Reshape(-1), expected, Rtol, Atol));
+    }
+
+    [Fact]
     public void MaskedLm_HeadAtTargetsOnly_GivesTheSameLossAndGradients()
     {
         // The cross-entropy ignores positions labelled −100, so running the head only at the others is the same
