@@ -73,7 +73,10 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
             var micros = Math.Min(options.GradientAccumulation, microPerEpoch - firstMicro);
             var stepStart = clock.Elapsed;
             memory.BeginStep();
-            var context = new ForwardContext(options.Dropout, new Rng(Rng.Hash(Rng.Hash(options.Seed, DropoutStream), (ulong)step)));
+            var context = new ForwardContext(options.Dropout, new Rng(Rng.Hash(Rng.Hash(options.Seed, DropoutStream), (ulong)step)))
+            {
+                GradientCheckpointing = options.GradientCheckpointing,
+            };
             var loss = 0f;
             for (var m = 0; m < micros && float.IsFinite(loss); m++)
             {

@@ -34,15 +34,16 @@ public static class PerfTrainCommand
         var steps = new Option<int>("--steps") { Description = "Timed steps.", DefaultValueFactory = _ => 5 };
         var warmup = new Option<int>("--warmup") { Description = "Untimed steps first.", DefaultValueFactory = _ => 2 };
         var profile = new Option<bool>("--profile") { Description = "Also print where the timed steps' time goes, op by op (forward and backward)." };
+        var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "Recompute each layer's activations in backward instead of keeping them." };
         var command = new Command("train", "Time training steps at a model shape and compare with the matrix-product bound.")
         {
-            arch, method, targets, rank, batch, seq, layers, threads, steps, warmup, profile,
+            arch, method, targets, rank, batch, seq, layers, threads, steps, warmup, profile, checkpointing,
         };
         command.SetAction(r => CommandErrors.Run(() =>
         {
             if (r.GetValue(threads) is { } t) Threading.Count = t;
             return Run(r.GetValue(arch)!, r.GetValue(method)!, r.GetValue(targets)!, r.GetValue(rank), r.GetValue(batch),
-                r.GetValue(seq), r.GetValue(layers), r.GetValue(steps), r.GetValue(warmup), r.GetValue(profile));
+                r.GetValue(seq), r.GetValue(layers), r.GetValue(steps), r.GetValue(warmup), r.GetValue(profile), r.GetValue(checkpointing));
         }));
         return command;
     }
@@ -64,7 +65,7 @@ public static class PerfTrainCommand
         return layers is { } n ? config with { NumHiddenLayers = n } : config;
     }
 
-    private static int Run(string arch, string method, string targets, int rank, int batchSize, int length, int? layers, int steps, int warmup, bool profile)
+    private static int Run(string arch, string method, string targets, int rank, int batchSize, int length, int? layers, int steps, int warmup, bool profile, bool checkpointing)
     {
         var config = Preset(arch, layers);
         var model = Pretrained.Create(config, config is RobertaConfig ? "RobertaForSequenceClassification" : "LlamaForCausalLM");
@@ -95,6 +96,7 @@ public static class PerfTrainCommand
         var result = new Trainer(peft, optimizer, new TrainerOptions
         {
             MaxSteps = warmup + steps, BatchSize = batchSize, Shuffle = false, Schedule = ScheduleKind.Constant,
+            GradientCheckpointing = checkpointing,
         })
         {
             StepCompleted = (step, _, _) =>
@@ -121,7 +123,7 @@ public static class PerfTrainCommand
         var boundMs = flopsPerStep / (peak * 1e9) * 1e3;
         var process = Process.GetCurrentProcess();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{arch} ({config.NumHiddenLayers} layers), {(method == "full" ? "full fine-tuning of every tensor" : $"{method} on {targets} r={rank}")}, batch {batchSize}×{length}, {Threading.Count} threads, GEMM {counting.Inner.Name}"));
+            $"{arch} ({config.NumHiddenLayers} layers), {(method == "full" ? "full fine-tuning of every tensor" : $"{method} on {targets} r={rank}")}, batch {batchSize}×{length}, {Threading.Count} threads, GEMM {counting.Inner.Name}{(checkpointing ? ", gradient checkpointing" : "")}"));
         Console.WriteLine($"trainable {peft.TrainableCount:N0} of the model ({peft.TrainableShare:P3})");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"ms/step: median {median:F1}, min {times[0]:F1}, max {times[^1]:F1} ({steps} timed after {warmup} warm-up)"));

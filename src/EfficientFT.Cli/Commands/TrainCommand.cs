@@ -51,13 +51,14 @@ public static class TrainCommand
         var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Save a checkpoint (adapter, optimizer, trainer state) every N steps." };
         var checkpointMinutes = new Option<double?>("--checkpoint-minutes") { Description = "Also save a checkpoint once this many minutes have passed since the last one." };
         var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoint in --output." };
+        var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "Recompute each layer's activations in backward instead of keeping them: memory for one layer's activations, for one more forward pass per step." };
         var seed = new Option<ulong>("--seed") { Description = "Seed for adapter init, shuffling and dropout." };
         var output = new Option<string>("--output") { Description = "Output directory.", Required = true };
         var command = new Command("train", "Fine-tune a model with a parameter-efficient method.")
         {
             model, method, targets, pattern, layers, rank, alpha, dropout, lrRatio, loraPlus, mpc, sparseRate, adaInit,
             galoreGap, galoreScale, initAdapter, data, batchSize, maxSteps, lr, betas, eps, weightDecay, noShuffle, seed, output,
-            schedule, warmupSteps, accumulation, maxGradNorm, checkpointEvery, checkpointMinutes, resume,
+            schedule, warmupSteps, accumulation, maxGradNorm, checkpointEvery, checkpointMinutes, resume, checkpointing,
         };
         command.SetAction(r => CommandErrors.Run(() =>
         {
@@ -92,6 +93,7 @@ public static class TrainCommand
                 WarmupSteps = r.GetValue(warmupSteps),
                 Seed = r.GetValue(seed),
                 Shuffle = !r.GetValue(noShuffle),
+                GradientCheckpointing = r.GetValue(checkpointing),
                 CheckpointEvery = r.GetValue(checkpointEvery),
                 CheckpointInterval = r.GetValue(checkpointMinutes) is { } minutes ? TimeSpan.FromMinutes(minutes) : null,
                 OutputDirectory = r.GetValue(output),

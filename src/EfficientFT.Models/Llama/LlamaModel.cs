@@ -30,7 +30,10 @@ public sealed class LlamaModel(LlamaConfig config) : Module
         for (var i = 0; i < positions.Length; i++) positions[i] = i % batch.Length;
         var h = EmbedTokens.Forward(batch.InputIds, batch.Shape);
         for (var i = 0; i < Layers.Count; i++)
-            h = Layers[i].Forward(h, positions, _inverseFrequencies, batch.AttentionMask, context, i == Layers.Count - 1 ? queryRows : null);
+        {
+            var (layer, rows) = (Layers[i], i == Layers.Count - 1 ? queryRows : null);
+            h = context.Layer(h, (x, c) => layer.Forward(x, positions, _inverseFrequencies, batch.AttentionMask, c, rows));
+        }
         return Norm.Forward(h);
     }
 

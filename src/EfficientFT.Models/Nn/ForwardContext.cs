@@ -24,6 +24,24 @@ public sealed class ForwardContext(bool training, Rng rng)
 
     public Rng Rng { get; } = rng;
 
+    /// <summary>
+    /// Keep only each layer's input for backward and compute the layer again there (gradient checkpointing), so a
+    /// step holds one layer's activations at a time instead of every layer's, for about one more forward pass.
+    /// </summary>
+    public bool GradientCheckpointing { get; init; }
+
+    /// <summary>
+    /// layer(x, context), as one checkpointed segment with <see cref="GradientCheckpointing"/>: its rerun in backward
+    /// draws the same dropout masks from a copy of the generator as it stood before the layer.
+    /// </summary>
+    public Tensor Layer(Tensor x, Func<Tensor, ForwardContext, Tensor> layer)
+    {
+        if (!GradientCheckpointing) return layer(x, this);
+        var before = Rng.Copy();
+        return Ops.Checkpoint(x, input => layer(input, this),
+            input => layer(input, new ForwardContext(Training, before.Copy()) { EveryPosition = EveryPosition }));
+    }
+
     /// <summary>Dropout when training with p &gt; 0, identity otherwise.</summary>
     public Tensor Dropout(Tensor x, float p) => Training && p > 0 ? Ops.Dropout(x, p, Rng) : x;
 

@@ -21,7 +21,10 @@ public sealed class RobertaModel(RobertaConfig config) : Module
         batch.Validate();
         var h = Embeddings.Forward(batch, context);
         for (var i = 0; i < Layers.Count; i++)
-            h = Layers[i].Forward(h, batch.AttentionMask, context, firstPositionOnly && i == Layers.Count - 1);
+        {
+            var (layer, firstOnly) = (Layers[i], firstPositionOnly && i == Layers.Count - 1);
+            h = context.Layer(h, (x, c) => layer.Forward(x, batch.AttentionMask, c, firstOnly));
+        }
         return h;
     }
 

@@ -68,6 +68,16 @@ public sealed class ActivationRecycler : IDisposable
         }
     }
 
+    /// <summary>
+    /// A blocking full collection that does not compact, then <see cref="Reclaim"/> by the recycler active on this
+    /// thread, if any: for code that knows most of what it allocated has just become garbage.
+    /// </summary>
+    internal static void CollectGarbage()
+    {
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
+        _current?.Reclaim();
+    }
+
     /// <summary>Stops recycling; arrays still in use stay with their tensors, the rest go back to the runtime.</summary>
     public void Dispose()
     {

@@ -32,7 +32,7 @@ internal static class Backprop
             {
                 var start = OpProfile.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
                 node.Backward(t.Grad);
-                OpProfile.Backward(node.Op, t, start);
+                if (!node.ProfilesItself) OpProfile.Backward(node.Op, t, start);
             }
             // Freeing the node drops the saved activations it captured; intermediate gradients are not kept either,
             // and their storage goes back to the pool unless an input took it over.

@@ -17,7 +17,18 @@ public static class GradMode
         return new Scope();
     }
 
-    private sealed class Scope : IDisposable
+    /// <summary>
+    /// Enables recording until the returned scope is disposed, inside any <see cref="NoGrad"/>: for a backward rule
+    /// that records a forward pass again (<see cref="Ops.Checkpoint"/>; backward itself runs without recording).
+    /// </summary>
+    internal static IDisposable Recording()
+    {
+        var outer = _disabledDepth;
+        _disabledDepth = 0;
+        return new Scope(outer);
+    }
+
+    private sealed class Scope(int? restore = null) : IDisposable
     {
         private bool _disposed;
 
@@ -25,7 +36,8 @@ public static class GradMode
         {
             if (_disposed) return;
             _disposed = true;
-            _disabledDepth--;
+            if (restore is { } depth) _disabledDepth = depth;
+            else _disabledDepth--;
         }
     }
 }

@@ -12,4 +12,7 @@ internal sealed class Node(string op, Tensor[] inputs, Action<Tensor> backward)
 
     /// <summary>Adds the gradient of each input that requires one, given the output's gradient.</summary>
     public Action<Tensor> Backward { get; } = backward;
+
+    /// <summary>The closure runs recorded ops of its own, which the profile charges one by one (a checkpoint's rerun).</summary>
+    public bool ProfilesItself { get; init; }
 }

@@ -113,6 +113,8 @@ public sealed class GradientCheckTests
         ["vector_norm_columns"] = new(r => [U(r, 5, 7)], x => O.VectorNorm(x[0], 0)),
         ["gather"] = new(r => [U(r, 4, 5)], x => O.Gather(x[0], [19, 0, 7, 7, 12])),
         ["scatter_add"] = new(r => [U(r, 4, 5), U(r, 4)], x => O.ScatterAdd(x[0], [3, 17, 3, 0], x[1])),
+        // The second input is read only inside the segment, as a layer's weights are.
+        ["checkpoint"] = new(r => [U(r, 3, 5), U(r, 3, 5)], x => O.Checkpoint(x[0], a => O.Tanh(a * x[1]), a => O.Tanh(a * x[1]))),
         ["function"] = new(r => [U(r, 3, 5), U(r, 3, 5)], x => O.Function("product", (x[0] * x[1]).Detach(), [x[0], x[1]], dy =>
         {
             var g = dy.AsSpan();
@@ -170,7 +172,7 @@ public sealed class GradientCheckTests
             ["Embedding"] = ["embedding"], ["Dropout"] = ["dropout"], ["DropoutAdd"] = ["dropout_add", "dropout_add_own_residual"], ["MatMul"] = ["matmul"],
             ["Linear"] = ["linear"], ["LowRankLinear"] = ["low_rank_linear", "low_rank_linear_from_input"], ["Attention"] = ["attention"], ["Rotary"] = ["rotary"],
             ["VectorNorm"] = ["vector_norm_rows"], ["Gather"] = ["gather"], ["ScatterAdd"] = ["scatter_add"],
-            ["Function"] = ["function"],
+            ["Function"] = ["function"], ["Checkpoint"] = ["checkpoint"],
         };
         var ops = typeof(O).GetMethods(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)
             .Where(m => m.ReturnType == typeof(T)).Select(m => m.Name).Distinct().ToArray();
