@@ -88,6 +88,7 @@ public sealed class BenchRunner(TaskCatalog tasks)
                 EvaluateEvery = plan.EvaluateEvery,
                 CheckpointEvery = workDirectory != null ? plan.CheckpointEvery : null,
                 CheckpointInterval = workDirectory != null && plan.CheckpointMinutes is { } minutes ? TimeSpan.FromMinutes(minutes) : null,
+                GradientCheckpointing = plan.GradientCheckpointing,
                 // Resuming reads only the newest; a full fine-tuning checkpoint of a large model is the model's size.
                 KeepCheckpoints = 1,
                 OutputDirectory = workDirectory,

@@ -17,7 +17,9 @@ public sealed record SpecPlace(string File, int Line, int Column, string Key)
 /// <param name="EvaluateEvery">Evaluate on the validation split(s) every this many steps as well as at the end.</param>
 /// <param name="CheckpointEvery">Checkpoint under RESULTS/work/&lt;id&gt; every this many steps, so a killed run resumes.</param>
 /// <param name="CheckpointMinutes">Also checkpoint there once this many minutes have passed since the last one.</param>
-public sealed record RunPlan(int Index, RunSettings Settings, int? EvaluateEvery, int? CheckpointEvery, double? CheckpointMinutes)
+/// <param name="GradientCheckpointing">Recompute activations in backward (less memory, the same result).</param>
+public sealed record RunPlan(int Index, RunSettings Settings, int? EvaluateEvery, int? CheckpointEvery, double? CheckpointMinutes,
+    bool GradientCheckpointing)
 {
     public string Id { get; } = Settings.Id;
 
@@ -55,6 +57,7 @@ public sealed record BenchPlan(
 ///   evaluate_every: null       # extra evaluations every N steps (the final one is always made)
 ///   checkpoint_every: null     # checkpoint every N steps so a killed run resumes
 ///   checkpoint_minutes: 10     # and once this many minutes have passed since the last checkpoint (null: never)
+///   gradient_checkpointing: false  # recompute each layer in backward: less memory, one more forward, same result
 ///   per_method:                # overrides for one method
 ///     full_ft: { lr: 1e-4 }
 /// grids:
@@ -105,7 +108,7 @@ public sealed class BenchSpec
         ["down"] = "down", ["output.dense"] = "down", ["down_proj"] = "down",
     };
 
-    private enum Kind { Text, Method, Targets, Int, Double, Seed, Schedule, Mpc }
+    private enum Kind { Text, Method, Targets, Int, Double, Seed, Schedule, Mpc, Bool }
 
     /// <param name="Min">Smallest allowed value (numbers).</param>
     /// <param name="Nullable">null is a value (max_steps: null = none).</param>
@@ -138,6 +141,7 @@ public sealed class BenchSpec
         ("evaluate_every", new(Kind.Int, Min: 1, Nullable: true)),
         ("checkpoint_every", new(Kind.Int, Min: 1, Nullable: true)),
         ("checkpoint_minutes", new(Kind.Double, Min: double.Epsilon, Nullable: true)),
+        ("gradient_checkpointing", new(Kind.Bool)),
         ("sparse_rate", new(Kind.Double, Min: double.Epsilon, Max: 1, Methods: ["sift"], Default: "0.2")),
         ("loraplus_ratio", new(Kind.Double, Min: double.Epsilon, Methods: ["loraplus"], Default: "16")),
         ("adalora_init_r", new(Kind.Int, Min: 1, Methods: ["adalora"])),
@@ -161,7 +165,7 @@ public sealed class BenchSpec
         ["alpha"] = "16", ["epochs"] = "1", ["max_steps"] = null, ["batch_size"] = "16", ["max_length"] = "128",
         ["schedule"] = "linear", ["warmup_ratio"] = "0", ["weight_decay"] = "0", ["max_grad_norm"] = "1",
         ["adapter_dropout"] = "0", ["evaluate_every"] = null, ["checkpoint_every"] = null,
-        ["checkpoint_minutes"] = "10",
+        ["checkpoint_minutes"] = "10", ["gradient_checkpointing"] = "false",
     };
 
     private sealed record Item(string? Text, SpecPlace Place);
@@ -374,6 +378,8 @@ public sealed class BenchSpec
                     : $"'{text}' is not a number.";
             case Kind.Mpc:
                 return MpcOptions.TryParse(text) != null ? null : $"'{text}' is not {MpcOptions.Expected}.";
+            case Kind.Bool:
+                return bool.TryParse(text, out _) ? null : $"'{text}' is not true or false.";
             default:
                 throw new InvalidOperationException(def.Kind.ToString());
         }
@@ -432,7 +438,7 @@ public sealed class BenchSpec
                     models.TryAdd(settings.Model, combination["model"].Place);
                     taskPlaces.TryAdd(settings.Task, combination["task"].Place);
                     var plan = new RunPlan(runs.Count, settings, Int(combination, "evaluate_every"), Int(combination, "checkpoint_every"),
-                        NullableDouble(combination, "checkpoint_minutes"));
+                        NullableDouble(combination, "checkpoint_minutes"), bool.Parse(combination["gradient_checkpointing"].Text!));
                     if (seen.Add(plan.Id)) runs.Add(plan);
                     else duplicates++;
                 }

@@ -91,6 +91,29 @@ public sealed class BenchRunnerTests : IDisposable
     }
 
     [Fact]
+    public void Gradient_checkpointing_gives_the_same_run()
+    {
+        var assets = TinyBench.CreateAssets(_dir);
+        var catalog = new TaskCatalog(assets, null);
+        var runner = new BenchRunner(catalog);
+        RunRecord RunWith(bool checkpointing)
+        {
+            var plan = BenchSpec.Parse($$"""
+                defaults: { model: embedded, tasks: toy, methods: lora, max_steps: 3, batch_size: 8, max_length: 24, lr: 5e-3, adapter_dropout: 0.1, gradient_checkpointing: {{(checkpointing ? "true" : "false")}} }
+                grids: [{ seeds: [1] }]
+                """, "tiny.yaml", "tiny").Expand();
+            Assert.Equal(checkpointing, plan.Runs[0].GradientCheckpointing);
+            var store = new ResultsStore(Path.Combine(_dir, checkpointing ? "recomputed" : "kept"));
+            return BenchGrid.Run(plan, Shard.All, store, runner).Records.Single();
+        }
+        var (kept, recomputed) = (RunWith(false), RunWith(true));
+        Assert.Equal(RunStatus.Completed, recomputed.Status);
+        Assert.Equal(kept.Id, recomputed.Id);
+        Assert.Equal(kept.Losses, recomputed.Losses);
+        Assert.Equal(kept.Scores, recomputed.Scores);
+    }
+
+    [Fact]
     public void Glue_tasks_read_from_the_original_layout_including_regression()
     {
         var assets = TinyBench.CreateAssets(_dir);

@@ -95,6 +95,23 @@ public class BenchSpecTests
     }
 
     [Fact]
+    public void Gradient_checkpointing_is_off_unless_asked_for_and_never_changes_an_id()
+    {
+        var plan = Expand("""
+            defaults: { tasks: toy, methods: lora }
+            grids:
+              - { seeds: [1] }
+              - { seeds: [2], gradient_checkpointing: true }
+            """);
+        Assert.Equal([false, true], plan.Runs.Select(r => r.GradientCheckpointing));
+        var recomputed = Expand("""
+            defaults: { tasks: toy, methods: lora, gradient_checkpointing: true }
+            grids: [{ seeds: [1] }]
+            """);
+        Assert.Equal(plan.Runs[0].Id, recomputed.Runs[0].Id);
+    }
+
+    [Fact]
     public void Ids_do_not_depend_on_key_order_or_target_spelling()
     {
         var one = Expand("""
@@ -131,6 +148,7 @@ public class BenchSpecTests
     [InlineData("defaults:\n  tasks: toy\n  per_method:\n    nope: { lr: 1 }\ngrids:\n  - methods: lora\n", 4, "per_method.nope", "unknown method")]
     [InlineData("defaults:\n  tasks: toy\n  schedule: steep\ngrids:\n  - methods: lora\n", 3, "schedule", "constant, linear, cosine")]
     [InlineData("defaults:\n  tasks: toy\ngrids:\n  - targets: q\n", 4, "grids[0]", "no method")]
+    [InlineData("defaults:\n  tasks: toy\n  gradient_checkpointing: yes\ngrids:\n  - methods: lora\n", 3, "gradient_checkpointing", "'yes' is not true or false")]
     [InlineData("defaults:\n  tasks: toy\n   lr: 1\ngrids: []\n", 3, "yaml", "")]
     [InlineData("defaults: { tasks: toy\ngrids: []\n", 0, "yaml", "not valid YAML")]
     [InlineData("defaults:\n  tasks: toy\ngrid:\n  - methods: lora\n", 3, "grid", "unknown key")]
