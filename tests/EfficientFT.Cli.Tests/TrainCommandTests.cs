@@ -20,6 +20,8 @@ public sealed class TrainCommandTests : IDisposable
     [Theory]
     [InlineData("roberta_cls__lambda", "v=4", new string[0])]
     [InlineData("llama_lm__adalora", null, new[] { "--method", "adalora", "--rank", "4", "--adalora-init-r", "6" })]
+    [InlineData("roberta_cls__lambda", "v=4", new[] { "--gradient-checkpointing" })]
+    [InlineData("llama_lm__adalora", null, new[] { "--method", "adalora", "--rank", "4", "--adalora-init-r", "6", "--gradient-checkpointing" })]
     public void Train_FromTheInitialAdapter_FollowsTheReference(string caseName, string? lrRatio, string[] extra)
     {
         var dir = Case(caseName);
