@@ -27,5 +27,5 @@ done
 ours --threads 2 --method full; peer --threads 2 --mode full
 ours --threads 1 --method full; peer --threads 1 --mode full
 echo "OURS llama-1b --threads 2"
-dotnet .build/eft/eft.dll perf train --arch llama-1b --batch 4 --seq 64 --steps 3 --warmup 1 --threads 2 | grep -E "ms/step|peak|bound|per step|tokens"
-env -u OPENBLAS_CORETYPE /usr/bin/python3 tools/peer_llama_pytorch.py --batch 4 --seq 64 --steps 3 --warmup 1 --threads 2
+dotnet .build/eft/eft.dll perf train --arch llama-1b --batch 4 --seq 64 --steps 3 --warmup 2 --threads 2 | grep -E "ms/step|peak|bound|per step|tokens"
+env -u OPENBLAS_CORETYPE /usr/bin/python3 tools/peer_llama_pytorch.py --batch 4 --seq 64 --steps 3 --warmup 2 --threads 2
