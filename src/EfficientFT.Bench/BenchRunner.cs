@@ -42,7 +42,7 @@ public sealed class BenchRunner(TaskCatalog tasks)
         {
             Id = plan.Id, Settings = s, Status = status, Error = error, CodeVersion = BenchEnvironment.CodeVersion,
             Machine = BenchEnvironment.Machine, FinishedAt = DateTimeOffset.UtcNow, WallSeconds = clock.Elapsed.TotalSeconds,
-            PeakMemoryBytes = BenchEnvironment.PeakMemoryBytes(),
+            PeakMemoryBytes = BenchEnvironment.PeakMemoryBytes(), GradientCheckpointing = plan.GradientCheckpointing,
         };
         try
         {

@@ -46,6 +46,12 @@ public sealed record RunRecord
     /// <summary>Peak working set of the process while this run trained, in bytes.</summary>
     public long PeakMemoryBytes { get; init; }
 
+    /// <summary>
+    /// Whether the run recomputed activations in backward: it changes the memory and time figures, not the result,
+    /// so it is recorded here rather than in the settings the id comes from.
+    /// </summary>
+    public bool GradientCheckpointing { get; init; }
+
     public int Steps { get; init; }
 
     public double SecondsPerStep { get; init; }
