@@ -41,13 +41,24 @@ public sealed class TrainerTests : IDisposable
                 Assert.True(Math.Abs(expected[i][j] - actual[i][j]) <= tolerance, $"tensor {i} element {j}: {actual[i][j]} vs {expected[i][j]}");
     }
 
+    /// <remarks>
+    /// Besides LoRA: adapters that compute differently (DoRA's norms, IA³'s scaling, SIFT's increments chosen in the
+    /// first backward, subspace scaling, VeRA's shared matrices) and full fine-tuning, where every weight's gradient
+    /// comes from the rerun.
+    /// </remarks>
     [Theory]
-    [InlineData("roberta_cls__base")]
-    [InlineData("llama_cls__lora")]
-    public void GradientCheckpointing_TakesTheSameStepsBitForBit(string fixture)
+    [InlineData("roberta_cls__base", "lora")]
+    [InlineData("llama_cls__lora", "lora")]
+    [InlineData("roberta_cls__base", "full_ft")]
+    [InlineData("roberta_cls__base", "dora")]
+    [InlineData("roberta_cls__base", "ia3")]
+    [InlineData("roberta_cls__base", "sift")]
+    [InlineData("roberta_cls__base", "ssb")]
+    [InlineData("roberta_cls__base", "vera")]
+    public void GradientCheckpointing_TakesTheSameStepsBitForBit(string fixture, string method)
     {
         // Dropout in the model and in the adapters, so the rerun in backward must draw the masks the forward drew.
-        var options = new PeftOptions { Method = "lora", Targets = TargetSpec.Parse("q,v"), Dropout = 0.1 };
+        var options = new PeftOptions { Method = method, Targets = TargetSpec.Parse("q,v"), Dropout = 0.1 };
         var common = new TrainerOptions { MaxSteps = 3, BatchSize = 4, Shuffle = false, Schedule = ScheduleKind.Constant };
         var (kept, data) = Load(options, fixture);
         var keptResult = new Trainer(kept, Optimizer(kept), common).Train(data);
