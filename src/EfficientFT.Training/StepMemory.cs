@@ -29,8 +29,7 @@ internal sealed class StepMemory : IDisposable
     public void EndStep()
     {
         if (_recycler == null && GC.GetTotalAllocatedBytes() - _allocatedAtStart < CollectAfterBytes) return;
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
-        _recycler?.Reclaim();
+        ActivationRecycler.CollectGarbage();
         OpProfile.Lap("(collection at the step's end)");
         _recycler ??= new ActivationRecycler();
     }

@@ -70,9 +70,10 @@ public sealed class ActivationRecycler : IDisposable
 
     /// <summary>
     /// A blocking full collection that does not compact, then <see cref="Reclaim"/> by the recycler active on this
-    /// thread, if any: for code that knows most of what it allocated has just become garbage.
+    /// thread, if any: for code that knows most of what it allocated has just become garbage (a training step's end,
+    /// a checkpointed segment's).
     /// </summary>
-    internal static void CollectGarbage()
+    public static void CollectGarbage()
     {
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
         _current?.Reclaim();
