@@ -11,24 +11,23 @@ public static class GradMode
     public static bool IsEnabled => _disabledDepth == 0;
 
     /// <summary>Disables recording until the returned scope is disposed; scopes nest.</summary>
-    public static IDisposable NoGrad()
-    {
-        _disabledDepth++;
-        return new Scope();
-    }
+    public static IDisposable NoGrad() => Enter(_disabledDepth + 1);
 
     /// <summary>
     /// Enables recording until the returned scope is disposed, inside any <see cref="NoGrad"/>: for a backward rule
     /// that records a forward pass again (<see cref="Ops.Checkpoint"/>; backward itself runs without recording).
     /// </summary>
-    internal static IDisposable Recording()
+    internal static IDisposable Recording() => Enter(0);
+
+    private static Scope Enter(int depth)
     {
-        var outer = _disabledDepth;
-        _disabledDepth = 0;
-        return new Scope(outer);
+        var scope = new Scope(_disabledDepth);
+        _disabledDepth = depth;
+        return scope;
     }
 
-    private sealed class Scope(int? restore = null) : IDisposable
+    /// <summary>Puts back the depth it was entered at, once.</summary>
+    private sealed class Scope(int outer) : IDisposable
     {
         private bool _disposed;
 
@@ -36,8 +35,7 @@ public static class GradMode
         {
             if (_disposed) return;
             _disposed = true;
-            if (restore is { } depth) _disabledDepth = depth;
-            else _disabledDepth--;
+            _disabledDepth = outer;
         }
     }
 }
