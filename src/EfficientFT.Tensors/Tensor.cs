@@ -13,11 +13,17 @@ namespace EfficientFT.Tensors;
 /// <see cref="Reshape"/> of a contiguous tensor, and <see cref="Transpose"/> of the last two axes, which only the
 /// matrix products read as-is (they pass the transpose to the GEMM); every other op asks for
 /// <see cref="Contiguous"/> first.
+/// <para>
+/// A frozen leaf can be held in bfloat16 instead (<see cref="HoldInBFloat16"/>), for half the memory: the linear and
+/// embedding ops read it as it is, widening as they pack or gather; any other op reads a float32 copy.
+/// </para>
 /// </remarks>
 public sealed partial class Tensor
 {
     private readonly int[] _shape;
-    private float[] _storage;
+    private float[]? _storage;
+    private ushort[]? _bfloat16;
+    private bool _requiresGrad;
 
     internal Tensor(float[] storage, int[] shape, bool transposed = false)
     {
@@ -54,7 +60,20 @@ public sealed partial class Tensor
     /// Whether backward computes a gradient for this tensor. Set it on parameters (leaves); op results inherit it
     /// from their inputs while gradients are enabled.
     /// </summary>
-    public bool RequiresGrad { get; set; }
+    public bool RequiresGrad
+    {
+        get => _requiresGrad;
+        set
+        {
+            // Training needs float32 values and moments: a tensor held in bfloat16 goes back to float32, exactly,
+            // so a model can be held in bfloat16 before a method picks what it trains.
+            if (value && _bfloat16 != null) HoldInFloat32();
+            _requiresGrad = value;
+        }
+    }
+
+    /// <summary>True when the values are held in bfloat16 (<see cref="HoldInBFloat16"/>); setting <see cref="RequiresGrad"/> widens them back.</summary>
+    public bool IsBFloat16 => _bfloat16 != null;
 
     /// <summary>The accumulated gradient, same shape as this tensor, or null before backward reaches it.</summary>
     public Tensor? Grad { get; set; }
@@ -82,14 +101,55 @@ public sealed partial class Tensor
 
     internal int[] ShapeRef => _shape;
 
-    internal float[] Storage => _storage;
+    /// <summary>The float32 storage; for a tensor held in bfloat16, a widened copy that writes do not reach.</summary>
+    internal float[] Storage => _storage ?? Widened();
 
-    /// <summary>The elements in row-major order. Only for contiguous tensors.</summary>
+    /// <summary>The bfloat16 bits of a tensor held in bfloat16.</summary>
+    internal ushort[] BFloat16Storage => _bfloat16 ?? throw new InvalidOperationException($"Tensor {Describe()} is not held in bfloat16.");
+
+    /// <summary>The elements in row-major order. Only for contiguous float32 tensors.</summary>
     public Span<float> AsSpan()
     {
         if (IsTransposed)
             throw new InvalidOperationException($"Tensor {Describe()}: a transposed view has no row-major span; call Contiguous() first.");
+        if (_storage == null)
+            throw new InvalidOperationException($"Tensor {Describe()} is held in bfloat16 and has no float32 span; read it through Contiguous() or ToArray().");
         return _storage.AsSpan(0, Size);
+    }
+
+    /// <summary>The bfloat16 bits of a tensor held in bfloat16 (<see cref="IsBFloat16"/>), in row-major order.</summary>
+    public ReadOnlySpan<ushort> AsBFloat16Span() => BFloat16Storage.AsSpan(0, Size);
+
+    /// <summary>
+    /// Rounds this frozen leaf's values to bfloat16 (to nearest, ties to even) and keeps only those, halving its memory.
+    /// The tensor stays the same object, so modules, tied weights and adapters that hold it all see the new values;
+    /// views taken before keep the old float32 ones. Writes through <see cref="CopyFrom"/> round likewise.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">It trains, is a view, or is the result of an op.</exception>
+    public void HoldInBFloat16()
+    {
+        if (_bfloat16 != null) return;
+        if (RequiresGrad || !IsLeaf || IsTransposed)
+            throw new InvalidOperationException($"Tensor {Describe()}: only a frozen, untransposed leaf can be held in bfloat16.");
+        var bits = new ushort[Size];
+        BFloat16.Narrow(_storage.AsSpan(0, Size), bits);
+        _bfloat16 = bits;
+        _storage = null;
+    }
+
+    /// <summary>Widens a tensor held in bfloat16 back to float32 storage (exact); nothing happens to a float32 one.</summary>
+    public void HoldInFloat32()
+    {
+        if (_bfloat16 == null) return;
+        _storage = Widened();
+        _bfloat16 = null;
+    }
+
+    private float[] Widened()
+    {
+        var values = GC.AllocateUninitializedArray<float>(Size);
+        BFloat16.Widen(_bfloat16!, values);
+        return values;
     }
 
     /// <summary>The elements in row-major order as a new array.</summary>
@@ -99,11 +159,11 @@ public sealed partial class Tensor
     public float Item()
     {
         if (Size != 1) throw new InvalidOperationException($"Item: tensor of shape {Shapes.Format(_shape)} has {Size} elements, not 1.");
-        return _storage[0];
+        return Storage[0];
     }
 
     /// <summary>The element at a full index.</summary>
-    public float At(params int[] index) => Contiguous()._storage[Shapes.FlatIndex(_shape, index)];
+    public float At(params int[] index) => Contiguous().Storage[Shapes.FlatIndex(_shape, index)];
 
     // ----- factories -----
 
@@ -168,9 +228,11 @@ public sealed partial class Tensor
     // ----- views and copies -----
 
     /// <summary>
-    /// The same tensor in row-major order: itself when already contiguous, else a recorded copy.
+    /// The same tensor in row-major float32: itself when already so, a float32 copy of one held in bfloat16 (which
+    /// never trains, so the copy needs no history), else a recorded copy.
     /// </summary>
-    public Tensor Contiguous() => IsTransposed ? Ops.Materialize(this) : this;
+    public Tensor Contiguous() => _storage == null ? new Tensor(Widened(), ShapeArray()) { Name = Name }
+        : IsTransposed ? Ops.Materialize(this) : this;
 
     /// <summary>A view (no copy) with the same elements in a new shape; one extent may be -1.</summary>
     public Tensor Reshape(params int[] shape) => Ops.Reshape(this, shape);
@@ -186,13 +248,26 @@ public sealed partial class Tensor
     }
 
     /// <summary>The same data as a leaf cut off from the graph (shares storage, never receives gradients).</summary>
-    public Tensor Detach() => new(_storage, ShapeArray(), IsTransposed) { Name = Name };
+    public Tensor Detach() =>
+        _storage == null ? new Tensor(_bfloat16!, ShapeArray()) { Name = Name } : new(_storage, ShapeArray(), IsTransposed) { Name = Name };
+
+    private Tensor(ushort[] bfloat16, int[] shape)
+    {
+        _shape = shape;
+        Size = Shapes.Size(shape);
+        _bfloat16 = bfloat16;
+    }
 
     /// <summary>Replaces this leaf's data in place with <paramref name="values"/> (optimizer steps, loading).</summary>
     public void CopyFrom(ReadOnlySpan<float> values)
     {
         if (values.Length != Size)
             throw new ArgumentException($"CopyFrom: {values.Length} values for tensor {Describe()} of {Size} elements.");
+        if (_bfloat16 != null)
+        {
+            BFloat16.Narrow(values, _bfloat16);
+            return;
+        }
         AsSpan();
         values.CopyTo(_storage.AsSpan(0, Size));
     }

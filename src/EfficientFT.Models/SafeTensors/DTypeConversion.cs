@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
+using EfficientFT.Tensors;
 
 namespace EfficientFT.Models.SafeTensors;
 
@@ -29,9 +30,7 @@ internal static class DTypeConversion
                 TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(source), destination);
                 break;
             case SafeTensorsDType.BF16:
-                // bfloat16 is the upper half of a float32, so the shift is exact for every code, NaN and inf included.
-                var bf = MemoryMarshal.Cast<byte, ushort>(source);
-                for (var i = 0; i < bf.Length; i++) destination[i] = BitConverter.UInt32BitsToSingle((uint)bf[i] << 16);
+                BFloat16.Widen(MemoryMarshal.Cast<byte, ushort>(source), destination);
                 break;
             case SafeTensorsDType.F8E5M2:
                 // e5m2 is the upper byte of an IEEE half, so widening through Half is exact.
@@ -132,23 +131,11 @@ internal static class DTypeConversion
                 TensorPrimitives.ConvertToHalf(source, MemoryMarshal.Cast<byte, Half>(destination));
                 break;
             case SafeTensorsDType.BF16:
-                var bf = MemoryMarshal.Cast<byte, ushort>(destination);
-                for (var i = 0; i < source.Length; i++) bf[i] = ToBFloat16(source[i]);
+                BFloat16.Narrow(source, MemoryMarshal.Cast<byte, ushort>(destination));
                 break;
             default:
                 throw new ArgumentException($"Tensors are saved as F32, F16 or BF16, not {dtype.HeaderName()}.", nameof(dtype));
         }
-    }
-
-    /// <summary>
-    /// float32 → bfloat16 as torch's <c>c10::BFloat16</c> does it: round to nearest, ties to even, by adding 0x7FFF plus
-    /// the lowest kept bit before truncating; NaN becomes the quiet NaN 0x7FC0 so rounding cannot turn it into inf.
-    /// </summary>
-    public static ushort ToBFloat16(float value)
-    {
-        if (float.IsNaN(value)) return 0x7FC0;
-        var bits = BitConverter.SingleToUInt32Bits(value);
-        return (ushort)((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
     }
 
     private static void WidenToSingle<T>(ReadOnlySpan<T> source, Span<float> destination) where T : unmanaged, IBinaryInteger<T>

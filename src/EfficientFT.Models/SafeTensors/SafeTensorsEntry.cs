@@ -43,8 +43,9 @@ public sealed class SafeTensorsEntry
     {
         if (dtype is not (SafeTensorsDType.F32 or SafeTensorsDType.F16 or SafeTensorsDType.BF16))
             throw new ArgumentException($"Tensor '{name}': float tensors are saved as F32, F16 or BF16, not {dtype.HeaderName()}.", nameof(dtype));
+        var shape = Array.ConvertAll(tensor.ShapeArray(), d => (long)d);
+        if (tensor.IsBFloat16) return FromBFloat16(name, tensor, dtype, shape);
         var source = tensor.Contiguous();
-        var shape = Array.ConvertAll(source.ShapeArray(), d => (long)d);
         return new SafeTensorsEntry(name, dtype, shape, stream =>
         {
             var values = source.AsSpan();
@@ -58,6 +59,31 @@ public sealed class SafeTensorsEntry
             }
         });
     }
+
+    /// <summary>
+    /// A tensor held in bfloat16, written chunk by chunk without a float32 copy of it whole: its bits as they are for
+    /// BF16, widened (exactly) for F32, or widened and rounded for F16.
+    /// </summary>
+    private static SafeTensorsEntry FromBFloat16(string name, Tensor tensor, SafeTensorsDType dtype, long[] shape) =>
+        new(name, dtype, shape, stream =>
+        {
+            var bits = tensor.AsBFloat16Span();
+            if (dtype == SafeTensorsDType.BF16)
+            {
+                stream.Write(MemoryMarshal.AsBytes(bits));
+                return;
+            }
+            var chunk = Math.Min(bits.Length, ChunkElements);
+            var (widened, buffer) = (new float[chunk], new byte[chunk * dtype.ElementSize()]);
+            for (var start = 0; start < bits.Length; start += ChunkElements)
+            {
+                var count = Math.Min(ChunkElements, bits.Length - start);
+                BFloat16.Widen(bits.Slice(start, count), widened);
+                var bytes = buffer.AsSpan(0, count * dtype.ElementSize());
+                DTypeConversion.FromSingle(widened.AsSpan(0, count), dtype, bytes);
+                stream.Write(bytes);
+            }
+        });
 
     /// <summary>
     /// Elements of a primitive type stored as <paramref name="dtype"/>, whose element size must equal

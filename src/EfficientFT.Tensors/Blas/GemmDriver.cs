@@ -16,6 +16,13 @@ namespace EfficientFT.Tensors.Blas;
 /// between the Vector256 and Vector512 kernels, not merely repeatable for one configuration. That is also what lets
 /// threads claim items dynamically without giving up the determinism contract.
 /// </remarks>
+/// <summary>B's storage: float32, or bfloat16 bits widened as they are packed; exactly one is set.</summary>
+internal readonly unsafe struct GemmB(float* single, ushort* bfloat16)
+{
+    public readonly float* Single = single;
+    public readonly ushort* BFloat16 = bfloat16;
+}
+
 internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroKernel
 {
     /// <summary>
@@ -52,6 +59,7 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
 
     [ThreadStatic] private static PackBuffer? t_aPack;
     [ThreadStatic] private static PackBuffer? t_bPack;
+    [ThreadStatic] private static PackBuffer? t_bWidened;
 
     private static int MR => TKernel.Mr;
     private static int NR => TKernel.Nr;
@@ -59,7 +67,8 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
     private readonly bool _transposeA, _transposeB;
     private readonly int _m, _n, _k;
     private readonly float _alpha, _beta;
-    private readonly float* _a, _b, _c, _bias;
+    private readonly float* _a, _c, _bias;
+    private readonly GemmB _b;
     private readonly nint _lda, _ldb, _ldc;
     private readonly int _threads, _rowChunks, _colChunks, _items;
     private readonly Action<int> _packB, _compute;
@@ -69,7 +78,7 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
     private int _nextItem;
 
     private GemmDriver(bool transposeA, bool transposeB, int m, int n, int k, float alpha, float* a, nint lda,
-        float* b, nint ldb, float beta, float* c, nint ldc, float* bias, int threads)
+        GemmB b, nint ldb, float beta, float* c, nint ldc, float* bias, int threads)
     {
         (_transposeA, _transposeB, _m, _n, _k, _alpha, _beta) = (transposeA, transposeB, m, n, k, alpha, beta);
         _a = a;
@@ -92,7 +101,7 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
     /// + bias, the bias added as the first Kc slice is written; arguments already checked, m and n positive.
     /// </summary>
     public static void Multiply(bool transposeA, bool transposeB, int m, int n, int k, float alpha, float* a, nint lda,
-        float* b, nint ldb, float beta, float* c, nint ldc, float* bias, int threads)
+        GemmB b, nint ldb, float beta, float* c, nint ldc, float* bias, int threads)
     {
         if (k == 0 || alpha == 0)
         {
@@ -152,9 +161,33 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
             var j0 = _jc + jp * NR;
             var nr = Math.Min(NR, _n - j0);
             var dst = _bPack + (nint)jp * NR * _kc;
-            if (_transposeB) PackBTransposed(_b + j0 * _ldb + _pc, _ldb, dst, _kc, nr);
-            else PackBRows(_b + _pc * _ldb + j0, _ldb, dst, _kc, nr);
+            if (_b.BFloat16 != null)
+            {
+                if (_transposeB) PackBTransposed(_b.BFloat16 + j0 * _ldb + _pc, _ldb, dst, _kc, nr);
+                else PackBRows(_b.BFloat16 + _pc * _ldb + j0, _ldb, dst, _kc, nr);
+            }
+            else if (_transposeB) PackBTransposed(_b.Single + j0 * _ldb + _pc, _ldb, dst, _kc, nr);
+            else PackBRows(_b.Single + _pc * _ldb + j0, _ldb, dst, _kc, nr);
         }
+    }
+
+    /// <summary>B is k×n in bfloat16: each step p of the panel is a row run widened in place.</summary>
+    private static void PackBRows(ushort* src, nint ldb, float* dst, int kc, int nr)
+    {
+        for (var p = 0; p < kc; p++, src += ldb, dst += NR)
+        {
+            BFloat16.Widen(src, dst, nr);
+            for (var j = nr; j < NR; j++) dst[j] = 0;
+        }
+    }
+
+    /// <summary>B is n×k in bfloat16: the panel's rows of storage are widened into an L1-sized scratch, then packed.</summary>
+    private static void PackBTransposed(ushort* src, nint ldb, float* dst, int kc, int nr)
+    {
+        t_bWidened ??= new PackBuffer();
+        var widened = t_bWidened.Get(NR * Kc);
+        for (var j = 0; j < nr; j++) BFloat16.Widen(src + j * ldb, widened + j * kc, kc);
+        PackBTransposed(widened, kc, dst, kc, nr);
     }
 
     /// <summary>B is k×n: each step p of the panel is a contiguous run of a row of B.</summary>

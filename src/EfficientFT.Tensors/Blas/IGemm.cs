@@ -31,4 +31,21 @@ public interface IGemm
         for (var i = 0; i < m; i++) bias[..n].CopyTo(c.Slice(i * ldc, n));
         Multiply(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, 1f, c, ldc);
     }
+
+    /// <summary>
+    /// <see cref="Multiply"/>, or with a non-empty <paramref name="bias"/> <see cref="MultiplyWithBias"/> (beta then
+    /// ignored), with B given as bfloat16 bits (<see cref="BFloat16"/>): the result is the one for B widened to float32.
+    /// This default widens all of B into a temporary array first; a path that widens B as it packs it overrides it, so
+    /// that no float32 copy of B is ever whole.
+    /// </summary>
+    void MultiplyBFloat16(bool transposeA, bool transposeB, int m, int n, int k,
+        float alpha, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<ushort> b, int ldb,
+        float beta, ReadOnlySpan<float> bias, Span<float> c, int ldc)
+    {
+        var wide = GC.AllocateUninitializedArray<float>(b.Length);
+        BFloat16.Widen(b, wide);
+        if (bias.IsEmpty) Multiply(transposeA, transposeB, m, n, k, alpha, a, lda, wide, ldb, beta, c, ldc);
+        else MultiplyWithBias(transposeA, transposeB, m, n, k, alpha, a, lda, wide, ldb, bias, c, ldc);
+    }
 }

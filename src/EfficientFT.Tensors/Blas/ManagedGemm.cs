@@ -59,18 +59,37 @@ public sealed unsafe class ManagedGemm : IGemm
         Run(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, 0f, bias, c, ldc);
     }
 
+    /// <summary>B is widened panel by panel as it is packed, so the result is bitwise the float32 path's.</summary>
+    public void MultiplyBFloat16(bool transposeA, bool transposeB, int m, int n, int k,
+        float alpha, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<ushort> b, int ldb,
+        float beta, ReadOnlySpan<float> bias, Span<float> c, int ldc)
+    {
+        if (!bias.IsEmpty) GemmArguments.CheckBias(n, bias.Length);
+        GemmArguments.Check(transposeA, transposeB, m, n, k, a.Length, lda, b.Length, ldb, c.Length, ldc);
+        fixed (ushort* pb = b)
+            Run(transposeA, transposeB, m, n, k, alpha, a, lda, new GemmB(null, pb), ldb, bias.IsEmpty ? beta : 0f, bias, c, ldc);
+    }
+
     private void Run(bool transposeA, bool transposeB, int m, int n, int k, float alpha, ReadOnlySpan<float> a, int lda,
         ReadOnlySpan<float> b, int ldb, float beta, ReadOnlySpan<float> bias, Span<float> c, int ldc)
+    {
+        fixed (float* pb = b)
+            Run(transposeA, transposeB, m, n, k, alpha, a, lda, new GemmB(pb, null), ldb, beta, bias, c, ldc);
+    }
+
+    private void Run(bool transposeA, bool transposeB, int m, int n, int k, float alpha, ReadOnlySpan<float> a, int lda,
+        GemmB b, int ldb, float beta, ReadOnlySpan<float> bias, Span<float> c, int ldc)
     {
         if (m == 0 || n == 0) return;
         // A product issued from inside a parallel kernel (attention runs one per head group) already has its core.
         var threads = Threading.InsideParallelRegion ? 1 : _threads ?? Threading.Count;
-        fixed (float* pa = a, pb = b, pc = c, pbias = bias)
+        fixed (float* pa = a, pc = c, pbias = bias)
         {
             if (_wide)
-                GemmDriver<MicroKernel8x32>.Multiply(transposeA, transposeB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, pbias, threads);
+                GemmDriver<MicroKernel8x32>.Multiply(transposeA, transposeB, m, n, k, alpha, pa, lda, b, ldb, beta, pc, ldc, pbias, threads);
             else
-                GemmDriver<MicroKernel6x16>.Multiply(transposeA, transposeB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, pbias, threads);
+                GemmDriver<MicroKernel6x16>.Multiply(transposeA, transposeB, m, n, k, alpha, pa, lda, b, ldb, beta, pc, ldc, pbias, threads);
         }
     }
 }

@@ -11,16 +11,25 @@ public static partial class Ops
         if (weight.Rank != 2) throw new ArgumentException($"embedding: weight {weight.Describe()} is not a matrix.");
         if (Shapes.Size(idsShape) != ids.Length)
             throw new ArgumentException($"embedding: {ids.Length} ids do not fill shape {Shapes.Format(idsShape)}.");
-        weight = weight.Contiguous();
+        // A table held in bfloat16 stays so: only the rows picked are widened.
+        if (!weight.IsBFloat16) weight = weight.Contiguous();
         var (vocab, dim) = (weight.Dim(0), weight.Dim(1));
         var tokens = ids.ToArray();
         for (var i = 0; i < tokens.Length; i++)
             if ((uint)tokens[i] >= (uint)vocab)
                 throw new IndexOutOfRangeException($"embedding: id {tokens[i]} at position {i} is outside the vocabulary of {weight.Describe()} ({vocab} rows).");
         var output = Tensor.Uninitialized([.. idsShape, dim]);
-        var w = weight.AsSpan();
         var y = output.AsSpan();
-        for (var i = 0; i < tokens.Length; i++) w.Slice(tokens[i] * dim, dim).CopyTo(y.Slice(i * dim, dim));
+        if (weight.IsBFloat16)
+        {
+            var bits = weight.BFloat16Storage.AsSpan();
+            for (var i = 0; i < tokens.Length; i++) BFloat16.Widen(bits.Slice(tokens[i] * dim, dim), y.Slice(i * dim, dim));
+        }
+        else
+        {
+            var w = weight.AsSpan();
+            for (var i = 0; i < tokens.Length; i++) w.Slice(tokens[i] * dim, dim).CopyTo(y.Slice(i * dim, dim));
+        }
         return Record(output, "embedding", [weight], dy =>
         {
             var dw = GradOf(weight);

@@ -82,9 +82,17 @@ public static partial class Ops
         if (NeedsGrad(x))
         {
             // dx = dy · W
-            var (wd, wt, ldw) = Operand(weight, false);
             var dx = GradOf(x, out var overwrite);
-            gemm.Multiply(false, wt, rows, inFeatures, outFeatures, 1f, g, outFeatures, wd, ldw, overwrite ? 0f : 1f, dx, inFeatures);
+            if (weight.IsBFloat16)
+            {
+                gemm.MultiplyBFloat16(false, false, rows, inFeatures, outFeatures, 1f, g, outFeatures, weight.BFloat16Storage, inFeatures,
+                    overwrite ? 0f : 1f, default, dx, inFeatures);
+            }
+            else
+            {
+                var (wd, wt, ldw) = Operand(weight, false);
+                gemm.Multiply(false, wt, rows, inFeatures, outFeatures, 1f, g, outFeatures, wd, ldw, overwrite ? 0f : 1f, dx, inFeatures);
+            }
         }
         if (NeedsGrad(weight))
         {
@@ -95,7 +103,8 @@ public static partial class Ops
     }
 
     /// <summary>
-    /// A linear layer, x · Wᵀ + b, as torch.nn.functional.linear: x [..., in], weight [out, in], bias [out].
+    /// A linear layer, x · Wᵀ + b, as torch.nn.functional.linear: x [..., in], weight [out, in], bias [out]. A frozen
+    /// weight held in bfloat16 is read as it is, widened as the product packs it.
     /// </summary>
     public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null) => Linear(x, weight, bias, null);
 
@@ -129,12 +138,20 @@ public static partial class Ops
         shape[^1] = outFeatures;
         var output = Tensor.Uninitialized(shape);
         var gemm = Gemm.Default;
-        var (wd, wt, ldw) = Operand(weight, true);
-        if (bias == null)
-            gemm.Multiply(false, wt, rows, outFeatures, inFeatures, 1f, x.Storage, inFeatures, wd, ldw, 0f, output.AsSpan(), outFeatures);
+        if (weight.IsBFloat16)
+        {
+            gemm.MultiplyBFloat16(false, true, rows, outFeatures, inFeatures, 1f, x.Storage, inFeatures, weight.BFloat16Storage, inFeatures,
+                0f, bias == null ? default : bias.Contiguous().AsSpan(), output.AsSpan(), outFeatures);
+        }
         else
-            gemm.MultiplyWithBias(false, wt, rows, outFeatures, inFeatures, 1f, x.Storage, inFeatures, wd, ldw,
-                bias.Contiguous().AsSpan(), output.AsSpan(), outFeatures);
+        {
+            var (wd, wt, ldw) = Operand(weight, true);
+            if (bias == null)
+                gemm.Multiply(false, wt, rows, outFeatures, inFeatures, 1f, x.Storage, inFeatures, wd, ldw, 0f, output.AsSpan(), outFeatures);
+            else
+                gemm.MultiplyWithBias(false, wt, rows, outFeatures, inFeatures, 1f, x.Storage, inFeatures, wd, ldw,
+                    bias.Contiguous().AsSpan(), output.AsSpan(), outFeatures);
+        }
         Tensor[] inputs = bias == null ? [x, weight] : [x, weight, bias];
         if (update is var (code, up))
         {

@@ -96,6 +96,30 @@ public sealed class SafeTensorsRoundTripTests
         Assert.Equal("pt", file.Metadata["format"]);
     }
 
+    /// <summary>
+    /// A tensor held in bfloat16 is saved from its bits: as BF16 they are written unchanged, as F32 widened exactly,
+    /// as F16 rounded from those widened values. Its length spans several write chunks.
+    /// </summary>
+    [Theory]
+    [InlineData(SafeTensorsDType.BF16)]
+    [InlineData(SafeTensorsDType.F32)]
+    [InlineData(SafeTensorsDType.F16)]
+    public void HeldInBFloat16_SavesItsRoundedValues(SafeTensorsDType dtype)
+    {
+        var w = Tensor.Normal(new Rng(11), 0f, 1f, 300, 700);
+        var reference = w.ToArray().Select(v => BFloat16.ToSingle(BFloat16.FromSingle(v))).ToArray();
+        w.HoldInBFloat16();
+        using var dir = new TempDirectory();
+        var path = dir.File("b.safetensors");
+        SafeTensorsWriter.Save(path, new Dictionary<string, Tensor> { ["w"] = w }, new SafeTensorsSaveOptions { DType = dtype });
+
+        using var file = SafeTensorsFile.Open(path);
+        Assert.Equal(dtype, file.GetInfo("w").DType);
+        var expected = dtype == SafeTensorsDType.F16 ? reference.Select(v => (float)(Half)v).ToArray() : reference;
+        Assert.Equal(expected, file.GetTensor("w").ToArray());
+        Assert.Equal([300, 700], file.GetTensor("w").ShapeArray());
+    }
+
     [Fact]
     public void Float32Tensors_RoundTripBitExact_IncludingTransposedViewsAndScalars()
     {

@@ -119,6 +119,62 @@ public class GemmTests(ITestOutputHelper output)
         Assert.Equal(biased, RunWithBias(new ManagedGemm(ManagedGemmWidth.Vector512, 2)));
     }
 
+    /// <summary>
+    /// A bfloat16 B gives bit for bit the product of B widened to float32 on the same path, for every shape, transpose
+    /// and scalar pair, with and without a bias. B's padding holds NaN codes to prove it is never read.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void BFloat16BEqualsItsWidenedFloat32(string path)
+    {
+        var gemm = Create(path);
+        if (gemm == null) return;
+        var seed = 0;
+        foreach (var (m, n, k, ta, tb) in ShapesAndTransposes())
+        {
+            foreach (var (alpha, beta) in Scalars.Append((0.5f, float.NaN)))
+            {
+                seed++;
+                var padding = seed % 3 * 5;
+                var (aRows, aCols) = ta ? (k, m) : (m, k);
+                var (bRows, bCols) = tb ? (n, k) : (k, n);
+                var (lda, ldb) = (aCols + padding, bCols + padding);
+                var a = Padded(Random(aRows * aCols, seed * 3 + 1), aRows, aCols, lda, float.NaN);
+                var b = Padded(Random(bRows * bCols, seed * 3 + 2), bRows, bCols, ldb, float.NaN);
+                var bits = new ushort[b.Length];
+                BFloat16.Narrow(b, bits);
+                var widened = new float[b.Length];
+                BFloat16.Widen(bits, widened);
+                var c0 = Random(m * n, seed * 3 + 3);
+                // beta NaN stands for "with a bias", which ignores beta and C.
+                var bias = float.IsNaN(beta) ? Random(n, seed) : null;
+                var (expected, actual) = ((float[])c0.Clone(), (float[])c0.Clone());
+                if (bias == null) gemm.Multiply(ta, tb, m, n, k, alpha, a, lda, widened, ldb, beta, expected, n);
+                else gemm.MultiplyWithBias(ta, tb, m, n, k, alpha, a, lda, widened, ldb, bias, expected, n);
+                gemm.MultiplyBFloat16(ta, tb, m, n, k, alpha, a, lda, bits, ldb, bias == null ? beta : 0f, bias, actual, n);
+                Assert.True(expected.AsSpan().SequenceEqual(actual), $"{gemm.Name} ta={ta} tb={tb} m={m} n={n} k={k} alpha={alpha} beta={beta}");
+            }
+        }
+        output.WriteLine($"{gemm.Name}: {seed} bfloat16 products match.");
+    }
+
+    [Fact]
+    public void BFloat16BThroughTheInterfaceDefaultMatchesToo()
+    {
+        const int m = 37, n = 45, k = 70;
+        var (a, b) = (Random(m * k, 41), Random(n * k, 42));
+        var bits = new ushort[b.Length];
+        BFloat16.Narrow(b, bits);
+        var widened = new float[b.Length];
+        BFloat16.Widen(bits, widened);
+        IGemm naive = NaiveGemm.Instance;
+        var (expected, actual) = (new float[m * n], new float[m * n]);
+        naive.Multiply(false, true, m, n, k, 1f, a, k, widened, k, 0f, expected, n);
+        naive.MultiplyBFloat16(false, true, m, n, k, 1f, a, k, bits, k, 0f, default, actual, n);
+        Assert.Equal(expected, actual);
+        Assert.NotEqual(b, widened);
+    }
+
     [Fact]
     public async Task ConcurrentProductsFromSeveralThreadsAreCorrect()
     {
