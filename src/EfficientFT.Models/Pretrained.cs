@@ -46,21 +46,23 @@ public static class Pretrained
     /// <summary>
     /// As <see cref="Load(string, string?, ulong)"/>, with the config changed by <paramref name="configure"/> before
     /// the model is built (a classifier for another label set). With <paramref name="freshHead"/> the checkpoint's own
-    /// head tensors, if any, are ignored and the head starts from <paramref name="seed"/>: its shape may not fit.
+    /// head tensors, if any, are ignored and the head starts from <paramref name="seed"/>: its shape may not fit. With
+    /// <paramref name="holdInBFloat16"/> every matrix but the task head's is held in bfloat16 before the weights are
+    /// read (<see cref="Module.HoldFrozenMatricesInBFloat16"/>), and the weights are read one tensor at a time, so the
+    /// model never exists in float32 as a whole; a bfloat16 checkpoint loads without rounding.
     /// </summary>
     public static (PretrainedModel Model, LoadReport Report) Load(string directory, Func<ModelConfig, ModelConfig> configure,
-        string? architecture = null, ulong seed = 0, bool freshHead = false)
+        string? architecture = null, ulong seed = 0, bool freshHead = false, bool holdInBFloat16 = false)
     {
         var configPath = Path.Combine(directory, "config.json");
         if (!File.Exists(configPath))
             throw new FileNotFoundException($"{directory}: no config.json (expected a Hugging Face model directory).", configPath);
         var model = Create(configure(ModelConfig.Load(configPath)), architecture);
+        if (holdInBFloat16) model.HoldFrozenMatricesInBFloat16(except: model.HeadModules);
         using var checkpoint = SafeTensorsCheckpoint.Open(directory);
-        var tensors = checkpoint.LoadAll();
-        if (freshHead)
-            foreach (var name in tensors.Keys.Where(k => model.HeadModules.Any(head => k.StartsWith(head + ".", StringComparison.Ordinal))).ToList())
-                tensors.Remove(name);
-        var report = model.LoadTensors(tensors, directory, new Rng(seed));
+        var names = checkpoint.Names.ToHashSet(StringComparer.Ordinal);
+        if (freshHead) names.RemoveWhere(k => model.HeadModules.Any(head => k.StartsWith(head + ".", StringComparison.Ordinal)));
+        var report = model.LoadTensors(names, checkpoint.GetTensor, directory, new Rng(seed));
         return (model, report);
     }
 

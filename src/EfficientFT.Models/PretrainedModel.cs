@@ -41,26 +41,37 @@ public abstract class PretrainedModel : Module
     /// missing head tensor is initialised with N(0, initializer_range) (biases and norms as at construction).
     /// </summary>
     /// <param name="source">Where the checkpoint came from, for messages.</param>
-    public LoadReport LoadTensors(IReadOnlyDictionary<string, Tensor> tensors, string source, Rng? rng = null)
+    public LoadReport LoadTensors(IReadOnlyDictionary<string, Tensor> tensors, string source, Rng? rng = null) =>
+        LoadTensors(tensors.Keys.ToHashSet(StringComparer.Ordinal), name => tensors[name], source, rng);
+
+    /// <summary>
+    /// As <see cref="LoadTensors(IReadOnlyDictionary{string, Tensor}, string, Rng?)"/>, reading each tensor only when
+    /// it is copied in (<paramref name="read"/>), so that loading never holds a second copy of the whole model.
+    /// </summary>
+    public LoadReport LoadTensors(IReadOnlySet<string> names, Func<string, Tensor> read, string source, Rng? rng = null)
     {
         var own = NamedTensors().ToList();
-        var missing = own.Where(p => !tensors.ContainsKey(p.Name)).Select(p => p.Name).ToList();
+        var missing = own.Where(p => !names.Contains(p.Name)).Select(p => p.Name).ToList();
         var missingBody = missing.Where(n => !IsHeadTensor(n)).ToList();
         if (missingBody.Count > 0)
             throw new InvalidDataException($"{source}: checkpoint lacks {missingBody.Count} tensor(s) of {Architecture}: {string.Join(", ", missingBody.Take(8))}{(missingBody.Count > 8 ? ", …" : "")}");
         foreach (var (name, target) in own)
         {
-            if (!tensors.TryGetValue(name, out var value))
+            if (!names.Contains(name))
             {
-                if (target.Rank == 2) (rng ?? new Rng(0)).FillNormal(target.AsSpan(), 0f, (float)ModelConfig.InitializerRange);
+                if (target.Rank != 2) continue;
+                var values = new float[target.Size];
+                (rng ?? new Rng(0)).FillNormal(values, 0f, (float)ModelConfig.InitializerRange);
+                target.CopyFrom(values);
                 continue;
             }
+            var value = read(name);
             if (!Shapes.SameShape(value.Shape, target.Shape))
                 throw new InvalidDataException($"{source}: tensor {name} has shape {Shapes.Format(value.Shape)}, but {Architecture} expects {Shapes.Format(target.Shape)}.");
             target.CopyFrom(value.Contiguous().AsSpan());
         }
         var known = own.Select(p => p.Name).ToHashSet();
-        var unused = tensors.Keys.Where(k => !known.Contains(k) && !IsIgnoredCheckpointName(k)).Order(StringComparer.Ordinal).ToList();
+        var unused = names.Where(k => !known.Contains(k) && !IsIgnoredCheckpointName(k)).Order(StringComparer.Ordinal).ToList();
         return new LoadReport(missing, unused);
     }
 }

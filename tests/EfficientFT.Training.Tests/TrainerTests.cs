@@ -70,6 +70,59 @@ public sealed class TrainerTests : IDisposable
         Assert.NotEqual(Snapshot(Load(options, fixture).Peft), Snapshot(recomputed));
     }
 
+    /// <remarks>
+    /// Holding the frozen matrices in bfloat16 must train exactly as a float32 model whose matrices were rounded to
+    /// bfloat16 beforehand: the products widen what they pack, and what a method trains (full fine-tuning's weights,
+    /// GaLore's targets, every head) goes back to float32 unchanged. The unrounded model must train differently, or
+    /// the comparison would prove nothing.
+    /// </remarks>
+    [Theory]
+    [InlineData("roberta_cls__base", "lora")]
+    [InlineData("llama_cls__lora", "lora")]
+    [InlineData("roberta_cls__base", "full_ft")]
+    [InlineData("roberta_cls__base", "dora")]
+    [InlineData("roberta_cls__base", "ia3")]
+    [InlineData("roberta_cls__base", "sift")]
+    [InlineData("roberta_cls__base", "ssb")]
+    [InlineData("roberta_cls__base", "vera")]
+    [InlineData("roberta_cls__base", "galore")]
+    [InlineData("llama_cls__lora", "adalora")]
+    public void FrozenMatricesInBFloat16_TrainAsTheRoundedFloat32Model(string fixture, string method)
+    {
+        var options = new PeftOptions
+        {
+            Method = method, Targets = TargetSpec.Parse("q,v"), Dropout = 0.1,
+            AdaLora = method == "adalora" ? new AdaLoraOptions { TotalStep = 3 } : null,
+        };
+        var common = new TrainerOptions { MaxSteps = 3, BatchSize = 4, Shuffle = false, Schedule = ScheduleKind.Constant };
+        TrainingResult Train(bool held, Action<PretrainedModel> prepare, out float[][] trained)
+        {
+            var dir = Path.Combine(AppContext.BaseDirectory, "fixtures", "peft", fixture);
+            var (model, _) = Pretrained.Load(Path.Combine(dir, "base"), c => c, holdInBFloat16: held);
+            prepare(model);
+            var peft = PeftModel.Create(model, options);
+            var data = JsonlBatchReader.Read(Path.Combine(dir, "batch.jsonl"), model.ModelConfig.PadTokenId ?? 0,
+                SequenceClassification.IsRegression(model.ModelConfig));
+            var result = new Trainer(peft, OptimizerSetup.Create(peft, new OptimizerSettings { LearningRate = 1e-2, GaloreGap = 2 }), common).Train(data);
+            trained = Snapshot(peft);
+            return result;
+        }
+
+        var held = Train(true, model => Assert.Contains(model.NamedTensors(), p => p.Value.IsBFloat16), out var heldWeights);
+        var rounded = Train(false, model =>
+        {
+            foreach (var (name, t) in model.NamedTensors())
+                if (t.Rank == 2 && !model.HeadModules.Any(head => name.StartsWith(head + ".", StringComparison.Ordinal)))
+                    t.CopyFrom(t.ToArray().Select(v => BFloat16.ToSingle(BFloat16.FromSingle(v))).ToArray());
+        }, out var roundedWeights);
+        var plain = Train(false, _ => { }, out _);
+
+        Assert.Equal(TrainingStatus.Completed, held.Status);
+        Assert.Equal(rounded.Losses, held.Losses);
+        Assert.Equal(roundedWeights, heldWeights);
+        Assert.NotEqual(plain.Losses, held.Losses);
+    }
+
     [Fact]
     public void GradientAccumulation_OfTwoHalves_EqualsOneStepOnTheWholeBatch()
     {

@@ -52,6 +52,7 @@ public static class TrainCommand
         var checkpointMinutes = new Option<double?>("--checkpoint-minutes") { Description = "Also save a checkpoint once this many minutes have passed since the last one." };
         var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoint in --output." };
         var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "Recompute each layer's activations in backward instead of keeping them: memory for one layer's activations, for one more forward pass per step." };
+        var frozenBf16 = new Option<bool>("--frozen-bf16") { Description = "Hold the frozen weights in bfloat16: half their memory, lossless for a bfloat16 checkpoint; compute stays float32." };
         var seed = new Option<ulong>("--seed") { Description = "Seed for adapter init, shuffling and dropout." };
         var output = new Option<string>("--output") { Description = "Output directory.", Required = true };
         var command = new Command("train", "Fine-tune a model with a parameter-efficient method.")
@@ -59,6 +60,7 @@ public static class TrainCommand
             model, method, targets, pattern, layers, rank, alpha, dropout, lrRatio, loraPlus, mpc, sparseRate, adaInit,
             galoreGap, galoreScale, initAdapter, data, batchSize, maxSteps, lr, betas, eps, weightDecay, noShuffle, seed, output,
             schedule, warmupSteps, accumulation, maxGradNorm, checkpointEvery, checkpointMinutes, resume, checkpointing,
+            frozenBf16,
         };
         command.SetAction(r => CommandErrors.Run(() =>
         {
@@ -103,7 +105,8 @@ public static class TrainCommand
                 r.GetValue(lr), ParseValueRatio(r.GetValue(lrRatio)), r.GetValue(loraPlus) ?? (name == "loraplus" ? 16 : null),
                 ParsePair(r.GetValue(betas)!, "--betas"), r.GetValue(eps), r.GetValue(weightDecay), trainer,
                 r.GetValue(galoreGap), r.GetValue(galoreScale));
-            return Run(ModelLocation.Resolve(r.GetValue(model)!), options, r.GetValue(initAdapter), r.GetValue(data)!, r.GetValue(output)!, settings);
+            return Run(ModelLocation.Resolve(r.GetValue(model)!), options, r.GetValue(initAdapter), r.GetValue(data)!, r.GetValue(output)!, settings,
+                r.GetValue(frozenBf16));
         }));
         return command;
     }
@@ -111,11 +114,11 @@ public static class TrainCommand
     private sealed record Settings(double LearningRate, double ValueRatio, double? LoraPlusRatio, (double, double) Betas,
         double Eps, double WeightDecay, TrainerOptions Trainer, int GaloreGap, double GaloreScale);
 
-    private static int Run(string modelDir, PeftOptions options, string? initAdapter, string dataPath, string outputDir, Settings s)
+    private static int Run(string modelDir, PeftOptions options, string? initAdapter, string dataPath, string outputDir, Settings s, bool frozenBf16)
     {
         var batchSize = s.Trainer.BatchSize;
         if (batchSize < 1) throw new ArgumentException($"--batch-size must be at least 1, got {batchSize}.");
-        var (model, report) = Pretrained.Load(modelDir, seed: s.Trainer.Seed);
+        var (model, report) = Pretrained.Load(modelDir, config => config, seed: s.Trainer.Seed, holdInBFloat16: frozenBf16);
         if (report.NewlyInitialized.Count > 0)
             Console.Error.WriteLine($"eft: note: {model.Architecture} head initialised fresh: {string.Join(", ", report.NewlyInitialized)}");
         var rows = JsonlBatchReader.Read(dataPath, model.ModelConfig.PadTokenId ?? 0, SequenceClassification.IsRegression(model.ModelConfig));

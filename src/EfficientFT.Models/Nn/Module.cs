@@ -23,6 +23,29 @@ public abstract class Module
     public IEnumerable<(string Path, Module Module)> NamedModules() =>
         Children().SelectMany(c => c.Child.NamedModules().Select(m => ($"{c.Name}.{m.Path}", m.Module)).Prepend((c.Name, c.Child)));
 
+    /// <summary>
+    /// Holds every frozen matrix (linear weights, embedding tables) in bfloat16, rounded to nearest, while everything
+    /// is still computed in float32: half their memory, and no rounding at all for a checkpoint stored in bfloat16. The
+    /// products widen a weight as they pack it and the embedding the rows it picks, so no float32 copy is made. A
+    /// matrix that is later set to train (full fine-tuning, GaLore, a task head) goes back to float32 by itself;
+    /// vectors (norms, biases) stay float32. Merging an adapter into a weight held so rounds the sum. Returns the
+    /// bytes freed.
+    /// </summary>
+    /// <param name="except">Module paths whose tensors stay float32 (a task head that will train).</param>
+    public long HoldFrozenMatricesInBFloat16(IEnumerable<string>? except = null)
+    {
+        var kept = (except ?? []).Select(path => path + ".").ToList();
+        long freed = 0;
+        foreach (var (name, tensor) in NamedTensors().DistinctBy(p => p.Value, ReferenceEqualityComparer.Instance))
+        {
+            if (tensor.Rank != 2 || tensor.RequiresGrad || tensor.IsBFloat16) continue;
+            if (kept.Any(prefix => name.StartsWith(prefix, StringComparison.Ordinal))) continue;
+            tensor.HoldInBFloat16();
+            freed += 2L * tensor.Size;
+        }
+        return freed;
+    }
+
     /// <summary>Marks every tensor trainable or frozen.</summary>
     public void SetTrainable(bool trainable)
     {

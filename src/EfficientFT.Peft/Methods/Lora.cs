@@ -78,8 +78,8 @@ public sealed class Lora(string name, LoraInit init = LoraInit.Default, bool rsL
                 // W = U S Vᵀ; A = diag(√(S_r/s))·V_rᵀ, B = U_r·diag(√(S_r/s)), so s·B·A = U_r S_r V_rᵀ.
                 // peft's pissa_niter_k swaps the exact SVD for a randomized one with k power iterations (fast init).
                 var svd = pissaIterations is { } iterations
-                    ? LinearAlgebra.RandomizedSvd(layer.Weight.AsSpan(), outFeatures, inFeatures, rank, powerIterations: iterations, seed: rng.NextUInt64())
-                    : LinearAlgebra.Svd(layer.Weight.AsSpan(), outFeatures, inFeatures);
+                    ? LinearAlgebra.RandomizedSvd(layer.Weight.Contiguous().AsSpan(), outFeatures, inFeatures, rank, powerIterations: iterations, seed: rng.NextUInt64())
+                    : LinearAlgebra.Svd(layer.Weight.Contiguous().AsSpan(), outFeatures, inFeatures);
                 var a = new float[rank * inFeatures];
                 var b = new float[outFeatures * rank];
                 for (var r = 0; r < rank; r++)
@@ -93,7 +93,7 @@ public sealed class Lora(string name, LoraInit init = LoraInit.Default, bool rsL
             default:
             {
                 // W = Q R; A = R[:r], B = Q[:, :r].
-                var qr = LinearAlgebra.Qr(layer.Weight.AsSpan(), outFeatures, inFeatures);
+                var qr = LinearAlgebra.Qr(layer.Weight.Contiguous().AsSpan(), outFeatures, inFeatures);
                 var a = qr.R.AsSpan(0, rank * inFeatures).ToArray();
                 var b = new float[outFeatures * rank];
                 for (var i = 0; i < outFeatures; i++)

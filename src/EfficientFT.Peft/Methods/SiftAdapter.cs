@@ -33,7 +33,15 @@ public sealed class SiftAdapter(SparseIncrement weight, SparseIncrement? bias) :
 
     private void Fold(float sign)
     {
-        Weight.AddScattered(Weight.Dense.AsSpan(), sign);
-        Bias?.AddScattered(Bias.Dense.AsSpan(), sign);
+        Fold(Weight, sign);
+        if (Bias != null) Fold(Bias, sign);
+    }
+
+    // Through a copy and CopyFrom, so a weight held in bfloat16 takes the sum rounded.
+    private static void Fold(SparseIncrement increment, float sign)
+    {
+        var dense = increment.Dense.ToArray();
+        increment.AddScattered(dense, sign);
+        increment.Dense.CopyFrom(dense);
     }
 }

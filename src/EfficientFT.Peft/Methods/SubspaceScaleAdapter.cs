@@ -33,7 +33,7 @@ public sealed class SubspaceScaleAdapter(Tensor? inScale, Tensor? outScale) : IM
     {
         if (_merged) throw new InvalidOperationException("The adapter is already merged.");
         using var _ = GradMode.NoGrad();
-        layer.Weight.CopyFrom(Scaled(layer.Weight).AsSpan());
+        layer.Weight.CopyFrom(Scaled(layer.Weight).Contiguous().AsSpan());
         _merged = true;
     }
 
@@ -45,7 +45,7 @@ public sealed class SubspaceScaleAdapter(Tensor? inScale, Tensor? outScale) : IM
         var weight = layer.Weight;
         if (InScale != null) weight = weight / InScale.Reshape(1, -1);
         if (OutScale != null) weight = weight / OutScale;
-        layer.Weight.CopyFrom(weight.AsSpan());
+        layer.Weight.CopyFrom(weight.Contiguous().AsSpan());
         _merged = false;
     }
 }
