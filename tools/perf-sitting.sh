@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One measuring sitting for issue 6: ours and the PyTorch peer alternately, so both see the same machine state.
-# Needs Debian's python3-torch and ../shared/bench/peer_pytorch.py (the RoBERTa peer); takes about 15 minutes.
+# Needs Debian's python3-torch and ../shared/bench/peer_pytorch.py (the RoBERTa peer); takes about 17 minutes.
 # Run nothing else meanwhile: the machines are shared and two cores are all there is.
 # Usage: tools/perf-sitting.sh [rounds]   (from the repository root)
 set -euo pipefail
@@ -29,3 +29,5 @@ ours --threads 1 --method full; peer --threads 1 --mode full
 echo "OURS llama-1b --threads 2"
 dotnet .build/eft/eft.dll perf train --arch llama-1b --batch 4 --seq 64 --steps 3 --warmup 2 --threads 2 | grep -E "ms/step|peak|bound|per step|tokens"
 env -u OPENBLAS_CORETYPE /usr/bin/python3 tools/peer_llama_pytorch.py --batch 4 --seq 64 --steps 3 --warmup 2 --threads 2
+echo "OURS llama-1b --threads 2 --frozen-bf16"
+dotnet .build/eft/eft.dll perf train --arch llama-1b --batch 4 --seq 64 --steps 3 --warmup 2 --threads 2 --frozen-bf16 | grep -E "ms/step|peak|bound|per step|tokens"
