@@ -8,14 +8,23 @@ namespace EfficientFT.Models.Llama;
 /// LLaMA with a language-model head. The loss is next-token cross-entropy: logits at t predict labels at t + 1,
 /// labels −100 are ignored, the mean is over the counted targets (transformers' ForCausalLMLoss).
 /// </summary>
-public sealed class LlamaForCausalLM(LlamaConfig config) : PretrainedModel
+public sealed class LlamaForCausalLM : PretrainedModel
 {
-    public LlamaConfig Config { get; } = config;
+    public LlamaForCausalLM(LlamaConfig config)
+    {
+        Config = config;
+        Model = new LlamaModel(config);
+        // Tied, the head is the embedding table itself: a [V, C] matrix of its own would be a second copy of the
+        // largest tensor of a small LLaMA (1 GB for Llama-3.2-1B's 128 k words), never read.
+        LmHead = new Linear(config.TieWordEmbeddings ? Model.EmbedTokens.Weight : Tensor.Zeros(config.VocabSize, config.HiddenSize), null);
+    }
 
-    public LlamaModel Model { get; } = new(config);
+    public LlamaConfig Config { get; }
+
+    public LlamaModel Model { get; }
 
     /// <summary>The output projection [V, C]; the embedding matrix itself when tie_word_embeddings is set.</summary>
-    public Linear LmHead { get; set; } = new(Tensor.Zeros(config.VocabSize, config.HiddenSize), null);
+    public Linear LmHead { get; set; }
 
     public override ModelConfig ModelConfig => Config;
 
@@ -26,8 +35,7 @@ public sealed class LlamaForCausalLM(LlamaConfig config) : PretrainedModel
     public override ModelOutput Forward(ModelBatch batch, ForwardContext context)
     {
         var h = Model.Forward(batch, context);
-        var weight = Config.TieWordEmbeddings ? Model.EmbedTokens.Weight : LmHead.Weight;
-        var logits = Ops.Linear(h, weight);
+        var logits = Ops.Linear(h, Config.TieWordEmbeddings ? Model.EmbedTokens.Weight : LmHead.Weight);
         Tensor? loss = null;
         if (batch.TokenLabels is { } labels)
         {
