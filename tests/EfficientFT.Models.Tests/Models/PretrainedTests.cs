@@ -30,6 +30,41 @@ public sealed class PretrainedTests
         }
     }
 
+    /// <summary>
+    /// A checkpoint stored in bfloat16, as LLaMA checkpoints are, loads into held matrices without any rounding: their
+    /// bits are the file's. The task head and the vectors stay float32, and saving as BF16 gives the file back.
+    /// </summary>
+    [Theory]
+    [InlineData("llama_cls__lora")]
+    [InlineData("roberta_cls__base")]
+    public void LoadHeldInBFloat16_OfABFloat16Checkpoint_KeepsItsBitsExactly(string caseName)
+    {
+        var source = Path.Combine(Fixtures.Case(caseName), "base");
+        using var dir = new TempDirectory();
+        File.Copy(Path.Combine(source, "config.json"), dir.File("config.json"));
+        SafeTensorsWriter.Save(dir.File("model.safetensors"), SafeTensorsFile.LoadAll(Path.Combine(source, "model.safetensors")),
+            new SafeTensorsSaveOptions { DType = SafeTensorsDType.BF16 });
+
+        var (model, _) = Pretrained.Load(dir.Path, c => c, holdInBFloat16: true);
+        using var file = SafeTensorsFile.Open(dir.File("model.safetensors"));
+        var held = 0;
+        foreach (var (name, tensor) in model.NamedTensors())
+        {
+            var isHead = model.HeadModules.Any(head => name.StartsWith(head + ".", StringComparison.Ordinal));
+            Assert.Equal(tensor.Rank == 2 && !isHead, tensor.IsBFloat16);
+            if (!tensor.IsBFloat16) continue;
+            held++;
+            Assert.Equal(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(file.GetBytes(name)).ToArray(), tensor.AsBFloat16Span().ToArray());
+        }
+        Assert.True(held > 5);
+
+        using var again = new TempDirectory();
+        SafeTensorsWriter.Save(again.File("model.safetensors"), model.NamedTensors().ToDictionary(p => p.Name, p => p.Value),
+            new SafeTensorsSaveOptions { DType = SafeTensorsDType.BF16 });
+        using var saved = SafeTensorsFile.Open(again.File("model.safetensors"));
+        foreach (var (name, _) in model.NamedTensors()) Assert.Equal(file.GetBytes(name), saved.GetBytes(name));
+    }
+
     [Fact]
     public void Load_WithAnotherHead_InitialisesOnlyTheHead()
     {
