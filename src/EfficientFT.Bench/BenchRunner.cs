@@ -48,7 +48,7 @@ public sealed class BenchRunner(TaskCatalog tasks)
         {
             var data = tasks.Load(s.Task);
             var modelDir = ModelDirectory(s.Model);
-            var model = LoadClassifier(modelDir, data.Task, s.Seed);
+            var model = LoadClassifier(modelDir, data.Task, s.Seed, s.FrozenBf16);
             var encoded = Encode(modelDir, model, s, data);
             var steps = TotalSteps(s, encoded.Train.Batch);
             var peftOptions = new PeftOptions
@@ -138,7 +138,7 @@ public sealed class BenchRunner(TaskCatalog tasks)
     /// The model as a sequence classifier with the task's labels: the body from the checkpoint, the head (whatever the
     /// checkpoint had) initialised fresh from <paramref name="seed"/>.
     /// </summary>
-    public static PretrainedModel LoadClassifier(string directory, GlueTask task, ulong seed)
+    public static PretrainedModel LoadClassifier(string directory, GlueTask task, ulong seed, bool frozenBf16 = false)
     {
         var labels = task.IsRegression
             ? new Dictionary<int, string> { [0] = "LABEL_0" }
@@ -157,7 +157,7 @@ public sealed class BenchRunner(TaskCatalog tasks)
             Id2Label = labels,
             Label2Id = labels.ToDictionary(kv => kv.Value, kv => kv.Key),
             ProblemType = task.IsRegression ? ProblemType.Regression : ProblemType.SingleLabelClassification,
-        }, seed: seed, freshHead: true);
+        }, seed: seed, freshHead: true, holdInBFloat16: frozenBf16);
         return model;
     }
 

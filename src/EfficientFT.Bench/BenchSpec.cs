@@ -58,6 +58,7 @@ public sealed record BenchPlan(
 ///   checkpoint_every: null     # checkpoint every N steps so a killed run resumes
 ///   checkpoint_minutes: 10     # and once this many minutes have passed since the last checkpoint (null: never)
 ///   gradient_checkpointing: false  # recompute each layer in backward: less memory, one more forward, same result
+///   frozen_bf16: false         # hold the frozen weights in bfloat16: half their memory (part of the run's id)
 ///   per_method:                # overrides for one method
 ///     full_ft: { lr: 1e-4 }
 /// grids:
@@ -142,6 +143,7 @@ public sealed class BenchSpec
         ("checkpoint_every", new(Kind.Int, Min: 1, Nullable: true)),
         ("checkpoint_minutes", new(Kind.Double, Min: double.Epsilon, Nullable: true)),
         ("gradient_checkpointing", new(Kind.Bool)),
+        ("frozen_bf16", new(Kind.Bool)),
         ("sparse_rate", new(Kind.Double, Min: double.Epsilon, Max: 1, Methods: ["sift"], Default: "0.2")),
         ("loraplus_ratio", new(Kind.Double, Min: double.Epsilon, Methods: ["loraplus"], Default: "16")),
         ("adalora_init_r", new(Kind.Int, Min: 1, Methods: ["adalora"])),
@@ -165,7 +167,7 @@ public sealed class BenchSpec
         ["alpha"] = "16", ["epochs"] = "1", ["max_steps"] = null, ["batch_size"] = "16", ["max_length"] = "128",
         ["schedule"] = "linear", ["warmup_ratio"] = "0", ["weight_decay"] = "0", ["max_grad_norm"] = "1",
         ["adapter_dropout"] = "0", ["evaluate_every"] = null, ["checkpoint_every"] = null,
-        ["checkpoint_minutes"] = "10", ["gradient_checkpointing"] = "false",
+        ["checkpoint_minutes"] = "10", ["gradient_checkpointing"] = "false", ["frozen_bf16"] = "false",
     };
 
     private sealed record Item(string? Text, SpecPlace Place);
@@ -515,6 +517,7 @@ public sealed class BenchSpec
             WeightDecay = Double(c, "weight_decay"),
             MaxGradNorm = c["max_grad_norm"].Text is { } norm ? double.Parse(norm, NumberStyles.Float, CultureInfo.InvariantCulture) : null,
             AdapterDropout = DropoutMethods.Contains(method) ? Double(c, "adapter_dropout") : 0,
+            FrozenBf16 = bool.Parse(c["frozen_bf16"].Text!),
             MethodOptions = options,
         };
     }

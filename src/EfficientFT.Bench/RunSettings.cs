@@ -58,6 +58,12 @@ public sealed record RunSettings
     /// <summary>Adapter input dropout.</summary>
     public double AdapterDropout { get; init; }
 
+    /// <summary>
+    /// The frozen matrices held in bfloat16 (`eft train --frozen-bf16`): half their memory, and their values rounded
+    /// unless the checkpoint is bfloat16 already, so it is part of what a run computes.
+    /// </summary>
+    public bool FrozenBf16 { get; init; }
+
     /// <summary>Method-specific settings by name (sparse_rate, mpc, loraplus_ratio, …); sorted in the canonical form.</summary>
     public IReadOnlyDictionary<string, string> MethodOptions { get; init; } = new Dictionary<string, string>();
 
@@ -73,6 +79,8 @@ public sealed record RunSettings
             ["adapter_dropout"] = AdapterDropout,
             ["method_options"] = new SortedDictionary<string, string>(MethodOptions.ToDictionary(), StringComparer.Ordinal),
         };
+        // Only when set, so that the ids of every run made before the setting existed stay as they were.
+        if (FrozenBf16) sorted["frozen_bf16"] = true;
         return JsonSerializer.Serialize(sorted);
     }
 

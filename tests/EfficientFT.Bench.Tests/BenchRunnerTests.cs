@@ -115,6 +115,30 @@ public sealed class BenchRunnerTests : IDisposable
         Assert.Equal(kept.Scores, recomputed.Scores);
     }
 
+    /// <summary>
+    /// A bfloat16 run of the grid completes, records the setting, trains on rounded weights (other losses than the
+    /// float32 run's, close to them) and shows in the report as its own model, not as another seed.
+    /// </summary>
+    [Fact]
+    public void Frozen_bf16_runs_as_its_own_configuration()
+    {
+        var assets = TinyBench.CreateAssets(_dir);
+        var runner = new BenchRunner(new TaskCatalog(assets, null));
+        var plan = BenchSpec.Parse("""
+            defaults: { model: embedded, tasks: toy, methods: lora, max_steps: 3, batch_size: 8, max_length: 24, lr: 5e-3, seeds: [1] }
+            grids: [{ frozen_bf16: [false, true] }]
+            """, "tiny.yaml", "tiny").Expand();
+        var store = new ResultsStore(Path.Combine(_dir, "bf16"));
+        BenchGrid.Run(plan, Shard.All, store, runner);
+        var records = store.ReadAll().OrderBy(r => r.Settings.FrozenBf16).ToList();
+        Assert.All(records, r => Assert.Equal(RunStatus.Completed, r.Status));
+        var (single, held) = (records[0], records[1]);
+        Assert.True(held.Settings.FrozenBf16);
+        Assert.NotEqual(single.Losses, held.Losses);
+        Assert.All(single.Losses.Zip(held.Losses), p => Assert.True(Math.Abs(p.First - p.Second) <= 0.01 * Math.Abs(p.First), $"{p.First} vs {p.Second}"));
+        Assert.Equal(["embedded", "embedded (bf16)"], records.Select(r => EfficientFT.Bench.Reporting.ConfigKey.Of(r.Settings).Model));
+    }
+
     [Fact]
     public void Glue_tasks_read_from_the_original_layout_including_regression()
     {

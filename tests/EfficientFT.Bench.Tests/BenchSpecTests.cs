@@ -112,6 +112,24 @@ public class BenchSpecTests
     }
 
     [Fact]
+    public void Frozen_bf16_is_a_new_run_but_leaves_every_other_id_as_it_was()
+    {
+        var plan = Expand("""
+            defaults: { tasks: toy, methods: lora, seeds: [1] }
+            grids:
+              - { frozen_bf16: [false, true] }
+            """);
+        Assert.Equal([false, true], plan.Runs.Select(r => r.Settings.FrozenBf16));
+        Assert.NotEqual(plan.Runs[0].Id, plan.Runs[1].Id);
+        var unset = Expand("""
+            defaults: { tasks: toy, methods: lora, seeds: [1] }
+            grids: [{ lr: 5e-4 }]
+            """);
+        Assert.Equal(unset.Runs[0].Id, plan.Runs[0].Id);
+        Assert.DoesNotContain("frozen_bf16", unset.Runs[0].Settings.CanonicalJson());
+    }
+
+    [Fact]
     public void Ids_do_not_depend_on_key_order_or_target_spelling()
     {
         var one = Expand("""
@@ -149,6 +167,7 @@ public class BenchSpecTests
     [InlineData("defaults:\n  tasks: toy\n  schedule: steep\ngrids:\n  - methods: lora\n", 3, "schedule", "constant, linear, cosine")]
     [InlineData("defaults:\n  tasks: toy\ngrids:\n  - targets: q\n", 4, "grids[0]", "no method")]
     [InlineData("defaults:\n  tasks: toy\n  gradient_checkpointing: yes\ngrids:\n  - methods: lora\n", 3, "gradient_checkpointing", "'yes' is not true or false")]
+    [InlineData("defaults:\n  tasks: toy\ngrids:\n  - methods: lora\n    frozen_bf16: 1\n", 5, "frozen_bf16", "'1' is not true or false")]
     [InlineData("defaults:\n  tasks: toy\n   lr: 1\ngrids: []\n", 3, "yaml", "")]
     [InlineData("defaults: { tasks: toy\ngrids: []\n", 0, "yaml", "not valid YAML")]
     [InlineData("defaults:\n  tasks: toy\ngrid:\n  - methods: lora\n", 3, "grid", "unknown key")]

@@ -12,7 +12,12 @@ public sealed record ConfigKey(string Model, string Method, string Targets, int 
     /// <summary>The order of the paper's table first (full fine-tuning, LoRA, DoRA), then alphabetical.</summary>
     private static readonly string[] MethodOrder = ["full_ft", "lora", "dora", "pissa", "olora", "rslora", "loraplus"];
 
-    public static ConfigKey Of(RunSettings s) => new(s.Model, s.Method, s.Targets, s.Rank, s.Lambda, s.LearningRate);
+    /// <summary>
+    /// The key of a run's settings. A model held in bfloat16 computes other numbers than the same model in float32,
+    /// so it counts as another model ("embedded (bf16)") rather than pooling with it as if only the seed differed.
+    /// </summary>
+    public static ConfigKey Of(RunSettings s) =>
+        new(s.FrozenBf16 ? $"{s.Model} (bf16)" : s.Model, s.Method, s.Targets, s.Rank, s.Lambda, s.LearningRate);
 
     public bool UsesRank => !Rankless.Contains(Method);
 
