@@ -38,7 +38,10 @@ public sealed class SafeTensorsEntry
 
     public long ByteLength { get; }
 
-    /// <summary>A float32 tensor saved as <paramref name="dtype"/> (F32, or F16/BF16 rounded to nearest even).</summary>
+    /// <summary>
+    /// A tensor saved as <paramref name="dtype"/> (F32, or F16/BF16 rounded to nearest even); one held in bfloat16 is
+    /// read from its bits as it is written.
+    /// </summary>
     public static SafeTensorsEntry FromTensor(string name, Tensor tensor, SafeTensorsDType dtype = SafeTensorsDType.F32)
     {
         if (dtype is not (SafeTensorsDType.F32 or SafeTensorsDType.F16 or SafeTensorsDType.BF16))

@@ -2,6 +2,13 @@ using System.Runtime.CompilerServices;
 
 namespace EfficientFT.Tensors.Blas;
 
+/// <summary>B's storage: float32, or bfloat16 bits widened as they are packed; exactly one is set.</summary>
+internal readonly unsafe struct GemmB(float* single, ushort* bfloat16)
+{
+    public readonly float* Single = single;
+    public readonly ushort* BFloat16 = bfloat16;
+}
+
 /// <summary>
 /// Goto/BLIS blocking around a micro-kernel. For each Nc-wide column block and Kc-deep slice, B is packed once into
 /// Nr-wide panels shared by all threads (about 3 MB, resident in L3); then the threads claim items (row chunks of at
@@ -16,13 +23,6 @@ namespace EfficientFT.Tensors.Blas;
 /// between the Vector256 and Vector512 kernels, not merely repeatable for one configuration. That is also what lets
 /// threads claim items dynamically without giving up the determinism contract.
 /// </remarks>
-/// <summary>B's storage: float32, or bfloat16 bits widened as they are packed; exactly one is set.</summary>
-internal readonly unsafe struct GemmB(float* single, ushort* bfloat16)
-{
-    public readonly float* Single = single;
-    public readonly ushort* BFloat16 = bfloat16;
-}
-
 internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroKernel
 {
     /// <summary>
