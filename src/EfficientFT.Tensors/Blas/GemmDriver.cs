@@ -10,11 +10,12 @@ internal readonly unsafe struct GemmB(float* single, ushort* bfloat16)
 }
 
 /// <summary>
-/// Goto/BLIS blocking around a micro-kernel. For each Nc-wide column block and Kc-deep slice, B is packed once into
-/// Nr-wide panels shared by all threads (about 3 MB, resident in L3); then the threads claim items (row chunks of at
-/// most Mc rows, times column chunks when rows run short), pack the item's rows of A into Mr-tall panels (at most
-/// 144 KB, resident in L2) and sweep its B panels (16–32 KB, resident in L1) with the micro-kernel. Packing absorbs
-/// both transposes and pads the last panels with zeros, so the kernel never branches on shape.
+/// Goto/BLIS blocking around a micro-kernel. For each Nc-wide column block, a group of Kc-deep slices of B (up to
+/// 9 MB, resident in L3) is packed once into Nr-wide panels shared by all threads; then the threads claim items (row
+/// chunks of at most Mc rows, times column chunks when rows run short) and, slice by slice, pack the item's rows of
+/// A into Mr-tall panels (at most 144 KB, resident in L2) and sweep that slice's B panels (16–32 KB, resident in L1)
+/// with the micro-kernel. Packing absorbs both transposes and pads the last panels with zeros, so the kernel never
+/// branches on shape.
 /// </summary>
 /// <remarks>
 /// Every element of C gets the same arithmetic whatever the thread count, split or kernel width: within a Kc slice
@@ -35,7 +36,7 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
     /// <summary>Rows per packed A block: Mc×Kc floats (144 KB) fits the 512 KB L2 with room for C; 144 = 24·6 = 18·8.</summary>
     internal const int Mc = 144;
 
-    /// <summary>Columns per packed B block: Kc×Nc floats (3 MB) lives in L3 and covers a 3072-wide layer in one go.</summary>
+    /// <summary>Columns per packed B block: a 3072-wide layer in one go, 3 MB per Kc slice (grouped, see PackedBFloats).</summary>
     internal const int Nc = 3072;
 
     /// <summary>
@@ -73,8 +74,7 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
     private readonly int _threads, _rowChunks, _colChunks, _items;
     private readonly Action<int> _packB, _compute;
     private float* _bPack;
-    private int _jc, _nc, _pc, _kc;
-    private float _sliceBeta;
+    private int _jc, _nc, _ncPadded, _kb, _kbEnd;
     private int _nextItem;
 
     private GemmDriver(bool transposeA, bool transposeB, int m, int n, int k, float alpha, float* a, nint lda,
@@ -134,17 +134,31 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
     /// <summary>The first row of row chunk <paramref name="chunk"/>; chunk <see cref="_rowChunks"/> gives m.</summary>
     private int ChunkStart(int chunk) => (int)Math.Min(_m, (long)(_m + MR - 1) / MR * chunk / _rowChunks * MR);
 
+    /// <summary>
+    /// Slices of one column block are packed together, up to this many floats of B (9 MB, within L3): a two-thread
+    /// product then meets two barriers per group of slices instead of two per slice (RoBERTa-base's products: one
+    /// group instead of 3 or 12 slices). Each hand-off risks finding the other thread off its core. On the 2-core
+    /// VM, LoRA's 1024×8×768 down-projection alternated between 0.3 ms and 1.9 ms runs at two threads; with one group
+    /// its slow runs take 0.95 ms. A whole training step did not change measurably (2,719 against 2,749 ms, six
+    /// alternating runs each).
+    /// </summary>
+    private const int PackedBFloats = 9 << 18;
+
+    /// <summary>Where slice <paramref name="pc"/>'s panels start in the packed group, all earlier slices being Kc deep.</summary>
+    private float* SlicePanels(int pc) => _bPack + (nint)(pc - _kb) * _ncPadded;
+
     private void Run()
     {
         t_bPack ??= new PackBuffer();
-        _bPack = t_bPack.Get(Kc * ((Math.Min(_n, Nc) + NR - 1) / NR * NR));
+        _ncPadded = (Math.Min(_n, Nc) + NR - 1) / NR * NR;
+        var group = Math.Max(1, PackedBFloats / (_ncPadded * Kc)) * Kc;
+        _bPack = t_bPack.Get(Math.Min(group, (_k + Kc - 1) / Kc * Kc) * _ncPadded);
         for (_jc = 0; _jc < _n; _jc += Nc)
         {
             _nc = Math.Min(Nc, _n - _jc);
-            for (_pc = 0; _pc < _k; _pc += Kc)
+            for (_kb = 0; _kb < _k; _kb += group)
             {
-                _kc = Math.Min(Kc, _k - _pc);
-                _sliceBeta = _pc == 0 ? _beta : 1f;
+                _kbEnd = Math.Min(_k, _kb + group);
                 GemmWorkers.Run(_threads, _packB);
                 _nextItem = 0;
                 GemmWorkers.Run(_threads, _compute);
@@ -155,19 +169,23 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
     private void PackB(int t)
     {
         var panels = (_nc + NR - 1) / NR;
-        var end = (int)((long)panels * (t + 1) / _threads);
-        for (var jp = (int)((long)panels * t / _threads); jp < end; jp++)
+        var (begin, end) = ((int)((long)panels * t / _threads), (int)((long)panels * (t + 1) / _threads));
+        for (var pc = _kb; pc < _kbEnd; pc += Kc)
         {
-            var j0 = _jc + jp * NR;
-            var nr = Math.Min(NR, _n - j0);
-            var dst = _bPack + (nint)jp * NR * _kc;
-            if (_b.BFloat16 != null)
+            var kc = Math.Min(Kc, _k - pc);
+            for (var jp = begin; jp < end; jp++)
             {
-                if (_transposeB) PackBTransposed(_b.BFloat16 + j0 * _ldb + _pc, _ldb, dst, _kc, nr);
-                else PackBRows(_b.BFloat16 + _pc * _ldb + j0, _ldb, dst, _kc, nr);
+                var j0 = _jc + jp * NR;
+                var nr = Math.Min(NR, _n - j0);
+                var dst = SlicePanels(pc) + (nint)jp * NR * kc;
+                if (_b.BFloat16 != null)
+                {
+                    if (_transposeB) PackBTransposed(_b.BFloat16 + j0 * _ldb + pc, _ldb, dst, kc, nr);
+                    else PackBRows(_b.BFloat16 + pc * _ldb + j0, _ldb, dst, kc, nr);
+                }
+                else if (_transposeB) PackBTransposed(_b.Single + j0 * _ldb + pc, _ldb, dst, kc, nr);
+                else PackBRows(_b.Single + pc * _ldb + j0, _ldb, dst, kc, nr);
             }
-            else if (_transposeB) PackBTransposed(_b.Single + j0 * _ldb + _pc, _ldb, dst, _kc, nr);
-            else PackBRows(_b.Single + _pc * _ldb + j0, _ldb, dst, _kc, nr);
         }
     }
 
@@ -241,51 +259,57 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
             var ic = ChunkStart(rowChunk);
             var mc = ChunkStart(rowChunk + 1) - ic;
             var panelEnd = (int)((long)colPanels * (colChunk + 1) / _colChunks);
-            PackA(ic, mc, aPack);
-            for (var jp = (int)((long)colPanels * colChunk / _colChunks); jp < panelEnd; jp++)
+            // The slices in order, each accumulating onto what the one before wrote, exactly as one slice at a time.
+            for (var pc = _kb; pc < _kbEnd; pc += Kc)
             {
-                var j0 = jp * NR;
-                var nr = Math.Min(NR, _nc - j0);
-                var bPanel = _bPack + (nint)jp * NR * _kc;
-                var bias = _bias == null || _pc != 0 ? null : _bias + _jc + j0;
-                for (var ir = 0; ir < mc; ir += MR)
+                var kc = Math.Min(Kc, _k - pc);
+                var sliceBeta = pc == 0 ? _beta : 1f;
+                PackA(ic, mc, pc, kc, aPack);
+                for (var jp = (int)((long)colPanels * colChunk / _colChunks); jp < panelEnd; jp++)
                 {
-                    var mr = Math.Min(MR, mc - ir);
-                    var cTile = _c + (ic + ir) * _ldc + _jc + j0;
-                    if (mr == MR && nr == NR)
+                    var j0 = jp * NR;
+                    var nr = Math.Min(NR, _nc - j0);
+                    var bPanel = SlicePanels(pc) + (nint)jp * NR * kc;
+                    var bias = _bias == null || pc != 0 ? null : _bias + _jc + j0;
+                    for (var ir = 0; ir < mc; ir += MR)
                     {
-                        TKernel.Run(_kc, aPack + (nint)ir * _kc, bPanel, cTile, _ldc, _alpha, _sliceBeta, bias);
-                        continue;
+                        var mr = Math.Min(MR, mc - ir);
+                        var cTile = _c + (ic + ir) * _ldc + _jc + j0;
+                        if (mr == MR && nr == NR)
+                        {
+                            TKernel.Run(kc, aPack + (nint)ir * kc, bPanel, cTile, _ldc, _alpha, sliceBeta, bias);
+                            continue;
+                        }
+                        TKernel.Run(kc, aPack + (nint)ir * kc, bPanel, edge, NR, 1f, 0f, null);
+                        MergeEdge(edge, mr, nr, cTile, bias, sliceBeta);
                     }
-                    TKernel.Run(_kc, aPack + (nint)ir * _kc, bPanel, edge, NR, 1f, 0f, null);
-                    MergeEdge(edge, mr, nr, cTile, bias);
                 }
             }
         }
     }
 
     /// <summary>Writes the valid part of a padded tile with the kernel's own rounding: fma(alpha, sum, beta·c or bias).</summary>
-    private void MergeEdge(float* tile, int mr, int nr, float* c, float* bias)
+    private void MergeEdge(float* tile, int mr, int nr, float* c, float* bias, float sliceBeta)
     {
         for (var i = 0; i < mr; i++, tile += NR, c += _ldc)
         {
             if (bias != null)
                 for (var j = 0; j < nr; j++) c[j] = MathF.FusedMultiplyAdd(tile[j], _alpha, bias[j]);
-            else if (_sliceBeta == 0)
+            else if (sliceBeta == 0)
                 for (var j = 0; j < nr; j++) c[j] = tile[j] * _alpha;
             else
-                for (var j = 0; j < nr; j++) c[j] = MathF.FusedMultiplyAdd(tile[j], _alpha, c[j] * _sliceBeta);
+                for (var j = 0; j < nr; j++) c[j] = MathF.FusedMultiplyAdd(tile[j], _alpha, c[j] * sliceBeta);
         }
     }
 
-    private void PackA(int ic, int mc, float* dst)
+    private void PackA(int ic, int mc, int pc, int kc, float* dst)
     {
-        for (var ir = 0; ir < mc; ir += MR, dst += (nint)MR * _kc)
+        for (var ir = 0; ir < mc; ir += MR, dst += (nint)MR * kc)
         {
             var mr = Math.Min(MR, mc - ir);
             var i0 = ic + ir;
-            if (_transposeA) PackAColumns(_a + _pc * _lda + i0, _lda, dst, _kc, mr);
-            else PackARows(_a + i0 * _lda + _pc, _lda, dst, _kc, mr);
+            if (_transposeA) PackAColumns(_a + pc * _lda + i0, _lda, dst, kc, mr);
+            else PackARows(_a + i0 * _lda + pc, _lda, dst, kc, mr);
         }
     }
 

@@ -69,6 +69,25 @@ public class GemmTests(ITestOutputHelper output)
         output.WriteLine($"{gemm.Name}: {seed} biased products match the reference.");
     }
 
+    /// <summary>
+    /// A product whose B block is deeper than one packed group of slices (n = 3100 spans two column blocks, and the
+    /// first one's 3072 columns pack three 256-deep slices at a time, so k = 1030 needs two groups): the groups must
+    /// chain their sums as single slices do, with and without a bias.
+    /// </summary>
+    [Theory]
+    [InlineData("avx2/1")]
+    [InlineData("avx2/2")]
+    public void ProductsDeeperThanOnePackedGroupMatchTheReference(string path)
+    {
+        var gemm = Create(path)!;
+        var seed = 500;
+        foreach (var (ta, tb) in new[] { (false, false), (false, true), (true, false), (true, true) })
+        {
+            Compare(gemm, ta, tb, 13, 3100, 1030, 0.75f, 0.5f, padding: 3, seed++);
+            Compare(gemm, ta, tb, 13, 3100, 1030, 1f, 0f, padding: 0, seed++, withBias: true);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Paths))]
     public void BetaZeroIgnoresNaNInC(string path)
