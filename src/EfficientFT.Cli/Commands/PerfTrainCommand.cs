@@ -147,6 +147,10 @@ public static class PerfTrainCommand
             $"per step: {collections:F1} garbage collections, {gcMs:F1} ms paused by them, {faults:N0} page faults (first touches of memory)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"matrix products: {flopsPerStep / 1e9:F1} GFLOP per step; at the measured GEMM peak {peak:F0} GFLOP/s that is {boundMs:F0} ms, so the step runs at {boundMs / median:P0} of its bound"));
+        if (boundMs > median)
+            // Seen on a shared VM: both peak measurements caught a stall, and the share came out as 118%.
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"eft: note: the step beat its bound, so the GEMM peak measured here ({peak:F0} GFLOP/s) is too low; the machine was busy while it was measured. Rerun for a meaningful share."));
         if (profile) PrintProfile(opTimes, steps);
         return 0;
     }

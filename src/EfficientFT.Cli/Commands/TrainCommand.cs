@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
+using EfficientFT.Bench.Reporting;
 using EfficientFT.Models;
 using EfficientFT.Models.Data;
 using EfficientFT.Models.Hub;
@@ -130,6 +131,11 @@ public static class TrainCommand
             Beta2 = s.Betas.Item2, Eps = s.Eps, WeightDecay = s.WeightDecay, GaloreGap = s.GaloreGap, GaloreScale = s.GaloreScale,
         });
         Console.WriteLine($"{peft.Method.Name} on {peft.Targets.Count} modules of {model.Architecture}: {peft.TrainableCount:N0} trainable parameters ({peft.TrainableShare:P3} of the model)");
+        if (frozenBf16)
+        {
+            var held = model.NamedTensors().Select(p => p.Value).Where(t => t.IsBFloat16).Distinct().Sum(t => 2L * t.Size);
+            Console.WriteLine($"frozen weights in bfloat16: {Format.Bytes(held)} ({Format.Bytes(2 * held)} in float32)");
+        }
 
         Directory.CreateDirectory(outputDir);
         var result = new Trainer(peft, optimizer, s.Trainer).Train(rows);
