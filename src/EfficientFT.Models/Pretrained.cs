@@ -62,7 +62,7 @@ public static class Pretrained
         using var checkpoint = SafeTensorsCheckpoint.Open(directory);
         var names = checkpoint.Names.ToHashSet(StringComparer.Ordinal);
         if (freshHead) names.RemoveWhere(k => model.HeadModules.Any(head => k.StartsWith(head + ".", StringComparison.Ordinal)));
-        var report = model.LoadTensors(names, checkpoint.GetTensor, directory, new Rng(seed));
+        var report = model.LoadTensors(checkpoint, names, directory, new Rng(seed));
         return (model, report);
     }
 

@@ -1,5 +1,6 @@
 using EfficientFT.Models.Configs;
 using EfficientFT.Models.Nn;
+using EfficientFT.Models.SafeTensors;
 using EfficientFT.Tensors;
 
 namespace EfficientFT.Models;
@@ -42,13 +43,19 @@ public abstract class PretrainedModel : Module
     /// </summary>
     /// <param name="source">Where the checkpoint came from, for messages.</param>
     public LoadReport LoadTensors(IReadOnlyDictionary<string, Tensor> tensors, string source, Rng? rng = null) =>
-        LoadTensors(tensors.Keys.ToHashSet(StringComparer.Ordinal), name => tensors[name], source, rng);
+        LoadTensors(tensors.Keys.ToHashSet(StringComparer.Ordinal), name => tensors[name].ShapeArray(),
+            (name, target) => target.CopyFrom(tensors[name].Contiguous().AsSpan()), source, rng);
 
     /// <summary>
-    /// As <see cref="LoadTensors(IReadOnlyDictionary{string, Tensor}, string, Rng?)"/>, reading each tensor only when
-    /// it is copied in (<paramref name="read"/>), so that loading never holds a second copy of the whole model.
+    /// As <see cref="LoadTensors(IReadOnlyDictionary{string, Tensor}, string, Rng?)"/>, straight from a checkpoint:
+    /// each tensor is read into its place piece by piece (<see cref="SafeTensorsCheckpoint.ReadInto"/>), so loading
+    /// never holds a second copy of the model, nor a float32 copy of a tensor held in bfloat16.
     /// </summary>
-    public LoadReport LoadTensors(IReadOnlySet<string> names, Func<string, Tensor> read, string source, Rng? rng = null)
+    /// <param name="names">The checkpoint's tensors to consider (all of them, or all but a head to start fresh).</param>
+    public LoadReport LoadTensors(SafeTensorsCheckpoint checkpoint, IReadOnlySet<string> names, string source, Rng? rng = null) =>
+        LoadTensors(names, name => checkpoint.GetInfo(name).IntShape(source), checkpoint.ReadInto, source, rng);
+
+    private LoadReport LoadTensors(IReadOnlySet<string> names, Func<string, int[]> shapeOf, Action<string, Tensor> copyInto, string source, Rng? rng)
     {
         var own = NamedTensors().ToList();
         var missing = own.Where(p => !names.Contains(p.Name)).Select(p => p.Name).ToList();
@@ -65,10 +72,10 @@ public abstract class PretrainedModel : Module
                 target.CopyFrom(values);
                 continue;
             }
-            var value = read(name);
-            if (!Shapes.SameShape(value.Shape, target.Shape))
-                throw new InvalidDataException($"{source}: tensor {name} has shape {Shapes.Format(value.Shape)}, but {Architecture} expects {Shapes.Format(target.Shape)}.");
-            target.CopyFrom(value.Contiguous().AsSpan());
+            var shape = shapeOf(name);
+            if (!Shapes.SameShape(shape, target.Shape))
+                throw new InvalidDataException($"{source}: tensor {name} has shape {Shapes.Format(shape)}, but {Architecture} expects {Shapes.Format(target.Shape)}.");
+            copyInto(name, target);
         }
         var known = own.Select(p => p.Name).ToHashSet();
         var unused = names.Where(k => !known.Contains(k) && !IsIgnoredCheckpointName(k)).Order(StringComparer.Ordinal).ToList();

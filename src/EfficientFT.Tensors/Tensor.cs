@@ -272,6 +272,27 @@ public sealed partial class Tensor
         values.CopyTo(_storage.AsSpan(0, Size));
     }
 
+    /// <summary>
+    /// Replaces elements [<paramref name="offset"/>, offset + length) with <paramref name="values"/>, rounding them
+    /// when the tensor is held in bfloat16: loading a tensor piece by piece, without a whole float32 copy.
+    /// </summary>
+    public void CopyFrom(ReadOnlySpan<float> values, int offset)
+    {
+        if (offset < 0 || offset > Size - values.Length)
+            throw new ArgumentException($"CopyFrom: {values.Length} values at {offset} do not fit tensor {Describe()} of {Size} elements.");
+        if (_bfloat16 != null) BFloat16.Narrow(values, _bfloat16.AsSpan(offset));
+        else values.CopyTo(AsSpan()[offset..]);
+    }
+
+    /// <summary>Replaces elements [<paramref name="offset"/>, offset + length) of a tensor held in bfloat16 with these bits.</summary>
+    public void CopyBFloat16From(ReadOnlySpan<ushort> bits, int offset)
+    {
+        var storage = BFloat16Storage;
+        if (offset < 0 || offset > Size - bits.Length)
+            throw new ArgumentException($"CopyBFloat16From: {bits.Length} values at {offset} do not fit tensor {Describe()} of {Size} elements.");
+        bits.CopyTo(storage.AsSpan(offset));
+    }
+
     /// <summary>Clears the accumulated gradient.</summary>
     public void ZeroGrad() => Grad = null;
 

@@ -110,6 +110,23 @@ public class BFloat16Tests
     }
 
     [Fact]
+    public void RangedWrites_LandWhereAskedAndRefuseToOverrun()
+    {
+        var single = Tensor.Zeros(2, 5);
+        single.CopyFrom([1.5f, 2.5f, 1f / 3], 6);
+        Assert.Equal([0f, 0f, 0f, 0f, 0f, 0f, 1.5f, 2.5f, 1f / 3, 0f], single.ToArray());
+        var held = Tensor.Zeros(2, 5);
+        held.HoldInBFloat16();
+        held.CopyFrom([1.5f, 2.5f, 1f / 3], 6);
+        Assert.Equal([0f, 0f, 0f, 0f, 0f, 0f, 1.5f, 2.5f, Up(BFloat16.FromSingle(1f / 3)), 0f], held.ToArray());
+        held.CopyBFloat16From([0x3F80, 0xC000], 0);
+        Assert.Equal([1f, -2f], held.ToArray()[..2]);
+        Assert.Throws<ArgumentException>(() => held.CopyFrom([1f, 2f], 9));
+        Assert.Throws<ArgumentException>(() => held.CopyBFloat16From([1, 2], -1));
+        Assert.Throws<InvalidOperationException>(() => single.CopyBFloat16From([1], 0));
+    }
+
+    [Fact]
     public void HeldTensor_SetToTrain_GoesBackToFloat32Exactly()
     {
         var t = Random(3, 4, 4);

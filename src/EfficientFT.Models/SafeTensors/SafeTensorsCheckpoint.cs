@@ -54,6 +54,9 @@ public sealed class SafeTensorsCheckpoint : IDisposable
     /// <inheritdoc cref="SafeTensorsFile.GetTensor"/>
     public Tensor GetTensor(string name) => FileOf(name).GetTensor(name);
 
+    /// <inheritdoc cref="SafeTensorsFile.ReadInto"/>
+    public void ReadInto(string name, Tensor target) => FileOf(name).ReadInto(name, target);
+
     /// <inheritdoc cref="SafeTensorsFile.GetInt64"/>
     public long[] GetInt64(string name) => FileOf(name).GetInt64(name);
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
 using EfficientFT.Tensors;
 
 namespace EfficientFT.Models.SafeTensors;
@@ -117,6 +118,30 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         var tensor = Tensor.Wrap(values, shape);
         tensor.Name = name;
         return tensor;
+    }
+
+    /// <summary>
+    /// Reads the tensor into <paramref name="target"/> of the same element count, piece by piece, converting as
+    /// <see cref="GetTensor"/> does; a BF16 tensor goes into a target held in bfloat16 bit for bit. No whole float32
+    /// copy is made, so loading a model held in bfloat16 never needs the float32 size of its largest tensor.
+    /// </summary>
+    public void ReadInto(string name, Tensor target)
+    {
+        var info = GetInfo(name);
+        if (info.ElementCount != target.Size)
+            throw new SafeTensorsFormatException(Path, name, $"{info.ElementCount} elements do not fill a tensor of {target.Size}.");
+        if (target.IsBFloat16 && info.DType == SafeTensorsDType.BF16)
+        {
+            ForEachChunk(info, (bytes, start) => target.CopyBFloat16From(MemoryMarshal.Cast<byte, ushort>(bytes), start));
+            return;
+        }
+        var widened = new float[Math.Min(ChunkElements, info.ElementCount)];
+        ForEachChunk(info, (bytes, start) =>
+        {
+            var values = widened.AsSpan(0, bytes.Length / info.DType.ElementSize());
+            DTypeConversion.ToSingle(info.DType, bytes, values);
+            target.CopyFrom(values, start);
+        });
     }
 
     /// <summary>An integer or BOOL tensor's elements, exactly, in row-major order (e.g. I64 index tensors).</summary>

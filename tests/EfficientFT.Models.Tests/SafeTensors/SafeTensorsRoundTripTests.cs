@@ -120,6 +120,38 @@ public sealed class SafeTensorsRoundTripTests
         Assert.Equal([300, 700], file.GetTensor("w").ShapeArray());
     }
 
+    /// <summary>
+    /// ReadInto, over several 2²⁰-element read chunks: into a float32 target it gives GetTensor's values, into a held
+    /// target those values rounded, and from a BF16 file into a held target the file's bits.
+    /// </summary>
+    [Theory]
+    [InlineData(SafeTensorsDType.F32)]
+    [InlineData(SafeTensorsDType.BF16)]
+    [InlineData(SafeTensorsDType.F16)]
+    public void ReadInto_PieceByPiece_MatchesGetTensor(SafeTensorsDType dtype)
+    {
+        var source = Tensor.Normal(new Rng(12), 0f, 1f, 1100, 1000);
+        using var dir = new TempDirectory();
+        var path = dir.File("r.safetensors");
+        SafeTensorsWriter.Save(path, new Dictionary<string, Tensor> { ["w"] = source }, new SafeTensorsSaveOptions { DType = dtype });
+        using var file = SafeTensorsFile.Open(path);
+        var expected = file.GetTensor("w").ToArray();
+
+        var single = Tensor.Zeros(1100, 1000);
+        file.ReadInto("w", single);
+        Assert.Equal(expected, single.ToArray());
+
+        var held = Tensor.Zeros(1100, 1000);
+        held.HoldInBFloat16();
+        file.ReadInto("w", held);
+        Assert.Equal(expected.Select(v => BFloat16.ToSingle(BFloat16.FromSingle(v))), held.ToArray());
+        if (dtype == SafeTensorsDType.BF16)
+            Assert.Equal(MemoryMarshal.Cast<byte, ushort>(file.GetBytes("w")).ToArray(), held.AsBFloat16Span().ToArray());
+
+        var wrongSize = Assert.Throws<SafeTensorsFormatException>(() => file.ReadInto("w", Tensor.Zeros(1100, 999)));
+        Assert.Contains(path, wrongSize.Message);
+    }
+
     [Fact]
     public void Float32Tensors_RoundTripBitExact_IncludingTransposedViewsAndScalars()
     {
