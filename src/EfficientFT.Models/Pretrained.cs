@@ -48,8 +48,8 @@ public static class Pretrained
     /// the model is built (a classifier for another label set). With <paramref name="freshHead"/> the checkpoint's own
     /// head tensors, if any, are ignored and the head starts from <paramref name="seed"/>: its shape may not fit. With
     /// <paramref name="holdInBFloat16"/> every matrix but the task head's is held in bfloat16 before the weights are
-    /// read (<see cref="Module.HoldFrozenMatricesInBFloat16"/>), and the weights are read one tensor at a time, so the
-    /// model never exists in float32 as a whole; a bfloat16 checkpoint loads without rounding.
+    /// read (<see cref="Module.HoldFrozenMatricesInBFloat16"/>), so the model never exists in float32 as a whole; a
+    /// bfloat16 checkpoint loads without rounding. Either way the weights are read into place piece by piece.
     /// </summary>
     public static (PretrainedModel Model, LoadReport Report) Load(string directory, Func<ModelConfig, ModelConfig> configure,
         string? architecture = null, ulong seed = 0, bool freshHead = false, bool holdInBFloat16 = false)
