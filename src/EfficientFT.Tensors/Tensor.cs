@@ -263,13 +263,7 @@ public sealed partial class Tensor
     {
         if (values.Length != Size)
             throw new ArgumentException($"CopyFrom: {values.Length} values for tensor {Describe()} of {Size} elements.");
-        if (_bfloat16 != null)
-        {
-            BFloat16.Narrow(values, _bfloat16);
-            return;
-        }
-        AsSpan();
-        values.CopyTo(_storage.AsSpan(0, Size));
+        CopyFrom(values, 0);
     }
 
     /// <summary>

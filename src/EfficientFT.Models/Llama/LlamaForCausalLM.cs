@@ -35,7 +35,7 @@ public sealed class LlamaForCausalLM : PretrainedModel
     public override ModelOutput Forward(ModelBatch batch, ForwardContext context)
     {
         var h = Model.Forward(batch, context);
-        var logits = Ops.Linear(h, Config.TieWordEmbeddings ? Model.EmbedTokens.Weight : LmHead.Weight);
+        var logits = Ops.Linear(h, LmHead.Weight);
         Tensor? loss = null;
         if (batch.TokenLabels is { } labels)
         {

@@ -47,46 +47,29 @@ public sealed class SafeTensorsEntry
         if (dtype is not (SafeTensorsDType.F32 or SafeTensorsDType.F16 or SafeTensorsDType.BF16))
             throw new ArgumentException($"Tensor '{name}': float tensors are saved as F32, F16 or BF16, not {dtype.HeaderName()}.", nameof(dtype));
         var shape = Array.ConvertAll(tensor.ShapeArray(), d => (long)d);
-        if (tensor.IsBFloat16) return FromBFloat16(name, tensor, dtype, shape);
-        var source = tensor.Contiguous();
+        // A held tensor stays held: its bits are written as they are for BF16, else widened chunk by chunk.
+        var source = tensor.IsBFloat16 ? tensor : tensor.Contiguous();
         return new SafeTensorsEntry(name, dtype, shape, stream =>
         {
-            var values = source.AsSpan();
-            var buffer = new byte[Math.Min(values.Length, ChunkElements) * dtype.ElementSize()];
-            for (var start = 0; start < values.Length; start += ChunkElements)
+            if (source.IsBFloat16 && dtype == SafeTensorsDType.BF16)
             {
-                var count = Math.Min(ChunkElements, values.Length - start);
+                stream.Write(MemoryMarshal.AsBytes(source.AsBFloat16Span()));
+                return;
+            }
+            var chunk = Math.Min(source.Size, ChunkElements);
+            var buffer = new byte[chunk * dtype.ElementSize()];
+            var widened = source.IsBFloat16 ? new float[chunk] : null;
+            for (var start = 0; start < source.Size; start += ChunkElements)
+            {
+                var count = Math.Min(ChunkElements, source.Size - start);
+                var values = widened == null ? source.AsSpan().Slice(start, count) : widened.AsSpan(0, count);
+                if (widened != null) BFloat16.Widen(source.AsBFloat16Span().Slice(start, count), values);
                 var bytes = buffer.AsSpan(0, count * dtype.ElementSize());
-                DTypeConversion.FromSingle(values.Slice(start, count), dtype, bytes);
+                DTypeConversion.FromSingle(values, dtype, bytes);
                 stream.Write(bytes);
             }
         });
     }
-
-    /// <summary>
-    /// A tensor held in bfloat16, written chunk by chunk without a float32 copy of it whole: its bits as they are for
-    /// BF16, widened (exactly) for F32, or widened and rounded for F16.
-    /// </summary>
-    private static SafeTensorsEntry FromBFloat16(string name, Tensor tensor, SafeTensorsDType dtype, long[] shape) =>
-        new(name, dtype, shape, stream =>
-        {
-            var bits = tensor.AsBFloat16Span();
-            if (dtype == SafeTensorsDType.BF16)
-            {
-                stream.Write(MemoryMarshal.AsBytes(bits));
-                return;
-            }
-            var chunk = Math.Min(bits.Length, ChunkElements);
-            var (widened, buffer) = (new float[chunk], new byte[chunk * dtype.ElementSize()]);
-            for (var start = 0; start < bits.Length; start += ChunkElements)
-            {
-                var count = Math.Min(ChunkElements, bits.Length - start);
-                BFloat16.Widen(bits.Slice(start, count), widened);
-                var bytes = buffer.AsSpan(0, count * dtype.ElementSize());
-                DTypeConversion.FromSingle(widened.AsSpan(0, count), dtype, bytes);
-                stream.Write(bytes);
-            }
-        });
 
     /// <summary>
     /// Elements of a primitive type stored as <paramref name="dtype"/>, whose element size must equal

@@ -113,9 +113,8 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     {
         var info = GetInfo(name);
         var shape = info.IntShape(Path);
-        var values = new float[info.ElementCount];
-        ForEachChunk(info, (bytes, start) => DTypeConversion.ToSingle(info.DType, bytes, values.AsSpan(start, bytes.Length / info.DType.ElementSize())));
-        var tensor = Tensor.Wrap(values, shape);
+        var tensor = Tensor.Wrap(new float[info.ElementCount], shape);
+        ReadInto(name, tensor);
         tensor.Name = name;
         return tensor;
     }
@@ -130,7 +129,13 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         var info = GetInfo(name);
         if (info.ElementCount != target.Size)
             throw new SafeTensorsFormatException(Path, name, $"{info.ElementCount} elements do not fill a tensor of {target.Size}.");
-        if (target.IsBFloat16 && info.DType == SafeTensorsDType.BF16)
+        var size = info.DType.ElementSize();
+        if (!target.IsBFloat16)
+        {
+            ForEachChunk(info, (bytes, start) => DTypeConversion.ToSingle(info.DType, bytes, target.AsSpan().Slice(start, bytes.Length / size)));
+            return;
+        }
+        if (info.DType == SafeTensorsDType.BF16)
         {
             ForEachChunk(info, (bytes, start) => target.CopyBFloat16From(MemoryMarshal.Cast<byte, ushort>(bytes), start));
             return;
@@ -138,7 +143,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         var widened = new float[Math.Min(ChunkElements, info.ElementCount)];
         ForEachChunk(info, (bytes, start) =>
         {
-            var values = widened.AsSpan(0, bytes.Length / info.DType.ElementSize());
+            var values = widened.AsSpan(0, bytes.Length / size);
             DTypeConversion.ToSingle(info.DType, bytes, values);
             target.CopyFrom(values, start);
         });

@@ -83,16 +83,7 @@ public static partial class Ops
         {
             // dx = dy · W
             var dx = GradOf(x, out var overwrite);
-            if (weight.IsBFloat16)
-            {
-                gemm.MultiplyBFloat16(false, false, rows, inFeatures, outFeatures, 1f, g, outFeatures, weight.BFloat16Storage, inFeatures,
-                    overwrite ? 0f : 1f, default, dx, inFeatures);
-            }
-            else
-            {
-                var (wd, wt, ldw) = Operand(weight, false);
-                gemm.Multiply(false, wt, rows, inFeatures, outFeatures, 1f, g, outFeatures, wd, ldw, overwrite ? 0f : 1f, dx, inFeatures);
-            }
+            TimesWeight(gemm, g, rows, weight, transposed: false, overwrite ? 0f : 1f, default, dx);
         }
         if (NeedsGrad(weight))
         {
@@ -100,6 +91,24 @@ public static partial class Ops
             var dw = GradOf(weight, out var overwrite);
             gemm.Multiply(true, false, outFeatures, inFeatures, rows, 1f, g, outFeatures, x.Storage, inFeatures, overwrite ? 0f : 1f, dw, inFeatures);
         }
+    }
+
+    /// <summary>
+    /// C [rows, n] = a [rows, k] · op(W) + (bias, or beta·C), with op(W) = Wᵀ when <paramref name="transposed"/>: a
+    /// linear layer's product with its weight, which a weight held in bfloat16 gives the GEMM as it is.
+    /// </summary>
+    private static void TimesWeight(IGemm gemm, ReadOnlySpan<float> a, int rows, Tensor weight, bool transposed, float beta,
+        ReadOnlySpan<float> bias, Span<float> c)
+    {
+        var (n, k) = transposed ? (weight.Dim(0), weight.Dim(1)) : (weight.Dim(1), weight.Dim(0));
+        if (weight.IsBFloat16)
+        {
+            gemm.MultiplyBFloat16(false, transposed, rows, n, k, 1f, a, k, weight.BFloat16Storage, weight.Dim(1), beta, bias, c, n);
+            return;
+        }
+        var (wd, wt, ldw) = Operand(weight, transposed);
+        if (bias.IsEmpty) gemm.Multiply(false, wt, rows, n, k, 1f, a, k, wd, ldw, beta, c, n);
+        else gemm.MultiplyWithBias(false, wt, rows, n, k, 1f, a, k, wd, ldw, bias, c, n);
     }
 
     /// <summary>
@@ -138,20 +147,7 @@ public static partial class Ops
         shape[^1] = outFeatures;
         var output = Tensor.Uninitialized(shape);
         var gemm = Gemm.Default;
-        if (weight.IsBFloat16)
-        {
-            gemm.MultiplyBFloat16(false, true, rows, outFeatures, inFeatures, 1f, x.Storage, inFeatures, weight.BFloat16Storage, inFeatures,
-                0f, bias == null ? default : bias.Contiguous().AsSpan(), output.AsSpan(), outFeatures);
-        }
-        else
-        {
-            var (wd, wt, ldw) = Operand(weight, true);
-            if (bias == null)
-                gemm.Multiply(false, wt, rows, outFeatures, inFeatures, 1f, x.Storage, inFeatures, wd, ldw, 0f, output.AsSpan(), outFeatures);
-            else
-                gemm.MultiplyWithBias(false, wt, rows, outFeatures, inFeatures, 1f, x.Storage, inFeatures, wd, ldw,
-                    bias.Contiguous().AsSpan(), output.AsSpan(), outFeatures);
-        }
+        TimesWeight(gemm, x.Storage, rows, weight, transposed: true, 0f, bias == null ? default : bias.Contiguous().AsSpan(), output.AsSpan());
         Tensor[] inputs = bias == null ? [x, weight] : [x, weight, bias];
         if (update is var (code, up))
         {
