@@ -19,10 +19,13 @@ public sealed class TrainerTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private static (PeftModel Peft, ModelBatch Data) Load(PeftOptions? options = null, string fixture = "roberta_cls__base")
+    /// <param name="prepare">Runs on the loaded model before the method is installed.</param>
+    private static (PeftModel Peft, ModelBatch Data) Load(PeftOptions? options = null, string fixture = "roberta_cls__base",
+        bool holdInBFloat16 = false, Action<PretrainedModel>? prepare = null)
     {
         var dir = Path.Combine(AppContext.BaseDirectory, "fixtures", "peft", fixture);
-        var (model, _) = Pretrained.Load(Path.Combine(dir, "base"));
+        var (model, _) = Pretrained.Load(Path.Combine(dir, "base"), c => c, holdInBFloat16: holdInBFloat16);
+        prepare?.Invoke(model);
         var peft = PeftModel.Create(model, options ?? new PeftOptions { Method = "lora", Targets = TargetSpec.Parse("query,value") });
         var data = JsonlBatchReader.Read(Path.Combine(dir, "batch.jsonl"), model.ModelConfig.PadTokenId ?? 0,
             SequenceClassification.IsRegression(model.ModelConfig));
@@ -41,33 +44,51 @@ public sealed class TrainerTests : IDisposable
                 Assert.True(Math.Abs(expected[i][j] - actual[i][j]) <= tolerance, $"tensor {i} element {j}: {actual[i][j]} vs {expected[i][j]}");
     }
 
-    /// <remarks>
-    /// Besides LoRA: adapters that compute differently (DoRA's norms, IA³'s scaling, SIFT's increments chosen in the
-    /// first backward, subspace scaling, VeRA's shared matrices) and full fine-tuning, where every weight's gradient
-    /// comes from the rerun.
-    /// </remarks>
+    /// <summary>
+    /// Methods whose training the engine's memory options must leave unchanged: LoRA on both architectures, and
+    /// adapters that compute differently (DoRA's norms, IA³'s scaling, SIFT's increments chosen in the first backward,
+    /// subspace scaling, VeRA's shared matrices, AdaLoRA's allocator), full fine-tuning, where every weight trains,
+    /// and GaLore with its own optimizer.
+    /// </summary>
+    public static TheoryData<string, string> MethodCases => new()
+    {
+        { "roberta_cls__base", "lora" }, { "llama_cls__lora", "lora" }, { "roberta_cls__base", "full_ft" },
+        { "roberta_cls__base", "dora" }, { "roberta_cls__base", "ia3" }, { "roberta_cls__base", "sift" },
+        { "roberta_cls__base", "ssb" }, { "roberta_cls__base", "vera" }, { "roberta_cls__base", "galore" },
+        { "llama_cls__lora", "adalora" },
+    };
+
+    private static PeftOptions CaseOptions(string method) => new()
+    {
+        Method = method, Targets = TargetSpec.Parse("q,v"), Dropout = 0.1,
+        AdaLora = method == "adalora" ? new AdaLoraOptions { TotalStep = 3 } : null,
+    };
+
+    /// <summary>Three steps of a <see cref="MethodCases"/> case with dropout in the model and the adapters.</summary>
+    private static (TrainingResult Result, float[][] Trained) TrainCase(string fixture, string method, bool gradientCheckpointing = false,
+        bool holdInBFloat16 = false, Action<PretrainedModel>? prepare = null)
+    {
+        var (peft, data) = Load(CaseOptions(method), fixture, holdInBFloat16, prepare);
+        var trainer = new TrainerOptions
+        {
+            MaxSteps = 3, BatchSize = 4, Shuffle = false, Schedule = ScheduleKind.Constant, GradientCheckpointing = gradientCheckpointing,
+        };
+        var result = new Trainer(peft, OptimizerSetup.Create(peft, new OptimizerSettings { LearningRate = 1e-2, GaloreGap = 2 }), trainer).Train(data);
+        Assert.Equal(TrainingStatus.Completed, result.Status);
+        return (result, Snapshot(peft));
+    }
+
+    /// <remarks>The rerun in backward must draw the dropout masks the forward drew.</remarks>
     [Theory]
-    [InlineData("roberta_cls__base", "lora")]
-    [InlineData("llama_cls__lora", "lora")]
-    [InlineData("roberta_cls__base", "full_ft")]
-    [InlineData("roberta_cls__base", "dora")]
-    [InlineData("roberta_cls__base", "ia3")]
-    [InlineData("roberta_cls__base", "sift")]
-    [InlineData("roberta_cls__base", "ssb")]
-    [InlineData("roberta_cls__base", "vera")]
+    [MemberData(nameof(MethodCases))]
     public void GradientCheckpointing_TakesTheSameStepsBitForBit(string fixture, string method)
     {
-        // Dropout in the model and in the adapters, so the rerun in backward must draw the masks the forward drew.
-        var options = new PeftOptions { Method = method, Targets = TargetSpec.Parse("q,v"), Dropout = 0.1 };
-        var common = new TrainerOptions { MaxSteps = 3, BatchSize = 4, Shuffle = false, Schedule = ScheduleKind.Constant };
-        var (kept, data) = Load(options, fixture);
-        var keptResult = new Trainer(kept, Optimizer(kept), common).Train(data);
-        var (recomputed, _) = Load(options, fixture);
-        var recomputedResult = new Trainer(recomputed, Optimizer(recomputed), common with { GradientCheckpointing = true }).Train(data);
+        var (kept, keptWeights) = TrainCase(fixture, method);
+        var (recomputed, recomputedWeights) = TrainCase(fixture, method, gradientCheckpointing: true);
 
-        Assert.Equal(keptResult.Losses, recomputedResult.Losses);
-        Assert.Equal(Snapshot(kept), Snapshot(recomputed));
-        Assert.NotEqual(Snapshot(Load(options, fixture).Peft), Snapshot(recomputed));
+        Assert.Equal(kept.Losses, recomputed.Losses);
+        Assert.Equal(keptWeights, recomputedWeights);
+        Assert.NotEqual(Snapshot(Load(CaseOptions(method), fixture).Peft), recomputedWeights);
     }
 
     /// <remarks>
@@ -77,47 +98,19 @@ public sealed class TrainerTests : IDisposable
     /// the comparison would prove nothing.
     /// </remarks>
     [Theory]
-    [InlineData("roberta_cls__base", "lora")]
-    [InlineData("llama_cls__lora", "lora")]
-    [InlineData("roberta_cls__base", "full_ft")]
-    [InlineData("roberta_cls__base", "dora")]
-    [InlineData("roberta_cls__base", "ia3")]
-    [InlineData("roberta_cls__base", "sift")]
-    [InlineData("roberta_cls__base", "ssb")]
-    [InlineData("roberta_cls__base", "vera")]
-    [InlineData("roberta_cls__base", "galore")]
-    [InlineData("llama_cls__lora", "adalora")]
+    [MemberData(nameof(MethodCases))]
     public void FrozenMatricesInBFloat16_TrainAsTheRoundedFloat32Model(string fixture, string method)
     {
-        var options = new PeftOptions
-        {
-            Method = method, Targets = TargetSpec.Parse("q,v"), Dropout = 0.1,
-            AdaLora = method == "adalora" ? new AdaLoraOptions { TotalStep = 3 } : null,
-        };
-        var common = new TrainerOptions { MaxSteps = 3, BatchSize = 4, Shuffle = false, Schedule = ScheduleKind.Constant };
-        TrainingResult Train(bool held, Action<PretrainedModel> prepare, out float[][] trained)
-        {
-            var dir = Path.Combine(AppContext.BaseDirectory, "fixtures", "peft", fixture);
-            var (model, _) = Pretrained.Load(Path.Combine(dir, "base"), c => c, holdInBFloat16: held);
-            prepare(model);
-            var peft = PeftModel.Create(model, options);
-            var data = JsonlBatchReader.Read(Path.Combine(dir, "batch.jsonl"), model.ModelConfig.PadTokenId ?? 0,
-                SequenceClassification.IsRegression(model.ModelConfig));
-            var result = new Trainer(peft, OptimizerSetup.Create(peft, new OptimizerSettings { LearningRate = 1e-2, GaloreGap = 2 }), common).Train(data);
-            trained = Snapshot(peft);
-            return result;
-        }
-
-        var held = Train(true, model => Assert.Contains(model.NamedTensors(), p => p.Value.IsBFloat16), out var heldWeights);
-        var rounded = Train(false, model =>
+        var (held, heldWeights) = TrainCase(fixture, method, holdInBFloat16: true,
+            prepare: model => Assert.Contains(model.NamedTensors(), p => p.Value.IsBFloat16));
+        var (rounded, roundedWeights) = TrainCase(fixture, method, prepare: model =>
         {
             foreach (var (name, t) in model.NamedTensors())
                 if (t.Rank == 2 && !model.HeadModules.Any(head => name.StartsWith(head + ".", StringComparison.Ordinal)))
                     t.CopyFrom(t.ToArray().Select(v => BFloat16.ToSingle(BFloat16.FromSingle(v))).ToArray());
-        }, out var roundedWeights);
-        var plain = Train(false, _ => { }, out _);
+        });
+        var (plain, _) = TrainCase(fixture, method);
 
-        Assert.Equal(TrainingStatus.Completed, held.Status);
         Assert.Equal(rounded.Losses, held.Losses);
         Assert.Equal(roundedWeights, heldWeights);
         Assert.NotEqual(plain.Losses, held.Losses);
