@@ -48,12 +48,27 @@ public static partial class Ops
         var probabilities = s <= 4 * d && WillRecord(q, k, v) ? Tensor.Uninitialized(batch, hq, tq, s) : null;
         AttentionKernel.Forward(shape, q.Storage, k.Storage, v.Storage, output.Storage, lse, keep, probabilities?.Storage);
         return Record(output, "attention", [q, k, v], dout =>
-            AttentionKernel.Backward(shape, q.Storage, k.Storage, v.Storage, output.Storage, lse, keep, probabilities?.Storage, dout.Storage,
-                NeedsGrad(q) ? GradStorage(q) : null,
-                NeedsGrad(k) ? GradStorage(k) : null,
-                NeedsGrad(v) ? GradStorage(v) : null));
+        {
+            // The kernel overwrites a new gradient array on its first write to each part instead of adding to zeros
+            // cleared beforehand, which took a pass over three activations per layer. Inputs passed twice share one
+            // array, which must then be cleared, as one write would not cover both.
+            var distinct = !ReferenceEquals(q, k) && !ReferenceEquals(q, v) && !ReferenceEquals(k, v);
+            AttentionKernel.Backward(shape, q.Storage, k.Storage, v.Storage, output.Storage, lse, keep, probabilities?.Storage,
+                dout.Storage, Gradient(q, distinct), Gradient(k, distinct), Gradient(v, distinct));
+        });
+    }
+
+    private static AttentionGradient? Gradient(Tensor t, bool mayOverwrite)
+    {
+        if (!NeedsGrad(t)) return null;
+        if (!mayOverwrite) return new AttentionGradient(GradStorage(t), Fresh: false);
+        var storage = GradStorage(t, out var fresh);
+        return new AttentionGradient(storage, fresh);
     }
 }
+
+/// <summary>An input's gradient array; when <paramref name="Fresh"/> its contents are undefined until first written.</summary>
+internal sealed record AttentionGradient(float[] Storage, bool Fresh);
 
 internal sealed record AttentionShape(int Batch, int T, int S, int Hq, int Hkv, int D, float Scale, bool Causal,
     int[]? KeyMask, float Dropout, ulong DropoutKey)
@@ -107,14 +122,27 @@ internal static class AttentionKernel
         });
 
     /// <param name="saved">The probabilities forward kept, or null to recompute them from the log-sum-exps.</param>
+    /// <remarks>
+    /// A fresh gradient is overwritten where it is first written: dq by each block (every query row belongs to one),
+    /// dk and dv by the first block of the group's first query head; later blocks add to that.
+    /// </remarks>
     public static void Backward(AttentionShape a, float[] q, float[] k, float[] v, float[] o, float[] lse, ulong[]? keep,
-        float[]? saved, float[] dout, float[]? dq, float[]? dk, float[]? dv)
+        float[]? saved, float[] dout, AttentionGradient? dqs, AttentionGradient? dks, AttentionGradient? dvs)
     {
+        if (a.T == 0)
+        {
+            // No block runs, so nothing would overwrite the keys' and values' fresh gradients.
+            foreach (var g in (ReadOnlySpan<AttentionGradient?>)[dks, dvs])
+                if (g is { Fresh: true }) g.Storage.AsSpan().Clear();
+            return;
+        }
         var gemm = Gemm.Default;
+        var (dq, dk, dv) = (dqs?.Storage, dks?.Storage, dvs?.Storage);
         var needScores = dq != null || dk != null;
         ForEachBlock(a, 8L * a.Group * a.T * a.S * a.D, 3, (blk, scratch) =>
         {
             var (rows, qOffset, kvOffset) = (blk.Rows, blk.QOffset, blk.KvOffset);
+            var firstOfGroup = blk.H % a.Group == 0 && blk.T0 == 0;
             var dp = scratch[1];
             Span<float> p;
             if (saved != null)
@@ -138,7 +166,7 @@ internal static class AttentionKernel
                     pv = dropped;
                 }
                 gemm.Multiply(true, false, a.S, a.D, rows, 1f, pv, a.S, dout.AsSpan(qOffset), a.QueryRowStride,
-                    1f, dv.AsSpan(kvOffset), a.KeyRowStride);
+                    firstOfGroup && dvs!.Fresh ? 0f : 1f, dv.AsSpan(kvOffset), a.KeyRowStride);
             }
             if (!needScores) return;
             // dP̃ = dO · Vᵀ; dS = P ⊙ (dP − D) with dP = dP̃ ⊙ mask/(1−p) and D_i = ⟨dO_i, O_i⟩.
@@ -154,10 +182,10 @@ internal static class AttentionKernel
             }
             if (dq != null)
                 gemm.Multiply(false, false, rows, a.D, a.S, a.Scale, dp, a.S, k.AsSpan(kvOffset), a.KeyRowStride,
-                    1f, dq.AsSpan(qOffset), a.QueryRowStride);
+                    dqs!.Fresh ? 0f : 1f, dq.AsSpan(qOffset), a.QueryRowStride);
             if (dk != null)
                 gemm.Multiply(true, false, a.S, a.D, rows, a.Scale, dp, a.S, q.AsSpan(qOffset), a.QueryRowStride,
-                    1f, dk.AsSpan(kvOffset), a.KeyRowStride);
+                    firstOfGroup && dks!.Fresh ? 0f : 1f, dk.AsSpan(kvOffset), a.KeyRowStride);
         });
     }
 

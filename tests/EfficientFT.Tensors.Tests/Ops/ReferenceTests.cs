@@ -176,6 +176,48 @@ public sealed class ReferenceTests
         }
     }
 
+    [Theory]
+    [InlineData(7, 7, 2, 3, true, 0.3f)]
+    // Keys long enough for two query blocks per head (the second adds to what the first wrote); probabilities recomputed.
+    [InlineData(7, 40_000, 1, 1, false, 0f)]
+    public void Attention_OverwritesRecycledGradientArraysAsItAddsToZeros(int t, int s, int kvHeads, int d, bool causal, float dropout)
+    {
+        const int b = 2, hq = 4, spares = 4;
+        var rng = new Rng(21);
+        var (q0, k0, v0) = (T.Uniform(rng, -1, 1, b, t, hq, d), T.Uniform(rng, -1, 1, b, s, kvHeads, d), T.Uniform(rng, -1, 1, b, s, kvHeads, d));
+        var weights = T.Uniform(rng, -1, 1, b, t, hq, d);
+        int[] sizes = [q0.Size, k0.Size];
+
+        float[][] Gradients(bool recycled)
+        {
+            var inputs = new[] { T.Parameter(q0), T.Parameter(k0), T.Parameter(v0) };
+            if (recycled)
+            {
+                // Arrays the pool hands back hold whatever was there; NaN shows any element the kernel fails to write.
+                foreach (var size in sizes)
+                    for (var i = 0; i < spares; i++)
+                        EfficientFT.Tensors.Autograd.GradientPool.Return(Enumerable.Repeat(float.NaN, size).ToArray());
+            }
+            else
+            {
+                foreach (var input in inputs) input.Grad = T.Zeros(input.ShapeArray());
+            }
+            var y = O.Attention(inputs[0], inputs[1], inputs[2], causal: causal, dropout: dropout, dropoutKey: 5);
+            O.Sum(O.Mul(y, weights)).Backward();
+            return inputs.Select(input => input.Grad!.ToArray()).ToArray();
+        }
+
+        var added = Gradients(recycled: false);
+        var overwritten = Gradients(recycled: true);
+        foreach (var size in sizes)
+            for (var i = 0; i < spares; i++) EfficientFT.Tensors.Autograd.GradientPool.Rent(size);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.DoesNotContain(overwritten[i], float.IsNaN);
+            Assert.Equal(added[i], overwritten[i]);
+        }
+    }
+
     [Fact]
     public void Attention_FullyMaskedRowIsUniformNotNaN()
     {
