@@ -139,6 +139,37 @@ public class GemmTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// Few rows against many columns take the schedule that shares A's panels (<c>SharesA</c>). Its sums must be the
+    /// usual schedule's bit for bit, which the same product computed transposed shows: Cᵀ = op(B)ᵀ·op(A)ᵀ has more
+    /// rows than columns, so it runs the usual schedule, and each element is the same chain of fused multiply-adds.
+    /// Shapes: edge panels in both directions and a partial last slice; 400 rows, packed in two row blocks; one full
+    /// block of 288 rows with k = 8,000, deeper than one packed group of A; 512 rows, the most that share A; a single row.
+    /// </summary>
+    [Theory]
+    [InlineData("avx2/1")]
+    [InlineData("avx2/2")]
+    [InlineData("avx512/2")]
+    public void FewRowsGiveBitwiseTheSumsOfTheUsualSchedule(string path)
+    {
+        var gemm = Create(path)!;
+        var seed = 700;
+        foreach (var (m, n, k) in new[] { (100, 700, 600), (400, 700, 600), (288, 300, 8000), (512, 513, 300), (1, 50, 40) })
+        {
+            Assert.True(GemmDriver<MicroKernel6x16>.SharesA(m, n) && !GemmDriver<MicroKernel6x16>.SharesA(n, m));
+            foreach (var (ta, tb) in new[] { (false, false), (false, true), (true, false), (true, true) })
+            {
+                var (a, b, c0) = (Random(m * k, seed++), Random(k * n, seed++), Random(m * n, seed++));
+                var (lda, ldb) = (ta ? m : k, tb ? k : n);
+                var c = (float[])c0.Clone();
+                gemm.Multiply(ta, tb, m, n, k, 0.75f, a, lda, b, ldb, 0.5f, c, n);
+                var transposed = Transpose(c0, m, n);
+                gemm.Multiply(!tb, !ta, n, m, k, 0.75f, b, ldb, a, lda, 0.5f, transposed, m);
+                Assert.Equal(Transpose(transposed, n, m), c);
+            }
+        }
+    }
+
+    /// <summary>
     /// A bfloat16 B gives bit for bit the product of B widened to float32 on the same path, for every shape, transpose
     /// and scalar pair, with and without a bias. B's padding holds NaN codes to prove it is never read.
     /// </summary>
