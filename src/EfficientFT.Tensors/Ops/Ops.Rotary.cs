@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace EfficientFT.Tensors;
 
 public static partial class Ops
@@ -27,10 +29,17 @@ public static partial class Ops
             cos[p * half + i] = MathF.Cos(angle);
             sin[p * half + i] = MathF.Sin(angle);
         }
-        var output = Tensor.Zeros(x.ShapeArray());
-        Rotate(x.AsSpan(), output.AsSpan(), cos, sin, batch * t, heads, half, inverse: false, accumulate: false);
+        var output = Tensor.Uninitialized(x.ShapeArray());
+        var (xs, ys) = (x.Storage, output.Storage);
+        var rowCost = 6L * heads * half;
+        Threading.For(batch * t, rowCost, (start, end) => Rotate(xs, ys, cos, sin, start, end, heads, half, inverse: false, accumulate: false));
         return Record(output, "rotary", [x], dy =>
-            Rotate(dy.AsSpan(), GradOf(x), cos, sin, batch * t, heads, half, inverse: true, accumulate: true));
+        {
+            // A fresh gradient array is written outright: every element gets exactly one value.
+            var dxs = GradStorage(x, out var fresh);
+            var dys = dy.Storage;
+            Threading.For(batch * t, rowCost, (start, end) => Rotate(dys, dxs, cos, sin, start, end, heads, half, inverse: true, accumulate: !fresh));
+        });
     }
 
     /// <summary>
@@ -43,33 +52,43 @@ public static partial class Ops
         return result;
     }
 
-    private static void Rotate(ReadOnlySpan<float> x, Span<float> y, float[] cos, float[] sin, int positions, int heads,
-        int half, bool inverse, bool accumulate)
+    /// <summary>Rotates positions [start, end) of x into y (or adds the rotation to y); the inverse turns by −θ.</summary>
+    private static void Rotate(float[] x, float[] y, float[] cos, float[] sin, int start, int end, int heads, int half,
+        bool inverse, bool accumulate)
     {
         var d = 2 * half;
         var sign = inverse ? -1f : 1f;
-        for (var p = 0; p < positions; p++)
+        var lanes = Vector<float>.Count;
+        for (var p = start; p < end; p++)
         for (var h = 0; h < heads; h++)
         {
-            var off = (p * heads + h) * d;
-            for (var i = 0; i < half; i++)
+            var offset = (p * heads + h) * d;
+            var lo = x.AsSpan(offset, half);
+            var hi = x.AsSpan(offset + half, half);
+            var yLo = y.AsSpan(offset, half);
+            var yHi = y.AsSpan(offset + half, half);
+            var cs = cos.AsSpan(p * half, half);
+            var sn = sin.AsSpan(p * half, half);
+            var i = 0;
+            for (; i <= half - lanes; i += lanes)
             {
-                var c = cos[p * half + i];
-                var s = sign * sin[p * half + i];
-                var x1 = x[off + i];
-                var x2 = x[off + i + half];
-                var y1 = x1 * c - x2 * s;
-                var y2 = x2 * c + x1 * s;
+                var (c, s) = (new Vector<float>(cs[i..]), new Vector<float>(sn[i..]) * sign);
+                var (x1, x2) = (new Vector<float>(lo[i..]), new Vector<float>(hi[i..]));
+                var (y1, y2) = (x1 * c - x2 * s, x2 * c + x1 * s);
                 if (accumulate)
                 {
-                    y[off + i] += y1;
-                    y[off + i + half] += y2;
+                    y1 += new Vector<float>(yLo[i..]);
+                    y2 += new Vector<float>(yHi[i..]);
                 }
-                else
-                {
-                    y[off + i] = y1;
-                    y[off + i + half] = y2;
-                }
+                y1.CopyTo(yLo[i..]);
+                y2.CopyTo(yHi[i..]);
+            }
+            for (; i < half; i++)
+            {
+                var (c, s) = (cs[i], sign * sn[i]);
+                var (y1, y2) = (lo[i] * c - hi[i] * s, hi[i] * c + lo[i] * s);
+                yLo[i] = accumulate ? yLo[i] + y1 : y1;
+                yHi[i] = accumulate ? yHi[i] + y2 : y2;
             }
         }
     }

@@ -109,6 +109,11 @@ public sealed class GradientCheckTests
         ["attention_recomputed_dropout"] = new(r => [U(r, 1, 5, 2, 1), U(r, 1, 5, 2, 1), U(r, 1, 5, 2, 1)],
             x => O.Attention(x[0], x[1], x[2], dropout: 0.25f, dropoutKey: 99)),
         ["rotary"] = new(r => [U(r, 2, 5, 3, 6)], x => O.Rotary(x[0], Positions, O.RotaryInverseFrequencies(6, 10000))),
+        // Half a head of 19: the vector path and its scalar tail.
+        ["rotary_vectors"] = new(r => [U(r, 2, 5, 1, 38)], x => O.Rotary(x[0], Positions, O.RotaryInverseFrequencies(38, 10000))),
+        // The product's backward runs first and gives x a gradient, which rotary's backward must add to.
+        ["rotary_adds_to_gradient"] = new(r => [U(r, 2, 5, 1, 38)],
+            x => O.Mul(O.Rotary(x[0], Positions, O.RotaryInverseFrequencies(38, 10000)), x[0])),
         ["vector_norm_rows"] = new(r => [U(r, 5, 7)], x => O.VectorNorm(x[0], 1)),
         ["vector_norm_columns"] = new(r => [U(r, 5, 7)], x => O.VectorNorm(x[0], 0)),
         ["gather"] = new(r => [U(r, 4, 5)], x => O.Gather(x[0], [19, 0, 7, 7, 12])),

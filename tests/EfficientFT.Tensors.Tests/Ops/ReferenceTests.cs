@@ -231,11 +231,14 @@ public sealed class ReferenceTests
             Assert.Equal((vs[e] + vs[2 + e] + vs[4 + e]) / 3, y[e], 5);
     }
 
-    [Fact]
-    public void Rotary_MatchesRotateHalfComposition()
+    [Theory]
+    [InlineData(8)]
+    // Half a head of 19: two vectors of 8 lanes (one of 16) and a scalar tail.
+    [InlineData(38)]
+    public void Rotary_MatchesRotateHalfComposition(int d)
     {
         // transformers: x·cos + rotate_half(x)·sin, rotate_half(x) = cat(−x₂, x₁), cos/sin = cat(freqs, freqs).
-        const int b = 1, t = 4, h = 2, d = 8;
+        const int b = 1, t = 4, h = 2;
         var x = T.Uniform(new Rng(13), -1, 1, b, t, h, d);
         int[] positions = [0, 3, 5, 100];
         var inv = O.RotaryInverseFrequencies(d, 500000);
