@@ -313,6 +313,7 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
     /// Runs one B panel (columns j0 … j0 + nr − 1, slice pc) against rows ic … ic + mc − 1 of A, whose packed panels
     /// start at <paramref name="aPanels"/>, <paramref name="aPanelStride"/> floats apart.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Sweep(float* aPanels, nint aPanelStride, int ic, int mc, float* bPanel, int j0, int nr, int pc, int kc, float* edge)
     {
         var sliceBeta = pc == 0 ? _beta : 1f;

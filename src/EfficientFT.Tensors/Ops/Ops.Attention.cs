@@ -61,9 +61,7 @@ public static partial class Ops
     private static AttentionGradient? Gradient(Tensor t, bool mayOverwrite)
     {
         if (!NeedsGrad(t)) return null;
-        if (!mayOverwrite) return new AttentionGradient(GradStorage(t), Fresh: false);
-        var storage = GradStorage(t, out var fresh);
-        return new AttentionGradient(storage, fresh);
+        return mayOverwrite ? new AttentionGradient(GradStorage(t, out var fresh), fresh) : new AttentionGradient(GradStorage(t), Fresh: false);
     }
 }
 
