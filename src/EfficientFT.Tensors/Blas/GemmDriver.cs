@@ -86,7 +86,8 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
     private readonly nint _lda, _ldb, _ldc;
     private readonly int _threads, _rowChunks, _colChunks, _items;
     private readonly bool _sharesA;
-    private readonly Action<int> _packB, _compute;
+    /// <summary>The phase that packs the shared operand (B, or A when <see cref="_sharesA"/>), and the items' phase.</summary>
+    private readonly Action<int> _pack, _compute;
     private float* _bPack, _aShared;
     private int _jc, _nc, _ncPadded, _kb, _kbEnd, _ic, _mc;
     private int _nextItem;
@@ -108,7 +109,7 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
             : Chunks(_threads, m, Math.Min(n, Nc));
         _items = _rowChunks * _colChunks;
         _threads = Math.Min(_threads, _items);
-        _packB = _sharesA ? PackSharedA : PackB;
+        _pack = _sharesA ? PackSharedA : PackB;
         _compute = _sharesA ? ComputeWithSharedA : Compute;
     }
 
@@ -188,13 +189,19 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
         for (_jc = 0; _jc < _n; _jc += Nc)
         {
             _nc = Math.Min(Nc, _n - _jc);
-            for (_kb = 0; _kb < _k; _kb += group)
-            {
-                _kbEnd = Math.Min(_k, _kb + group);
-                GemmWorkers.Run(_threads, _packB);
-                _nextItem = 0;
-                GemmWorkers.Run(_threads, _compute);
-            }
+            RunGroups(group);
+        }
+    }
+
+    /// <summary>For each group of Kc slices, the shared pack on every thread, then the items on every thread.</summary>
+    private void RunGroups(int group)
+    {
+        for (_kb = 0; _kb < _k; _kb += group)
+        {
+            _kbEnd = Math.Min(_k, _kb + group);
+            GemmWorkers.Run(_threads, _pack);
+            _nextItem = 0;
+            GemmWorkers.Run(_threads, _compute);
         }
     }
 
@@ -352,13 +359,7 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
         for (_ic = 0; _ic < _m; _ic += blockRows)
         {
             _mc = Math.Min(blockRows, _m - _ic);
-            for (_kb = 0; _kb < _k; _kb += group)
-            {
-                _kbEnd = Math.Min(_k, _kb + group);
-                GemmWorkers.Run(_threads, _packB);
-                _nextItem = 0;
-                GemmWorkers.Run(_threads, _compute);
-            }
+            RunGroups(group);
         }
     }
 
