@@ -1,5 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace EfficientFT.Tensors;
 
@@ -71,27 +73,36 @@ public static partial class Ops
     public static Tensor Gelu(Tensor x) => Unary(x, "gelu", (xs, ys) =>
     {
         // One vector pass: the erf's polynomial keeps the unit busy, so separate passes only added loads and stores.
+        // Unchecked loads: sliced spans cost a quarter of the backward pass on one thread (3.3 against 4.2 ms for 3.1 M
+        // elements, Zen 3).
+        ref var x0 = ref MemoryMarshal.GetReference(xs);
+        ref var y0 = ref MemoryMarshal.GetReference(ys);
         var lanes = Vector<float>.Count;
         var i = 0;
         for (; i <= xs.Length - lanes; i += lanes)
         {
-            var xv = new Vector<float>(xs.Slice(i, lanes));
-            (xv * Special.NormalCdf(xv)).CopyTo(ys.Slice(i, lanes));
+            var xv = Vector.LoadUnsafe(ref x0, (nuint)i);
+            (xv * Special.NormalCdf(xv)).StoreUnsafe(ref y0, (nuint)i);
         }
         for (; i < xs.Length; i++) ys[i] = xs[i] * Special.NormalCdf(xs[i]);
     }, (xs, ys, dy, dx) =>
     {
         // dx += (Φ(x) + x·φ(x))·dy with φ(x) = exp(−x²/2)/√(2π), in one vector pass as forward. Φ(x) comes back from
         // the output as y/x (½ at x = 0): one division instead of erf's polynomial, and the same Φ forward used.
+        ref var x0 = ref MemoryMarshal.GetReference(xs);
+        ref var y0 = ref MemoryMarshal.GetReference(ys);
+        ref var g0 = ref MemoryMarshal.GetReference(dy);
+        ref var d0 = ref MemoryMarshal.GetReference(dx);
         var lanes = Vector<float>.Count;
         var i = 0;
         for (; i <= xs.Length - lanes; i += lanes)
         {
-            var xv = new Vector<float>(xs.Slice(i, lanes));
-            var cdf = Vector.ConditionalSelect(Vector.Equals(xv, Vector<float>.Zero), new Vector<float>(0.5f), new Vector<float>(ys.Slice(i, lanes)) / xv);
+            var at = (nuint)i;
+            var xv = Vector.LoadUnsafe(ref x0, at);
+            var cdf = Vector.ConditionalSelect(Vector.Equals(xv, Vector<float>.Zero), new Vector<float>(0.5f), Vector.LoadUnsafe(ref y0, at) / xv);
             var pdf = Special.Exp(xv * xv * -0.5f) * Special.InvSqrt2Pi;
             var slope = Vector.FusedMultiplyAdd(pdf, xv, cdf);
-            Vector.FusedMultiplyAdd(slope, new Vector<float>(dy.Slice(i, lanes)), new Vector<float>(dx.Slice(i, lanes))).CopyTo(dx.Slice(i, lanes));
+            Vector.FusedMultiplyAdd(slope, Vector.LoadUnsafe(ref g0, at), Vector.LoadUnsafe(ref d0, at)).StoreUnsafe(ref d0, at);
         }
         for (; i < xs.Length; i++)
         {
@@ -104,26 +115,47 @@ public static partial class Ops
     /// <summary>SiLU (swish): x·σ(x), LLaMA's MLP activation.</summary>
     public static Tensor Silu(Tensor x) => Unary(x, "silu", (xs, ys) =>
     {
-        TensorPrimitives.Sigmoid(xs, ys);
-        TensorPrimitives.Multiply(ys, xs, ys);
+        // One vector pass, σ as backward computes it.
+        ref var x0 = ref MemoryMarshal.GetReference(xs);
+        ref var y0 = ref MemoryMarshal.GetReference(ys);
+        var lanes = Vector<float>.Count;
+        var i = 0;
+        for (; i <= xs.Length - lanes; i += lanes)
+        {
+            var xv = Vector.LoadUnsafe(ref x0, (nuint)i);
+            (xv * Logistic(xv)).StoreUnsafe(ref y0, (nuint)i);
+        }
+        for (; i < xs.Length; i++) ys[i] = xs[i] * Logistic(xs[i]);
     }, (xs, ys, dy, dx) =>
     {
-        // d/dx x·σ(x) = σ(x)·(1 + x·(1 − σ(x))); σ(x) comes back from the output as y/x only where x ≠ 0, so it is
-        // recomputed, in chunks that stay in cache.
-        const int chunk = 2048;
-        Span<float> sigmoid = stackalloc float[Math.Min(chunk, xs.Length)];
-        for (var start = 0; start < xs.Length; start += chunk)
+        // d/dx x·σ(x) = σ(x)·(1 + x·(1 − σ(x))). σ(x) comes back from the output as y/x only where x ≠ 0, so it is
+        // recomputed, in the same vector pass: a sigmoid pass into a scratch and a scalar loop over it took 94 ms of
+        // a Llama-3.2-1B-shaped step at two threads.
+        ref var x0 = ref MemoryMarshal.GetReference(xs);
+        ref var g0 = ref MemoryMarshal.GetReference(dy);
+        ref var d0 = ref MemoryMarshal.GetReference(dx);
+        var lanes = Vector<float>.Count;
+        var i = 0;
+        for (; i <= xs.Length - lanes; i += lanes)
         {
-            var n = Math.Min(chunk, xs.Length - start);
-            var s = sigmoid[..n];
-            TensorPrimitives.Sigmoid(xs.Slice(start, n), s);
-            for (var i = 0; i < n; i++)
-            {
-                var xi = xs[start + i];
-                dx[start + i] += dy[start + i] * s[i] * (1f + xi * (1f - s[i]));
-            }
+            var at = (nuint)i;
+            var xv = Vector.LoadUnsafe(ref x0, at);
+            var sigmoid = Logistic(xv);
+            var slope = sigmoid * Vector.FusedMultiplyAdd(xv, Vector<float>.One - sigmoid, Vector<float>.One);
+            Vector.FusedMultiplyAdd(slope, Vector.LoadUnsafe(ref g0, at), Vector.LoadUnsafe(ref d0, at)).StoreUnsafe(ref d0, at);
+        }
+        for (; i < xs.Length; i++)
+        {
+            var sigmoid = Logistic(xs[i]);
+            dx[i] = MathF.FusedMultiplyAdd(sigmoid * MathF.FusedMultiplyAdd(xs[i], 1f - sigmoid, 1f), dy[i], dx[i]);
         }
     });
+
+    /// <summary>σ(x) = 1/(1 + e⁻ˣ); 0 where e⁻ˣ overflows, 1 where it underflows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> Logistic(Vector<float> x) => Vector<float>.One / (Vector<float>.One + Special.Exp(-x));
+
+    private static float Logistic(float x) => 1f / (1f + Special.Exp(-x));
 
     public static Tensor Relu(Tensor x) => Unary(x, "relu", (xs, ys) => TensorPrimitives.Max(xs, 0f, ys), (xs, ys, dy, dx) =>
     {

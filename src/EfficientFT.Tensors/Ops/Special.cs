@@ -37,6 +37,11 @@ internal static class Special
     }
 
     /// <summary>erf of each lane, the same rational function and operation order as <see cref="Erf(float)"/>.</summary>
+    /// <remarks>
+    /// Inlined: called, the vector argument and result went through the stack, and GELU's forward pass took 5.1 ms
+    /// instead of 3.2–3.7 ms for 3.1 M elements on one thread (Zen 3).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<float> Erf(Vector<float> x)
     {
         var v = Vector.Min(Vector.Max(x, new Vector<float>(-4f)), new Vector<float>(4f));
@@ -61,6 +66,7 @@ internal static class Special
     public static float NormalCdf(float x) => MathF.FusedMultiplyAdd(Erf(x * InvSqrt2), 0.5f, 0.5f);
 
     /// <summary>Φ of each lane, the same steps as <see cref="NormalCdf(float)"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector<float> NormalCdf(Vector<float> x) =>
         Vector.FusedMultiplyAdd(Erf(x * InvSqrt2), new Vector<float>(0.5f), new Vector<float>(0.5f));
 

@@ -120,6 +120,28 @@ public sealed class ReferenceTests
         }
     }
 
+
+    /// <summary>
+    /// SiLU x·σ(x) and its slope σ(x)·(1 + x·(1 − σ(x))) against double precision: at 0, in both tails out to where
+    /// exp(−x) overflows (σ must come out 0, not NaN), in vector lanes and in the scalar tail.
+    /// </summary>
+    [Fact]
+    public void Silu_AndItsGradient_AreExact()
+    {
+        float[] values = [0f, -0f, 1e-30f, -3f, -1f, -0.5f, 0.25f, 1f, 3f, -8f, 8f, 2.5f, -20f, 20f, -100f, 100f, -1000f, 1000f, 0.75f, -5f, 7f];
+        var x = T.Parameter(T.FromArray(values, values.Length));
+        var y = O.Silu(x);
+        O.Sum(y).Backward();
+        var (output, grad) = (y.ToArray(), x.Grad!.ToArray());
+        for (var i = 0; i < values.Length; i++)
+        {
+            var v = (double)values[i];
+            var sigmoid = 1 / (1 + Math.Exp(-v));
+            Assert.True(Math.Abs(output[i] - v * sigmoid) <= 1e-6 * Math.Max(1, Math.Abs(v)), $"silu({v}) = {output[i]}, expected {v * sigmoid}");
+            var slope = sigmoid * (1 + v * (1 - sigmoid));
+            Assert.True(Math.Abs(grad[i] - slope) < 1e-6, $"silu'({v}) = {grad[i]}, expected {slope}");
+        }
+    }
     [Theory]
     [InlineData(false, 2, false, 0f)]
     [InlineData(true, 2, false, 0f)]
