@@ -86,6 +86,8 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
     private readonly nint _lda, _ldb, _ldc;
     private readonly int _threads, _rowChunks, _colChunks, _items;
     private readonly bool _sharesA;
+    /// <summary>B is row-major float32, so a slice of several panels is packed from whole row runs.</summary>
+    private readonly bool _bRowRuns;
     /// <summary>The phase that packs the shared operand (B, or A when <see cref="_sharesA"/>), and the items' phase.</summary>
     private readonly Action<int> _pack, _compute;
     private float* _bPack, _aShared;
@@ -105,6 +107,7 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
         // time from busy ones; the result does not depend on the count, so capping it is free.
         _threads = 2L * m * n * k < ParallelFlops ? 1 : Math.Min(threads, Environment.ProcessorCount);
         _sharesA = SharesA(m, n);
+        _bRowRuns = b.Single != null && !transposeB;
         (_rowChunks, _colChunks) = _sharesA ? (1, ((n + NR - 1) / NR + SharedAItemPanels - 1) / SharedAItemPanels)
             : Chunks(_threads, m, Math.Min(n, Nc));
         _items = _rowChunks * _colChunks;
@@ -226,7 +229,7 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
     /// </summary>
     private void PackBPanels(int pc, int kc, int j0, int jEnd, float* dst)
     {
-        if (_b.Single != null && !_transposeB)
+        if (_bRowRuns)
         {
             PackBRows(_b.Single + pc * _ldb + j0, _ldb, dst, kc, jEnd - j0);
             return;
@@ -234,7 +237,10 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
         for (; j0 < jEnd; j0 += NR, dst += (nint)NR * kc) PackBPanel(pc, kc, j0, Math.Min(NR, jEnd - j0), dst);
     }
 
-    /// <summary>Packs the Kc-deep slice at <paramref name="pc"/> of B's columns j0 … j0 + nr − 1 into one Nr-wide panel.</summary>
+    /// <summary>
+    /// Packs the Kc-deep slice at <paramref name="pc"/> of B's columns j0 … j0 + nr − 1 into one Nr-wide panel, for B
+    /// in bfloat16 or transposed (row-major float32 B goes through <see cref="PackBRows(float*, nint, float*, int, int)"/>).
+    /// </summary>
     private void PackBPanel(int pc, int kc, int j0, int nr, float* dst)
     {
         if (_b.BFloat16 != null)
@@ -242,8 +248,7 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
             if (_transposeB) PackBTransposed(_b.BFloat16 + j0 * _ldb + pc, _ldb, dst, kc, nr);
             else PackBRows(_b.BFloat16 + pc * _ldb + j0, _ldb, dst, kc, nr);
         }
-        else if (_transposeB) PackBTransposed(_b.Single + j0 * _ldb + pc, _ldb, dst, kc, nr);
-        else PackBRows(_b.Single + pc * _ldb + j0, _ldb, dst, kc, nr);
+        else PackBTransposed(_b.Single + j0 * _ldb + pc, _ldb, dst, kc, nr);
     }
 
     /// <summary>B is k×n in bfloat16: each step p of the panel is a row run widened in place.</summary>
@@ -415,7 +420,7 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
         // Row-major float32 B is packed for all of an item's panels at once, each row read as one run (see
         // PackBPanels); otherwise a panel at a time, just before it is used, while it is still in L1. Interleaved in
         // one process, packing X·Wᵀ's panels all at once measured 0.7% slower on average at 256 rows.
-        var chunk = (_b.Single != null && !_transposeB ? SharedAItemPanels : 1) * NR;
+        var chunk = (_bRowRuns ? SharedAItemPanels : 1) * NR;
         var bPanels = t_aPack.Get(chunk * Kc);
         var edge = stackalloc float[MR * NR];
         int item;
