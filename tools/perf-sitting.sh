@@ -9,11 +9,19 @@ rounds="${1:-2}"
 peer_script=../shared/bench/peer_pytorch.py
 [[ -f "$peer_script" ]] || { echo "perf-sitting: $peer_script not found (the RoBERTa peer lives in ../shared)." >&2; exit 1; }
 ./eft --help > /dev/null   # build once, so no build lands inside a timed run
+echo "machine: $(nproc) cores,$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2), family $(grep -m1 '^cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' '), $(grep -qw avx512f /proc/cpuinfo && echo AVX-512 || echo AVX2 or less); OPENBLAS_CORETYPE as found: ${OPENBLAS_CORETYPE:-(unset)}"
 
 # OPENBLAS_CORETYPE unset lets OpenBLAS pick its own kernels: the peer at its best (see README, Benchmarks).
-peer() {
-    env -u OPENBLAS_CORETYPE /usr/bin/python3 "$peer_script" --layers 12 --batch 8 --seq 128 --steps 4 --warmup 2 "$@" |
-        tail -1 | /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print('PEER', d['mode'], 'threads', d['threads_arg'], 'median', round(d['step_ms_median']), 'min', round(d['step_ms_min']), 'peak RSS MB', round(d['peak_rss_mb']))"
+# peer_as_found keeps the environment as the machine exports it (issue 6's "default environment"); where that pins
+# OPENBLAS_CORETYPE to an older core than the CPU's, as Haswell on an AVX-512 machine, the two differ.
+peer() { run_peer unset "$@"; }
+peer_as_found() { run_peer keep "$@"; }
+run_peer() {
+    local -a launcher=(env)
+    [[ "$1" == unset ]] && launcher+=(-u OPENBLAS_CORETYPE)
+    shift
+    "${launcher[@]}" /usr/bin/python3 "$peer_script" --layers 12 --batch 8 --seq 128 --steps 4 --warmup 2 "$@" |
+        tail -1 | /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print('PEER', d['mode'], 'threads', d['threads_arg'], 'OPENBLAS_CORETYPE', d['OPENBLAS_CORETYPE'], 'median', round(d['step_ms_median']), 'min', round(d['step_ms_min']), 'peak RSS MB', round(d['peak_rss_mb']))"
 }
 ours() {
     echo "OURS $*"
@@ -23,6 +31,7 @@ for _ in $(seq "$rounds"); do
     ours --threads 2; peer --threads 2
     ours --threads 1; peer --threads 1
     peer --threads default
+    peer_as_found --threads default
 done
 ours --threads 2 --method full; peer --threads 2 --mode full
 ours --threads 1 --method full; peer --threads 1 --mode full
