@@ -160,22 +160,32 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
 
     private static int RoundUp(int x, int unit) => (x + unit - 1) / unit * unit;
 
+    /// <summary>Rows of C per mirrored block, so the scratch holds at most this many times Nr floats however tall C is.</summary>
+    internal const int MirrorRows = 4096;
+
     /// <summary>
-    /// C = alpha·op(A)·op(B) + beta·C as its mirror, Cᵀ = alpha·op(B)ᵀ·op(A)ᵀ + beta·Cᵀ, in a scratch that holds Cᵀ
-    /// (C is copied in first unless beta is 0) and is copied back. Each element gets the same arithmetic as in the
-    /// direct product, since a fused multiply-add rounds a·b and b·a alike, so results stay bitwise the same.
+    /// C = alpha·op(A)·op(B) + beta·C as its mirror, Cᵀ = alpha·op(B)ᵀ·op(A)ᵀ + beta·Cᵀ, block of rows by block of rows,
+    /// in a scratch that holds the block's Cᵀ (C is copied in first unless beta is 0) and is copied back. Each element
+    /// gets the same arithmetic as in the direct product, since a fused multiply-add rounds a·b and b·a alike, so
+    /// results stay bitwise the same.
     /// </summary>
     private static void MultiplyMirrored(bool transposeA, bool transposeB, int m, int n, int k, float alpha, float* a, nint lda,
         float* b, nint ldb, float beta, float* c, nint ldc, int threads)
     {
         t_mirror ??= new PackBuffer();
-        var ct = t_mirror.Get(m * n);
-        if (beta != 0)
-            for (var i = 0; i < m; i++)
-                for (var j = 0; j < n; j++) ct[j * m + i] = c[i * ldc + j];
-        new GemmDriver<TKernel>(!transposeB, !transposeA, n, m, k, alpha, b, ldb, new GemmB(a, null), lda, beta, ct, m, null, threads).Run();
-        for (var i = 0; i < m; i++)
-            for (var j = 0; j < n; j++) c[i * ldc + j] = ct[j * m + i];
+        var ct = t_mirror.Get(Math.Min(m, MirrorRows) * n);
+        for (var i0 = 0; i0 < m; i0 += MirrorRows)
+        {
+            var rows = Math.Min(MirrorRows, m - i0);
+            var block = c + i0 * ldc;
+            if (beta != 0)
+                for (var i = 0; i < rows; i++)
+                    for (var j = 0; j < n; j++) ct[j * rows + i] = block[i * ldc + j];
+            new GemmDriver<TKernel>(!transposeB, !transposeA, n, rows, k, alpha, b, ldb,
+                new GemmB(transposeA ? a + i0 : a + i0 * lda, null), lda, beta, ct, rows, null, threads).Run();
+            for (var i = 0; i < rows; i++)
+                for (var j = 0; j < n; j++) block[i * ldc + j] = ct[j * rows + i];
+        }
     }
 
     /// <summary>

@@ -8,15 +8,15 @@ public class GemmTests(ITestOutputHelper output)
     /// <summary>
     /// (m, n, k) shapes around every boundary the blocked path has: 1 and the tile sizes (6×16, 8×32) ±1, Mc=144,
     /// Kc=256, Nc=3072, k=0, single rows and columns, and products large enough to run on two threads, split by
-    /// rows only (m ≥ 96) and by rows and columns (m small, n wide). (31, 1, 65) and (300, 8, 300), a LoRA rank-8
-    /// product on two threads over two Kc slices, are narrow enough to run as their mirror (see
-    /// <see cref="ShapeTableReachesTheMirroredNarrowProducts"/>).
+    /// rows only (m ≥ 96) and by rows and columns (m small, n wide). (31, 1, 65), (300, 8, 300), a LoRA rank-8
+    /// product on two threads over two Kc slices, and (4100, 3, 30), two blocks of rows, are narrow enough to run as
+    /// their mirror (see <see cref="ShapeTableReachesTheMirroredNarrowProducts"/>).
     /// </summary>
     private static readonly (int M, int N, int K)[] Shapes =
     [
         (1, 1, 1), (1, 33, 17), (31, 1, 65), (3, 7, 0), (7, 3, 1), (6, 16, 256), (8, 32, 257),
         (17, 31, 33), (33, 17, 7), (65, 129, 31), (145, 33, 3), (7, 3100, 5), (3, 5, 513),
-        (129, 65, 257), (257, 129, 65), (289, 33, 257), (40, 300, 100), (5, 1000, 100), (300, 8, 300),
+        (129, 65, 257), (257, 129, 65), (289, 33, 257), (40, 300, 100), (5, 1000, 100), (300, 8, 300), (4100, 3, 30),
     ];
 
     private static readonly (float Alpha, float Beta)[] Scalars = [(1, 0), (1, 1), (-0.5f, 2), (0, 0.75f)];
@@ -142,8 +142,8 @@ public class GemmTests(ITestOutputHelper output)
 
     /// <summary>
     /// A narrow C is computed as its mirror, Cᵀ = op(B)ᵀ·op(A)ᵀ, in a scratch. The tests above cover it only if the
-    /// shape table reaches it with each kernel, on two threads too: against the naive reference (operand padding,
-    /// every beta) and, bit for bit, against a bfloat16 B, which takes the direct route.
+    /// shape table reaches it with each kernel, on two threads and over more than one block of rows: against the naive
+    /// reference (operand padding, every beta) and, bit for bit, against a bfloat16 B, which takes the direct route.
     /// </summary>
     [Fact]
     public void ShapeTableReachesTheMirroredNarrowProducts()
@@ -151,6 +151,7 @@ public class GemmTests(ITestOutputHelper output)
         static bool Parallel((int M, int N, int K) s) => 2L * s.M * s.N * s.K >= 1 << 19;
         Assert.Contains(Shapes, s => s.K > 0 && GemmDriver<MicroKernel8x32>.MirrorPays(s.M, s.N) && Parallel(s));
         Assert.Contains(Shapes, s => s.K > 0 && GemmDriver<MicroKernel6x16>.MirrorPays(s.M, s.N) && Parallel(s));
+        Assert.Contains(Shapes, s => s.K > 0 && GemmDriver<MicroKernel8x32>.MirrorPays(s.M, s.N) && s.M > GemmDriver<MicroKernel8x32>.MirrorRows);
         Assert.False(GemmDriver<MicroKernel8x32>.MirrorPays(8, 8));
         Assert.False(GemmDriver<MicroKernel8x32>.MirrorPays(1024, 64));
     }
