@@ -101,7 +101,12 @@ public static class PerfTrainCommand
             ? batch with { ClassLabels = Enumerable.Range(0, batchSize).Select(_ => rng.NextInt(config.NumLabels)).ToArray() }
             : batch with { TokenLabels = ids };
 
-        var peak = MeasureGemmPeak();
+        var gemmPeak = new GemmPeak(Gemm.Default);
+        var peak = gemmPeak.Measure(8);
+        // The peak again after each step from the last warm-up one on, outside the step's time and the profile, so
+        // each timed step is bracketed by two peaks taken in the same phase of this shared machine, whose speed moves
+        // by ±15% from one minute to the next; with no warm-up the first peak above is the one before step 1.
+        var phasePeaks = warmup == 0 ? new List<double> { peak } : [];
         var counting = new CountingGemm(Gemm.Default);
         Gemm.Default = counting;
         var (pausedBefore, collectionsBefore, faultsBefore) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0), OpProfile.PageFaults());
@@ -114,6 +119,11 @@ public static class PerfTrainCommand
         {
             StepCompleted = (step, _, _) =>
             {
+                if (step >= warmup)
+                {
+                    phasePeaks.Add(gemmPeak.Measure(3));
+                    OpProfile.SkipSinceLast();
+                }
                 if (step != warmup) return;
                 (pausedBefore, collectionsBefore, faultsBefore) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0), OpProfile.PageFaults());
                 if (profile) OpProfile.Start();
@@ -126,10 +136,12 @@ public static class PerfTrainCommand
         Gemm.Default = counting.Inner;
         // Once more after the steps, keeping the higher: a peak taken while the machine stalled would put the step
         // above its own bound.
-        peak = Math.Max(peak, MeasureGemmPeak());
+        peak = Math.Max(peak, gemmPeak.Measure(8));
         if (result.Status != TrainingStatus.Completed) throw new ArithmeticException($"perf train: the run ended {result.Status} at step {result.Steps}.");
         var times = result.StepSeconds.Skip(warmup).Select(t => t * 1e3).ToList();
         var flopsPerStep = counting.Flops / (warmup + steps);
+        // The higher of the two bracketing peaks, so a stall during one of them cannot raise the step's share.
+        var phaseShares = times.Select((ms, i) => flopsPerStep / (Math.Max(phasePeaks[i], phasePeaks[i + 1]) * 1e9) * 1e3 / ms).Order().ToList();
         times.Sort();
         var median = times[times.Count / 2];
         var tokens = batchSize * length;
@@ -147,6 +159,8 @@ public static class PerfTrainCommand
             $"per step: {collections:F1} garbage collections, {gcMs:F1} ms paused by them, {faults:N0} page faults (first touches of memory)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"matrix products: {flopsPerStep / 1e9:F1} GFLOP per step; at the measured GEMM peak {peak:F0} GFLOP/s that is {boundMs:F0} ms, so the step runs at {boundMs / median:P0} of its bound"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"phase-matched: each step against the higher of the peaks measured just before and after it ({phasePeaks.Min():F0}–{phasePeaks.Max():F0} GFLOP/s): median {phaseShares[phaseShares.Count / 2]:P0} of its bound, {phaseShares[0]:P0}–{phaseShares[^1]:P0} over the steps"));
         if (boundMs > median)
             // Seen on a shared VM: both peak measurements caught a stall, and the share came out as 118%.
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -165,22 +179,33 @@ public static class PerfTrainCommand
                 $"  {t.Op,-36} {t.Calls / steps,6} {t.ForwardMs / steps,9:F1} {t.BackwardMs / steps,9:F1} {t.TotalMs / total,7:P1} {t.PageFaults / steps,8:N0}"));
     }
 
-    /// <summary>GFLOP/s of the engine's GEMM at 2048×768×768 (X·Wᵀ), best of eight runs, on the current thread count.</summary>
-    private static double MeasureGemmPeak()
+    /// <summary>
+    /// GFLOP/s of a GEMM at 2048×768×768 (X·Wᵀ) on the current thread count, best of a number of runs. The operands
+    /// are made once, so a measurement between steps takes no page faults and leaves the collector nothing.
+    /// </summary>
+    private sealed class GemmPeak(IGemm gemm)
     {
-        const int m = 2048, k = 768, n = 768;
-        var a = new float[m * k];
-        var b = new float[n * k];
-        var c = new float[m * n];
-        new Rng(1).FillUniform(a, -1, 1);
-        var best = double.MaxValue;
-        for (var i = 0; i < 8; i++)
+        private const int M = 2048, K = 768, N = 768;
+        private readonly float[] _a = Filled(M * K), _b = Filled(N * K), _c = new float[M * N];
+
+        public double Measure(int runs)
         {
-            var clock = Stopwatch.StartNew();
-            Gemm.Default.Multiply(false, true, m, n, k, 1f, a, k, b, k, 0f, c, n);
-            best = Math.Min(best, clock.Elapsed.TotalSeconds);
+            var best = double.MaxValue;
+            for (var i = 0; i < runs; i++)
+            {
+                var clock = Stopwatch.StartNew();
+                gemm.Multiply(false, true, M, N, K, 1f, _a, K, _b, K, 0f, _c, N);
+                best = Math.Min(best, clock.Elapsed.TotalSeconds);
+            }
+            return 2.0 * M * N * K / best / 1e9;
         }
-        return 2.0 * m * n * k / best / 1e9;
+
+        private static float[] Filled(int length)
+        {
+            var values = new float[length];
+            new Rng(1).FillUniform(values, -1, 1);
+            return values;
+        }
     }
 
     /// <summary>Passes products through and adds up their FLOPs (2·m·n·k each).</summary>

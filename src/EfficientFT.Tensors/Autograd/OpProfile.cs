@@ -53,6 +53,14 @@ public static partial class OpProfile
             .OrderByDescending(t => t.TotalMs).ToList();
     }
 
+    /// <summary>Leaves the time and faults since the last op or lap uncharged: work between steps that is no op's.</summary>
+    public static void SkipSinceLast()
+    {
+        if (!Enabled) return;
+        ChargeFaults();
+        _last = Stopwatch.GetTimestamp();
+    }
+
     /// <summary>Charges the time since the last op or lap to <paramref name="phase"/>.</summary>
     public static void Lap(string phase)
     {
