@@ -157,6 +157,45 @@ public class GemmTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// On several threads the last chunks of rows are cut small (<c>RowStarts</c>), so the thread that finishes first
+    /// has work left to claim. The cut must still cover every row once, in whole Mr-row panels, and the shape table
+    /// must reach it, so the reference comparisons above run through it on two threads.
+    /// </summary>
+    [Fact]
+    public void SmallLastRowChunksCoverEveryRowOnce()
+    {
+        AssertCovers(GemmDriver<MicroKernel8x32>.RowStarts, MicroKernel8x32.Mr);
+        AssertCovers(GemmDriver<MicroKernel6x16>.RowStarts, MicroKernel6x16.Mr);
+
+        // 1,024 rows in 8 chunks on 2 threads: the first 6 keep their 128 rows, the last 256 come in small pieces.
+        var starts = GemmDriver<MicroKernel8x32>.RowStarts(2, 1024, 8, 1);
+        Assert.Equal(Enumerable.Range(0, 7).Select(c => 128 * c), starts.Take(7));
+        Assert.All(starts.Skip(6).Zip(starts.Skip(7)), p => Assert.InRange(p.Second - p.First, GemmDriver<MicroKernel8x32>.MinChunkRows, 2 * GemmDriver<MicroKernel8x32>.MinChunkRows));
+        Assert.Contains(Shapes, s => s.K > 0 && !GemmDriver<MicroKernel8x32>.SharesA(s.M, s.N) && 2L * s.M * s.N * s.K >= 1 << 19
+            && GemmDriver<MicroKernel8x32>.Chunks(2, s.M, Math.Min(s.N, GemmDriver<MicroKernel8x32>.Nc)) is var (rows, cols)
+            && GemmDriver<MicroKernel8x32>.RowStarts(2, s.M, rows, cols).Length - 1 > rows);
+
+        static void AssertCovers(Func<int, int, int, int, int[]> rowStarts, int mr)
+        {
+            foreach (var threads in new[] { 1, 2, 3 })
+            foreach (var m in new[] { 1, 7, 96, 257, 1000, 1024, 4100 })
+            foreach (var rowChunks in new[] { 1, 2, 4, 8, 12 })
+            {
+                if (rowChunks > (m + mr - 1) / mr) continue;
+                var starts = rowStarts(threads, m, rowChunks, 1);
+                Assert.Equal(0, starts[0]);
+                Assert.Equal(m, starts[^1]);
+                Assert.True(rowChunks <= starts.Length - 1, $"{threads} threads, m {m}: fewer chunks than asked");
+                for (var c = 0; c + 1 < starts.Length; c++)
+                {
+                    Assert.True(starts[c] < starts[c + 1], $"{threads} threads, m {m}, {rowChunks} chunks: chunk {c} is empty");
+                    Assert.Equal(0, starts[c] % mr);
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// Few rows against many columns take the schedule that shares A's panels (<c>SharesA</c>). Its sums must be the
     /// usual schedule's bit for bit, which the same product computed transposed shows: Cᵀ = op(B)ᵀ·op(A)ᵀ has more
     /// rows than columns, so it runs the usual schedule, and each element is the same chain of fused multiply-adds.
