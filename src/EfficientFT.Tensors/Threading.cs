@@ -45,9 +45,7 @@ public static class Threading
     /// <param name="costPerItem">Rough cost of one item in floating-point operations, to decide whether to split.</param>
     public static void For(int length, long costPerItem, Action<int, int> body)
     {
-        const long minWorkPerThread = 32_768;
-        var threads = _insideParallelRegion ? 1 : (int)Math.Min(Count, Math.Max(1, length * Math.Max(1, costPerItem) / minWorkPerThread));
-        threads = Math.Min(threads, length);
+        var threads = ThreadsFor(length, costPerItem);
         if (threads <= 1)
         {
             if (length > 0) body(0, length);
@@ -62,10 +60,47 @@ public static class Threading
             var start = (int)((long)length * t / threads);
             var end = (int)((long)length * (t + 1) / threads);
             if (end <= start) return;
-            var outer = _insideParallelRegion;
-            _insideParallelRegion = true;
-            try { body(start, end); }
-            finally { _insideParallelRegion = outer; }
+            InParallelRegion(() => body(start, end));
         });
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(i, state) for every i in [0, <paramref name="length"/>) on up to <see cref="Count"/>
+    /// threads that claim items one at a time, each with its own <paramref name="state"/>() (scratch made once per
+    /// thread). Unlike <see cref="For"/>'s equal ranges, a thread that runs slow hands its remaining items to the
+    /// others. Only for items whose results do not depend on which thread runs them or when: each writes only its
+    /// own outputs and leaves nothing in the state that a later item reads.
+    /// </summary>
+    public static void ForEachClaimed<TState>(int length, long costPerItem, Func<TState> state, Action<int, TState> body)
+    {
+        var threads = ThreadsFor(length, costPerItem);
+        if (threads <= 1)
+        {
+            var single = length > 0 ? state() : default!;
+            for (var i = 0; i < length; i++) body(i, single);
+            return;
+        }
+        var next = -1;
+        Blas.GemmWorkers.Run(threads, _ => InParallelRegion(() =>
+        {
+            var own = state();
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < length) body(i, own);
+        }));
+    }
+
+    private static int ThreadsFor(int length, long costPerItem)
+    {
+        const long minWorkPerThread = 32_768;
+        var threads = _insideParallelRegion ? 1 : (int)Math.Min(Count, Math.Max(1, length * Math.Max(1, costPerItem) / minWorkPerThread));
+        return Math.Min(threads, length);
+    }
+
+    private static void InParallelRegion(Action body)
+    {
+        var outer = _insideParallelRegion;
+        _insideParallelRegion = true;
+        try { body(); }
+        finally { _insideParallelRegion = outer; }
     }
 }

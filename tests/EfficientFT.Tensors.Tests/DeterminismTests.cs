@@ -30,6 +30,33 @@ public sealed class DeterminismTests
         Assert.Equal(first.Grad, second.Grad);
     }
 
+    /// <summary>
+    /// Attention's (batch, key/value head) tasks are claimed one at a time by whichever thread is free, so the thread
+    /// that runs a task changes from run to run. The output and every input gradient must still be the bits of a
+    /// one-thread run (attention called from inside a parallel region runs on its caller's thread alone).
+    /// </summary>
+    [Fact]
+    public void Attention_GivesTheSameBitsOnOneThreadAsOnSeveral()
+    {
+        static float[][] Step()
+        {
+            var rng = new Rng(5);
+            var (q, k, v) = (T.Parameter(T.Normal(rng, 0, 1, 4, 64, 8, 16)), T.Parameter(T.Normal(rng, 0, 1, 4, 64, 4, 16)),
+                T.Parameter(T.Normal(rng, 0, 1, 4, 64, 4, 16)));
+            var keyMask = Enumerable.Range(0, 4 * 64).Select(i => i % 64 < 64 - 5 * (i / 64) ? 1 : 0).ToArray();
+            var output = O.Attention(q, k, v, keyMask, dropout: 0.1f, dropoutKey: 11);
+            O.Sum(O.Mul(output, T.Normal(rng, 0, 1, 4, 64, 8, 16))).Backward();
+            return [output.ToArray(), q.Grad!.ToArray(), k.Grad!.ToArray(), v.Grad!.ToArray()];
+        }
+
+        float[][]? alone = null;
+        Threading.For(2, 1L << 20, (start, _) =>
+        {
+            if (start == 0) alone = Step();
+        });
+        for (var run = 0; run < 3; run++) Assert.Equal(alone!, Step());
+    }
+
     [Fact]
     public void DifferentSeed_GivesDifferentResults()
     {

@@ -191,14 +191,15 @@ internal static class AttentionKernel
     private readonly record struct Block(int B, int H, int T0, int Rows, int QOffset, int KvOffset, int LseOffset);
 
     /// <summary>
-    /// Runs <paramref name="body"/> over every block of every (batch, key/value head) task, tasks split across threads,
-    /// with <paramref name="buffers"/> score-sized scratch arrays per thread.
+    /// Runs <paramref name="body"/> over every block of every (batch, key/value head) task, tasks claimed one at a
+    /// time by the threads, with <paramref name="buffers"/> score-sized scratch arrays per thread. A task writes only
+    /// its own rows of the output and gradients and overwrites the scratch it reads, so results do not depend on
+    /// which thread runs it. In halves fixed beforehand, one core waited about 0.7 ms for the other at the end of each
+    /// RoBERTa-base attention at two threads (15–20 ms per step).
     /// </summary>
     private static void ForEachBlock(AttentionShape a, long costPerTask, int buffers, Action<Block, float[][]> body) =>
-        Threading.For(a.Batch * a.Hkv, costPerTask, (start, end) =>
-        {
-            var scratch = Enumerable.Range(0, buffers).Select(_ => new float[a.BlockRows * a.S]).ToArray();
-            for (var task = start; task < end; task++)
+        Threading.ForEachClaimed(a.Batch * a.Hkv, costPerTask,
+            () => Enumerable.Range(0, buffers).Select(_ => new float[a.BlockRows * a.S]).ToArray(), (task, scratch) =>
             {
                 var (b, g) = (task / a.Hkv, task % a.Hkv);
                 var kvOffset = (b * a.S * a.Hkv + g) * a.D;
@@ -206,8 +207,7 @@ internal static class AttentionKernel
                 for (var t0 = 0; t0 < a.T; t0 += a.BlockRows)
                     body(new Block(b, h, t0, Math.Min(a.BlockRows, a.T - t0), ((b * a.T + t0) * a.Hq + h) * a.D, kvOffset,
                         (b * a.Hq + h) * a.T + t0), scratch);
-            }
-        });
+            });
 
     /// <summary>The block's scaled scores q·kᵀ·scale into <paramref name="scores"/> [rows × S].</summary>
     private static void Scores(AttentionShape a, Block blk, float[] q, float[] k, Span<float> scores) =>
