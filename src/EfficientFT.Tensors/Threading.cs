@@ -24,7 +24,7 @@ public static class Threading
     [ThreadStatic] private static bool _insideParallelRegion;
 
     /// <summary>
-    /// True on a thread that is running one chunk of <see cref="For"/>. Kernels called from there (a GEMM inside a
+    /// True on a thread that is running one chunk of <see cref="For"/> or items of <see cref="ForEachClaimed{TState}"/>. Kernels called from there (a GEMM inside a
     /// per-head attention loop) run single-threaded instead of splitting again, which would oversubscribe the cores.
     /// </summary>
     public static bool InsideParallelRegion => _insideParallelRegion;
