@@ -110,7 +110,8 @@ public static class PerfTrainCommand
         var counting = new CountingGemm(Gemm.Default);
         Gemm.Default = counting;
         var (pausedBefore, collectionsBefore, faultsBefore) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0), OpProfile.PageFaults());
-        var directBefore = counting.Direct;
+        // The directly called products' running totals at the same points as the peaks, so each step has its own.
+        var directAt = warmup == 0 ? new List<(long Flops, TimeSpan Time)> { counting.Direct } : [];
         // The same Trainer `eft train` runs, on one fixed batch, so every step does the same work.
         var result = new Trainer(peft, optimizer, new TrainerOptions
         {
@@ -122,12 +123,12 @@ public static class PerfTrainCommand
             {
                 if (step >= warmup)
                 {
+                    directAt.Add(counting.Direct);
                     phasePeaks.Add(gemmPeak.Measure(3));
                     OpProfile.SkipSinceLast();
                 }
                 if (step != warmup) return;
                 (pausedBefore, collectionsBefore, faultsBefore) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0), OpProfile.PageFaults());
-                directBefore = counting.Direct;
                 if (profile) OpProfile.Start();
             },
         }.Train(batch);
@@ -135,8 +136,6 @@ public static class PerfTrainCommand
         var gcMs = (GC.GetTotalPauseDuration() - pausedBefore).TotalMilliseconds / steps;
         var collections = (double)(GC.CollectionCount(0) - collectionsBefore) / steps;
         var faults = (OpProfile.PageFaults() - faultsBefore) / steps;
-        var direct = counting.Direct;
-        var (directGflop, directMs) = ((direct.Flops - directBefore.Flops) / 1e9 / steps, (direct.Time - directBefore.Time).TotalMilliseconds / steps);
         Gemm.Default = counting.Inner;
         // Once more after the steps, keeping the higher: a peak taken while the machine stalled would put the step
         // above its own bound.
@@ -146,6 +145,9 @@ public static class PerfTrainCommand
         var flopsPerStep = counting.Flops / (warmup + steps);
         // The higher of the two bracketing peaks, so a stall during one of them cannot raise the step's share.
         var phaseShares = times.Select((ms, i) => flopsPerStep / (Math.Max(phasePeaks[i], phasePeaks[i + 1]) * 1e9) * 1e3 / ms).Order().ToList();
+        var medianStep = Enumerable.Range(0, steps).OrderBy(i => times[i]).ElementAt(steps / 2);
+        var directGflop = (directAt[^1].Flops - directAt[0].Flops) / 1e9 / steps;
+        var directMs = (directAt[medianStep + 1].Time - directAt[medianStep].Time).TotalMilliseconds;
         times.Sort();
         var median = times[times.Count / 2];
         var tokens = batchSize * length;
@@ -167,7 +169,7 @@ public static class PerfTrainCommand
             $"phase-matched: each step against the higher of the peaks measured just before and after it ({phasePeaks.Min():F0}–{phasePeaks.Max():F0} GFLOP/s): median {phaseShares[phaseShares.Count / 2]:P0} of its bound, {phaseShares[0]:P0}–{phaseShares[^1]:P0} over the steps"));
         // Splits the gap to the bound in two: products running below the peak, and time spent outside them.
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"products called outside the engine's parallel loops: {directGflop:F1} GFLOP in {directMs:F0} ms per step, {directGflop / directMs * 1e3:F0} GFLOP/s ({directGflop / directMs * 1e3 / peak:P0} of the peak); the other {median - directMs:F0} ms of the median step are the other ops, with the products inside them"));
+            $"products called outside the engine's parallel loops: {directGflop:F1} GFLOP per step, which took {directMs:F0} ms of the median step, {directGflop / directMs * 1e3:F0} GFLOP/s ({directGflop / directMs * 1e3 / peak:P0} of the peak); its other ops, with the products inside them, took {median - directMs:F0} ms"));
         if (boundMs > median)
             // Seen on a shared VM: both peak measurements caught a stall, and the share came out as 118%.
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
