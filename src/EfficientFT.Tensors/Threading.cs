@@ -1,9 +1,10 @@
 namespace EfficientFT.Tensors;
 
 /// <summary>
-/// The engine's thread count and its static work partitioning. Work is always split into the same chunks for a
-/// given thread count, and each output element is written by exactly one chunk, so results are bitwise identical
-/// from run to run (the determinism contract: same seed and thread count, same bits).
+/// The engine's thread count and its work partitioning. Work is split into the same chunks for a given thread count,
+/// or claimed item by item where an item's result does not depend on the thread that runs it, and each output
+/// element is written by exactly one chunk or item, so results are bitwise identical from run to run (the
+/// determinism contract: same seed and thread count, same bits).
 /// </summary>
 public static class Threading
 {
@@ -24,8 +25,9 @@ public static class Threading
     [ThreadStatic] private static bool _insideParallelRegion;
 
     /// <summary>
-    /// True on a thread that is running one chunk of <see cref="For"/> or items of <see cref="ForEachClaimed{TState}"/>. Kernels called from there (a GEMM inside a
-    /// per-head attention loop) run single-threaded instead of splitting again, which would oversubscribe the cores.
+    /// True on a thread that is running one chunk of <see cref="For"/> or items of <see cref="ForEachClaimed{TState}"/>.
+    /// Kernels called from there (a GEMM inside a per-head attention loop) run single-threaded instead of splitting
+    /// again, which would oversubscribe the cores.
     /// </summary>
     public static bool InsideParallelRegion => _insideParallelRegion;
 
