@@ -3,13 +3,13 @@
 # Needs Debian's python3-torch and ../shared/bench/peer_pytorch.py (the RoBERTa peer); takes about 17 minutes.
 # Run nothing else meanwhile: the machines are shared and two cores are all there is.
 # Usage: tools/perf-sitting.sh [rounds]   (from the repository root)
+# Ends with issue 6's table (tools/sitting_table.py): each of our runs against the peer runs of its round.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 rounds="${1:-2}"
 peer_script=../shared/bench/peer_pytorch.py
 [[ -f "$peer_script" ]] || { echo "perf-sitting: $peer_script not found (the RoBERTa peer lives in ../shared)." >&2; exit 1; }
 ./eft --help > /dev/null   # build once, so no build lands inside a timed run
-echo "machine: $(nproc) cores,$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2), family $(grep -m1 '^cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' '), $(grep -qw avx512f /proc/cpuinfo && echo AVX-512 || echo AVX2 or less); OPENBLAS_CORETYPE as found: ${OPENBLAS_CORETYPE:-(unset)}"
 
 # OPENBLAS_CORETYPE unset lets OpenBLAS pick its own kernels: the peer at its best (see README, Benchmarks).
 # peer_as_found keeps the environment as the machine exports it (issue 6's "default environment"); where that pins
@@ -27,16 +27,26 @@ ours() {
     echo "OURS $*"
     dotnet .build/eft/eft.dll perf train --arch roberta-base --batch 8 --seq 128 --steps 4 --warmup 2 "$@" | grep -E "ms/step|peak|bound|per step"
 }
-for _ in $(seq "$rounds"); do
-    ours --threads 2; peer --threads 2
-    ours --threads 1; peer --threads 1
-    peer --threads default
-    peer_as_found --threads default
-done
-ours --threads 2 --method full; peer --threads 2 --mode full
-ours --threads 1 --method full; peer --threads 1 --mode full
-echo "OURS llama-1b --threads 2"
-dotnet .build/eft/eft.dll perf train --arch llama-1b --batch 4 --seq 64 --steps 3 --warmup 2 --threads 2 | grep -E "ms/step|peak|bound|per step|tokens"
-env -u OPENBLAS_CORETYPE /usr/bin/python3 tools/peer_llama_pytorch.py --batch 4 --seq 64 --steps 3 --warmup 2 --threads 2
-echo "OURS llama-1b --threads 2 --frozen-bf16"
-dotnet .build/eft/eft.dll perf train --arch llama-1b --batch 4 --seq 64 --steps 3 --warmup 2 --threads 2 --frozen-bf16 | grep -E "ms/step|peak|bound|per step|tokens"
+sitting() {
+    echo "machine: $(nproc) cores,$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2), family $(grep -m1 '^cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' '), $(grep -qw avx512f /proc/cpuinfo && echo AVX-512 || echo AVX2 or less); OPENBLAS_CORETYPE as found: ${OPENBLAS_CORETYPE:-(unset)}"
+    for _ in $(seq "$rounds"); do
+        ours --threads 2; peer --threads 2
+        ours --threads 1; peer --threads 1
+        peer --threads default
+        peer_as_found --threads default
+    done
+    ours --threads 2 --method full; peer --threads 2 --mode full
+    ours --threads 1 --method full; peer --threads 1 --mode full
+    echo "OURS llama-1b --threads 2"
+    dotnet .build/eft/eft.dll perf train --arch llama-1b --batch 4 --seq 64 --steps 3 --warmup 2 --threads 2 | grep -E "ms/step|peak|bound|per step|tokens"
+    env -u OPENBLAS_CORETYPE /usr/bin/python3 tools/peer_llama_pytorch.py --batch 4 --seq 64 --steps 3 --warmup 2 --threads 2
+    echo "OURS llama-1b --threads 2 --frozen-bf16"
+    dotnet .build/eft/eft.dll perf train --arch llama-1b --batch 4 --seq 64 --steps 3 --warmup 2 --threads 2 --frozen-bf16 | grep -E "ms/step|peak|bound|per step|tokens"
+}
+# The raw lines go to the terminal and to a log kept under results/, then the table is made from the log.
+mkdir -p results/perf-sittings
+log="results/perf-sittings/$(date -u +%Y%m%dT%H%M%SZ).log"
+sitting | tee "$log"
+echo
+/usr/bin/python3 tools/sitting_table.py "$log" | tee "${log%.log}.md"
+echo "perf-sitting: log $log, table ${log%.log}.md"

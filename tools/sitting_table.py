@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""Issue 6's table from the output of tools/perf-sitting.sh: each of our runs against the peer runs of the same
+round, as speed and memory ratios, with our shares of the GEMM bound. Usage: sitting_table.py LOG"""
+import json
+import re
+import sys
+
+OURS_PATTERNS = {
+    "ms": r"^ms/step: median ([\d.]+)",
+    "rss": r"^peak memory: ([\d.]+) GB resident",
+    "share": r"so the step runs at (\d+) % of its bound",
+    "phase": r"^phase-matched: .* median (\d+) % of its bound",
+    "products": r"^products called outside .*\((\d+) % of the peak\)",
+    "other": r"with the products inside them, took (-?\d+) ms",
+}
+PEER_LINE = re.compile(r"^PEER (\w+) threads (\S+) OPENBLAS_CORETYPE (.+) median (\d+) min \d+ peak RSS MB (\d+)")
+
+
+def parse(lines):
+    """Our runs and the peers' in order, each a dict; a JSON line is the LLaMA peer."""
+    runs = []
+    for line in lines:
+        line = line.rstrip("\n")
+        if line.startswith("OURS "):
+            runs.append({"who": "ours", "args": line[5:].strip()})
+        elif m := PEER_LINE.match(line):
+            runs.append({"who": "peer", "mode": m[1], "threads": m[2], "coretype": m[3].strip(),
+                         "ms": float(m[4]), "rss": float(m[5]) / 1000})
+        elif line.startswith("{") and '"step_ms_median"' in line:
+            d = json.loads(line)
+            runs.append({"who": "peer", "mode": "llama-" + d["mode"], "threads": d["threads_arg"],
+                         "coretype": d["OPENBLAS_CORETYPE"], "ms": d["step_ms_median"], "rss": d["peak_rss_mb"] / 1000})
+        elif runs and runs[-1]["who"] == "ours":
+            for key, pattern in OURS_PATTERNS.items():
+                if m := re.search(pattern, line):
+                    runs[-1][key] = float(m[1])
+    return runs
+
+
+def pairs(runs):
+    """(label, ours, peer) in the order the script runs them: a round starts at our 2-thread LoRA run."""
+    rounds = [[]]
+    for run in runs:
+        if run["who"] == "ours" and run["args"] == "--threads 2" and rounds[-1]:
+            rounds.append([])
+        rounds[-1].append(run)
+    result = []
+    for number, group in enumerate(rounds, 1):
+        ours = [r for r in group if r["who"] == "ours"]
+        peers = [r for r in group if r["who"] == "peer"]
+
+        def peer(mode, threads, unset=True):
+            return next((p for p in peers if p["mode"] == mode and p["threads"] == threads
+                         and (p["coretype"] == "(unset)") == unset), None)
+
+        for o in ours:
+            args = o["args"]
+            if args == "--threads 2":
+                candidates = [("LoRA, 2 threads, vs the peer's default threads, CORETYPE unset", peer("lora", "default")),
+                              ("LoRA, 2 threads, vs the peer as the environment runs it", peer("lora", "default", unset=False)),
+                              ("LoRA, 2 threads, vs the peer at 2 threads", peer("lora", "2"))]
+            elif args == "--threads 1":
+                candidates = [("LoRA, 1 thread, vs the peer at 1 thread", peer("lora", "1"))]
+            elif args == "--threads 2 --method full":
+                candidates = [("full, 2 threads, vs the peer at 2 threads", peer("full", "2"))]
+            elif args == "--threads 1 --method full":
+                candidates = [("full, 1 thread, vs the peer at 1 thread", peer("full", "1"))]
+            elif args.startswith("llama-1b"):
+                label = "Llama-3.2-1B shapes, 2 threads" + (", --frozen-bf16" if "--frozen-bf16" in args else "")
+                candidates = [(label, peer("llama-lora", "2"))]
+            else:
+                candidates = [(args, None)]
+            for label, p in candidates:
+                result.append((number, label, o, p))
+    return result
+
+
+def cell(value, fmt, unit=""):
+    return "–" if value is None else format(value, fmt) + unit
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: sitting_table.py LOG")
+    with open(sys.argv[1], encoding="utf-8") as log:
+        rows = pairs(parse(log))
+    print("| round | run | ours ms/step | peer ms/step | speed ratio | ours peak RSS GB | peer peak RSS GB | memory ratio "
+          "| share of bound (best-of / phase-matched) | products' share of the peak / other ops ms |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for number, label, o, p in rows:
+        speed = p["ms"] / o["ms"] if p and "ms" in o else None
+        memory = o["rss"] / p["rss"] if p and "rss" in o else None
+        print(f"| {number} | {label} | {cell(o.get('ms'), '.0f')} | {cell(p and p['ms'], '.0f')} | {cell(speed, '.2f', '×')} "
+              f"| {cell(o.get('rss'), '.2f')} | {cell(p and p['rss'], '.2f')} | {cell(memory, '.2f')} "
+              f"| {cell(o.get('share'), '.0f')} / {cell(o.get('phase'), '.0f')} % "
+              f"| {cell(o.get('products'), '.0f')} % / {cell(o.get('other'), '.0f')} |")
+
+
+if __name__ == "__main__":
+    main()
