@@ -56,7 +56,7 @@ def pairs(runs):
         for o in ours:
             args = o["args"]
             if args == "--threads 2":
-                candidates = [("LoRA, 2 threads, vs the peer's default threads, CORETYPE unset", peer("lora", "default")),
+                candidates = [("LoRA, 2 threads, vs the peer at its best (default threads, CORETYPE unset)", peer("lora", "default")),
                               ("LoRA, 2 threads, vs the peer as the environment runs it", peer("lora", "default", unset=False)),
                               ("LoRA, 2 threads, vs the peer at 2 threads", peer("lora", "2"))]
             elif args == "--threads 1":
