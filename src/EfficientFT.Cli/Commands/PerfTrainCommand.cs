@@ -103,15 +103,14 @@ public static class PerfTrainCommand
 
         var gemmPeak = new GemmPeak(Gemm.Default);
         var peak = gemmPeak.Measure(8);
-        // The peak again after each step from the last warm-up one on, outside the step's time and the profile, so
-        // each timed step is bracketed by two peaks taken in the same phase of this shared machine, whose speed moves
-        // by ±15% from one minute to the next; with no warm-up the first peak above is the one before step 1.
-        var phasePeaks = warmup == 0 ? new List<double> { peak } : [];
         var counting = new CountingGemm(Gemm.Default);
         Gemm.Default = counting;
+        // A mark after each step from the last warm-up one on, outside the step's time and the profile: the peak
+        // again, so each timed step is bracketed by two peaks taken in the same phase of this shared machine, whose
+        // speed moves by ±15% from one minute to the next, and the directly called products' running totals, so each
+        // step has its own. With no warm-up the peak above makes the mark before step 1.
+        var marks = warmup == 0 ? new List<StepMark> { new(peak, counting.Direct) } : [];
         var (pausedBefore, collectionsBefore, faultsBefore) = (GC.GetTotalPauseDuration(), GC.CollectionCount(0), OpProfile.PageFaults());
-        // The directly called products' running totals at the same points as the peaks, so each step has its own.
-        var directAt = warmup == 0 ? new List<(long Flops, TimeSpan Time)> { counting.Direct } : [];
         // The same Trainer `eft train` runs, on one fixed batch, so every step does the same work.
         var result = new Trainer(peft, optimizer, new TrainerOptions
         {
@@ -123,8 +122,7 @@ public static class PerfTrainCommand
             {
                 if (step >= warmup)
                 {
-                    directAt.Add(counting.Direct);
-                    phasePeaks.Add(gemmPeak.Measure(3));
+                    marks.Add(new StepMark(gemmPeak.Measure(3), counting.Direct));
                     OpProfile.SkipSinceLast();
                 }
                 if (step != warmup) return;
@@ -144,10 +142,10 @@ public static class PerfTrainCommand
         var times = result.StepSeconds.Skip(warmup).Select(t => t * 1e3).ToList();
         var flopsPerStep = counting.Flops / (warmup + steps);
         // The higher of the two bracketing peaks, so a stall during one of them cannot raise the step's share.
-        var phaseShares = times.Select((ms, i) => flopsPerStep / (Math.Max(phasePeaks[i], phasePeaks[i + 1]) * 1e9) * 1e3 / ms).Order().ToList();
+        var phaseShares = times.Select((ms, i) => flopsPerStep / (Math.Max(marks[i].Peak, marks[i + 1].Peak) * 1e9) * 1e3 / ms).Order().ToList();
         var medianStep = Enumerable.Range(0, steps).OrderBy(i => times[i]).ElementAt(steps / 2);
-        var directGflop = (directAt[^1].Flops - directAt[0].Flops) / 1e9 / steps;
-        var directMs = (directAt[medianStep + 1].Time - directAt[medianStep].Time).TotalMilliseconds;
+        var directGflop = (marks[^1].Direct.Flops - marks[0].Direct.Flops) / 1e9 / steps;
+        var directMs = (marks[medianStep + 1].Direct.Time - marks[medianStep].Direct.Time).TotalMilliseconds;
         times.Sort();
         var median = times[times.Count / 2];
         var tokens = batchSize * length;
@@ -166,7 +164,7 @@ public static class PerfTrainCommand
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"matrix products: {flopsPerStep / 1e9:F1} GFLOP per step; at the measured GEMM peak {peak:F0} GFLOP/s that is {boundMs:F0} ms, so the step runs at {boundMs / median:P0} of its bound"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"phase-matched: each step against the higher of the peaks measured just before and after it ({phasePeaks.Min():F0}–{phasePeaks.Max():F0} GFLOP/s): median {phaseShares[phaseShares.Count / 2]:P0} of its bound, {phaseShares[0]:P0}–{phaseShares[^1]:P0} over the steps"));
+            $"phase-matched: each step against the higher of the peaks measured just before and after it ({marks.Min(m => m.Peak):F0}–{marks.Max(m => m.Peak):F0} GFLOP/s): median {phaseShares[phaseShares.Count / 2]:P0} of its bound, {phaseShares[0]:P0}–{phaseShares[^1]:P0} over the steps"));
         // Splits the gap to the bound in two: products running below the peak, and time spent outside them.
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"products called outside the engine's parallel loops: {directGflop:F1} GFLOP per step, which took {directMs:F0} ms of the median step, {directGflop / directMs * 1e3:F0} GFLOP/s ({directGflop / directMs * 1e3 / peak:P0} of the peak); its other ops, with the products inside them, took {median - directMs:F0} ms"));
@@ -187,6 +185,9 @@ public static class PerfTrainCommand
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {t.Op,-36} {t.Calls / steps,6} {t.ForwardMs / steps,9:F1} {t.BackwardMs / steps,9:F1} {t.TotalMs / total,7:P1} {t.PageFaults / steps,8:N0}"));
     }
+
+    /// <summary>The GEMM peak measured between two steps, and the directly called products' totals at that point.</summary>
+    private readonly record struct StepMark(double Peak, (long Flops, TimeSpan Time) Direct);
 
     /// <summary>
     /// GFLOP/s of a GEMM at 2048×768×768 (X·Wᵀ) on the current thread count, best of a number of runs. The operands
