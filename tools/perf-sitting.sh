@@ -9,6 +9,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 rounds="${1:-2}"
 peer_script=../shared/bench/peer_pytorch.py
 [[ -f "$peer_script" ]] || { echo "perf-sitting: $peer_script not found (the RoBERTa peer lives in ../shared)." >&2; exit 1; }
+# Debian's torch takes its BLAS from the libblas.so.3 alternative. Installing python3-torch alone leaves that on the
+# reference BLAS, whose peer took over 16 minutes of CPU without finishing one 2-thread run on the Zen 3 VM: every
+# ratio would then flatter us. Refuse to measure rather than report such a peer.
+blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || true)
+[[ "$blas" == *openblas* ]] || {
+    echo "perf-sitting: the peer's BLAS (libblas.so.3) is ${blas:-missing}, not OpenBLAS; run: apt-get install libopenblas0-pthread" >&2
+    exit 1
+}
 ./eft --help > /dev/null   # build once, so no build lands inside a timed run
 
 # OPENBLAS_CORETYPE unset lets OpenBLAS pick its own kernels: the peer at its best (see README, Benchmarks).
