@@ -22,14 +22,16 @@ blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || true)
 # OPENBLAS_CORETYPE unset lets OpenBLAS pick its own kernels: the peer at its best (see README, Benchmarks).
 # peer_as_found keeps the environment as the machine exports it (issue 6's "default environment"); where that pins
 # OPENBLAS_CORETYPE to an older core than the CPU's, as Haswell on an AVX-512 machine, the two differ.
-peer() { run_peer unset "$@"; }
-peer_as_found() { run_peer keep "$@"; }
+# Each PEER line names its setting, so the table pairs runs by it even where the two settings coincide.
+peer() { run_peer best "$@"; }
+peer_as_found() { run_peer as-found "$@"; }
 run_peer() {
     local -a launcher=(env)
-    [[ "$1" == unset ]] && launcher+=(-u OPENBLAS_CORETYPE)
+    [[ "$1" == best ]] && launcher+=(-u OPENBLAS_CORETYPE)
+    local setting="$1"
     shift
     "${launcher[@]}" /usr/bin/python3 "$peer_script" --layers 12 --batch 8 --seq 128 --steps 4 --warmup 2 "$@" |
-        tail -1 | /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print('PEER', d['mode'], 'threads', d['threads_arg'], 'OPENBLAS_CORETYPE', d['OPENBLAS_CORETYPE'], 'median', round(d['step_ms_median']), 'min', round(d['step_ms_min']), 'peak RSS MB', round(d['peak_rss_mb']))"
+        tail -1 | /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print('PEER', '$setting', d['mode'], 'threads', d['threads_arg'], 'OPENBLAS_CORETYPE', d['OPENBLAS_CORETYPE'], 'median', round(d['step_ms_median']), 'min', round(d['step_ms_min']), 'peak RSS MB', round(d['peak_rss_mb']))"
 }
 ours() {
     echo "OURS $*"

@@ -13,7 +13,7 @@ OURS_PATTERNS = {
     "products": r"^products called outside .*\((\d+) % of the peak\)",
     "other": r"with the products inside them, took (-?\d+) ms",
 }
-PEER_LINE = re.compile(r"^PEER (\w+) threads (\S+) OPENBLAS_CORETYPE (.+) median (\d+) min \d+ peak RSS MB (\d+)")
+PEER_LINE = re.compile(r"^PEER (best|as-found) (\w+) threads (\S+) OPENBLAS_CORETYPE .+ median (\d+) min \d+ peak RSS MB (\d+)")
 
 
 def parse(lines):
@@ -24,12 +24,13 @@ def parse(lines):
         if line.startswith("OURS "):
             runs.append({"who": "ours", "args": line[5:].strip()})
         elif m := PEER_LINE.match(line):
-            runs.append({"who": "peer", "mode": m[1], "threads": m[2], "coretype": m[3].strip(),
+            runs.append({"who": "peer", "setting": m[1], "mode": m[2], "threads": m[3],
                          "ms": float(m[4]), "rss": float(m[5]) / 1000})
         elif line.startswith("{") and '"step_ms_median"' in line:
             d = json.loads(line)
-            runs.append({"who": "peer", "mode": "llama-" + d["mode"], "threads": d["threads_arg"],
-                         "coretype": d["OPENBLAS_CORETYPE"], "ms": d["step_ms_median"], "rss": d["peak_rss_mb"] / 1000})
+            # The script runs the LLaMA peer with OPENBLAS_CORETYPE unset: at its best.
+            runs.append({"who": "peer", "setting": "best", "mode": "llama-" + d["mode"], "threads": d["threads_arg"],
+                         "ms": d["step_ms_median"], "rss": d["peak_rss_mb"] / 1000})
         elif runs and runs[-1]["who"] == "ours":
             for key, pattern in OURS_PATTERNS.items():
                 if m := re.search(pattern, line):
@@ -49,22 +50,15 @@ def pairs(runs):
         ours = [r for r in group if r["who"] == "ours"]
         peers = [r for r in group if r["who"] == "peer"]
 
-        def peer(mode, threads, unset=True):
+        def peer(mode, threads, setting="best"):
             return next((p for p in peers if p["mode"] == mode and p["threads"] == threads
-                         and (p["coretype"] == "(unset)") == unset), None)
-
-        def peer_as_found():
-            # Where the environment leaves OPENBLAS_CORETYPE unset, the as-found run is the second of the two
-            # default-thread runs (the script runs the peer at its best first), both logged as unset.
-            found = peer("lora", "default", unset=False)
-            defaults = [p for p in peers if p["mode"] == "lora" and p["threads"] == "default"]
-            return found or (defaults[1] if len(defaults) > 1 else None)
+                         and p["setting"] == setting), None)
 
         for o in ours:
             args = o["args"]
             if args == "--threads 2":
                 candidates = [("LoRA, 2 threads, vs the peer at its best (default threads, CORETYPE unset)", peer("lora", "default")),
-                              ("LoRA, 2 threads, vs the peer as the environment runs it", peer_as_found()),
+                              ("LoRA, 2 threads, vs the peer as the environment runs it", peer("lora", "default", "as-found")),
                               ("LoRA, 2 threads, vs the peer at 2 threads", peer("lora", "2"))]
             elif args == "--threads 1":
                 candidates = [("LoRA, 1 thread, vs the peer at 1 thread", peer("lora", "1"))]
