@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using EfficientFT.Tensors.Autograd;
+using EfficientFT.Tensors.Blas;
 
 namespace EfficientFT.Tensors;
 
@@ -15,7 +16,9 @@ namespace EfficientFT.Tensors;
 /// <see cref="Contiguous"/> first.
 /// <para>
 /// A frozen leaf can be held in bfloat16 instead (<see cref="HoldInBFloat16"/>), for half the memory: the linear and
-/// embedding ops read it as it is, widening as they pack or gather; any other op reads a float32 copy.
+/// embedding ops read it as it is, widening as they pack or gather; any other op reads a float32 copy. A frozen
+/// linear weight can be held packed instead (<see cref="HoldPacked"/>), for speed: the linear ops read its panels as
+/// they are; any other op reads a float32 copy.
 /// </para>
 /// </remarks>
 public sealed partial class Tensor
@@ -23,6 +26,7 @@ public sealed partial class Tensor
     private readonly int[] _shape;
     private float[]? _storage;
     private ushort[]? _bfloat16;
+    private PackedWeight? _packed;
     private bool _requiresGrad;
 
     internal Tensor(float[] storage, int[] shape, bool transposed = false)
@@ -65,15 +69,21 @@ public sealed partial class Tensor
         get => _requiresGrad;
         set
         {
-            // Training needs float32 values and moments: a tensor held in bfloat16 goes back to float32, exactly,
-            // so a model can be held in bfloat16 before a method picks what it trains.
-            if (value && _bfloat16 != null) HoldInFloat32();
+            // Training needs float32 values and moments: a tensor held in bfloat16 or packed goes back to float32,
+            // exactly, so a model can be held so before a method picks what it trains.
+            if (value) HoldInFloat32();
             _requiresGrad = value;
         }
     }
 
     /// <summary>True when the values are held in bfloat16 (<see cref="HoldInBFloat16"/>); setting <see cref="RequiresGrad"/> widens them back.</summary>
     public bool IsBFloat16 => _bfloat16 != null;
+
+    /// <summary>True when the values are held packed (<see cref="HoldPacked"/>); setting <see cref="RequiresGrad"/> unpacks them.</summary>
+    public bool IsPacked => _packed != null;
+
+    /// <summary>The packed panels of a tensor held packed, else null.</summary>
+    internal PackedWeight? Packed => _packed;
 
     /// <summary>The accumulated gradient, same shape as this tensor, or null before backward reaches it.</summary>
     public Tensor? Grad { get; set; }
@@ -101,7 +111,7 @@ public sealed partial class Tensor
 
     internal int[] ShapeRef => _shape;
 
-    /// <summary>The float32 storage; for a tensor held in bfloat16, a widened copy that writes do not reach.</summary>
+    /// <summary>The float32 storage; for a tensor held in bfloat16 or packed, a float32 copy that writes do not reach.</summary>
     internal float[] Storage => _storage ?? Widened();
 
     /// <summary>The bfloat16 bits of a tensor held in bfloat16.</summary>
@@ -113,7 +123,7 @@ public sealed partial class Tensor
         if (IsTransposed)
             throw new InvalidOperationException($"Tensor {Describe()}: a transposed view has no row-major span; call Contiguous() first.");
         if (_storage == null)
-            throw new InvalidOperationException($"Tensor {Describe()} is held in bfloat16 and has no float32 span; read it through Contiguous() or ToArray().");
+            throw new InvalidOperationException($"Tensor {Describe()} is held {(_packed != null ? "packed" : "in bfloat16")} and has no float32 span; read it through Contiguous() or ToArray().");
         return _storage.AsSpan(0, Size);
     }
 
@@ -132,23 +142,45 @@ public sealed partial class Tensor
         if (RequiresGrad || !IsLeaf || IsTransposed)
             throw new InvalidOperationException($"Tensor {Describe()}: only a frozen, untransposed leaf can be held in bfloat16.");
         var bits = new ushort[Size];
-        BFloat16.Narrow(_storage.AsSpan(0, Size), bits);
+        BFloat16.Narrow(Storage.AsSpan(0, Size), bits);
         _bfloat16 = bits;
-        _storage = null;
+        (_storage, _packed) = (null, null);
     }
 
-    /// <summary>Widens a tensor held in bfloat16 back to float32 storage (exact); nothing happens to a float32 one.</summary>
+    /// <summary>
+    /// Keeps this frozen matrix, a linear layer's weight W [out, in], only as <see cref="Gemm.Default"/>'s packed
+    /// panels for x·Wᵀ and dy·W (<see cref="PackedWeight"/>), so the layer's products stop packing it at every step;
+    /// it then takes twice its float32 memory. Exact: the values and every product's result stay bitwise the same.
+    /// The tensor stays the same object, as with <see cref="HoldInBFloat16"/>. Returns false, changing nothing, for a
+    /// tensor held in bfloat16 (its packed panels would take four times its memory) or where the GEMM path has no
+    /// packed form.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">It trains, is a view, is the result of an op, or is not a matrix.</exception>
+    public bool HoldPacked()
+    {
+        if (_packed != null) return true;
+        if (RequiresGrad || !IsLeaf || IsTransposed || Rank != 2)
+            throw new InvalidOperationException($"Tensor {Describe()}: only a frozen, untransposed leaf matrix can be held packed.");
+        if (_bfloat16 != null || Size == 0) return false;
+        _packed = Gemm.Default.Pack(_storage.AsSpan(0, Size), _shape[0], _shape[1]);
+        if (_packed == null) return false;
+        _storage = null;
+        return true;
+    }
+
+    /// <summary>Brings a tensor held in bfloat16 or packed back to float32 storage (exact); nothing happens to a float32 one.</summary>
     public void HoldInFloat32()
     {
-        if (_bfloat16 == null) return;
+        if (_storage != null) return;
         _storage = Widened();
-        _bfloat16 = null;
+        (_bfloat16, _packed) = (null, null);
     }
 
     private float[] Widened()
     {
         var values = GC.AllocateUninitializedArray<float>(Size);
-        BFloat16.Widen(_bfloat16!, values);
+        if (_packed != null) _packed.Unpack(values);
+        else BFloat16.Widen(_bfloat16!, values);
         return values;
     }
 
@@ -249,13 +281,13 @@ public sealed partial class Tensor
 
     /// <summary>The same data as a leaf cut off from the graph (shares storage, never receives gradients).</summary>
     public Tensor Detach() =>
-        _storage == null ? new Tensor(_bfloat16!, ShapeArray()) { Name = Name } : new(_storage, ShapeArray(), IsTransposed) { Name = Name };
+        _storage == null ? new Tensor(_bfloat16, _packed, ShapeArray()) { Name = Name } : new(_storage, ShapeArray(), IsTransposed) { Name = Name };
 
-    private Tensor(ushort[] bfloat16, int[] shape)
+    private Tensor(ushort[]? bfloat16, PackedWeight? packed, int[] shape)
     {
         _shape = shape;
         Size = Shapes.Size(shape);
-        _bfloat16 = bfloat16;
+        (_bfloat16, _packed) = (bfloat16, packed);
     }
 
     /// <summary>Replaces this leaf's data in place with <paramref name="values"/> (optimizer steps, loading).</summary>
@@ -268,14 +300,28 @@ public sealed partial class Tensor
 
     /// <summary>
     /// Replaces elements [<paramref name="offset"/>, offset + length) with <paramref name="values"/>, rounding them
-    /// when the tensor is held in bfloat16: loading a tensor piece by piece, without a whole float32 copy.
+    /// when the tensor is held in bfloat16: loading a tensor piece by piece, without a whole float32 copy. A tensor
+    /// held packed is packed again whole (merging an adapter into it, say), and stays packed.
     /// </summary>
     public void CopyFrom(ReadOnlySpan<float> values, int offset)
     {
         if (offset < 0 || offset > Size - values.Length)
             throw new ArgumentException($"CopyFrom: {values.Length} values at {offset} do not fit tensor {Describe()} of {Size} elements.");
         if (_bfloat16 != null) BFloat16.Narrow(values, _bfloat16.AsSpan(offset));
+        else if (_packed != null) Repack(values, offset);
         else values.CopyTo(AsSpan()[offset..]);
+    }
+
+    private void Repack(ReadOnlySpan<float> values, int offset)
+    {
+        if (values.Length == Size)
+        {
+            _packed!.Write(values);
+            return;
+        }
+        var all = Widened();
+        values.CopyTo(all.AsSpan(offset));
+        _packed!.Write(all);
     }
 
     /// <summary>Replaces elements [<paramref name="offset"/>, offset + length) of a tensor held in bfloat16 with these bits.</summary>

@@ -21,6 +21,7 @@ public sealed class TrainCommandTests : IDisposable
     [InlineData("roberta_cls__lambda", "v=4", new string[0])]
     [InlineData("llama_lm__adalora", null, new[] { "--method", "adalora", "--rank", "4", "--adalora-init-r", "6" })]
     [InlineData("roberta_cls__lambda", "v=4", new[] { "--gradient-checkpointing" })]
+    [InlineData("roberta_cls__lambda", "v=4", new[] { "--packed-weights", "on" })]
     [InlineData("llama_lm__adalora", null, new[] { "--method", "adalora", "--rank", "4", "--adalora-init-r", "6", "--gradient-checkpointing" })]
     public void Train_FromTheInitialAdapter_FollowsTheReference(string caseName, string? lrRatio, string[] extra)
     {
@@ -83,6 +84,7 @@ public sealed class TrainCommandTests : IDisposable
     [Theory]
     [InlineData("--lr-ratio", "q=4")]
     [InlineData("--checkpoint-minutes", "0")]
+    [InlineData("--packed-weights", "yes")]
     public void Train_BadOption_FailsClearly(string option, string value)
     {
         var dir = Case("roberta_cls__lambda");
@@ -106,6 +108,7 @@ public sealed class TrainCommandTests : IDisposable
     [InlineData("llama_lm__adalora", "dora")]
     [InlineData("llama_lm__adalora", "lora", "--frozen-bf16")]
     [InlineData("roberta_cls__lambda", "full", "--frozen-bf16")]
+    [InlineData("roberta_cls__lambda", "lora", "--packed-weights=on")]
     public void PerfTrain_RunsOnAConfigFile(string caseName, string method, string? extra = null)
     {
         // The benchmark's quick mode: it must run end to end; its figures are never asserted.

@@ -66,9 +66,10 @@ public sealed class TrainerTests : IDisposable
 
     /// <summary>Three steps of a <see cref="MethodCases"/> case with dropout in the model and the adapters.</summary>
     private static (TrainingResult Result, float[][] Trained) TrainCase(string fixture, string method, bool gradientCheckpointing = false,
-        bool holdInBFloat16 = false, Action<PretrainedModel>? prepare = null)
+        bool holdInBFloat16 = false, Action<PretrainedModel>? prepare = null, Action<PeftModel>? installed = null)
     {
         var (peft, data) = Load(CaseOptions(method), fixture, holdInBFloat16, prepare);
+        installed?.Invoke(peft);
         var trainer = new TrainerOptions
         {
             MaxSteps = 3, BatchSize = 4, Shuffle = false, Schedule = ScheduleKind.Constant, GradientCheckpointing = gradientCheckpointing,
@@ -114,6 +115,29 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(rounded.Losses, held.Losses);
         Assert.Equal(roundedWeights, heldWeights);
         Assert.NotEqual(plain.Losses, held.Losses);
+    }
+
+    /// <remarks>
+    /// Holding the frozen linear weights packed must train bit for bit as the model held as it is: the products read
+    /// the panels they would have packed, and whatever trains or is rewritten (AdaLoRA's merges, full fine-tuning's
+    /// weights, GaLore's targets) is unpacked or packed again exactly.
+    /// </remarks>
+    [Theory]
+    [MemberData(nameof(MethodCases))]
+    public void FrozenLinearWeightsPacked_TrainBitForBit(string fixture, string method)
+    {
+        var (packed, packedWeights) = TrainCase(fixture, method, installed: peft =>
+        {
+            var frozen = peft.Model.FrozenLinearWeights();
+            var (bytes, _) = FrozenWeightPacking.Apply(peft.Model, PackedWeights.On, rowsPerProduct: 1);
+            Assert.Equal(frozen.Sum(t => 4L * t.Size), bytes);
+            Assert.All(frozen, t => Assert.True(t.IsPacked));
+            if (method != "full_ft") Assert.NotEmpty(frozen);
+        });
+        var (plain, plainWeights) = TrainCase(fixture, method);
+
+        Assert.Equal(plain.Losses, packed.Losses);
+        Assert.Equal(plainWeights, packedWeights);
     }
 
     [Fact]

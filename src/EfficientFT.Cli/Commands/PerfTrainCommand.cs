@@ -36,16 +36,21 @@ public static class PerfTrainCommand
         var profile = new Option<bool>("--profile") { Description = "Also print where the timed steps' time goes, op by op (forward and backward)." };
         var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "Recompute each layer's activations in backward instead of keeping them." };
         var frozenBf16 = new Option<bool>("--frozen-bf16") { Description = "Hold the frozen weights in bfloat16 (half their memory); compute stays float32." };
+        var packed = new Option<string>("--packed-weights")
+        {
+            Description = "Hold the frozen linear weights packed for the matrix products (one more copy of them): auto (where it pays), on or off.",
+            DefaultValueFactory = _ => "auto",
+        };
         var command = new Command("train", "Time training steps at a model shape and compare with the matrix-product bound.")
         {
-            arch, method, targets, rank, batch, seq, layers, threads, steps, warmup, profile, checkpointing, frozenBf16,
+            arch, method, targets, rank, batch, seq, layers, threads, steps, warmup, profile, checkpointing, frozenBf16, packed,
         };
         command.SetAction(r => CommandErrors.Run(() =>
         {
             if (r.GetValue(threads) is { } t) Threading.Count = t;
             return Run(r.GetValue(arch)!, r.GetValue(method)!, r.GetValue(targets)!, r.GetValue(rank), r.GetValue(batch),
                 r.GetValue(seq), r.GetValue(layers), r.GetValue(steps), r.GetValue(warmup), r.GetValue(profile), r.GetValue(checkpointing),
-                r.GetValue(frozenBf16));
+                r.GetValue(frozenBf16), FrozenWeightPacking.Parse(r.GetValue(packed)!, "--packed-weights"));
         }));
         return command;
     }
@@ -68,7 +73,7 @@ public static class PerfTrainCommand
     }
 
     private static int Run(string arch, string method, string targets, int rank, int batchSize, int length, int? layers, int steps, int warmup, bool profile, bool checkpointing,
-        bool frozenBf16)
+        bool frozenBf16, PackedWeights packedWeights)
     {
         var config = Preset(arch, layers);
         var model = Pretrained.Create(config, config is RobertaConfig ? "RobertaForSequenceClassification" : "LlamaForCausalLM");
@@ -93,6 +98,7 @@ public static class PerfTrainCommand
             Method = method, Targets = TargetSpec.Parse(targets), Rank = rank, Alpha = 2 * rank,
             AdaLora = method == "adalora" ? new AdaLoraOptions { TotalStep = steps + warmup } : null,
         });
+        var (packedBytes, packedWhy) = FrozenWeightPacking.Apply(model, packedWeights, batchSize * length);
         var optimizer = new AdamW(ParameterGroups.Build(peft.Trainable, 1e-4));
         var ids = new int[batchSize * length];
         for (var i = 0; i < ids.Length; i++) ids[i] = 3 + rng.NextInt(config.VocabSize - 3);
@@ -151,8 +157,11 @@ public static class PerfTrainCommand
         var tokens = batchSize * length;
         var boundMs = flopsPerStep / (peak * 1e9) * 1e3;
         var process = Process.GetCurrentProcess();
+        var packing = packedBytes > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"frozen linear weights packed ({packedBytes / 1e9:F2} GB more; {packedWhy})")
+            : $"frozen weights not packed ({packedWhy})";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{arch} ({config.NumHiddenLayers} layers), {(method == "full" ? "full fine-tuning of every tensor" : $"{method} on {targets} r={rank}")}, batch {batchSize}×{length}, {Threading.Count} threads, GEMM {counting.Inner.Name}{(checkpointing ? ", gradient checkpointing" : "")}{(frozenBf16 ? $", frozen weights in bfloat16 ({freed / 1e9:F2} GB freed)" : "")}"));
+            $"{arch} ({config.NumHiddenLayers} layers), {(method == "full" ? "full fine-tuning of every tensor" : $"{method} on {targets} r={rank}")}, batch {batchSize}×{length}, {Threading.Count} threads, GEMM {counting.Inner.Name}{(checkpointing ? ", gradient checkpointing" : "")}{(frozenBf16 ? $", frozen weights in bfloat16 ({freed / 1e9:F2} GB freed)" : "")}, {packing}"));
         Console.WriteLine($"trainable {peft.TrainableCount:N0} of the model ({peft.TrainableShare:P3})");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"ms/step: median {median:F1}, min {times[0]:F1}, max {times[^1]:F1} ({steps} timed after {warmup} warm-up)"));
@@ -259,8 +268,8 @@ public static class PerfTrainCommand
             if (start != 0) _directTicks += Stopwatch.GetTimestamp() - start;
         }
 
-        // Passed on, not left to the interface's defaults, so the step timed runs the inner path's own fused bias and
-        // bfloat16 products, as `eft train` does.
+        // Passed on, not left to the interface's defaults, so the step timed runs the inner path's own fused bias,
+        // bfloat16 and packed products, as `eft train` does.
         public void MultiplyWithBias(bool transposeA, bool transposeB, int m, int n, int k, float alpha, ReadOnlySpan<float> a, int lda,
             ReadOnlySpan<float> b, int ldb, ReadOnlySpan<float> bias, Span<float> c, int ldc)
         {
@@ -274,6 +283,16 @@ public static class PerfTrainCommand
         {
             var start = Count(m, n, k);
             Inner.MultiplyBFloat16(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, bias, c, ldc);
+            Timed(start);
+        }
+
+        public PackedWeight? Pack(ReadOnlySpan<float> w, int rows, int cols) => Inner.Pack(w, rows, cols);
+
+        public void MultiplyPacked(bool transposed, int m, float alpha, ReadOnlySpan<float> a, int lda, PackedWeight w,
+            float beta, ReadOnlySpan<float> bias, Span<float> c, int ldc)
+        {
+            var start = Count(m, transposed ? w.Rows : w.Cols, transposed ? w.Cols : w.Rows);
+            Inner.MultiplyPacked(transposed, m, alpha, a, lda, w, beta, bias, c, ldc);
             Timed(start);
         }
     }

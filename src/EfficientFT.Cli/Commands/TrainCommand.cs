@@ -54,6 +54,11 @@ public static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoint in --output." };
         var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "Recompute each layer's activations in backward instead of keeping them: memory for one layer's activations, for one more forward pass per step." };
         var frozenBf16 = new Option<bool>("--frozen-bf16") { Description = "Hold the frozen weights in bfloat16: half their memory, lossless for a bfloat16 checkpoint; compute stays float32." };
+        var packedWeights = new Option<string>("--packed-weights")
+        {
+            Description = "Hold the frozen linear weights packed for the matrix products, for speed at the cost of one more copy of them: auto (where it pays and fits), on or off.",
+            DefaultValueFactory = _ => "auto",
+        };
         var seed = new Option<ulong>("--seed") { Description = "Seed for adapter init, shuffling and dropout." };
         var output = new Option<string>("--output") { Description = "Output directory.", Required = true };
         var command = new Command("train", "Fine-tune a model with a parameter-efficient method.")
@@ -61,7 +66,7 @@ public static class TrainCommand
             model, method, targets, pattern, layers, rank, alpha, dropout, lrRatio, loraPlus, mpc, sparseRate, adaInit,
             galoreGap, galoreScale, initAdapter, data, batchSize, maxSteps, lr, betas, eps, weightDecay, noShuffle, seed, output,
             schedule, warmupSteps, accumulation, maxGradNorm, checkpointEvery, checkpointMinutes, resume, checkpointing,
-            frozenBf16,
+            frozenBf16, packedWeights,
         };
         command.SetAction(r => CommandErrors.Run(() =>
         {
@@ -107,7 +112,7 @@ public static class TrainCommand
                 ParsePair(r.GetValue(betas)!, "--betas"), r.GetValue(eps), r.GetValue(weightDecay), trainer,
                 r.GetValue(galoreGap), r.GetValue(galoreScale));
             return Run(ModelLocation.Resolve(r.GetValue(model)!), options, r.GetValue(initAdapter), r.GetValue(data)!, r.GetValue(output)!, settings,
-                r.GetValue(frozenBf16));
+                r.GetValue(frozenBf16), FrozenWeightPacking.Parse(r.GetValue(packedWeights)!, "--packed-weights"));
         }));
         return command;
     }
@@ -115,7 +120,8 @@ public static class TrainCommand
     private sealed record Settings(double LearningRate, double ValueRatio, double? LoraPlusRatio, (double, double) Betas,
         double Eps, double WeightDecay, TrainerOptions Trainer, int GaloreGap, double GaloreScale);
 
-    private static int Run(string modelDir, PeftOptions options, string? initAdapter, string dataPath, string outputDir, Settings s, bool frozenBf16)
+    private static int Run(string modelDir, PeftOptions options, string? initAdapter, string dataPath, string outputDir, Settings s, bool frozenBf16,
+        PackedWeights packedWeights)
     {
         var batchSize = s.Trainer.BatchSize;
         if (batchSize < 1) throw new ArgumentException($"--batch-size must be at least 1, got {batchSize}.");
@@ -136,6 +142,8 @@ public static class TrainCommand
             var held = model.NamedTensors().Select(p => p.Value).Where(t => t.IsBFloat16).Distinct().Sum(t => 2L * t.Size);
             Console.WriteLine($"frozen weights in bfloat16: {Format.Bytes(held)} ({Format.Bytes(2 * held)} in float32)");
         }
+        var (packed, why) = FrozenWeightPacking.Apply(model, packedWeights, Math.Min(batchSize, rows.Batch) * rows.Length);
+        if (packed > 0) Console.WriteLine($"frozen linear weights packed for the matrix products: {Format.Bytes(packed)} more ({why})");
 
         Directory.CreateDirectory(outputDir);
         var result = new Trainer(peft, optimizer, s.Trainer).Train(rows);

@@ -46,6 +46,27 @@ public abstract class Module
         return freed;
     }
 
+    /// <summary>
+    /// The weights <see cref="HoldFrozenLinearWeightsPacked"/> would pack: frozen float32 linear-layer weights that
+    /// no other module reads (an embedding tied to the output layer gathers rows from it, so it stays as it is).
+    /// </summary>
+    public IReadOnlyList<Tensor> FrozenLinearWeights()
+    {
+        var linearWeights = NamedModules().Where(m => m.Module is Linear).Select(m => m.Path + ".weight").ToHashSet();
+        var readElsewhere = NamedTensors().Where(p => !linearWeights.Contains(p.Name)).Select(p => p.Value)
+            .ToHashSet(ReferenceEqualityComparer.Instance);
+        return NamedTensors().Where(p => linearWeights.Contains(p.Name)).Select(p => p.Value)
+            .Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>()
+            .Where(t => !t.RequiresGrad && !t.IsBFloat16 && !t.IsPacked && !readElsewhere.Contains(t)).ToList();
+    }
+
+    /// <summary>
+    /// Holds the <see cref="FrozenLinearWeights"/> packed for the matrix products (<see cref="Tensor.HoldPacked"/>),
+    /// so no step packs them again: exact, and one more float32 copy of each. Call it once the method has set what
+    /// trains; a weight that trains later unpacks by itself. Returns how many weights it packed.
+    /// </summary>
+    public int HoldFrozenLinearWeightsPacked() => FrozenLinearWeights().Count(t => t.HoldPacked());
+
     /// <summary>Marks every tensor trainable or frozen.</summary>
     public void SetTrainable(bool trainable)
     {

@@ -2,11 +2,15 @@ using System.Runtime.CompilerServices;
 
 namespace EfficientFT.Tensors.Blas;
 
-/// <summary>B's storage: float32, or bfloat16 bits widened as they are packed; exactly one is set.</summary>
-internal readonly unsafe struct GemmB(float* single, ushort* bfloat16)
+/// <summary>
+/// B's storage: float32, bfloat16 bits widened as they are packed, or all of op(B) already packed by
+/// <see cref="GemmDriver{TKernel}.PackWhole"/> for this kernel; exactly one is set.
+/// </summary>
+internal readonly unsafe struct GemmB(float* single, ushort* bfloat16, float* packed = null)
 {
     public readonly float* Single = single;
     public readonly ushort* BFloat16 = bfloat16;
+    public readonly float* Packed = packed;
 }
 
 /// <summary>
@@ -66,7 +70,7 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
     private const int MaxSharedARows = 288;
 
     /// <summary>Most rows for which A is shared. Beyond two row blocks B is streamed too often to gain.</summary>
-    private const int SharedARowLimit = 512;
+    internal const int SharedARowLimit = 512;
 
     /// <summary>B panels per work item when A is shared: 128 or 256 columns.</summary>
     private const int SharedAItemPanels = 8;
@@ -249,6 +253,64 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
     /// <summary>Where slice <paramref name="pc"/>'s panels start in the packed group, all earlier slices being Kc deep.</summary>
     private float* SlicePanels(int pc) => _bPack + (nint)(pc - _kb) * _ncPadded;
 
+    /// <summary>Where slice <paramref name="pc"/> of column block <paramref name="jc"/> starts in an op(B) packed whole.</summary>
+    private float* PackedSlice(int jc, int pc) => _b.Packed + PackedOffset(_n, _k, jc, pc);
+
+    /// <summary>
+    /// The layout of op(B) [k×n] packed whole: column block after column block, each its slices one after another as
+    /// the usual schedule packs a group (<see cref="SlicePanels"/>), so the items read it exactly as they read a group
+    /// packed for them. Earlier blocks are Nc wide, a multiple of Nr, so the whole takes k · n rounded up to Nr floats.
+    /// </summary>
+    private static nint PackedOffset(int n, int k, int jc, int pc) => (nint)jc * k + (nint)pc * RoundUp(Math.Min(Nc, n - jc), NR);
+
+    /// <summary>Floats that op(B) [k×n] takes packed whole for this kernel.</summary>
+    internal static long PackedFloats(int n, int k) => (long)k * RoundUp(n, NR);
+
+    /// <summary>
+    /// Packs all of op(B) [k×n] (B n×k when <paramref name="transposeB"/>, else k×n; row stride ldb) into
+    /// <paramref name="dst"/> (<see cref="PackedFloats"/> floats) with the same packing routines as a product, so a
+    /// product given it (<see cref="GemmB.Packed"/>) reads bitwise the panels it would have packed itself.
+    /// </summary>
+    internal static void PackWhole(bool transposeB, int n, int k, float* b, nint ldb, float* dst)
+    {
+        for (var jc = 0; jc < n; jc += Nc)
+        {
+            var nc = Math.Min(Nc, n - jc);
+            for (var pc = 0; pc < k; pc += Kc)
+            {
+                var kc = Math.Min(Kc, k - pc);
+                var slice = dst + PackedOffset(n, k, jc, pc);
+                if (!transposeB)
+                {
+                    PackBRows(b + pc * ldb + jc, ldb, slice, kc, nc);
+                    continue;
+                }
+                for (var j = 0; j < nc; j += NR, slice += (nint)NR * kc)
+                    PackBTransposed(b + (jc + j) * ldb + pc, ldb, slice, kc, Math.Min(NR, nc - j));
+            }
+        }
+    }
+
+    /// <summary>The inverse of <see cref="PackWhole"/> for an untransposed B [k×n]: writes B row-major into <paramref name="dst"/>.</summary>
+    internal static void UnpackWhole(int n, int k, float* packed, float* dst)
+    {
+        for (var jc = 0; jc < n; jc += Nc)
+        {
+            var nc = Math.Min(Nc, n - jc);
+            for (var pc = 0; pc < k; pc += Kc)
+            {
+                var kc = Math.Min(Kc, k - pc);
+                var panel = packed + PackedOffset(n, k, jc, pc);
+                for (var j = 0; j < nc; j += NR, panel += (nint)NR * kc)
+                {
+                    var width = (uint)(Math.Min(NR, nc - j) * sizeof(float));
+                    for (var p = 0; p < kc; p++)
+                        Unsafe.CopyBlockUnaligned(dst + (nint)(pc + p) * n + jc + j, panel + p * NR, width);
+                }
+            }
+        }
+    }
+
     private void Run()
     {
         t_bPack ??= new PackBuffer();
@@ -259,10 +321,11 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
         }
         _ncPadded = (Math.Min(_n, Nc) + NR - 1) / NR * NR;
         var group = Math.Max(1, PackedBFloats / (_ncPadded * Kc)) * Kc;
-        _bPack = t_bPack.Get(Math.Min(group, (_k + Kc - 1) / Kc * Kc) * _ncPadded);
+        if (_b.Packed == null) _bPack = t_bPack.Get(Math.Min(group, (_k + Kc - 1) / Kc * Kc) * _ncPadded);
         for (_jc = 0; _jc < _n; _jc += Nc)
         {
             _nc = Math.Min(Nc, _n - _jc);
+            _ncPadded = (_nc + NR - 1) / NR * NR;
             RunGroups(group);
         }
     }
@@ -273,7 +336,8 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
         for (_kb = 0; _kb < _k; _kb += group)
         {
             _kbEnd = Math.Min(_k, _kb + group);
-            GemmWorkers.Run(_threads, _pack);
+            if (_b.Packed != null && !_sharesA) _bPack = PackedSlice(_jc, _kb);
+            else GemmWorkers.Run(_threads, _pack);
             _nextItem = 0;
             GemmWorkers.Run(_threads, _compute);
         }
@@ -504,8 +568,10 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
                 for (var c0 = j0; c0 < jEnd; c0 += chunk)
                 {
                     var cEnd = Math.Min(jEnd, c0 + chunk);
-                    PackBPanels(pc, kc, c0, cEnd, bPanels);
                     var bPanel = bPanels;
+                    // An item's columns never cross a column block: Nc is a multiple of its width.
+                    if (_b.Packed != null) bPanel = PackedSlice(c0 / Nc * Nc, pc) + (nint)(c0 % Nc) * kc;
+                    else PackBPanels(pc, kc, c0, cEnd, bPanels);
                     for (var j = c0; j < cEnd; j += NR, bPanel += (nint)NR * kc)
                         Sweep(SharedAPanels(pc), SharedAPanelStride(kc), _ic, _mc, bPanel, j, Math.Min(NR, _n - j), pc, kc, edge);
                 }

@@ -48,4 +48,20 @@ public interface IGemm
         if (bias.IsEmpty) Multiply(transposeA, transposeB, m, n, k, alpha, a, lda, wide, ldb, beta, c, ldc);
         else MultiplyWithBias(transposeA, transposeB, m, n, k, alpha, a, lda, wide, ldb, bias, c, ldc);
     }
+
+    /// <summary>
+    /// Packs a frozen weight W [rows×cols] (row-major, <paramref name="w"/>) for <see cref="MultiplyPacked"/>, or
+    /// returns null where this path has no packed form worth keeping; the caller then keeps W as it is.
+    /// </summary>
+    PackedWeight? Pack(ReadOnlySpan<float> w, int rows, int cols) => null;
+
+    /// <summary>
+    /// A linear layer's product with a packed weight: C[m×n] = alpha · A[m×k] · op(W) + bias, or + beta·C when
+    /// <paramref name="bias"/> is empty, with op(W) = Wᵀ (n = rows, k = cols) when <paramref name="transposed"/>,
+    /// else W (n = cols, k = rows). The result is bitwise the one for W given unpacked. This default unpacks W into a
+    /// temporary first, for a path that did not pack it.
+    /// </summary>
+    void MultiplyPacked(bool transposed, int m, float alpha, ReadOnlySpan<float> a, int lda, PackedWeight w,
+        float beta, ReadOnlySpan<float> bias, Span<float> c, int ldc) =>
+        w.MultiplyUnpacked(this, transposed, m, alpha, a, lda, beta, bias, c, ldc);
 }

@@ -71,6 +71,25 @@ public sealed unsafe class ManagedGemm : IGemm
             Run(transposeA, transposeB, m, n, k, alpha, a, lda, new GemmB(null, pb), ldb, bias.IsEmpty ? beta : 0f, bias, c, ldc);
     }
 
+    public PackedWeight Pack(ReadOnlySpan<float> w, int rows, int cols) => new(w, rows, cols, _wide);
+
+    /// <summary>Weights packed for the other kernel width are unpacked, as by any other path.</summary>
+    public void MultiplyPacked(bool transposed, int m, float alpha, ReadOnlySpan<float> a, int lda, PackedWeight w,
+        float beta, ReadOnlySpan<float> bias, Span<float> c, int ldc)
+    {
+        if (w.Wide != _wide)
+        {
+            w.MultiplyUnpacked(this, transposed, m, alpha, a, lda, beta, bias, c, ldc);
+            return;
+        }
+        var (n, k) = transposed ? (w.Rows, w.Cols) : (w.Cols, w.Rows);
+        if (!bias.IsEmpty) GemmArguments.CheckBias(n, bias.Length);
+        // B's extents are checked against a span as long as W, which both layouts hold in full.
+        GemmArguments.Check(false, transposed, m, n, k, a.Length, lda, w.Rows * w.Cols, w.Cols, c.Length, ldc);
+        Run(false, transposed, m, n, k, alpha, a, lda, new GemmB(null, null, transposed ? w.Forward : w.Backward), 0,
+            bias.IsEmpty ? beta : 0f, bias, c, ldc);
+    }
+
     private void Run(bool transposeA, bool transposeB, int m, int n, int k, float alpha, ReadOnlySpan<float> a, int lda,
         ReadOnlySpan<float> b, int ldb, float beta, ReadOnlySpan<float> bias, Span<float> c, int ldc)
     {

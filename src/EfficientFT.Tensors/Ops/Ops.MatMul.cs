@@ -95,12 +95,17 @@ public static partial class Ops
 
     /// <summary>
     /// C [rows, n] = a [rows, k] · op(W) + (bias, or beta·C), with op(W) = Wᵀ when <paramref name="transposed"/>: a
-    /// linear layer's product with its weight, which a weight held in bfloat16 gives the GEMM as it is.
+    /// linear layer's product with its weight, which a weight held in bfloat16 or packed gives the GEMM as it is.
     /// </summary>
     private static void TimesWeight(IGemm gemm, ReadOnlySpan<float> a, int rows, Tensor weight, bool transposed, float beta,
         ReadOnlySpan<float> bias, Span<float> c)
     {
         var (n, k) = transposed ? (weight.Dim(0), weight.Dim(1)) : (weight.Dim(1), weight.Dim(0));
+        if (weight.Packed is { } packed)
+        {
+            gemm.MultiplyPacked(transposed, rows, 1f, a, k, packed, beta, bias, c, n);
+            return;
+        }
         if (weight.IsBFloat16)
         {
             gemm.MultiplyBFloat16(false, transposed, rows, n, k, 1f, a, k, weight.BFloat16Storage, weight.Dim(1), beta, bias, c, n);

@@ -1,0 +1,46 @@
+using EfficientFT.Models.Nn;
+using EfficientFT.Tensors.Blas;
+
+namespace EfficientFT.Training;
+
+/// <summary>Whether a run holds its frozen linear weights packed (<see cref="Module.HoldFrozenLinearWeightsPacked"/>).</summary>
+public enum PackedWeights
+{
+    /// <summary>Where it pays (<see cref="PackedWeight.PaysAt"/>) and the extra copy takes at most a quarter of the machine's memory.</summary>
+    Auto,
+    On,
+    Off,
+}
+
+public static class FrozenWeightPacking
+{
+    /// <summary>The setting from an option's text: auto, on or off.</summary>
+    public static PackedWeights Parse(string text, string option) =>
+        Enum.TryParse<PackedWeights>(text, ignoreCase: true, out var mode) && Enum.IsDefined(mode) && !int.TryParse(text, out _)
+            ? mode
+            : throw new ArgumentException($"{option} '{text}' is not one of auto, on, off.");
+
+    /// <summary>
+    /// Packs the model's frozen linear weights as <paramref name="mode"/> says for products of
+    /// <paramref name="rowsPerProduct"/> rows, then collects the float32 arrays they leave, so the run's peak memory
+    /// does not carry them. Returns the float32 bytes packed (about what packing adds; 0 when nothing was), and why.
+    /// </summary>
+    public static (long Bytes, string Why) Apply(Module model, PackedWeights mode, int rowsPerProduct)
+    {
+        var weights = model.FrozenLinearWeights();
+        var bytes = weights.Sum(t => 4L * t.Size);
+        var skipped = mode switch
+        {
+            PackedWeights.Off => "off",
+            PackedWeights.On => null,
+            _ when weights.Count == 0 => "no frozen float32 linear weights",
+            _ when !PackedWeight.PaysAt(rowsPerProduct) => $"auto: {rowsPerProduct} rows per product, too few for it to pay",
+            _ when bytes > GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4 => "auto: a second copy of them would take over a quarter of the memory",
+            _ => null,
+        };
+        if (skipped != null) return (0, skipped);
+        var packed = weights.Where(t => t.HoldPacked()).Sum(t => 4L * t.Size);
+        GC.Collect();
+        return (packed, mode == PackedWeights.On ? "on" : $"auto: {rowsPerProduct} rows per product");
+    }
+}
