@@ -40,6 +40,7 @@ public static class FrozenWeightPacking
         };
         if (skipped != null) return (0, skipped);
         var packed = weights.Where(t => t.HoldPacked()).Sum(t => 4L * t.Size);
+        if (packed == 0) return (0, $"the {Gemm.Default.Name} matrix products keep no packed form");
         GC.Collect();
         return (packed, mode == PackedWeights.On ? "on" : $"auto: {rowsPerProduct} rows per product");
     }
