@@ -32,14 +32,14 @@ public static class FrozenWeightPacking
         var skipped = mode switch
         {
             PackedWeights.Off => "off",
-            PackedWeights.On => null,
             _ when weights.Count == 0 => "no frozen float32 linear weights",
+            PackedWeights.On => null,
             _ when !PackedWeight.PaysAt(rowsPerProduct) => $"auto: {rowsPerProduct} rows per product, too few for it to pay",
             _ when bytes > GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4 => "auto: a second copy of them would take over a quarter of the memory",
             _ => null,
         };
         if (skipped != null) return (0, skipped);
-        var packed = weights.Where(t => t.HoldPacked()).Sum(t => 4L * t.Size);
+        var packed = model.HoldFrozenLinearWeightsPacked();
         if (packed == 0) return (0, $"the {Gemm.Default.Name} matrix products keep no packed form");
         GC.Collect();
         return (packed, mode == PackedWeights.On ? "on" : $"auto: {rowsPerProduct} rows per product");

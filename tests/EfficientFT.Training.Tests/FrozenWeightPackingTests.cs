@@ -45,6 +45,7 @@ public class FrozenWeightPackingTests
         Assert.Equal(14, model.NamedTensors().Count(p => p.Value.IsPacked));
         // Nothing is left to pack the second time.
         Assert.Equal((0L, "no frozen float32 linear weights"), FrozenWeightPacking.Apply(model, PackedWeights.Auto, 1024));
+        Assert.Equal((0L, "no frozen float32 linear weights"), FrozenWeightPacking.Apply(model, PackedWeights.On, 1024));
 
         var small = TiedLlama();
         Assert.Equal(bytes, FrozenWeightPacking.Apply(small, PackedWeights.On, 1).Bytes);

@@ -63,9 +63,10 @@ public abstract class Module
     /// <summary>
     /// Holds the <see cref="FrozenLinearWeights"/> packed for the matrix products (<see cref="Tensor.HoldPacked"/>),
     /// so no step packs them again: exact, and one more float32 copy of each. Call it once the method has set what
-    /// trains; a weight that trains later unpacks by itself. Returns how many weights it packed.
+    /// trains; a weight that trains later unpacks by itself. Returns the float32 bytes of the weights it packed, about
+    /// what packing adds; 0 where the GEMM path has no packed form.
     /// </summary>
-    public int HoldFrozenLinearWeightsPacked() => FrozenLinearWeights().Count(t => t.HoldPacked());
+    public long HoldFrozenLinearWeightsPacked() => FrozenLinearWeights().Where(t => t.HoldPacked()).Sum(t => 4L * t.Size);
 
     /// <summary>Marks every tensor trainable or frozen.</summary>
     public void SetTrainable(bool trainable)

@@ -20,7 +20,6 @@ public sealed unsafe class PackedWeight
         if (rows <= 0 || cols <= 0 || w.Length != rows * cols)
             throw new ArgumentException($"PackedWeight: {w.Length} values do not fill a {rows}×{cols} matrix.");
         (Rows, Cols, Wide) = (rows, cols, wide);
-        Bytes = sizeof(float) * (PackedFloats(rows, cols) + PackedFloats(cols, rows));
         _forward.Get(checked((int)PackedFloats(rows, cols)));
         _backward.Get(checked((int)PackedFloats(cols, rows)));
         Write(w);
@@ -29,8 +28,8 @@ public sealed unsafe class PackedWeight
     /// <summary>
     /// Whether keeping weights packed speeds up products with this many rows of A (tokens per batch, for a linear
     /// layer). Above 512 rows a product packs B in a phase of its own, between two barriers, and that is the phase
-    /// packing once removes: a RoBERTa-base LoRA step at 1,024 rows on the 2-core Zen 3 VM went from 2,963 and 2,624
-    /// to 2,454 and 2,351 ms, alternating. With fewer rows B is packed piece by piece inside the items, one thread's
+    /// packing once removes: a RoBERTa-base LoRA step at 1,024 rows on the 2-core Zen 3 VM took 1–14% less time
+    /// (median 7%) over four alternating pairs. With fewer rows B is packed piece by piece inside the items, one thread's
     /// packing overlapping the other's arithmetic, and keeping it packed measured nothing: Llama-3.2-1B shapes at 256
     /// rows took 11,275 against 11,296 ms.
     /// </summary>
@@ -39,9 +38,6 @@ public sealed unsafe class PackedWeight
     public int Rows { get; }
 
     public int Cols { get; }
-
-    /// <summary>The memory both layouts take.</summary>
-    public long Bytes { get; }
 
     /// <summary>Packed for the 8×32 kernel (Vector512), else for the 6×16 one.</summary>
     internal bool Wide { get; }
