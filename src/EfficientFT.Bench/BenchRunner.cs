@@ -67,8 +67,6 @@ public sealed class BenchRunner(TaskCatalog tasks)
                     : null,
             };
             var peft = PeftModel.Create(model, peftOptions, OptimizerSetup.InitBatches(s.Method, encoded.Train, s.BatchSize));
-            // As `eft train` does by default; the results are the same bit for bit either way.
-            FrozenWeightPacking.Apply(model, PackedWeights.Auto, s.BatchSize * s.MaxLength);
             var optimizer = OptimizerSetup.Create(peft, new OptimizerSettings
             {
                 LearningRate = s.LearningRate,

@@ -260,7 +260,7 @@ public sealed partial class Tensor
     // ----- views and copies -----
 
     /// <summary>
-    /// The same tensor in row-major float32: itself when already so, a float32 copy of one held in bfloat16 (which
+    /// The same tensor in row-major float32: itself when already so, a float32 copy of one held in bfloat16 or packed (which
     /// never trains, so the copy needs no history), else a recorded copy.
     /// </summary>
     public Tensor Contiguous() => _storage == null ? new Tensor(Widened(), ShapeArray()) { Name = Name }

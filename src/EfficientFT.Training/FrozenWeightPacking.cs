@@ -16,8 +16,8 @@ public static class FrozenWeightPacking
 {
     /// <summary>The setting from an option's text: auto, on or off.</summary>
     public static PackedWeights Parse(string text, string option) =>
-        Enum.TryParse<PackedWeights>(text, ignoreCase: true, out var mode) && Enum.IsDefined(mode) && !int.TryParse(text, out _)
-            ? mode
+        Enum.GetNames<PackedWeights>().FirstOrDefault(name => name.Equals(text.Trim(), StringComparison.OrdinalIgnoreCase)) is { } name
+            ? Enum.Parse<PackedWeights>(name)
             : throw new ArgumentException($"{option} '{text}' is not one of auto, on, off.");
 
     /// <summary>

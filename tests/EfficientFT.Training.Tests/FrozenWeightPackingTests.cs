@@ -62,6 +62,7 @@ public class FrozenWeightPackingTests
     [InlineData("yes")]
     [InlineData("1")]
     [InlineData("")]
+    [InlineData("auto,on")]
     public void Parse_RefusesAnythingElse(string text) =>
         Assert.Contains("--packed-weights", Assert.Throws<ArgumentException>(() => FrozenWeightPacking.Parse(text, "--packed-weights")).Message);
 }

@@ -119,8 +119,9 @@ public sealed class TrainerTests : IDisposable
 
     /// <remarks>
     /// Holding the frozen linear weights packed must train bit for bit as the model held as it is: the products read
-    /// the panels they would have packed, and whatever trains or is rewritten (AdaLoRA's merges, full fine-tuning's
-    /// weights, GaLore's targets) is unpacked or packed again exactly.
+    /// the panels they would have packed, and what trains (full fine-tuning's weights, GaLore's targets) is unpacked
+    /// exactly. A target layer's weight is packed only where its adapter multiplies it as it is: DoRA, SIFT and
+    /// subspace scaling compute with its values at every step, which would unpack it each time.
     /// </remarks>
     [Theory]
     [MemberData(nameof(MethodCases))]
@@ -133,6 +134,10 @@ public sealed class TrainerTests : IDisposable
             Assert.Equal(frozen.Sum(t => 4L * t.Size), bytes);
             Assert.All(frozen, t => Assert.True(t.IsPacked));
             if (method != "full_ft") Assert.NotEmpty(frozen);
+            Assert.All(peft.Targets, target => Assert.Equal(
+                !target.Layer.Weight.RequiresGrad && target.Layer.Adapter is { MultipliesWeightAsIs: true }, target.Layer.Weight.IsPacked));
+            if (method is "lora" or "adalora" or "vera" or "ia3") Assert.Contains(peft.Targets, target => target.Layer.Weight.IsPacked);
+            if (method is "dora" or "sift" or "ssb") Assert.DoesNotContain(peft.Targets, target => target.Layer.Weight.IsPacked);
         });
         var (plain, plainWeights) = TrainCase(fixture, method);
 

@@ -9,4 +9,11 @@ namespace EfficientFT.Models.Nn;
 public interface ILinearAdapter
 {
     Tensor Forward(Linear layer, Tensor x, ForwardContext context);
+
+    /// <summary>
+    /// Whether <see cref="Forward"/> hands the layer's weight to the linear product as it is, so that holding it packed
+    /// (<see cref="Module.HoldFrozenLinearWeightsPacked"/>) pays. An adapter that computes with the weight's values
+    /// itself (DoRA's norms, a scaled or sparse-updated copy) would unpack it at every step instead: false, the default.
+    /// </summary>
+    bool MultipliesWeightAsIs => false;
 }

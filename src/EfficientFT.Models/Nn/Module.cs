@@ -48,11 +48,14 @@ public abstract class Module
 
     /// <summary>
     /// The weights <see cref="HoldFrozenLinearWeightsPacked"/> would pack: frozen float32 linear-layer weights that
-    /// no other module reads (an embedding tied to the output layer gathers rows from it, so it stays as it is).
+    /// their layer multiplies as they are (no adapter, or one that <see cref="ILinearAdapter.MultipliesWeightAsIs"/>)
+    /// and that no other module lists (an embedding tied to the output layer gathers rows from it, so it stays as it is).
     /// </summary>
     public IReadOnlyList<Tensor> FrozenLinearWeights()
     {
-        var linearWeights = NamedModules().Where(m => m.Module is Linear).Select(m => m.Path + ".weight").ToHashSet();
+        var linearWeights = NamedModules()
+            .Where(m => m.Module is Linear { Adapter: null or { MultipliesWeightAsIs: true } })
+            .Select(m => m.Path + ".weight").ToHashSet();
         var readElsewhere = NamedTensors().Where(p => !linearWeights.Contains(p.Name)).Select(p => p.Value)
             .ToHashSet(ReferenceEqualityComparer.Instance);
         return NamedTensors().Where(p => linearWeights.Contains(p.Name)).Select(p => p.Value)

@@ -47,10 +47,12 @@ public sealed class SafeTensorsEntry
         if (dtype is not (SafeTensorsDType.F32 or SafeTensorsDType.F16 or SafeTensorsDType.BF16))
             throw new ArgumentException($"Tensor '{name}': float tensors are saved as F32, F16 or BF16, not {dtype.HeaderName()}.", nameof(dtype));
         var shape = Array.ConvertAll(tensor.ShapeArray(), d => (long)d);
-        // A held tensor stays held: its bits are written as they are for BF16, else widened chunk by chunk.
-        var source = tensor.IsBFloat16 ? tensor : tensor.Contiguous();
+        // A held tensor stays held: its bits are written as they are for BF16, else widened chunk by chunk. A packed
+        // one is unpacked only when written, so saving a model holds one unpacked weight at a time, not all of them.
+        var held = tensor.IsBFloat16 || tensor.IsPacked ? tensor : tensor.Contiguous();
         return new SafeTensorsEntry(name, dtype, shape, stream =>
         {
+            var source = held.IsPacked ? held.Contiguous() : held;
             if (source.IsBFloat16 && dtype == SafeTensorsDType.BF16)
             {
                 stream.Write(MemoryMarshal.AsBytes(source.AsBFloat16Span()));

@@ -130,6 +130,14 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         if (info.ElementCount != target.Size)
             throw new SafeTensorsFormatException(Path, name, $"{info.ElementCount} elements do not fill a tensor of {target.Size}.");
         var size = info.DType.ElementSize();
+        if (target.IsPacked)
+        {
+            // Packed once whole: packing chunk by chunk would unpack and repack all of it for every chunk.
+            var all = new float[target.Size];
+            ForEachChunk(info, (bytes, start) => DTypeConversion.ToSingle(info.DType, bytes, all.AsSpan(start, bytes.Length / size)));
+            target.CopyFrom(all);
+            return;
+        }
         if (!target.IsBFloat16)
         {
             ForEachChunk(info, (bytes, start) => DTypeConversion.ToSingle(info.DType, bytes, target.AsSpan().Slice(start, bytes.Length / size)));

@@ -42,6 +42,8 @@ public sealed class AdaLoraAdapter(Tensor a, Tensor e, Tensor b, float alpha, in
 
     public Tensor Code(Tensor x, ForwardContext context) => Ops.Linear(context.Dropout(x, dropout), A * E);
 
+    public bool MultipliesWeightAsIs => true;
+
     public Tensor Forward(Linear layer, Tensor x, ForwardContext context)
     {
         var y = Ops.Linear(x, layer.Weight, layer.Bias);

@@ -67,6 +67,8 @@ public sealed class Ia3Adapter(Tensor scale, bool feedForward) : IMergeableAdapt
 
     public bool IsFeedForward { get; } = feedForward;
 
+    public bool MultipliesWeightAsIs => true;
+
     public Tensor Forward(Linear layer, Tensor x, ForwardContext context)
     {
         if (_merged) return Ops.Linear(x, layer.Weight, layer.Bias);

@@ -30,6 +30,9 @@ public sealed class LoraAdapter(Tensor a, Tensor b, float scale, float dropout, 
 
     public bool IsMerged => _merged;
 
+    /// <summary>DoRA computes the weight's row norms from its values at every step.</summary>
+    public bool MultipliesWeightAsIs => Magnitude == null;
+
     public Tensor Forward(Linear layer, Tensor x, ForwardContext context)
     {
         if (IsMerged) return Ops.Linear(x, layer.Weight, layer.Bias);

@@ -28,6 +28,8 @@ public sealed class NonlinearLowRankAdapter(ILowRankAdapter inner, float gain) :
     /// <summary>c in h(z) = z/(1 + c·|z|).</summary>
     public float Gain { get; } = gain;
 
+    public bool MultipliesWeightAsIs => true;
+
     public Tensor Forward(Linear layer, Tensor x, ForwardContext context)
     {
         var code = Inner.Code(x, context);

@@ -92,6 +92,8 @@ public sealed class VeraAdapter(Tensor sharedA, Tensor sharedB, Tensor lambdaB, 
     /// <summary>vera_lambda_d, [r].</summary>
     public Tensor LambdaD { get; } = lambdaD;
 
+    public bool MultipliesWeightAsIs => true;
+
     public Tensor Forward(Linear layer, Tensor x, ForwardContext context)
     {
         var y = Ops.Linear(x, layer.Weight, layer.Bias);

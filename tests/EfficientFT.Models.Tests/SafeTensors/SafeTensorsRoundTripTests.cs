@@ -152,6 +152,30 @@ public sealed class SafeTensorsRoundTripTests
         Assert.Contains(path, wrongSize.Message);
     }
 
+    /// <summary>
+    /// A packed tensor, over several chunks, is saved with its exact values, and ReadInto a packed target loads those
+    /// values and leaves it packed.
+    /// </summary>
+    [Fact]
+    public void PackedTensor_SavesItsValues_AndLoadsBackPacked()
+    {
+        var w = Tensor.Normal(new Rng(13), 0f, 1f, 1100, 1000);
+        var values = w.ToArray();
+        Assert.True(w.HoldPacked());
+        using var dir = new TempDirectory();
+        var path = dir.File("p.safetensors");
+        SafeTensorsWriter.Save(path, new Dictionary<string, Tensor> { ["w"] = w });
+        Assert.True(w.IsPacked);
+
+        using var file = SafeTensorsFile.Open(path);
+        Assert.Equal(values, file.GetTensor("w").ToArray());
+        var target = Tensor.Zeros(1100, 1000);
+        Assert.True(target.HoldPacked());
+        file.ReadInto("w", target);
+        Assert.True(target.IsPacked);
+        Assert.Equal(values, target.ToArray());
+    }
+
     [Fact]
     public void Float32Tensors_RoundTripBitExact_IncludingTransposedViewsAndScalars()
     {
