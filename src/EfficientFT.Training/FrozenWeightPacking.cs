@@ -22,10 +22,10 @@ public static class FrozenWeightPacking
 
     /// <summary>
     /// Packs the model's frozen linear weights as <paramref name="mode"/> says for products of
-    /// <paramref name="rowsPerProduct"/> rows, then collects the float32 arrays they leave, so the run's peak memory
+    /// <paramref name="rowsPerProduct"/> rows on <paramref name="threads"/> threads, then collects the float32 arrays they leave, so the run's peak memory
     /// does not carry them. Returns the float32 bytes packed (about what packing adds; 0 when nothing was), and why.
     /// </summary>
-    public static (long Bytes, string Why) Apply(Module model, PackedWeights mode, int rowsPerProduct)
+    public static (long Bytes, string Why) Apply(Module model, PackedWeights mode, int rowsPerProduct, int threads)
     {
         var weights = model.FrozenLinearWeights();
         var bytes = weights.Sum(t => 4L * t.Size);
@@ -34,7 +34,7 @@ public static class FrozenWeightPacking
             PackedWeights.Off => "off",
             _ when weights.Count == 0 => "no frozen float32 linear weights",
             PackedWeights.On => null,
-            _ when !PackedWeight.PaysAt(rowsPerProduct) => $"auto: {rowsPerProduct} rows per product, too few for it to pay",
+            _ when !PackedWeight.PaysAt(rowsPerProduct, threads) => $"auto: it does not pay at {rowsPerProduct} rows per product on {threads} thread(s)",
             _ when bytes > GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4 => "auto: a second copy of them would take over a quarter of the memory",
             _ => null,
         };
@@ -42,6 +42,6 @@ public static class FrozenWeightPacking
         var packed = model.HoldFrozenLinearWeightsPacked();
         if (packed == 0) return (0, $"the {Gemm.Default.Name} matrix products keep no packed form");
         GC.Collect();
-        return (packed, mode == PackedWeights.On ? "on" : $"auto: {rowsPerProduct} rows per product");
+        return (packed, mode == PackedWeights.On ? "on" : $"auto: {rowsPerProduct} rows per product on {threads} threads");
     }
 }

@@ -31,24 +31,25 @@ public class FrozenWeightPackingTests
     }
 
     [Fact]
-    public void Auto_PacksOnlyWhereItPays_OnAndOffDoAsTheySay()
+    public void Auto_PacksOnlyAboveTheRowLimitOnSeveralThreads_OnAndOffDoAsTheySay()
     {
         var model = TiedLlama();
         var bytes = model.FrozenLinearWeights().Sum(t => 4L * t.Size);
-        Assert.Equal(0, FrozenWeightPacking.Apply(model, PackedWeights.Off, 4096).Bytes);
-        var (none, why) = FrozenWeightPacking.Apply(model, PackedWeights.Auto, 512);
+        Assert.Equal(0, FrozenWeightPacking.Apply(model, PackedWeights.Off, 4096, 2).Bytes);
+        var (none, why) = FrozenWeightPacking.Apply(model, PackedWeights.Auto, 512, 2);
         Assert.Equal(0, none);
         Assert.Contains("512 rows", why);
+        Assert.Equal(0, FrozenWeightPacking.Apply(model, PackedWeights.Auto, 4096, 1).Bytes);
         Assert.DoesNotContain(model.NamedTensors(), p => p.Value.IsPacked);
 
-        Assert.Equal(bytes, FrozenWeightPacking.Apply(model, PackedWeights.Auto, 513).Bytes);
+        Assert.Equal(bytes, FrozenWeightPacking.Apply(model, PackedWeights.Auto, 513, 2).Bytes);
         Assert.Equal(14, model.NamedTensors().Count(p => p.Value.IsPacked));
         // Nothing is left to pack the second time.
-        Assert.Equal((0L, "no frozen float32 linear weights"), FrozenWeightPacking.Apply(model, PackedWeights.Auto, 1024));
-        Assert.Equal((0L, "no frozen float32 linear weights"), FrozenWeightPacking.Apply(model, PackedWeights.On, 1024));
+        Assert.Equal((0L, "no frozen float32 linear weights"), FrozenWeightPacking.Apply(model, PackedWeights.Auto, 1024, 2));
+        Assert.Equal((0L, "no frozen float32 linear weights"), FrozenWeightPacking.Apply(model, PackedWeights.On, 1024, 1));
 
         var small = TiedLlama();
-        Assert.Equal(bytes, FrozenWeightPacking.Apply(small, PackedWeights.On, 1).Bytes);
+        Assert.Equal(bytes, FrozenWeightPacking.Apply(small, PackedWeights.On, 1, 1).Bytes);
     }
 
     [Theory]

@@ -130,7 +130,7 @@ public sealed class TrainerTests : IDisposable
         var (packed, packedWeights) = TrainCase(fixture, method, installed: peft =>
         {
             var frozen = peft.Model.FrozenLinearWeights();
-            var (bytes, _) = FrozenWeightPacking.Apply(peft.Model, PackedWeights.On, rowsPerProduct: 1);
+            var (bytes, _) = FrozenWeightPacking.Apply(peft.Model, PackedWeights.On, rowsPerProduct: 1, threads: 1);
             Assert.Equal(frozen.Sum(t => 4L * t.Size), bytes);
             Assert.All(frozen, t => Assert.True(t.IsPacked));
             if (method != "full_ft") Assert.NotEmpty(frozen);

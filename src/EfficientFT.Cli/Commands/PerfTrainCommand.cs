@@ -98,7 +98,7 @@ public static class PerfTrainCommand
             Method = method, Targets = TargetSpec.Parse(targets), Rank = rank, Alpha = 2 * rank,
             AdaLora = method == "adalora" ? new AdaLoraOptions { TotalStep = steps + warmup } : null,
         });
-        var (packedBytes, packedWhy) = FrozenWeightPacking.Apply(model, packedWeights, batchSize * length);
+        var (packedBytes, packedWhy) = FrozenWeightPacking.Apply(model, packedWeights, batchSize * length, Threading.Count);
         var optimizer = new AdamW(ParameterGroups.Build(peft.Trainable, 1e-4));
         var ids = new int[batchSize * length];
         for (var i = 0; i < ids.Length; i++) ids[i] = 3 + rng.NextInt(config.VocabSize - 3);

@@ -7,6 +7,7 @@ using EfficientFT.Models.Data;
 using EfficientFT.Models.Hub;
 using EfficientFT.Peft;
 using EfficientFT.Peft.Methods;
+using EfficientFT.Tensors;
 using EfficientFT.Training;
 using EfficientFT.Training.Optimizers;
 using EfficientFT.Training.Schedules;
@@ -142,7 +143,8 @@ public static class TrainCommand
             var held = model.NamedTensors().Select(p => p.Value).Where(t => t.IsBFloat16).Distinct().Sum(t => 2L * t.Size);
             Console.WriteLine($"frozen weights in bfloat16: {Format.Bytes(held)} ({Format.Bytes(2 * held)} in float32)");
         }
-        var (packed, why) = FrozenWeightPacking.Apply(model, packedWeights, Math.Min(batchSize, rows.Batch) * rows.Length);
+        var (packed, why) = FrozenWeightPacking.Apply(model, packedWeights, Math.Min(batchSize, rows.Batch) * rows.Length,
+            Threading.Count);
         if (packed > 0) Console.WriteLine($"frozen linear weights packed for the matrix products: {Format.Bytes(packed)} more ({why})");
 
         Directory.CreateDirectory(outputDir);

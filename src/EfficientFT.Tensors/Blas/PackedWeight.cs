@@ -27,13 +27,15 @@ public sealed unsafe class PackedWeight
 
     /// <summary>
     /// Whether keeping weights packed speeds up products with this many rows of A (tokens per batch, for a linear
-    /// layer). Above 512 rows a product packs B in a phase of its own, between two barriers, and that is the phase
-    /// packing once removes: a RoBERTa-base LoRA step at 1,024 rows on the 2-core Zen 3 VM took 1–14% less time
-    /// (median 7%) over four alternating pairs. With fewer rows B is packed piece by piece inside the items, one thread's
-    /// packing overlapping the other's arithmetic, and keeping it packed measured nothing: Llama-3.2-1B shapes at 256
-    /// rows took 11,275 against 11,296 ms.
+    /// layer) on this many threads. Above 512 rows a product packs B in a phase of its own, between two barriers, and
+    /// that is the phase packing once removes: a RoBERTa-base LoRA step at 1,024 rows on two threads of the 2-core
+    /// Zen 3 VM took 1–14% less time (median 7%) over four alternating pairs. With fewer rows B is packed piece by
+    /// piece inside the items, one thread's packing overlapping the other's arithmetic, and keeping it packed measured
+    /// nothing: Llama-3.2-1B shapes at 256 rows took 11,275 against 11,296 ms. On one thread nothing waits at a
+    /// barrier, and the same RoBERTa step measured nothing either (4,484, 4,505 and 4,320 against 4,350, 4,313 and
+    /// 4,368 ms, alternating).
     /// </summary>
-    public static bool PaysAt(int rows) => rows > GemmDriver<MicroKernel6x16>.SharedARowLimit;
+    public static bool PaysAt(int rows, int threads) => threads > 1 && rows > GemmDriver<MicroKernel6x16>.SharedARowLimit;
 
     public int Rows { get; }
 
