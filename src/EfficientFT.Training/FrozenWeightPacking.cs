@@ -1,9 +1,10 @@
 using EfficientFT.Models.Nn;
+using EfficientFT.Tensors;
 using EfficientFT.Tensors.Blas;
 
 namespace EfficientFT.Training;
 
-/// <summary>Whether a run holds its frozen linear weights packed (<see cref="Module.HoldFrozenLinearWeightsPacked"/>).</summary>
+/// <summary>Whether a run holds its frozen linear weights packed (<see cref="Module.FrozenLinearWeights"/>).</summary>
 public enum PackedWeights
 {
     /// <summary>Where it pays (<see cref="PackedWeight.PaysAt"/>) and the extra copy takes at most a quarter of the machine's memory.</summary>
@@ -21,9 +22,11 @@ public static class FrozenWeightPacking
             : throw new ArgumentException($"{option} '{text}' is not one of auto, on, off.");
 
     /// <summary>
-    /// Packs the model's frozen linear weights as <paramref name="mode"/> says for products of
+    /// Holds the model's <see cref="Module.FrozenLinearWeights"/> packed (<see cref="Tensor.HoldPacked"/>) as
+    /// <paramref name="mode"/> says for products of
     /// <paramref name="rowsPerProduct"/> rows on <paramref name="threads"/> threads, then collects the float32 arrays they leave, so the run's peak memory
-    /// does not carry them. Returns the float32 bytes packed (about what packing adds; 0 when nothing was), and why.
+    /// does not carry them. Call it once the method has set what trains; a weight that trains later unpacks by itself.
+    /// Returns the float32 bytes packed (about what packing adds; 0 when nothing was), and why.
     /// </summary>
     public static (long Bytes, string Why) Apply(Module model, PackedWeights mode, int rowsPerProduct, int threads)
     {
@@ -39,7 +42,7 @@ public static class FrozenWeightPacking
             _ => null,
         };
         if (skipped != null) return (0, skipped);
-        var packed = model.HoldFrozenLinearWeightsPacked();
+        var packed = weights.Where(t => t.HoldPacked()).Sum(t => 4L * t.Size);
         if (packed == 0) return (0, $"the {Gemm.Default.Name} matrix products keep no packed form");
         GC.Collect();
         return (packed, mode == PackedWeights.On ? "on" : $"auto: {rowsPerProduct} rows per product on {threads} threads");

@@ -36,11 +36,7 @@ public static class PerfTrainCommand
         var profile = new Option<bool>("--profile") { Description = "Also print where the timed steps' time goes, op by op (forward and backward)." };
         var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "Recompute each layer's activations in backward instead of keeping them." };
         var frozenBf16 = new Option<bool>("--frozen-bf16") { Description = "Hold the frozen weights in bfloat16 (half their memory); compute stays float32." };
-        var packed = new Option<string>("--packed-weights")
-        {
-            Description = "Hold the frozen linear weights packed for the matrix products (one more copy of them): auto (where it pays), on or off.",
-            DefaultValueFactory = _ => "auto",
-        };
+        var packed = PackedWeightsOption.Create();
         var command = new Command("train", "Time training steps at a model shape and compare with the matrix-product bound.")
         {
             arch, method, targets, rank, batch, seq, layers, threads, steps, warmup, profile, checkpointing, frozenBf16, packed,
@@ -50,7 +46,7 @@ public static class PerfTrainCommand
             if (r.GetValue(threads) is { } t) Threading.Count = t;
             return Run(r.GetValue(arch)!, r.GetValue(method)!, r.GetValue(targets)!, r.GetValue(rank), r.GetValue(batch),
                 r.GetValue(seq), r.GetValue(layers), r.GetValue(steps), r.GetValue(warmup), r.GetValue(profile), r.GetValue(checkpointing),
-                r.GetValue(frozenBf16), FrozenWeightPacking.Parse(r.GetValue(packed)!, "--packed-weights"));
+                r.GetValue(frozenBf16), PackedWeightsOption.Value(r, packed));
         }));
         return command;
     }

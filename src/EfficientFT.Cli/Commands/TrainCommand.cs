@@ -55,11 +55,7 @@ public static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoint in --output." };
         var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "Recompute each layer's activations in backward instead of keeping them: memory for one layer's activations, for one more forward pass per step." };
         var frozenBf16 = new Option<bool>("--frozen-bf16") { Description = "Hold the frozen weights in bfloat16: half their memory, lossless for a bfloat16 checkpoint; compute stays float32." };
-        var packedWeights = new Option<string>("--packed-weights")
-        {
-            Description = "Hold the frozen linear weights packed for the matrix products, for speed at the cost of one more copy of them: auto (where it pays and fits), on or off.",
-            DefaultValueFactory = _ => "auto",
-        };
+        var packedWeights = PackedWeightsOption.Create();
         var seed = new Option<ulong>("--seed") { Description = "Seed for adapter init, shuffling and dropout." };
         var output = new Option<string>("--output") { Description = "Output directory.", Required = true };
         var command = new Command("train", "Fine-tune a model with a parameter-efficient method.")
@@ -113,7 +109,7 @@ public static class TrainCommand
                 ParsePair(r.GetValue(betas)!, "--betas"), r.GetValue(eps), r.GetValue(weightDecay), trainer,
                 r.GetValue(galoreGap), r.GetValue(galoreScale));
             return Run(ModelLocation.Resolve(r.GetValue(model)!), options, r.GetValue(initAdapter), r.GetValue(data)!, r.GetValue(output)!, settings,
-                r.GetValue(frozenBf16), FrozenWeightPacking.Parse(r.GetValue(packedWeights)!, "--packed-weights"));
+                r.GetValue(frozenBf16), PackedWeightsOption.Value(r, packedWeights));
         }));
         return command;
     }

@@ -12,7 +12,7 @@ public interface ILinearAdapter
 
     /// <summary>
     /// Whether <see cref="Forward"/> hands the layer's weight to the linear product as it is, so that holding it packed
-    /// (<see cref="Module.HoldFrozenLinearWeightsPacked"/>) pays. An adapter that computes with the weight's values
+    /// (<see cref="Module.FrozenLinearWeights"/>) pays. An adapter that computes with the weight's values
     /// itself (DoRA's norms, a scaled or sparse-updated copy) would unpack it at every step instead: false, the default.
     /// </summary>
     bool MultipliesWeightAsIs => false;

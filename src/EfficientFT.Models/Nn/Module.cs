@@ -47,8 +47,8 @@ public abstract class Module
     }
 
     /// <summary>
-    /// The weights <see cref="HoldFrozenLinearWeightsPacked"/> would pack: frozen float32 linear-layer weights that
-    /// their layer multiplies as they are (no adapter, or one that <see cref="ILinearAdapter.MultipliesWeightAsIs"/>)
+    /// The weights worth holding packed for the matrix products (<see cref="Tensor.HoldPacked"/>): frozen float32
+    /// linear-layer weights that their layer multiplies as they are (no adapter, or one that <see cref="ILinearAdapter.MultipliesWeightAsIs"/>)
     /// and that no other module lists (an embedding tied to the output layer gathers rows from it, so it stays as it is).
     /// </summary>
     public IReadOnlyList<Tensor> FrozenLinearWeights()
@@ -62,14 +62,6 @@ public abstract class Module
             .Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>()
             .Where(t => !t.RequiresGrad && !t.IsBFloat16 && !t.IsPacked && !readElsewhere.Contains(t)).ToList();
     }
-
-    /// <summary>
-    /// Holds the <see cref="FrozenLinearWeights"/> packed for the matrix products (<see cref="Tensor.HoldPacked"/>),
-    /// so no step packs them again: exact, and one more float32 copy of each. Call it once the method has set what
-    /// trains; a weight that trains later unpacks by itself. Returns the float32 bytes of the weights it packed, about
-    /// what packing adds; 0 where the GEMM path has no packed form.
-    /// </summary>
-    public long HoldFrozenLinearWeightsPacked() => FrozenLinearWeights().Where(t => t.HoldPacked()).Sum(t => 4L * t.Size);
 
     /// <summary>Marks every tensor trainable or frozen.</summary>
     public void SetTrainable(bool trainable)

@@ -319,13 +319,13 @@ internal sealed unsafe class GemmDriver<TKernel> where TKernel : struct, IMicroK
             RunWithSharedA();
             return;
         }
-        _ncPadded = (Math.Min(_n, Nc) + NR - 1) / NR * NR;
+        _ncPadded = RoundUp(Math.Min(_n, Nc), NR);
         var group = Math.Max(1, PackedBFloats / (_ncPadded * Kc)) * Kc;
         if (_b.Packed == null) _bPack = t_bPack.Get(Math.Min(group, (_k + Kc - 1) / Kc * Kc) * _ncPadded);
         for (_jc = 0; _jc < _n; _jc += Nc)
         {
             _nc = Math.Min(Nc, _n - _jc);
-            _ncPadded = (_nc + NR - 1) / NR * NR;
+            _ncPadded = RoundUp(_nc, NR);
             RunGroups(group);
         }
     }
