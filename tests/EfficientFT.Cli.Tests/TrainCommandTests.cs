@@ -118,6 +118,18 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     [Fact]
+    public void PerfGemm_RunsEveryPathOnEveryShape()
+    {
+        // The benchmark's quick mode, as for perf train: figures are never asserted, only that every shape was timed
+        // on the packed path too (each of its rows ends in a GFLOP/s figure).
+        using var capture = new ConsoleCapture();
+        Assert.Equal(0, Eft("perf", "gemm", "--threads", "1", "--reps", "1", "--warmup", "0"));
+        var rows = capture.Text.ToString().Split('\n').Where(line => line.Contains(" packed ")).ToArray();
+        Assert.Equal(9, rows.Length);
+        Assert.All(rows, row => Assert.Matches(@"\d+\.\d\s*$", row));
+    }
+
+    [Fact]
     public void Methods_DescribesEveryRegisteredMethod()
     {
         Assert.Empty(PeftMethods.Registry.Keys.Except(MethodsCommand.Descriptions.Keys));

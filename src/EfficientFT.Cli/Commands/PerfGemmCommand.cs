@@ -47,8 +47,8 @@ public static class PerfGemmCommand
 
         var command = new Command("gemm", "GFLOP/s of the managed, OpenBLAS (and naive) matrix products at transformer layer shapes.");
         foreach (var option in new Option[] { threads, reps, warmup, coreType, naive }) command.Options.Add(option);
-        command.SetAction(parseResult => Run(parseResult.GetValue(threads)!, parseResult.GetValue(reps),
-            parseResult.GetValue(warmup), parseResult.GetValue(coreType) == "auto", parseResult.GetValue(naive)));
+        command.SetAction(parseResult => CommandErrors.Run(() => Run(parseResult.GetValue(threads)!, parseResult.GetValue(reps),
+            parseResult.GetValue(warmup), parseResult.GetValue(coreType) == "auto", parseResult.GetValue(naive))));
         return command;
     }
 
@@ -70,8 +70,10 @@ public static class PerfGemmCommand
     private static int Run(int[] threadCounts, int reps, int warmup, bool autoCoreType, bool naive)
     {
         OpenBlas.AutoDetectCoreType = autoCoreType;
-        var paths = new List<IGemm> { new ManagedGemm() };
-        if (OpenBlas.IsAvailable) paths.Add(OpenBlasGemm.Instance);
+        // The packed path times the products as `eft train --packed-weights` runs them, the weight packed at load.
+        var managed = new ManagedGemm();
+        var paths = new List<GemmPath> { GemmPath.Plain(managed), GemmPath.PackedWeight(managed) };
+        if (OpenBlas.IsAvailable) paths.Add(GemmPath.Plain(OpenBlasGemm.Instance));
 
         Console.WriteLine($"CPU threads {Environment.ProcessorCount}; OPENBLAS_CORETYPE={Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") ?? "(unset)"}");
         Console.WriteLine(OpenBlas.IsAvailable
@@ -79,24 +81,25 @@ public static class PerfGemmCommand
             : $"OpenBLAS unavailable: {OpenBlas.LoadError}");
         Console.WriteLine($"Gemm.Default: {Gemm.Default.Name}");
         Console.WriteLine($"{reps} timed runs per path in two blocks (order A B, then B A), each after {warmup} warm-up; GFLOP/s = 2mnk / median.");
+        Console.WriteLine("Each path's product is checked against the first's before it is timed.");
         Console.WriteLine();
-        Console.WriteLine($"{"M×K×N op",-18} {"thr",3} {"path",-15} {"median ms",10} {"min ms",9} {"max ms",9} {"GFLOP/s",8}");
+        Console.WriteLine($"{"M×K×N op",-18} {"thr",3} {"path",-22} {"median ms",10} {"min ms",9} {"max ms",9} {"GFLOP/s",8}");
 
         void Print(GemmBenchmarkResult r) =>
-            Console.WriteLine($"{r.Shape,-18} {r.Threads,3} {r.Path,-15} {r.MedianMs,10:F2} {r.MinMs,9:F2} {r.MaxMs,9:F2} {r.Gflops,8:F1}");
+            Console.WriteLine($"{r.Shape,-18} {r.Threads,3} {r.Path,-22} {r.MedianMs,10:F2} {r.MinMs,9:F2} {r.MaxMs,9:F2} {r.Gflops,8:F1}");
         var results = GemmBenchmark.Run(paths, Shapes, threadCounts, warmup, reps, Print);
         if (naive)
-            GemmBenchmark.Run([NaiveGemm.Instance], [GemmShape.Linear(512, 768, 768)], [1], 0, Math.Min(reps, 3), Print);
+            GemmBenchmark.Run([GemmPath.Plain(NaiveGemm.Instance)], [GemmShape.Linear(512, 768, 768)], [1], 0, Math.Min(reps, 3), Print);
 
-        var managed = paths[0].Name;
         if (!OpenBlas.IsAvailable) return 0;
+        var ours = paths.Take(2).Select(p => p.Name).ToArray();
         Console.WriteLine();
-        Console.WriteLine($"{managed} as a share of openblas (median GFLOP/s):");
+        Console.WriteLine($"as a share of openblas (median GFLOP/s): {ours[0]}, {ours[1]}");
         foreach (var group in results.GroupBy(r => (r.Shape, r.Threads)))
         {
-            var ours = group.Single(r => r.Path == managed).Gflops;
             var theirs = group.Single(r => r.Path == "openblas").Gflops;
-            Console.WriteLine($"{group.Key.Shape,-18} {group.Key.Threads,3} {100 * ours / theirs,6:F1} %");
+            var shares = ours.Select(name => group.SingleOrDefault(r => r.Path == name) is { } r ? $"{100 * r.Gflops / theirs,6:F1} %" : "     –");
+            Console.WriteLine($"{group.Key.Shape,-18} {group.Key.Threads,3} {string.Join("  ", shares)}");
         }
         return 0;
     }

@@ -1,8 +1,9 @@
 using System.Diagnostics;
+using System.Numerics.Tensors;
 
 namespace EfficientFT.Tensors.Blas;
 
-/// <summary>Wall-clock comparison of <see cref="IGemm"/> paths; a tool for choosing defaults, not a test.</summary>
+/// <summary>Wall-clock comparison of matrix-product paths (<see cref="GemmPath"/>); a tool for choosing defaults, not a test.</summary>
 public static class GemmBenchmark
 {
     /// <summary>
@@ -16,9 +17,11 @@ public static class GemmBenchmark
     /// Times every path on every shape at every thread count (<see cref="Threading.Count"/> is set for the duration,
     /// which also sets OpenBLAS's pool, and restored afterwards). Each path runs in blocks of warm-up plus timed
     /// runs, in two rounds with the order reversed in the second (A B, B A), so drifting load from elsewhere on the
-    /// machine falls on all paths alike.
+    /// machine falls on all paths alike. Paths that do not apply to a shape are left out of its results.
     /// </summary>
-    public static IReadOnlyList<GemmBenchmarkResult> Run(IReadOnlyList<IGemm> paths, IReadOnlyList<GemmShape> shapes,
+    /// <exception cref="InvalidOperationException">A path's product differs from the first path's: its time would
+    /// be the time of a wrong answer.</exception>
+    public static IReadOnlyList<GemmBenchmarkResult> Run(IReadOnlyList<GemmPath> paths, IReadOnlyList<GemmShape> shapes,
         IReadOnlyList<int> threadCounts, int warmup, int repetitions, Action<GemmBenchmarkResult>? onResult = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(warmup);
@@ -29,32 +32,33 @@ public static class GemmBenchmark
         {
             foreach (var shape in shapes)
             {
-                var (a, lda, b, ldb) = Operands(shape);
-                var c = new float[shape.M * shape.N];
+                var operands = Operands(shape);
+                var bound = paths.Select(p => (Path: p, Call: p.Bind(operands)))
+                    .Where(b => b.Call != null).Select(b => (b.Path, Call: b.Call!)).ToArray();
+                CheckAgreement(shape, operands.C, bound);
                 foreach (var threads in threadCounts)
                 {
                     Threading.Count = threads;
-                    var times = paths.Select(_ => new List<double>(repetitions)).ToArray();
+                    var times = bound.Select(_ => new List<double>(repetitions)).ToArray();
                     for (var round = 0; round < 2; round++)
                     {
                         var count = round == 0 ? (repetitions + 1) / 2 : repetitions / 2;
-                        for (var j = 0; j < paths.Count && count > 0; j++)
+                        for (var j = 0; j < bound.Length && count > 0; j++)
                         {
-                            var i = round == 0 ? j : paths.Count - 1 - j;
+                            var i = round == 0 ? j : bound.Length - 1 - j;
                             Thread.Sleep(SettleTime);
                             for (var r = -warmup; r < count; r++)
                             {
                                 var start = Stopwatch.GetTimestamp();
-                                paths[i].Multiply(shape.TransposeA, shape.TransposeB, shape.M, shape.N, shape.K,
-                                    1f, a, lda, b, ldb, 0f, c, shape.N);
+                                bound[i].Call();
                                 if (r >= 0) times[i].Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
                             }
                         }
                     }
-                    for (var i = 0; i < paths.Count; i++)
+                    for (var i = 0; i < bound.Length; i++)
                     {
                         times[i].Sort();
-                        var result = new GemmBenchmarkResult(paths[i].Name, shape, threads, repetitions,
+                        var result = new GemmBenchmarkResult(bound[i].Path.Name, shape, threads, repetitions,
                             Median(times[i]), times[i][0], times[i][^1]);
                         results.Add(result);
                         onResult?.Invoke(result);
@@ -69,14 +73,45 @@ public static class GemmBenchmark
         return results;
     }
 
-    private static (float[] A, int Lda, float[] B, int Ldb) Operands(GemmShape s)
+    /// <summary>
+    /// Runs each path once into a C filled with NaN and compares it with the first path's C. Paths sum in different
+    /// orders, so they may differ by rounding: a few float32 ulps of the products' terms, far below 10⁻⁴ of the
+    /// largest entry for these operands (entries in [−½, ½)).
+    /// </summary>
+    private static void CheckAgreement(GemmShape shape, float[] c, IReadOnlyList<(GemmPath Path, Action Call)> bound)
+    {
+        float[]? reference = null;
+        foreach (var (path, call) in bound)
+        {
+            Array.Fill(c, float.NaN);
+            call();
+            if (reference == null)
+            {
+                reference = (float[])c.Clone();
+                continue;
+            }
+            var scale = MathF.Abs(TensorPrimitives.MaxMagnitude(reference));
+            var difference = 0f;
+            for (var i = 0; i < c.Length; i++)
+            {
+                var d = MathF.Abs(c[i] - reference[i]);
+                if (!(d <= difference)) difference = d;
+            }
+            if (!(difference <= 1e-4f * scale))
+                throw new InvalidOperationException(
+                    $"gemm benchmark: {path.Name} and {bound[0].Path.Name} give different products at {shape} " +
+                    $"(largest difference {difference:G3}, largest entry {scale:G3}); a timing of either would mean nothing.");
+        }
+    }
+
+    private static GemmOperands Operands(GemmShape s)
     {
         var rng = new Random(1234);
         var a = new float[s.M * s.K];
         var b = new float[s.K * s.N];
         for (var i = 0; i < a.Length; i++) a[i] = (float)(rng.NextDouble() - 0.5);
         for (var i = 0; i < b.Length; i++) b[i] = (float)(rng.NextDouble() - 0.5);
-        return (a, s.TransposeA ? s.M : s.K, b, s.TransposeB ? s.K : s.N);
+        return new GemmOperands(s, a, s.TransposeA ? s.M : s.K, b, s.TransposeB ? s.K : s.N, new float[s.M * s.N]);
     }
 
     private static double Median(List<double> sorted) =>
