@@ -35,10 +35,10 @@ public static class GemmBenchmark
                 var operands = Operands(shape);
                 var bound = paths.Select(p => (Path: p, Call: p.Bind(operands)))
                     .Where(b => b.Call != null).Select(b => (b.Path, Call: b.Call!)).ToArray();
-                CheckAgreement(shape, operands.C, bound);
                 foreach (var threads in threadCounts)
                 {
                     Threading.Count = threads;
+                    CheckAgreement(shape, threads, operands.C, bound);
                     var times = bound.Select(_ => new List<double>(repetitions)).ToArray();
                     for (var round = 0; round < 2; round++)
                     {
@@ -74,13 +74,15 @@ public static class GemmBenchmark
     }
 
     /// <summary>
-    /// Runs each path once into a C filled with NaN and compares it with the first path's C. Paths sum in different
-    /// orders, so they may differ by rounding: a few float32 ulps of the products' terms, far below 10⁻⁴ of the
-    /// largest entry for these operands (entries in [−½, ½)).
+    /// Runs each path once into a C filled with NaN and compares it with the first path's C, at the thread count about
+    /// to be timed (a product split across threads has its own ways to go wrong). An entry left unwritten stays NaN
+    /// and fails the comparison. Paths may sum in different orders, so they may differ by rounding, which for these
+    /// operands (entries in [−½, ½), k ≤ 3,072) stays far below 10⁻⁴ of the largest entry.
     /// </summary>
-    private static void CheckAgreement(GemmShape shape, float[] c, IReadOnlyList<(GemmPath Path, Action Call)> bound)
+    private static void CheckAgreement(GemmShape shape, int threads, float[] c, IReadOnlyList<(GemmPath Path, Action Call)> bound)
     {
         float[]? reference = null;
+        var scale = 0f;
         foreach (var (path, call) in bound)
         {
             Array.Fill(c, float.NaN);
@@ -88,19 +90,20 @@ public static class GemmBenchmark
             if (reference == null)
             {
                 reference = (float[])c.Clone();
+                // MaxMagnitude is NaN if any entry is: the reference path itself left an entry unwritten.
+                scale = MathF.Abs(TensorPrimitives.MaxMagnitude(reference));
+                if (float.IsNaN(scale))
+                    throw new InvalidOperationException(
+                        $"gemm benchmark: {path.Name} left entries of C unwritten or NaN at {shape} on {threads} thread(s).");
                 continue;
             }
-            var scale = MathF.Abs(TensorPrimitives.MaxMagnitude(reference));
             var difference = 0f;
-            for (var i = 0; i < c.Length; i++)
-            {
-                var d = MathF.Abs(c[i] - reference[i]);
-                if (!(d <= difference)) difference = d;
-            }
+            // MathF.Max keeps a NaN once it has one, so an unwritten entry anywhere in C is caught.
+            for (var i = 0; i < c.Length; i++) difference = MathF.Max(difference, MathF.Abs(c[i] - reference[i]));
             if (!(difference <= 1e-4f * scale))
                 throw new InvalidOperationException(
-                    $"gemm benchmark: {path.Name} and {bound[0].Path.Name} give different products at {shape} " +
-                    $"(largest difference {difference:G3}, largest entry {scale:G3}); a timing of either would mean nothing.");
+                    $"gemm benchmark: {path.Name} and {bound[0].Path.Name} give different products at {shape} on {threads} " +
+                    $"thread(s) (largest difference {difference:G3}, largest entry {scale:G3}); a timing of either would mean nothing.");
         }
     }
 
