@@ -91,6 +91,16 @@ SPEED_TARGETS = {
 MEMORY_TARGET, BOUND_TARGET = 0.7, 80
 
 
+def speed_ratio(ours, peer):
+    """How many times faster our step ran than the peer's, or None where either time is missing."""
+    return peer["ms"] / ours["ms"] if peer and "ms" in ours else None
+
+
+def memory_ratio(ours, peer):
+    """Our peak RSS as a fraction of the peer's, or None where either is missing."""
+    return ours["rss"] / peer["rss"] if peer and "rss" in ours else None
+
+
 def cell(value, fmt, unit=""):
     return "–" if value is None else format(value, fmt) + unit
 
@@ -110,9 +120,9 @@ def pooled(rows):
     print("|---|---:|---:|---:|---:|---:|---:|")
     labels = list(dict.fromkeys(label for _, label, _, _ in rows))
     for label in labels:
-        runs = [(o, p) for _, l, o, p in rows if l == label and p and "ms" in o]
-        speeds = [p["ms"] / o["ms"] for o, p in runs]
-        memory = [o["rss"] / p["rss"] for o, p in runs if "rss" in o]
+        runs = [(o, p) for _, l, o, p in rows if l == label and speed_ratio(o, p) is not None]
+        speeds = [speed_ratio(o, p) for o, p in runs]
+        memory = [m for o, p in runs if (m := memory_ratio(o, p)) is not None]
         phase = [o["phase"] for o, _ in runs if "phase" in o]
         target = SPEED_TARGETS.get(label)
         met = "–" if target is None else f"{sum(s >= target for s in speeds)} of {len(speeds)}"
@@ -127,7 +137,7 @@ def pooled(rows):
     print()
     for threads in ("2 threads", "1 thread"):
         runs = [(o, p) for (_, t), (o, p) in lora.items() if t == threads]
-        measured = [o["rss"] / p["rss"] for o, p in runs if "rss" in o]
+        measured = [m for o, p in runs if (m := memory_ratio(o, p)) is not None]
         small = sum(ratio <= MEMORY_TARGET for ratio in measured)
         phases = [o["phase"] for o, _ in runs if "phase" in o]
         bound = sum(share >= BOUND_TARGET for share in phases)
@@ -154,8 +164,7 @@ def main():
           "| share of bound (best-of / phase-matched) | products' share of the peak / other ops ms |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for number, label, o, p in rows:
-        speed = p["ms"] / o["ms"] if p and "ms" in o else None
-        memory = o["rss"] / p["rss"] if p and "rss" in o else None
+        speed, memory = speed_ratio(o, p), memory_ratio(o, p)
         print(f"| {number} | {label} | {cell(o.get('ms'), '.0f')} | {cell(p and p['ms'], '.0f')} | {cell(speed, '.2f', '×')} "
               f"| {cell(o.get('rss'), '.2f')} | {cell(p and p['rss'], '.2f')} | {cell(memory, '.2f')} "
               f"| {cell(o.get('share'), '.0f')} / {cell(o.get('phase'), '.0f')} % "

@@ -23,10 +23,10 @@ public static class FrozenWeightPacking
 
     /// <summary>
     /// Holds the model's <see cref="Module.FrozenLinearWeights"/> packed (<see cref="Tensor.HoldPacked"/>) as
-    /// <paramref name="mode"/> says for products of
-    /// <paramref name="rowsPerProduct"/> rows on <paramref name="threads"/> threads, then collects the float32 arrays they leave, so the run's peak memory
-    /// does not carry them. Call it once the method has set what trains; a weight that trains later unpacks by itself.
-    /// Returns the float32 bytes packed (about what packing adds; 0 when nothing was), and why.
+    /// <paramref name="mode"/> says for products of <paramref name="rowsPerProduct"/> rows on <paramref name="threads"/>
+    /// threads, then collects the float32 arrays they leave, so the run's peak memory does not carry them. Call it once
+    /// the method has set what trains; a weight that trains later unpacks by itself. Returns the float32 bytes packed
+    /// (about what packing adds; 0 when nothing was), and why.
     /// </summary>
     public static (long Bytes, string Why) Apply(Module model, PackedWeights mode, int rowsPerProduct, int threads)
     {
