@@ -101,6 +101,13 @@ def memory_ratio(ours, peer):
     return ours["rss"] / peer["rss"] if peer and "rss" in ours else None
 
 
+def ceiling(ours, peer):
+    """The speed ratio our step would have at the whole of its phase-matched GEMM bound (every product at the peak
+    measured around it, nothing else taking time): no engine change can take the ratio past it in that round."""
+    ratio = speed_ratio(ours, peer)
+    return ratio * 100 / ours["phase"] if ratio is not None and ours.get("phase") else None
+
+
 def cell(value, fmt, unit=""):
     return "–" if value is None else format(value, fmt) + unit
 
@@ -116,18 +123,22 @@ def spread(values, fmt, unit=""):
 
 def pooled(rows):
     """Per run, over every round that has it: speed and memory ratios and the phase-matched share, with targets."""
-    print("| run | rounds | speed ratio, median (range) | target | rounds at or above it | memory ratio | share of bound, phase-matched |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| run | rounds | speed ratio, median (range) | target | rounds at or above it | memory ratio "
+          "| share of bound, phase-matched | ratio at the whole bound | share of bound the target needs |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     labels = list(dict.fromkeys(label for _, label, _, _ in rows))
     for label in labels:
         runs = [(o, p) for _, l, o, p in rows if l == label and speed_ratio(o, p) is not None]
         speeds = [speed_ratio(o, p) for o, p in runs]
         memory = [m for o, p in runs if (m := memory_ratio(o, p)) is not None]
         phase = [o["phase"] for o, _ in runs if "phase" in o]
+        ceilings = [c for o, p in runs if (c := ceiling(o, p)) is not None]
         target = SPEED_TARGETS.get(label)
         met = "–" if target is None else f"{sum(s >= target for s in speeds)} of {len(speeds)}"
+        needed = [] if target is None else [100 * target / c for c in ceilings]
         print(f"| {label} | {len(runs)} | {spread(speeds, '.2f', '×')} | {cell(target, '.1f', '×')} | {met} "
-              f"| {spread(memory, '.2f')} | {spread(phase, '.0f', ' %')} |")
+              f"| {spread(memory, '.2f')} | {spread(phase, '.0f', ' %')} | {spread(ceilings, '.2f', '×')} "
+              f"| {spread(needed, '.0f', ' %')} |")
     # Each LoRA run of ours once, though the 2-thread one is set against three peers: the memory ratio is taken
     # against the first of them, the peer at its best.
     lora = {}
