@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Issue 6's table from the output of tools/perf-sitting.sh: each of our runs against the peer runs of the same
 round, as speed and memory ratios, with our shares of the GEMM bound; then, per run, the medians and ranges over all
-rounds against the issue's targets. Several logs pool their rounds (numbered sitting.round), since one sitting on a
+rounds against the issue's targets, with the ratio the bound allows and the share of it each target needs. Several logs pool their rounds (numbered sitting.round), since one sitting on a
 shared machine can fall in a slow phase. Usage: sitting_table.py LOG [LOG ...]"""
 import json
 import re
