@@ -66,13 +66,16 @@ public static class Pretrained
         return (model, report);
     }
 
-    /// <summary>Writes config.json (architectures set to this model's) and model.safetensors, each atomically.</summary>
+    /// <summary>
+    /// Writes config.json (architectures set to this model's) and the weights as save_pretrained does: model.safetensors,
+    /// or 5 GB shards and their index for a larger model, each file atomically. An earlier save's shards and index in
+    /// the directory are removed: the loader prefers an index, so one left beside a new model.safetensors would load
+    /// the old weights.
+    /// </summary>
     public static void Save(PretrainedModel model, string directory)
     {
-        Directory.CreateDirectory(directory);
         var config = model.ModelConfig with { Architectures = [model.Architecture] };
-        SafeTensorsWriter.Save(Path.Combine(directory, "model.safetensors"),
-            model.NamedTensors().Select(p => KeyValuePair.Create(p.Name, p.Value)));
+        SafeTensorsWriter.SaveSharded(directory, model.NamedTensors().Select(p => KeyValuePair.Create(p.Name, p.Value)));
         config.Save(Path.Combine(directory, "config.json"));
     }
 

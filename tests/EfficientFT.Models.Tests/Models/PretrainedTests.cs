@@ -1,6 +1,7 @@
 using EfficientFT.Models.Llama;
 using EfficientFT.Models.Roberta;
 using EfficientFT.Models.SafeTensors;
+using EfficientFT.Tensors;
 
 namespace EfficientFT.Models.Tests.Models;
 
@@ -28,6 +29,27 @@ public sealed class PretrainedTests
         {
             Directory.Delete(target, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// Saving into a directory that holds a sharded checkpoint (a local copy of a large base model, say) must not leave
+    /// its index behind: the loader prefers the index, so the directory would load the old weights.
+    /// </summary>
+    [Fact]
+    public void Save_OverAShardedCheckpoint_LoadsBackTheNewWeights()
+    {
+        var (model, _) = Pretrained.Load(Path.Combine(Fixtures.Case("roberta_cls__base"), "base"));
+        using var dir = new TempDirectory();
+        var stale = model.NamedTensors().Select(p => KeyValuePair.Create(p.Name, Tensor.Zeros(p.Value.ShapeArray()))).ToList();
+        SafeTensorsWriter.SaveSharded(dir.Path, stale, new SafeTensorsSaveOptions { MaxShardBytes = 10_000 });
+        Assert.True(File.Exists(dir.File("model.safetensors.index.json")));
+
+        Pretrained.Save(model, dir.Path);
+
+        Assert.Equal(["config.json", "model.safetensors"], Directory.GetFiles(dir.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        var (loaded, _) = Pretrained.Load(dir.Path);
+        var expected = model.NamedTensors().ToDictionary(p => p.Name, p => p.Value.AsSpan().ToArray());
+        foreach (var (name, tensor) in loaded.NamedTensors()) Assert.Equal(expected[name], tensor.AsSpan().ToArray());
     }
 
     /// <summary>
