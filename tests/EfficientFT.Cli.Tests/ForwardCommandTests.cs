@@ -56,24 +56,35 @@ public sealed class ForwardCommandTests : IDisposable
         }
     }
 
-    [Fact]
-    public void Forward_BadRows_FailsWithExitCode2AndWritesNothing()
+    /// <summary>
+    /// Each bad row is reported at its line before the model runs. The tiny RoBERTa has a vocabulary of 120 and three
+    /// classes; its regression twin has one output.
+    /// </summary>
+    [Theory]
+    [InlineData("roberta_cls__base", "{\"input_ids\": [5, 6, 7]}\n{\"input_ids\": [5, \"x\"]}\n", "rows.jsonl:2", "not an integer")]
+    [InlineData("roberta_cls__base", "{\"input_ids\": [5, 6], \"label\": 1}\n\n{\"input_ids\": [5, 6]}\n", "rows.jsonl:3", "label every row or none")]
+    [InlineData("roberta_cls__base", "{\"input_ids\": [5, 6], \"label\": 3}\n", "rows.jsonl:1", "outside the model's 3 classes")]
+    [InlineData("roberta_cls__base", "{\"input_ids\": [5, 6], \"label\": -1}\n", "rows.jsonl:1", "outside the model's 3 classes")]
+    [InlineData("roberta_cls__base", "{\"input_ids\": [5, 6]}\n{\"input_ids\": [5, 120]}\n", "rows.jsonl:2", "vocabulary of 120")]
+    [InlineData("roberta_reg__lora", "{\"input_ids\": [5, 6], \"label\": \"0.5\"}\n", "rows.jsonl:1", "a finite number is needed")]
+    public void Forward_BadRows_FailsWithExitCode2NamingTheLineAndWritesNothing(string caseName, string content, string where, string what)
     {
         var rows = Path.Combine(_dir, "rows.jsonl");
-        File.WriteAllText(rows, "{\"input_ids\": [5, 6, 7]}\n{\"input_ids\": [5, \"x\"]}\n");
+        File.WriteAllText(rows, content);
         var output = Path.Combine(_dir, "out.safetensors");
         var error = new StringWriter();
         var previous = Console.Error;
         Console.SetError(error);
         try
         {
-            Assert.Equal(2, Eft("forward", "--model", Path.Combine(Case("roberta_cls__base"), "base"), "--data", rows, "--out", output));
+            Assert.Equal(2, Eft("forward", "--model", Path.Combine(Case(caseName), "base"), "--data", rows, "--out", output));
         }
         finally
         {
             Console.SetError(previous);
         }
-        Assert.Contains("rows.jsonl:2", error.ToString());
+        Assert.Contains(where, error.ToString());
+        Assert.Contains(what, error.ToString());
         Assert.DoesNotContain("   at ", error.ToString());
         Assert.False(File.Exists(output));
     }

@@ -41,9 +41,7 @@ public static class ForwardCommand
             var peft = PeftModel.LoadAdapter(model, adapterDir);
             Console.Error.WriteLine($"eft: adapter {peft.Method.Name} on {peft.Targets.Count} modules, {peft.TrainableCount:N0} parameters");
         }
-        var config = model.ModelConfig;
-        var regression = SequenceClassification.IsRegression(config);
-        var batch = JsonlBatchReader.Read(dataPath, config.PadTokenId ?? 0, regression);
+        var batch = JsonlBatchReader.Read(dataPath, model.ModelConfig);
         ModelOutput result;
         using (GradMode.NoGrad()) result = model.Forward(batch, ForwardContext.Inference);
         var tensors = new List<KeyValuePair<string, Tensor>> { new("logits", result.Logits) };

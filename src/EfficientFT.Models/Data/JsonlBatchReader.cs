@@ -1,4 +1,5 @@
 using System.Text.Json;
+using EfficientFT.Models.Configs;
 
 namespace EfficientFT.Models.Data;
 
@@ -9,10 +10,20 @@ namespace EfficientFT.Models.Data;
 /// </summary>
 public static class JsonlBatchReader
 {
-    public static ModelBatch Read(string path, int padTokenId, bool regression)
+    /// <summary>
+    /// Rows for <paramref name="config"/>'s model, each checked at its line against the model: token ids inside its
+    /// vocabulary, class labels inside its head. Otherwise a bad row would surface only when training reached it, as a
+    /// cross-entropy or embedding error that names neither the file nor the line.
+    /// </summary>
+    public static ModelBatch Read(string path, ModelConfig config) =>
+        Read(path, config.PadTokenId ?? 0, SequenceClassification.IsRegression(config), config.VocabSize, config.NumLabels);
+
+    /// <param name="vocabSize">When given, every input id and token label (other than −100) must be below it.</param>
+    /// <param name="numLabels">When given and not <paramref name="regression"/>, every class label must be below it.</param>
+    public static ModelBatch Read(string path, int padTokenId, bool regression, int? vocabSize = null, int? numLabels = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file.", path);
-        var rows = new List<(int[] Ids, int[] Mask, JsonElement? Label, int[]? Labels)>();
+        var rows = new List<Row>();
         var lineNumber = 0;
         foreach (var line in File.ReadLines(path))
         {
@@ -20,19 +31,7 @@ public static class JsonlBatchReader
             if (string.IsNullOrWhiteSpace(line)) continue;
             try
             {
-                using var doc = JsonDocument.Parse(line);
-                var root = doc.RootElement;
-                if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException("the line is not a JSON object");
-                if (!root.TryGetProperty("input_ids", out var idsElement)) throw new InvalidDataException("it has no \"input_ids\"");
-                var ids = IntArray(idsElement, "input_ids");
-                var mask = root.TryGetProperty("attention_mask", out var m) ? IntArray(m, "attention_mask") : Enumerable.Repeat(1, ids.Length).ToArray();
-                if (mask.Length != ids.Length)
-                    throw new InvalidDataException($"attention_mask has {mask.Length} entries for {ids.Length} input_ids");
-                int[]? tokenLabels = root.TryGetProperty("labels", out var l) ? IntArray(l, "labels") : null;
-                if (tokenLabels != null && tokenLabels.Length != ids.Length)
-                    throw new InvalidDataException($"labels has {tokenLabels.Length} entries for {ids.Length} input_ids");
-                JsonElement? label = root.TryGetProperty("label", out var lab) ? lab.Clone() : null;
-                rows.Add((ids, mask, label, tokenLabels));
+                rows.Add(ParseRow(line, lineNumber, regression, vocabSize, numLabels));
             }
             catch (Exception e) when (e is JsonException or InvalidDataException or FormatException or InvalidOperationException)
             {
@@ -40,35 +39,80 @@ public static class JsonlBatchReader
             }
         }
         if (rows.Count == 0) throw new InvalidDataException($"{path}: no rows.");
+        // A file with some rows labelled is a mistake, not an unlabelled file: dropping every label would train on
+        // nothing or print logits with no loss, and exit 0 either way.
+        RequireAllOrNone(path, rows, r => r.Label != null, "\"label\"");
+        RequireAllOrNone(path, rows, r => r.TokenLabels != null, "\"labels\"");
 
         var length = rows.Max(r => r.Ids.Length);
         var batch = rows.Count;
         var inputIds = Enumerable.Repeat(padTokenId, batch * length).ToArray();
         var attention = new int[batch * length];
-        var hasTokenLabels = rows.All(r => r.Labels != null);
-        var hasLabel = rows.All(r => r.Label != null);
-        var tokenLabelsAll = hasTokenLabels ? Enumerable.Repeat(-100, batch * length).ToArray() : null;
+        var tokenLabels = rows[0].TokenLabels != null ? Enumerable.Repeat(-100, batch * length).ToArray() : null;
         for (var r = 0; r < batch; r++)
         {
             rows[r].Ids.CopyTo(inputIds, r * length);
             rows[r].Mask.CopyTo(attention, r * length);
-            rows[r].Labels?.CopyTo(tokenLabelsAll!, r * length);
+            rows[r].TokenLabels?.CopyTo(tokenLabels!, r * length);
         }
-        var result = new ModelBatch(batch, length, inputIds, attention) { TokenLabels = tokenLabelsAll };
-        if (!hasLabel) return result;
+        var result = new ModelBatch(batch, length, inputIds, attention) { TokenLabels = tokenLabels };
+        if (rows[0].Label == null) return result;
         return regression
-            ? result with { RegressionLabels = rows.Select(r => r.Label!.Value.GetSingle()).ToArray() }
-            : result with { ClassLabels = rows.Select((r, i) => ClassLabel(r.Label!.Value, path, i)).ToArray() };
+            ? result with { RegressionLabels = rows.Select(r => (float)r.Label!.Value).ToArray() }
+            : result with { ClassLabels = rows.Select(r => (int)r.Label!.Value).ToArray() };
     }
 
-    private static int ClassLabel(JsonElement e, string path, int row) =>
-        e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var v)
+    /// <param name="Label">The class index or regression target; null where the row has none.</param>
+    private sealed record Row(int Line, int[] Ids, int[] Mask, double? Label, int[]? TokenLabels);
+
+    private static Row ParseRow(string line, int lineNumber, bool regression, int? vocabSize, int? numLabels)
+    {
+        using var doc = JsonDocument.Parse(line);
+        var root = doc.RootElement;
+        if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException("the line is not a JSON object");
+        if (!root.TryGetProperty("input_ids", out var idsElement)) throw new InvalidDataException("it has no \"input_ids\"");
+        var ids = IntArray(idsElement, "input_ids");
+        if (vocabSize is { } vocab && Array.FindIndex(ids, id => id < 0 || id >= vocab) is var bad and >= 0)
+            throw new InvalidDataException($"\"input_ids\" holds {ids[bad]}, outside the model's vocabulary of {vocab}");
+        var mask = root.TryGetProperty("attention_mask", out var m) ? IntArray(m, "attention_mask") : Enumerable.Repeat(1, ids.Length).ToArray();
+        if (mask.Length != ids.Length)
+            throw new InvalidDataException($"attention_mask has {mask.Length} entries for {ids.Length} input_ids");
+        int[]? tokenLabels = root.TryGetProperty("labels", out var l) ? IntArray(l, "labels") : null;
+        if (tokenLabels != null && tokenLabels.Length != ids.Length)
+            throw new InvalidDataException($"labels has {tokenLabels.Length} entries for {ids.Length} input_ids");
+        if (tokenLabels != null && vocabSize is { } v && Array.FindIndex(tokenLabels, t => t != -100 && (t < 0 || t >= v)) is var badLabel and >= 0)
+            throw new InvalidDataException($"\"labels\" holds {tokenLabels[badLabel]}, neither −100 nor inside the model's vocabulary of {v}");
+        double? label = root.TryGetProperty("label", out var lab) && lab.ValueKind != JsonValueKind.Null
+            ? regression ? RegressionTarget(lab) : ClassIndex(lab, numLabels)
+            : null;
+        return new Row(lineNumber, ids, mask, label, tokenLabels);
+    }
+
+    private static double RegressionTarget(JsonElement e) =>
+        e.ValueKind == JsonValueKind.Number && e.TryGetSingle(out var v) && float.IsFinite(v)
             ? v
-            : throw new InvalidDataException($"{path}: row {row + 1} has label {e.GetRawText()}, but this model classifies (an integer class index is needed).");
+            : throw new InvalidDataException($"\"label\" is {e.GetRawText()}, but this model regresses (a finite number is needed)");
+
+    private static double ClassIndex(JsonElement e, int? numLabels)
+    {
+        if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt32(out var v))
+            throw new InvalidDataException($"\"label\" is {e.GetRawText()}, but this model classifies (an integer class index is needed)");
+        if (numLabels is { } n && (v < 0 || v >= n))
+            throw new InvalidDataException($"\"label\" is {v}, outside the model's {n} classes (0 to {n - 1})");
+        return v;
+    }
+
+    private static void RequireAllOrNone(string path, List<Row> rows, Func<Row, bool> has, string field)
+    {
+        var with = rows.Count(has);
+        if (with == 0 || with == rows.Count) return;
+        var first = rows.First(r => !has(r));
+        throw new InvalidDataException($"{path}:{first.Line}: the row has no {field}, though {with} of the {rows.Count} rows have one; label every row or none.");
+    }
 
     private static int[] IntArray(JsonElement e, string name)
     {
         if (e.ValueKind != JsonValueKind.Array) throw new InvalidDataException($"\"{name}\" is not an array");
-        return e.EnumerateArray().Select(x => x.TryGetInt32(out var v) ? v : throw new InvalidDataException($"\"{name}\" holds {x.GetRawText()}, not an integer")).ToArray();
+        return e.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.Number && x.TryGetInt32(out var v) ? v : throw new InvalidDataException($"\"{name}\" holds {x.GetRawText()}, not an integer")).ToArray();
     }
 }
