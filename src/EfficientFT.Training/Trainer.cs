@@ -225,8 +225,7 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
     /// <summary>Loads a checkpoint into the model and optimizer and returns the step it was taken after.</summary>
     private int Restore(string directory, List<float> losses, List<EvaluationRecord> evaluations)
     {
-        var state = JsonNode.Parse(File.ReadAllText(Path.Combine(directory, StateFile)))!;
-        var seed = ulong.Parse(state["seed"]!.GetValue<string>(), CultureInfo.InvariantCulture);
+        var (seed, step, savedLosses, savedEvaluations) = ReadState(directory);
         if (seed != options.Seed)
             throw new InvalidDataException($"{directory}: taken with seed {seed}, this run has seed {options.Seed}; the data order would differ.");
         var tensors = SafeTensorsFile.LoadAll(Path.Combine(directory, "trainable.safetensors"));
@@ -238,7 +237,17 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
         }
         var optimizerPath = Path.Combine(directory, "optimizer.safetensors");
         if (optimizer is ICheckpointableOptimizer stateful && File.Exists(optimizerPath))
-            stateful.LoadState(SafeTensorsFile.LoadAll(optimizerPath));
+        {
+            var optimizerState = SafeTensorsFile.LoadAll(optimizerPath);
+            try
+            {
+                stateful.LoadState(optimizerState);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new InvalidDataException($"{optimizerPath}: {e.Message}", e);
+            }
+        }
         if (peft.HasHookState)
         {
             var hookPath = Path.Combine(directory, HookStateFile);
@@ -247,10 +256,39 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
             using var hookState = SafeTensorsFile.Open(hookPath);
             peft.LoadHookState(hookState);
         }
-        losses.AddRange(state["losses"]!.AsArray().Select(n => n!.GetValue<float>()));
-        evaluations.AddRange(state["evaluations"]!.AsArray().Select(e => new EvaluationRecord(
-            e!["step"]!.GetValue<int>(),
-            e["metrics"]!.AsObject().ToDictionary(kv => kv.Key, kv => kv.Value!.GetValue<double>()))));
-        return state["step"]!.GetValue<int>();
+        losses.AddRange(savedLosses);
+        evaluations.AddRange(savedEvaluations);
+        return step;
+    }
+
+    /// <summary>
+    /// A checkpoint's trainer_state.json, read whole before anything is restored. A file this trainer did not write (a
+    /// Hugging Face Trainer's checkpoint in the same output directory, or a damaged one) then stops the resume with its
+    /// path, not with a null reference half-way through loading the weights.
+    /// </summary>
+    private static (ulong Seed, int Step, List<float> Losses, List<EvaluationRecord> Evaluations) ReadState(string directory)
+    {
+        var path = Path.Combine(directory, StateFile);
+        try
+        {
+            var state = JsonNode.Parse(File.ReadAllText(path)) ?? throw new InvalidDataException("it holds null");
+            var seed = ulong.Parse(Field(state, "seed").GetValue<string>(), CultureInfo.InvariantCulture);
+            var losses = Field(state, "losses").AsArray().Select(n => Item(n, "losses").GetValue<float>()).ToList();
+            var evaluations = Field(state, "evaluations").AsArray().Select(n =>
+            {
+                var e = Item(n, "evaluations");
+                return new EvaluationRecord(Field(e, "step").GetValue<int>(),
+                    Field(e, "metrics").AsObject().ToDictionary(kv => kv.Key, kv => Item(kv.Value, kv.Key).GetValue<double>()));
+            }).ToList();
+            return (seed, Field(state, "step").GetValue<int>(), losses, evaluations);
+        }
+        catch (Exception e) when (e is JsonException or InvalidDataException or InvalidOperationException or FormatException or OverflowException)
+        {
+            throw new InvalidDataException($"{path}: not a checkpoint state written by this trainer ({e.Message}).", e);
+        }
+
+        static JsonNode Field(JsonNode node, string name) => node[name] ?? throw new InvalidDataException($"no \"{name}\"");
+
+        static JsonNode Item(JsonNode? node, string within) => node ?? throw new InvalidDataException($"a null in \"{within}\"");
     }
 }

@@ -305,6 +305,42 @@ public sealed class TrainerTests : IDisposable
     }
 
     /// <summary>
+    /// A checkpoint directory this trainer did not write, such as a Hugging Face Trainer's (its trainer_state.json
+    /// has no seed and a different layout), or a state file cut short, stops the resume with the file's path.
+    /// </summary>
+    [Theory]
+    [InlineData("{\"global_step\": 500, \"log_history\": []}", "no \"seed\"")]
+    [InlineData("{\"step\": 2, \"seed\": \"0\", \"losses\": [0.5, null], \"evaluations\": []}", "a null in \"losses\"")]
+    [InlineData("{\"step\": 2, \"seed\": \"0\", \"los", "")]
+    public void AForeignOrDamagedCheckpointState_IsRefusedWithItsPath(string state, string reason)
+    {
+        var dir = Path.Combine(_root, "foreign", "checkpoint-500");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "trainer_state.json"), state);
+        var (peft, data) = Load();
+        var error = Assert.Throws<InvalidDataException>(() => new Trainer(peft, Optimizer(peft),
+            new TrainerOptions { MaxSteps = 2, BatchSize = 2, OutputDirectory = Path.Combine(_root, "foreign"), Resume = true }).Train(data));
+        Assert.Contains(Path.Combine(dir, "trainer_state.json"), error.Message);
+        Assert.Contains(reason, error.Message);
+    }
+
+    [Fact]
+    public void AnOptimizerStateMissingItsSecondMoments_IsRefusedWithItsPath()
+    {
+        var options = new TrainerOptions { MaxSteps = 2, BatchSize = 2, CheckpointEvery = 2, OutputDirectory = Path.Combine(_root, "moments") };
+        var (peft, data) = Load();
+        new Trainer(peft, Optimizer(peft), options).Train(data);
+        var path = Path.Combine(_root, "moments", "checkpoint-2", "optimizer.safetensors");
+        var state = SafeTensorsFile.LoadAll(path).Where(kv => !kv.Key.StartsWith("v.", StringComparison.Ordinal)).ToList();
+        SafeTensorsWriter.Save(path, state);
+        var (resumed, resumedData) = Load();
+        var error = Assert.Throws<InvalidDataException>(() =>
+            new Trainer(resumed, Optimizer(resumed), options with { MaxSteps = 4, Resume = true }).Train(resumedData));
+        Assert.Contains(path, error.Message);
+        Assert.Contains("v.0", error.Message);
+    }
+
+    /// <summary>
     /// AdaLoRA on query and value of the tiny classifier, pruning after every step from the second: the scores after
     /// a checkpoint at step 3 are smoothed over the steps before it, and the schedule (20 steps) is still scoring at 6.
     /// </summary>

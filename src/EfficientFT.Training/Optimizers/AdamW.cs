@@ -102,16 +102,23 @@ public sealed class AdamW(IReadOnlyList<ParamGroup> groups, double beta1 = 0.9, 
         {
             if (state.TryGetValue($"m.{index}", out var m))
             {
+                var step = Entry(state, $"step.{index}", 1);
+                var v = Entry(state, $"v.{index}", p.Size);
                 if (m.Size != p.Size)
                     throw new InvalidDataException($"optimizer state {index}: {m.Size} moments for a tensor of {p.Size} elements.");
-                var s = new State(p.Size) { Step = (int)state[$"step.{index}"].Item() };
+                var s = new State(p.Size) { Step = (int)step.Item() };
                 m.AsSpan().CopyTo(s.M);
-                state[$"v.{index}"].AsSpan().CopyTo(s.V);
+                v.AsSpan().CopyTo(s.V);
                 _state[p] = s;
             }
             index++;
         }
     }
+
+    private static Tensor Entry(IReadOnlyDictionary<string, Tensor> state, string name, int size) =>
+        !state.TryGetValue(name, out var t) ? throw new InvalidDataException($"optimizer state has moments but no {name}.")
+        : t.Size != size ? throw new InvalidDataException($"optimizer state {name} has {t.Size} elements, not {size}.")
+        : t;
 
     /// <summary>Clears every gradient (torch's zero_grad(set_to_none=True)).</summary>
     public void ZeroGrad()
