@@ -45,7 +45,7 @@ public static class AdapterConfigReader
                 Targets = targets,
                 FeedForwardModules = config["feedforward_modules"] switch
                 {
-                    JsonArray a => a.Select(n => n!.GetValue<string>()).ToList(),
+                    JsonArray a => Items<string>(a, "feedforward_modules"),
                     null => null,
                     _ => throw new NotSupportedException("feedforward_modules as a regular expression is not supported; list the module names."),
                 },
@@ -135,7 +135,7 @@ public static class AdapterConfigReader
             rankPattern = [];
             foreach (var (key, kept) in pattern)
                 rankPattern[RankPatternModule(key)] = (kept as JsonArray ?? throw new InvalidDataException($"rank_pattern[{key}] is not a list"))
-                    .Select(k => k!.GetValue<bool>()).ToArray();
+                    .Select(k => Item<bool>(k, $"rank_pattern[{key}]")).ToArray();
         }
         return new PeftOptions
         {
@@ -172,17 +172,23 @@ public static class AdapterConfigReader
     private static MpcOptions? NonlinearMpc(JsonObject config) =>
         config[MpcNonlinearGainKey] is JsonValue gain ? new MpcOptions(MpcKind.Nonlinear, gain.GetValue<double>()) : null;
 
+    private static List<T> Items<T>(JsonArray array, string field) => array.Select(n => Item<T>(n, field)).ToList();
+
+    /// <summary>A list item's value; a null item is named, where it would otherwise fail as a null reference.</summary>
+    private static T Item<T>(JsonNode? node, string field) =>
+        node is null ? throw new InvalidDataException($"{field} holds a null") : node.GetValue<T>();
+
     private static TargetSpec Targets(JsonObject config)
     {
         var layers = config["layers_to_transform"] switch
         {
-            JsonArray a => a.Select(n => n!.GetValue<int>()).ToList(),
+            JsonArray a => Items<int>(a, "layers_to_transform"),
             JsonValue v when v.GetValueKind() == JsonValueKind.Number => [v.GetValue<int>()],
             _ => null,
         };
         return config["target_modules"] switch
         {
-            JsonArray a => new TargetSpec(a.Select(n => n!.GetValue<string>()).ToList(), null, layers),
+            JsonArray a => new TargetSpec(Items<string>(a, "target_modules"), null, layers),
             JsonValue v when v.GetValueKind() == JsonValueKind.String => new TargetSpec([], v.GetValue<string>(), layers),
             _ => throw new InvalidDataException("target_modules is missing"),
         };
