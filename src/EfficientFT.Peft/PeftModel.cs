@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using EfficientFT.Models;
+using EfficientFT.Models.IO;
 using EfficientFT.Models.Nn;
 using EfficientFT.Models.SafeTensors;
 using EfficientFT.Peft.Methods;
@@ -189,9 +190,7 @@ public sealed class PeftModel : IStepHook
         // shaped training, and their adapters are plain peft adapters.
         if (Options.Mpc is { Kind: MpcKind.Nonlinear } nonlinear) config[AdapterConfigReader.MpcNonlinearGainKey] = nonlinear.Coefficient;
         var text = config.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
-        var path = Path.Combine(directory, "adapter_config.json");
-        File.WriteAllText(path + ".partial", text);
-        File.Move(path + ".partial", path, overwrite: true);
+        AtomicFile.WriteAllText(Path.Combine(directory, "adapter_config.json"), text);
     }
 
     /// <summary>

@@ -83,6 +83,29 @@ public sealed class TrainCommandTests : IDisposable
         Assert.NotEmpty(PeftModel.LoadAdapter(model, Path.Combine(_dir, "adapter")).Trainable);
     }
 
+    [Fact]
+    public void Train_OnUnlabelledRows_FailsNamingTheFileAndWritesNothing()
+    {
+        var rows = Path.Combine(_dir, "rows.jsonl");
+        File.WriteAllText(rows, "{\"input_ids\": [5, 6, 7]}\n{\"input_ids\": [8, 9]}\n");
+        var output = Path.Combine(_dir, "out");
+        var error = new StringWriter();
+        var previous = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            Assert.Equal(2, Eft("train", "--model", Path.Combine(Case("roberta_cls__lambda"), "base"), "--data", rows,
+                "--max-steps", "1", "--output", output));
+        }
+        finally
+        {
+            Console.SetError(previous);
+        }
+        Assert.Contains(rows, error.ToString());
+        Assert.Contains("nothing to train on", error.ToString());
+        Assert.False(Directory.Exists(output));
+    }
+
     [Theory]
     [InlineData("--lr-ratio", "q=4")]
     [InlineData("--checkpoint-minutes", "0")]

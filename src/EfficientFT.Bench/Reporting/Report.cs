@@ -1,3 +1,5 @@
+using EfficientFT.Models.IO;
+
 namespace EfficientFT.Bench.Reporting;
 
 /// <summary>
@@ -48,15 +50,8 @@ public static class Report
         Directory.CreateDirectory(outDir);
         var md = Path.Combine(outDir, MarkdownFile);
         var html = Path.Combine(outDir, HtmlFile);
-        WriteAtomically(md, MarkdownReport.Render(runs, table));
-        WriteAtomically(html, HtmlReport.Render(runs, table));
+        AtomicFile.WriteAllText(md, MarkdownReport.Render(runs, table));
+        AtomicFile.WriteAllText(html, HtmlReport.Render(runs, table));
         return (md, html);
-    }
-
-    private static void WriteAtomically(string path, string text)
-    {
-        var temp = $"{path}.{Environment.ProcessId}.tmp";
-        File.WriteAllText(temp, text);
-        File.Move(temp, path, overwrite: true);
     }
 }

@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EfficientFT.Models;
 using EfficientFT.Models.Configs;
+using EfficientFT.Models.IO;
 using EfficientFT.Models.Roberta;
 using EfficientFT.Models.SafeTensors;
 using EfficientFT.Models.Tokenizers;
@@ -112,6 +113,18 @@ public static class PretrainCommand
     // Separate key spaces for the seeded draws, so that no two uses of the seed share a stream.
     private const ulong SplitStream = 11, InitStream = 12, TrainMaskStream = 13, HeldOutMaskStream = 14;
 
+    private static JsonNode? ReadSettings(string path)
+    {
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(path));
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: the unfinished run's settings are unreadable ({e.Message}); delete {Path.GetDirectoryName(path)} to start over.", e);
+        }
+    }
+
     private static int Run(Settings s, string outputDir, bool resume)
     {
         s.Validate();
@@ -125,7 +138,7 @@ public static class PretrainCommand
         if (resume && Directory.Exists(partial))
         {
             var saved = Path.Combine(partial, SettingsFile);
-            if (!File.Exists(saved) || !JsonNode.DeepEquals(JsonNode.Parse(File.ReadAllText(saved)), settingsJson))
+            if (!File.Exists(saved) || !JsonNode.DeepEquals(ReadSettings(saved), settingsJson))
                 throw new ArgumentException($"{partial}: the unfinished run used other settings than these (see {SettingsFile}); resume with the same options.");
         }
 
@@ -157,8 +170,8 @@ public static class PretrainCommand
         int code;
         try
         {
-            File.WriteAllText(Path.Combine(partial, SettingsFile), settingsJson.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-            File.WriteAllText(resumedTokenizer, tokenizerJson);
+            AtomicFile.WriteAllText(Path.Combine(partial, SettingsFile), settingsJson.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            AtomicFile.WriteAllText(resumedTokenizer, tokenizerJson);
             code = Train(s, tokenizer, ids, trainData, heldOutData, partial, resume, corpus,
                 new JsonObject
                 {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using EfficientFT.Models.IO;
 using EfficientFT.Models.Tokenizers;
 
 namespace EfficientFT.Cli.Commands;
@@ -74,10 +75,7 @@ public static class TokenizeCommand
                 ["decoded"] = tokenizer.Decode(encoding.Ids),
             }.ToJsonString();
         }).ToList();
-        // Written whole to a temporary file and renamed, so a failure never leaves a half-written output.
-        var temporary = outputPath + ".partial";
-        File.WriteAllLines(temporary, lines);
-        File.Move(temporary, outputPath, overwrite: true);
+        AtomicFile.WriteAllLines(outputPath, lines);
         Console.WriteLine($"tokenized {texts.Count} texts → {outputPath}");
         return 0;
     }

@@ -5,6 +5,7 @@ using EfficientFT.Bench.Reporting;
 using EfficientFT.Models;
 using EfficientFT.Models.Data;
 using EfficientFT.Models.Hub;
+using EfficientFT.Models.IO;
 using EfficientFT.Peft;
 using EfficientFT.Peft.Methods;
 using EfficientFT.Tensors;
@@ -125,7 +126,9 @@ public static class TrainCommand
         var (model, report) = Pretrained.Load(modelDir, config => config, seed: s.Trainer.Seed, holdInBFloat16: frozenBf16);
         if (report.NewlyInitialized.Count > 0)
             Console.Error.WriteLine($"eft: note: {model.Architecture} head initialised fresh: {string.Join(", ", report.NewlyInitialized)}");
-        var rows = JsonlBatchReader.Read(dataPath, model.ModelConfig.PadTokenId ?? 0, SequenceClassification.IsRegression(model.ModelConfig));
+        var rows = JsonlBatchReader.Read(dataPath, model.ModelConfig);
+        if (rows is { ClassLabels: null, RegressionLabels: null, TokenLabels: null })
+            throw new InvalidDataException($"{dataPath}: no row has a \"label\" or \"labels\", so there is nothing to train on.");
         var initBatches = OptimizerSetup.InitBatches(options.Method, rows, batchSize);
         var peft = initAdapter != null ? PeftModel.LoadAdapter(model, initAdapter) : PeftModel.Create(model, options, initBatches);
         var optimizer = OptimizerSetup.Create(peft, new OptimizerSettings
@@ -145,29 +148,41 @@ public static class TrainCommand
 
         Directory.CreateDirectory(outputDir);
         var result = new Trainer(peft, optimizer, s.Trainer).Train(rows);
-        var logPath = Path.Combine(outputDir, "train_log.jsonl");
-        File.WriteAllLines(logPath, result.Losses.Select((loss, i) => new JsonObject { ["step"] = i + 1, ["loss"] = loss }.ToJsonString()));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{result.Status}: {result.Steps} steps, last loss {result.Losses.LastOrDefault():G6}, {result.SecondsPerStep * 1e3:F0} ms/step, {result.TokensPerSecond:F0} tokens/s"));
+        var logPath = Path.Combine(outputDir, "train_log.jsonl");
+        var adapterDir = Path.Combine(outputDir, "adapter");
         if (result.Status == TrainingStatus.Diverged)
         {
+            WriteLog(logPath, result);
             Console.Error.WriteLine($"eft: training diverged at step {result.Steps}; no adapter written ({logPath} has the losses).");
+            if (Directory.Exists(adapterDir))
+                Console.Error.WriteLine($"eft: {adapterDir} is an earlier run's adapter, not this run's.");
             return 3;
         }
+        // The trained weights first: a log that cannot be written then costs the log, not the run.
+        string wrote;
         try
         {
-            peft.SaveAdapter(Path.Combine(outputDir, "adapter"));
-            Console.WriteLine($"wrote {Path.Combine(outputDir, "adapter")} and {logPath}");
+            peft.SaveAdapter(adapterDir);
+            wrote = adapterDir;
         }
         catch (NotSupportedException e)
         {
             // Some methods have no adapter file (SIFT's values mean nothing without their indices): keep the result as
             // a merged model rather than lose it.
-            Pretrained.Save(peft.MergeAndUnload(), Path.Combine(outputDir, "merged"));
-            Console.WriteLine($"{e.Message} Wrote the merged model to {Path.Combine(outputDir, "merged")} and {logPath}.");
+            var merged = Path.Combine(outputDir, "merged");
+            Pretrained.Save(peft.MergeAndUnload(), merged);
+            Console.WriteLine(e.Message);
+            wrote = $"the merged model to {merged}";
         }
+        WriteLog(logPath, result);
+        Console.WriteLine($"wrote {wrote} and {logPath}");
         return 0;
     }
+
+    private static void WriteLog(string path, TrainingResult result) => AtomicFile.WriteAllLines(path,
+        result.Losses.Select((loss, i) => new JsonObject { ["step"] = i + 1, ["loss"] = loss }.ToJsonString()));
 
     private static double ParseValueRatio(string? text)
     {

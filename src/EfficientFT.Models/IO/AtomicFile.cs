@@ -5,8 +5,22 @@ namespace EfficientFT.Models.IO;
 /// bytes go to a temporary file in the same directory (so the final rename stays on one file system), are flushed
 /// to disk, and the temporary file is then renamed over the target.
 /// </summary>
-internal static class AtomicFile
+public static class AtomicFile
 {
+    /// <summary>Writes <paramref name="text"/> as UTF-8 without a byte-order mark, as File.WriteAllText does.</summary>
+    public static void WriteAllText(string path, string text) => Write(path, stream =>
+    {
+        using var writer = new StreamWriter(stream, leaveOpen: true);
+        writer.Write(text);
+    });
+
+    /// <summary>Writes each line followed by a newline, as File.WriteAllLines does.</summary>
+    public static void WriteAllLines(string path, IEnumerable<string> lines) => Write(path, stream =>
+    {
+        using var writer = new StreamWriter(stream, leaveOpen: true);
+        foreach (var line in lines) writer.WriteLine(line);
+    });
+
     public static void Write(string path, Action<Stream> write)
     {
         var target = Path.GetFullPath(path);
