@@ -24,8 +24,12 @@ public static class RunRecordJson
     {
         try
         {
-            return JsonSerializer.Deserialize<RunRecord>(File.ReadAllText(path), Options)
+            var record = JsonSerializer.Deserialize<RunRecord>(File.ReadAllText(path), Options)
                 ?? throw new InvalidDataException($"{path}: empty result file.");
+            // "required" makes the keys present, not their values non-null; every reader keys runs by id.
+            if (string.IsNullOrEmpty(record.Id) || record.Settings is null)
+                throw new InvalidDataException($"{path}: not a run result (no id or settings).");
+            return record;
         }
         catch (JsonException e)
         {

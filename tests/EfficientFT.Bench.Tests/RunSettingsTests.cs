@@ -48,4 +48,23 @@ public class RunSettingsTests
         Assert.True(float.IsNaN(back.Losses[1]));
         Assert.Equal(0.5, back.Scores["accuracy"]);
     }
+
+    /// <summary>Merge, the grid and the report all key runs by id, so a record without one is refused by file.</summary>
+    [Fact]
+    public void Record_with_a_null_id_is_refused_naming_the_file()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"eft-record-{Guid.NewGuid():N}.json");
+        RunRecordJson.Write(path, new RunRecord { Id = Sample().Id, Settings = Sample(), Status = RunStatus.Completed, CodeVersion = "abc" });
+        File.WriteAllText(path, File.ReadAllText(path).Replace($"\"{Sample().Id}\"", "null", StringComparison.Ordinal));
+        try
+        {
+            var error = Assert.Throws<InvalidDataException>(() => RunRecordJson.Read(path));
+            Assert.Contains(path, error.Message);
+            Assert.Contains("no id", error.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }

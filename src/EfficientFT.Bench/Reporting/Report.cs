@@ -26,8 +26,6 @@ public static class Report
             foreach (var file in files)
             {
                 var record = RunRecordJson.Read(file);
-                if (string.IsNullOrEmpty(record.Id) || record.Settings is null)
-                    throw new InvalidDataException($"{file}: not a run result (no id or settings).");
                 var json = RunRecordJson.Serialize(record);
                 if (byId.TryGetValue(record.Id, out var seen))
                 {
