@@ -93,10 +93,13 @@ public sealed partial class HubCache(string root)
     /// <summary>huggingface_hub's repo id rule: [org/]name of word characters, '-', '.', no "--" or "..", at most 96 per part.</summary>
     internal static string ValidateRepoId(string repoId)
     {
-        if (!RepoIdPattern().IsMatch(repoId) || repoId.Contains("--", StringComparison.Ordinal) || repoId.Contains("..", StringComparison.Ordinal))
+        if (!IsRepoId(repoId))
             throw new ArgumentException($"'{repoId}' is not a valid repository id (expected 'org/name' or 'name').", nameof(repoId));
         return repoId;
     }
+
+    internal static bool IsRepoId(string repoId) =>
+        RepoIdPattern().IsMatch(repoId) && !repoId.Contains("--", StringComparison.Ordinal) && !repoId.Contains("..", StringComparison.Ordinal);
 
     /// <summary>A path inside the repository, '/'-separated, that cannot climb out of a snapshot folder.</summary>
     internal static string ValidateFilename(string filename)

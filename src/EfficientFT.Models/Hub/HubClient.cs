@@ -22,11 +22,15 @@ public sealed partial class HubClient : IDisposable
     private readonly HttpClient _http;
     private readonly HubSettings _settings;
 
+    /// <summary>The Hub's own origin: the only one the token is sent to.</summary>
+    private readonly Uri _hub;
+
     /// <param name="settings">Endpoint, token, cache and offline mode.</param>
     /// <param name="handler">The HTTP stack; tests pass their own. Redirects are followed here, not by the handler.</param>
     public HubClient(HubSettings settings, HttpMessageHandler? handler = null)
     {
         _settings = settings;
+        _hub = new Uri(settings.Endpoint);
         Cache = new HubCache(settings.CacheDirectory);
         _http = new HttpClient(handler ?? new SocketsHttpHandler
         {
@@ -71,12 +75,16 @@ public sealed partial class HubClient : IDisposable
                 $"does not hold it: {e.Message}", e);
         }
 
-        Cache.WriteRef(repoId, revision, meta.Commit);
         var pointer = Cache.SnapshotPath(repoId, meta.Commit, filename);
-        if (File.Exists(pointer)) return pointer;
-        var blob = Cache.BlobPath(repoId, meta.Etag);
-        if (!File.Exists(blob)) await DownloadBlobAsync(meta, blob, $"'{filename}' of {repoId}", cancellationToken);
-        HubCache.Link(blob, pointer);
+        if (!File.Exists(pointer))
+        {
+            var blob = Cache.BlobPath(repoId, meta.Etag);
+            if (!File.Exists(blob)) await DownloadBlobAsync(meta, blob, $"'{filename}' of {repoId}", cancellationToken);
+            HubCache.Link(blob, pointer);
+        }
+        // Only once the file is in place: a ref moved to a commit whose download then broke off would take the
+        // revision away from the snapshot that was complete before.
+        Cache.WriteRef(repoId, revision, meta.Commit);
         return pointer;
     }
 
@@ -138,11 +146,12 @@ public sealed partial class HubClient : IDisposable
         {
             return cached;
         }
-        Cache.WriteRef(repoId, revision, info.Sha);
         foreach (var file in info.Files.Where(f => include?.Invoke(f) ?? true))
             await DownloadFileAsync(repoId, file, info.Sha, cancellationToken);
         var snapshot = Cache.SnapshotDirectory(repoId, info.Sha);
         Directory.CreateDirectory(snapshot);
+        // After every file, for the reason DownloadFileAsync gives.
+        Cache.WriteRef(repoId, revision, info.Sha);
         return snapshot;
     }
 
@@ -182,9 +191,7 @@ public sealed partial class HubClient : IDisposable
     {
         Directory.CreateDirectory(Path.GetDirectoryName(blob)!);
         var incomplete = blob + ".incomplete";
-        // FileShare.None makes the partial file a lock: a second process downloading the same blob fails here
-        // instead of interleaving bytes into it.
-        await using (var file = new FileStream(incomplete, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1 << 16, useAsync: true))
+        await using (var file = OpenIncomplete(incomplete, what))
         {
             if (meta.Size is { } expected && file.Length > expected) file.SetLength(0);
             if (meta.Size is not { } complete || file.Length != complete) await FetchAsync(meta, file, what, ct);
@@ -208,6 +215,23 @@ public sealed partial class HubClient : IDisposable
             await file.FlushAsync(ct);
         }
         File.Move(incomplete, blob, overwrite: true);
+    }
+
+    /// <summary>
+    /// The partial blob, opened with FileShare.None so that it is also a lock: a second process downloading the same
+    /// blob stops here, saying so, instead of interleaving bytes into it.
+    /// </summary>
+    private static FileStream OpenIncomplete(string incomplete, string what)
+    {
+        try
+        {
+            return new FileStream(incomplete, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1 << 16, useAsync: true);
+        }
+        catch (IOException e) when (File.Exists(incomplete))
+        {
+            throw new HubException(HubErrorKind.InProgress,
+                $"{what}: another process is downloading it into {incomplete}; run again once that download has finished.", e);
+        }
     }
 
     /// <summary>Appends the rest of the blob to <paramref name="file"/>, asking only for the bytes it lacks.</summary>
@@ -262,8 +286,9 @@ public sealed partial class HubClient : IDisposable
         for (var hop = 0; ; hop++)
         {
             using var request = new HttpRequestMessage(method, current);
-            // The token goes only to the Hub itself, never to a CDN another host redirected to.
-            if (_settings.Token != null && SameOrigin(current, url))
+            // The token goes only to the Hub itself, never to a CDN, whether the Hub redirected there or the request
+            // was sent there directly (a blob is fetched from the Location the Hub's HEAD answered with).
+            if (_settings.Token != null && SameOrigin(current, _hub))
                 request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _settings.Token);
             // Identity encoding keeps Content-Length equal to the file's size.
             request.Headers.AcceptEncoding.Add(new StringWithQualityHeaderValue("identity"));

@@ -20,4 +20,7 @@ public enum HubErrorKind
 
     /// <summary>The server answered, but not as the Hub does (missing headers, bad JSON, other HTTP errors).</summary>
     Protocol,
+
+    /// <summary>Another process is downloading the same blob into the cache right now.</summary>
+    InProgress,
 }

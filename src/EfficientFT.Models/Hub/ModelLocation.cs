@@ -4,14 +4,15 @@ namespace EfficientFT.Models.Hub;
 public static class ModelLocation
 {
     /// <summary>
-    /// <paramref name="pathOrRepoId"/> itself when it is a directory; otherwise, for "org/name" (optionally
-    /// "org/name@revision"), its cached snapshot. Never touches the network: `eft download` fills the cache.
+    /// <paramref name="pathOrRepoId"/> itself when it is a directory; otherwise, for "org/name" or a canonical
+    /// "name" such as roberta-base (optionally "…@revision"), its cached snapshot. Never touches the network:
+    /// `eft download` fills the cache.
     /// </summary>
     public static string Resolve(string pathOrRepoId, HubSettings? settings = null)
     {
         if (Directory.Exists(pathOrRepoId)) return pathOrRepoId;
         var (repoId, revision) = Split(pathOrRepoId);
-        if (!repoId.Contains('/') || Path.IsPathRooted(repoId) || repoId.StartsWith('.'))
+        if (!HubCache.IsRepoId(repoId) || Path.IsPathRooted(repoId) || repoId.StartsWith('.'))
             throw new DirectoryNotFoundException($"{pathOrRepoId}: no such model directory.");
         var cache = new HubCache((settings ?? HubSettings.FromEnvironment()).CacheDirectory);
         var commit = cache.TryResolveCommit(repoId, revision);

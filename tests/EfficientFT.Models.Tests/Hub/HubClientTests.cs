@@ -146,6 +146,23 @@ public sealed class HubClientTests : IDisposable
         Assert.Empty(Directory.GetFiles(Path.Combine(RepoDir, "blobs")));
     }
 
+    /// <summary>
+    /// The blob is fetched from the Location the Hub's HEAD answered with, a CDN on another host: the token, which the
+    /// HEAD carried, must not go with it there.
+    /// </summary>
+    [Fact]
+    public async Task TheToken_GoesToTheHubButNotToItsCdn()
+    {
+        using var cdn = new HubTestServer(_server.Repos);
+        _server.CdnEndpoint = cdn.Endpoint;
+        using var client = Client(token: "secret");
+        var path = await client.DownloadFileAsync(RepoId, "model.safetensors", cancellationToken: _timeout.Token);
+
+        Assert.Equal(Weights, File.ReadAllBytes(path));
+        Assert.Equal([("HEAD", "Bearer secret")], _server.Requests.Select(r => (r.Method, r.Authorization)));
+        Assert.Equal([("GET", (string?)null)], cdn.Requests.Select(r => (r.Method, r.Authorization)));
+    }
+
     [Fact]
     public async Task PrivateRepo_NeedsTheToken()
     {
@@ -208,6 +225,44 @@ public sealed class HubClientTests : IDisposable
         Assert.Equal(Weights, File.ReadAllBytes(Path.Combine(snapshot, "model.safetensors")));
         Assert.False(File.Exists(Path.Combine(snapshot, "tokenizer", "vocab.txt")));
         Assert.Equal(Commit, File.ReadAllText(Path.Combine(RepoDir, "refs", "main")));
+    }
+
+    [Fact]
+    public async Task ABlobAnotherProcessIsDownloading_IsReportedAsSuch_AndLeftAlone()
+    {
+        var sha = _server.Repos[RepoId].Files["model.safetensors"].Sha256;
+        var incomplete = Path.Combine(RepoDir, "blobs", sha + ".incomplete");
+        Directory.CreateDirectory(Path.GetDirectoryName(incomplete)!);
+        using (var other = new FileStream(incomplete, FileMode.Create, FileAccess.ReadWrite, FileShare.None))
+        {
+            other.Write(Weights, 0, 10);
+            other.Flush();
+            using var client = Client();
+            var e = await Assert.ThrowsAsync<HubException>(() => client.DownloadFileAsync(RepoId, "model.safetensors", cancellationToken: _timeout.Token));
+            Assert.Equal(HubErrorKind.InProgress, e.Kind);
+            Assert.Contains(incomplete, e.Message);
+        }
+        Assert.Equal(Weights[..10], File.ReadAllBytes(incomplete));
+    }
+
+    /// <summary>
+    /// main moves upstream and the new snapshot's download fails (here a file whose bytes do not match its sha256):
+    /// main must still name the complete snapshot it named before, so the model keeps loading.
+    /// </summary>
+    [Fact]
+    public async Task AFailedUpdate_LeavesTheRevisionOnTheSnapshotThatWasComplete()
+    {
+        const string newCommit = "89abcdef0123456789abcdef0123456789abcdef";
+        var files = _server.Repos[RepoId].Files;
+        using var client = Client();
+        var before = await client.DownloadSnapshotAsync(RepoId, include: f => f is "config.json" or "model.safetensors", cancellationToken: _timeout.Token);
+
+        _server.Repos[RepoId] = new TestRepo(newCommit, files);
+        await Assert.ThrowsAsync<HubException>(() => client.DownloadSnapshotAsync(RepoId, include: f => f is "config.json" or "tampered.bin", cancellationToken: _timeout.Token));
+        await Assert.ThrowsAsync<HubException>(() => client.DownloadFileAsync(RepoId, "tampered.bin", cancellationToken: _timeout.Token));
+
+        Assert.Equal(Commit, File.ReadAllText(Path.Combine(RepoDir, "refs", "main")));
+        Assert.Equal(before, ModelLocation.Resolve(RepoId, new HubSettings { Endpoint = _server.Endpoint, CacheDirectory = _cache.Path }));
     }
 
     [Fact]

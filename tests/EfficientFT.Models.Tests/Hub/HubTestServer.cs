@@ -44,15 +44,20 @@ internal sealed class HubTestServer : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    public HubTestServer()
+    /// <param name="repos">Another server's repositories, to serve as its CDN (see <see cref="CdnEndpoint"/>).</param>
+    public HubTestServer(Dictionary<string, TestRepo>? repos = null)
     {
+        Repos = repos ?? new Dictionary<string, TestRepo>(StringComparer.Ordinal);
         (_listener, Endpoint) = Start();
         _loop = Task.Run(RunAsync);
     }
 
     public string Endpoint { get; }
 
-    public Dictionary<string, TestRepo> Repos { get; } = new(StringComparer.Ordinal);
+    /// <summary>Where LFS redirects point: this server unless set, as the real Hub's CDN is another host.</summary>
+    public string? CdnEndpoint { get; set; }
+
+    public Dictionary<string, TestRepo> Repos { get; }
 
     public ConcurrentQueue<RecordedRequest> Requests { get; } = new();
 
@@ -188,7 +193,7 @@ internal sealed class HubTestServer : IDisposable
                 response.Headers["ETag"] = $"\"{file.GitSha1}\"";
                 response.Headers["X-Linked-Etag"] = $"\"{file.AnnouncedSha256 ?? file.Sha256}\"";
                 response.Headers["X-Linked-Size"] = (file.AnnouncedSize ?? file.Content.Length).ToString();
-                response.Headers["Location"] = $"{Endpoint}/cdn/{repoId.Replace("/", "--")}/{filename.Replace("/", "--")}";
+                response.Headers["Location"] = $"{CdnEndpoint ?? Endpoint}/cdn/{repoId.Replace("/", "--")}/{filename.Replace("/", "--")}";
                 return;
             }
             response.Headers["ETag"] = $"\"{file.GitSha1}\"";

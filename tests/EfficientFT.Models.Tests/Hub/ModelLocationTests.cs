@@ -24,6 +24,18 @@ public sealed class ModelLocationTests : IDisposable
         Assert.Equal(snapshot, ModelLocation.Resolve($"org/tiny@{Commit}", Settings));
     }
 
+    /// <summary>Canonical repositories have no organisation: `eft download roberta-base` caches models--roberta-base.</summary>
+    [Fact]
+    public void CanonicalName_ResolvesToItsCachedSnapshot()
+    {
+        var repo = Path.Combine(_cache, "models--roberta-base");
+        Directory.CreateDirectory(Path.Combine(repo, "refs"));
+        File.WriteAllText(Path.Combine(repo, "refs", "main"), Commit);
+        var snapshot = Directory.CreateDirectory(Path.Combine(repo, "snapshots", Commit)).FullName;
+        Assert.Equal(snapshot, ModelLocation.Resolve("roberta-base", Settings));
+        Assert.Contains("no such model directory", Assert.Throws<DirectoryNotFoundException>(() => ModelLocation.Resolve("./roberta-base", Settings)).Message);
+    }
+
     [Fact]
     public void Directory_IsReturnedAsItIs() => Assert.Equal(_cache, ModelLocation.Resolve(_cache, Settings));
 
