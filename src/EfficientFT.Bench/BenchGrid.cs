@@ -7,7 +7,7 @@ public sealed record GridOutcome(int Runs, int Skipped, int Ran, bool Cancelled,
 /// Runs a shard of an expanded spec into a results directory: validates every model and task before the first run,
 /// skips runs whose result exists, records each finished run at once (a killed grid loses at most the run in
 /// progress, which resumes from its last checkpoint when the spec asks for checkpoints), and keeps going when a run
-/// fails or diverges.
+/// fails or diverges. A failed run keeps its checkpoints, and is made again only when asked to.
 /// </summary>
 public static class BenchGrid
 {
@@ -38,15 +38,20 @@ public static class BenchGrid
         }
     }
 
+    /// <param name="retryFailed">Make the runs whose result says they failed again, from their newest checkpoint.</param>
     public static GridOutcome Run(BenchPlan plan, Shard shard, ResultsStore store, BenchRunner runner,
-        Action<RunPlan>? started = null, Action<RunPlan, RunRecord>? finished = null, CancellationToken cancellation = default)
+        Action<RunPlan>? started = null, Action<RunPlan, RunRecord>? finished = null, CancellationToken cancellation = default,
+        bool retryFailed = false)
     {
         var mine = plan.Runs.Where(r => shard.Contains(r.Index)).ToList();
         store.RemoveStaleTemporaries(mine.Select(r => r.Id));
         var done = store.FinishedIds();
+        var failed = store.FailedIds();
+        if (retryFailed) done.ExceptWith(failed);
         var skipped = mine.Count(r => done.Contains(r.Id));
-        // A process killed between writing a result and removing its checkpoints leaves them behind.
-        foreach (var run in mine.Where(r => done.Contains(r.Id))) store.RemoveWork(run.Id);
+        // A process killed between writing a result and removing its checkpoints leaves them behind. A failed run's
+        // stay: the failure may have been passing (memory, a full disk), and a retry resumes from them.
+        foreach (var run in mine.Where(r => done.Contains(r.Id) && !failed.Contains(r.Id))) store.RemoveWork(run.Id);
         var ran = 0;
         var cancelled = false;
         foreach (var run in mine.Where(r => !done.Contains(r.Id)))
@@ -67,7 +72,7 @@ public static class BenchGrid
             }
             store.Write(record);
             store.Event("end", run.Id, record.Status);
-            store.RemoveWork(run.Id);
+            if (record.Status != RunStatus.Failed) store.RemoveWork(run.Id);
             ran++;
             finished?.Invoke(run, record);
         }

@@ -7,7 +7,8 @@ namespace EfficientFT.Bench;
 /// <summary>
 /// A results directory: runs/&lt;id&gt;.json (one per finished run, written atomically; the report reads these),
 /// spec.yaml (the spec that made them), events.jsonl (a line per run start and end, for people and tests; events.lock
-/// beside it takes turns among writers) and work/&lt;id&gt;/ (a running run's checkpoints, removed when it finishes).
+/// beside it takes turns among writers) and work/&lt;id&gt;/ (a running run's checkpoints, removed when it finishes,
+/// unless it failed: then they stay for a retry).
 /// Several processes (shards, workers) may share one.
 /// </summary>
 public sealed class ResultsStore
@@ -44,20 +45,26 @@ public sealed class ResultsStore
     }
 
     /// <summary>The ids with a readable result; a file that does not parse does not count (the run is made again).</summary>
-    public HashSet<string> FinishedIds()
+    public HashSet<string> FinishedIds() => Readable().Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>The ids whose result says the run failed (an exception, not a diverged loss): what --retry-failed makes again.</summary>
+    public HashSet<string> FailedIds() => Readable().Where(r => r.Status == RunStatus.Failed).Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
+
+    private IEnumerable<RunRecord> Readable()
     {
-        var ids = new HashSet<string>(StringComparer.Ordinal);
         foreach (var file in Directory.EnumerateFiles(RunsDirectory, "*.json"))
         {
+            RunRecord record;
             try
             {
-                ids.Add(RunRecordJson.Read(file).Id);
+                record = RunRecordJson.Read(file);
             }
             catch (InvalidDataException)
             {
+                continue;
             }
+            yield return record;
         }
-        return ids;
     }
 
     public IReadOnlyList<RunRecord> ReadAll() => Directory.EnumerateFiles(RunsDirectory, "*.json").Order(StringComparer.Ordinal)

@@ -90,6 +90,33 @@ public sealed class BenchRunnerTests : IDisposable
         Assert.Equal(3, second.Records.Count);
     }
 
+    /// <summary>
+    /// A run that failed for a passing reason (here a LoRA run recorded as out of memory) keeps its checkpoints; a
+    /// plain rerun skips it, and --retry-failed makes it again, which completes it and then removes them.
+    /// </summary>
+    [Fact]
+    public void A_failed_run_keeps_its_checkpoints_and_is_made_again_only_when_asked()
+    {
+        var assets = TinyBench.CreateAssets(_dir);
+        var plan = BenchSpec.Parse(Spec, "tiny.yaml", "tiny").Expand();
+        var runner = new BenchRunner(new TaskCatalog(assets, null));
+        var store = new ResultsStore(Path.Combine(_dir, "results"));
+        BenchGrid.Run(plan, Shard.All, store, runner);
+        var lora = store.ReadAll().Single(r => r.Settings.Method == "lora" && r.Settings.Targets == "q,v");
+        store.Write(lora with { Status = RunStatus.Failed, Error = "OutOfMemoryException: passing" });
+        var checkpoint = Directory.CreateDirectory(Path.Combine(store.WorkDirectory(lora.Id), "checkpoint-2")).FullName;
+
+        var plain = BenchGrid.Run(plan, Shard.All, store, runner);
+        Assert.Equal((3, 0), (plain.Skipped, plain.Ran));
+        Assert.True(Directory.Exists(checkpoint));
+
+        var retry = BenchGrid.Run(plan, Shard.All, store, runner, retryFailed: true);
+        // The gate run fails again, as it must; the LoRA run completes.
+        Assert.Equal((1, 2), (retry.Skipped, retry.Ran));
+        Assert.Equal(RunStatus.Completed, store.ReadAll().Single(r => r.Id == lora.Id).Status);
+        Assert.False(Directory.Exists(store.WorkDirectory(lora.Id)));
+    }
+
     [Fact]
     public void Gradient_checkpointing_gives_the_same_run()
     {

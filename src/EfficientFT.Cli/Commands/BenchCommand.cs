@@ -24,10 +24,11 @@ public static class BenchCommand
         var dryRun = new Option<bool>("--dry-run") { Description = "List the runs and their ids; run nothing." };
         var jobs = new Option<int?>("--jobs") { Description = "Runs at once, each a process with an equal share of the cores (default: the spec's jobs, else 1)." };
         // Set by a parent bench on its worker processes: the parent writes the summary and the report once.
+        var retryFailed = new Option<bool>("--retry-failed") { Description = "Make the runs recorded as failed again, from their newest checkpoint (diverged runs stay as they are)." };
         var worker = new Option<bool>("--worker") { Hidden = true };
         var command = new Command("bench", "Run a benchmark grid (methods × targets × λ × tasks × seeds) and record one result per run.")
         {
-            spec, preset, results, shard, model, tasks, glueDir, dryRun, jobs, worker,
+            spec, preset, results, shard, model, tasks, glueDir, dryRun, jobs, retryFailed, worker,
         };
         command.Subcommands.Add(CreateMerge());
         command.SetAction(r => CommandErrors.Run(() =>
@@ -35,7 +36,7 @@ public static class BenchCommand
             try
             {
                 return Run(r.GetValue(spec), r.GetValue(preset), r.GetValue(results), r.GetValue(shard), r.GetValue(model),
-                    r.GetValue(tasks), r.GetValue(glueDir), r.GetValue(dryRun), r.GetValue(jobs), r.GetValue(worker));
+                    r.GetValue(tasks), r.GetValue(glueDir), r.GetValue(dryRun), r.GetValue(jobs), r.GetValue(retryFailed), r.GetValue(worker));
             }
             catch (SpecException e)
             {
@@ -67,7 +68,7 @@ public static class BenchCommand
     }
 
     private static int Run(string? specPath, string? preset, string? resultsDir, string? shardText, string? model, string? taskList,
-        string? glueDir, bool dryRun, int? jobCount, bool worker)
+        string? glueDir, bool dryRun, int? jobCount, bool retryFailed, bool worker)
     {
         if (jobCount is < 1) throw new ArgumentException($"--jobs {jobCount} must be at least 1.");
         if (specPath != null && preset != null) throw new ArgumentException("Give a spec file or --preset, not both.");
@@ -80,11 +81,15 @@ public static class BenchCommand
 
         if (dryRun)
         {
-            var finished = Directory.Exists(Path.Combine(root, "runs")) ? new ResultsStore(root).FinishedIds() : [];
+            var existing = Directory.Exists(Path.Combine(root, "runs")) ? new ResultsStore(root) : null;
+            var (finished, failed) = (existing?.FinishedIds() ?? [], existing?.FailedIds() ?? []);
             Console.WriteLine($"{spec.Source}: {plan.Runs.Count} runs ({plan.DuplicatesRemoved} duplicates removed), shard {shard}: {mine.Count}");
             foreach (var p in mine)
+            {
+                var state = !finished.Contains(p.Id) || (retryFailed && failed.Contains(p.Id)) ? "todo" : failed.Contains(p.Id) ? "failed" : "done";
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{p.Index,5}  {p.Id}  {(finished.Contains(p.Id) ? "done" : "todo")}  model={p.Settings.Model} lr={p.Settings.LearningRate:G4}"));
+                    $"{p.Index,5}  {p.Id}  {state}  model={p.Settings.Model} lr={p.Settings.LearningRate:G4}"));
+            }
             return 0;
         }
 
@@ -97,10 +102,11 @@ public static class BenchCommand
         if (jobs > 1 && shardText == null)
         {
             var finished = store.FinishedIds();
+            if (retryFailed) finished.ExceptWith(store.FailedIds());
             var code = BenchJobs.Run(jobs, root, plan.Runs.Count, mine.Count(p => !finished.Contains(p.Id)),
                 ["bench", .. specPath != null ? [specPath] : (string[])["--preset", preset ?? "default"], "--results", root,
                  .. model != null ? ["--model", model] : Array.Empty<string>(), .. taskList != null ? ["--tasks", taskList] : Array.Empty<string>(),
-                 .. glueDir != null ? ["--glue-dir", glueDir] : Array.Empty<string>()]);
+                 .. glueDir != null ? ["--glue-dir", glueDir] : Array.Empty<string>(), .. retryFailed ? ["--retry-failed"] : Array.Empty<string>()]);
             var ids = mine.Select(p => p.Id).ToHashSet();
             return Finish(store, store.ReadAll().Where(r => ids.Contains(r.Id)).ToList(), code == 130, worker) ?? code;
         }
@@ -118,7 +124,8 @@ public static class BenchCommand
         GridOutcome outcome;
         try
         {
-            outcome = Interactive() ? RunWithProgress(plan, shard, store, runner, mine, cancel.Token) : RunPlain(plan, shard, store, runner, cancel.Token);
+            outcome = Interactive() ? RunWithProgress(plan, shard, store, runner, mine, retryFailed, cancel.Token)
+                : RunPlain(plan, shard, store, runner, retryFailed, cancel.Token);
         }
         finally
         {
@@ -134,6 +141,8 @@ public static class BenchCommand
     {
         if (worker) return cancelled ? 130 : null;
         Summary(records);
+        if (records.Count(r => r.Status == RunStatus.Failed) is var failures and > 0)
+            Console.Error.WriteLine($"eft: {failures} run(s) failed (see their errors above and in {store.RunsDirectory}); run the same command with --retry-failed to make them again from their newest checkpoint.");
         if (!cancelled && store.ReadAll() is { Count: > 0 } recorded)
         {
             var (markdown, html) = Report.Write(recorded, store.Root);
@@ -148,14 +157,15 @@ public static class BenchCommand
     /// <summary>Lets a test render the progress display into a recording console, where no terminal decides.</summary>
     internal static bool? InteractiveOverride { get; set; }
 
-    private static GridOutcome RunPlain(BenchPlan plan, Shard shard, ResultsStore store, BenchRunner runner, CancellationToken cancel)
+    private static GridOutcome RunPlain(BenchPlan plan, Shard shard, ResultsStore store, BenchRunner runner, bool retryFailed, CancellationToken cancel)
     {
         return BenchGrid.Run(plan, shard, store, runner, null,
             (run, record) => Console.WriteLine(FinishedLine(run, plan.Runs.Count, record)),
-            cancel);
+            cancel, retryFailed);
     }
 
-    private static GridOutcome RunWithProgress(BenchPlan plan, Shard shard, ResultsStore store, BenchRunner runner, IReadOnlyList<RunPlan> mine, CancellationToken cancel)
+    private static GridOutcome RunWithProgress(BenchPlan plan, Shard shard, ResultsStore store, BenchRunner runner, IReadOnlyList<RunPlan> mine,
+        bool retryFailed, CancellationToken cancel)
     {
         GridOutcome? outcome = null;
         AnsiConsole.Progress()
@@ -163,6 +173,7 @@ public static class BenchCommand
             .Start(ctx =>
             {
                 var done = store.FinishedIds();
+                if (retryFailed) done.ExceptWith(store.FailedIds());
                 var skipped = mine.Count(r => done.Contains(r.Id));
                 var grid = ctx.AddTask($"grid ({skipped} skipped)", maxValue: Math.Max(mine.Count, 1));
                 grid.Value = skipped;
@@ -186,7 +197,7 @@ public static class BenchCommand
                         grid.Increment(1);
                         AnsiConsole.MarkupLine(Markup.Escape(FinishedLine(run, plan.Runs.Count, record)));
                     },
-                    cancel);
+                    cancel, retryFailed);
                 runner.StepCompleted = null;
             });
         return outcome!;
