@@ -1,3 +1,7 @@
+using EfficientFT.Models.Configs;
+using EfficientFT.Models.SafeTensors;
+using EfficientFT.Models.Tokenizers;
+
 namespace EfficientFT.Bench;
 
 /// <summary>What a grid pass did: the shard's runs, those it skipped as finished before, and every record of the shard.</summary>
@@ -11,16 +15,23 @@ public sealed record GridOutcome(int Runs, int Skipped, int Ran, bool Cancelled,
 /// </summary>
 public static class BenchGrid
 {
-    /// <summary>Every model and task the plan names must exist and read; the error names where the spec named it.</summary>
+    /// <summary>
+    /// Every model and task the plan names must exist and read; the error names where the spec named it. A model's
+    /// config, weights (their headers) and tokenizer are read here, as a bad one would otherwise fail every run of it.
+    /// </summary>
     public static void Validate(BenchPlan plan, TaskCatalog tasks, BenchRunner runner)
     {
         foreach (var (model, place) in plan.Models)
         {
             try
             {
-                runner.ModelDirectory(model);
+                var dir = runner.ModelDirectory(model);
+                ModelConfig.Load(Path.Combine(dir, "config.json"));
+                using (SafeTensorsCheckpoint.Open(dir)) { }
+                Tokenizer.FromFile(Path.Combine(dir, "tokenizer.json"));
             }
-            catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
+            catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException or InvalidDataException
+                                          or ModelConfigException or SafeTensorsFormatException or TokenizerFormatException)
             {
                 throw place.Error(e.Message);
             }

@@ -198,6 +198,29 @@ public class BenchSpecTests
         }
     }
 
+    [Fact]
+    public void A_model_whose_weights_do_not_read_is_reported_where_the_spec_names_it_before_anything_runs()
+    {
+        var dir = Directory.CreateTempSubdirectory("eft-bench-spec-").FullName;
+        try
+        {
+            var assets = TinyBench.CreateAssets(dir);
+            var model = Path.Combine(dir, "broken-model");
+            Directory.CreateDirectory(model);
+            foreach (var file in new[] { "config.json", "tokenizer.json" }) File.Copy(Path.Combine(assets, "model", file), Path.Combine(model, file));
+            File.WriteAllBytes(Path.Combine(model, "model.safetensors"), File.ReadAllBytes(Path.Combine(assets, "model", "model.safetensors"))[..20]);
+            var plan = Expand($"defaults:\n  tasks: toy\ngrids:\n  - methods: lora\n    model: {model}\n");
+            var catalog = new TaskCatalog(assets, glueDirectory: null);
+            var error = Assert.Throws<SpecException>(() => BenchGrid.Validate(plan, catalog, new BenchRunner(catalog)));
+            Assert.Equal((5, "model"), (error.Line, error.Key));
+            Assert.Contains("model.safetensors", error.Problem);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(3)]
