@@ -87,8 +87,6 @@ public static class BenchGrid
             ran++;
             finished?.Invoke(run, record);
         }
-        var ids = mine.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
-        var records = store.ReadAll().Where(r => ids.Contains(r.Id)).OrderBy(r => mine.FindIndex(m => m.Id == r.Id)).ToList();
-        return new GridOutcome(mine.Count, skipped, ran, cancelled, records);
+        return new GridOutcome(mine.Count, skipped, ran, cancelled, store.Read(mine.Select(r => r.Id)));
     }
 }

@@ -67,6 +67,13 @@ public sealed class ResultsStore
         }
     }
 
+    /// <summary>
+    /// The results of <paramref name="ids"/> that have one, in that order: a grid's own, so that an unreadable file of
+    /// another spec's run in the same directory does not stop the grid from summing up what it made.
+    /// </summary>
+    public IReadOnlyList<RunRecord> Read(IEnumerable<string> ids) =>
+        ids.Select(RunPath).Where(File.Exists).Select(RunRecordJson.Read).ToList();
+
     public IReadOnlyList<RunRecord> ReadAll() => Directory.EnumerateFiles(RunsDirectory, "*.json").Order(StringComparer.Ordinal)
         .Select(RunRecordJson.Read).ToList();
 

@@ -84,6 +84,8 @@ public sealed class BenchRunnerTests : IDisposable
         // As a process killed after writing a result but before removing its checkpoints leaves them.
         var leftover = Path.Combine(store.WorkDirectory(plan.Runs[0].Id), "checkpoint-2");
         Directory.CreateDirectory(leftover);
+        // Another spec's run in the same directory, damaged: none of this grid's business.
+        File.WriteAllText(store.RunPath("other-spec-run"), "{ half a fi");
         var second = BenchGrid.Run(plan, Shard.All, store, runner);
         Assert.Equal((3, 3, 0), (second.Runs, second.Skipped, second.Ran));
         Assert.False(Directory.Exists(store.WorkDirectory(plan.Runs[0].Id)));

@@ -107,8 +107,7 @@ public static class BenchCommand
                 ["bench", .. specPath != null ? [specPath] : (string[])["--preset", preset ?? "default"], "--results", root,
                  .. model != null ? ["--model", model] : Array.Empty<string>(), .. taskList != null ? ["--tasks", taskList] : Array.Empty<string>(),
                  .. glueDir != null ? ["--glue-dir", glueDir] : Array.Empty<string>(), .. retryFailed ? ["--retry-failed"] : Array.Empty<string>()]);
-            var ids = mine.Select(p => p.Id).ToHashSet();
-            return Finish(store, store.ReadAll().Where(r => ids.Contains(r.Id)).ToList(), code == 130, worker) ?? code;
+            return Finish(store, store.Read(mine.Select(p => p.Id)), code == 130, worker) ?? code;
         }
 
         using var cancel = new CancellationTokenSource();
