@@ -182,38 +182,38 @@ public class BenchSpecTests
     [Fact]
     public void An_unknown_task_is_reported_where_the_spec_names_it_before_anything_runs()
     {
-        var dir = Directory.CreateTempSubdirectory("eft-bench-spec-").FullName;
-        try
-        {
-            var assets = TinyBench.CreateAssets(dir);
-            var plan = Expand("defaults:\n  tasks: toy\ngrids:\n  - methods: lora\n  - methods: dora\n    tasks: [toy, cola, nosuch]\n");
-            var catalog = new TaskCatalog(assets, glueDirectory: null);
-            var error = Assert.Throws<SpecException>(() => BenchGrid.Validate(plan, catalog, new BenchRunner(catalog)));
-            Assert.Equal((6, "tasks"), (error.Line, error.Key));
-            Assert.Contains("--glue-dir", error.Problem);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        var error = ValidationError(_ => "defaults:\n  tasks: toy\ngrids:\n  - methods: lora\n  - methods: dora\n    tasks: [toy, cola, nosuch]\n");
+        Assert.Equal((6, "tasks"), (error.Line, error.Key));
+        Assert.Contains("--glue-dir", error.Problem);
     }
 
     [Fact]
     public void A_model_whose_weights_do_not_read_is_reported_where_the_spec_names_it_before_anything_runs()
     {
+        var error = ValidationError(assets =>
+        {
+            var model = Directory.CreateDirectory(Path.Combine(assets, "broken-model")).FullName;
+            foreach (var file in new[] { "config.json", "tokenizer.json" }) File.Copy(Path.Combine(assets, "model", file), Path.Combine(model, file));
+            File.WriteAllBytes(Path.Combine(model, "model.safetensors"), File.ReadAllBytes(Path.Combine(assets, "model", "model.safetensors"))[..20]);
+            return $"defaults:\n  tasks: toy\ngrids:\n  - methods: lora\n    model: {model}\n";
+        });
+        Assert.Equal((5, "model"), (error.Line, error.Key));
+        Assert.Contains("model.safetensors", error.Problem);
+    }
+
+    /// <summary>
+    /// The error <see cref="BenchGrid.Validate"/> gives for the spec text <paramref name="spec"/> returns; it gets the
+    /// tiny assets' directory, where it may put a model of its own.
+    /// </summary>
+    private static SpecException ValidationError(Func<string, string> spec)
+    {
         var dir = Directory.CreateTempSubdirectory("eft-bench-spec-").FullName;
         try
         {
             var assets = TinyBench.CreateAssets(dir);
-            var model = Path.Combine(dir, "broken-model");
-            Directory.CreateDirectory(model);
-            foreach (var file in new[] { "config.json", "tokenizer.json" }) File.Copy(Path.Combine(assets, "model", file), Path.Combine(model, file));
-            File.WriteAllBytes(Path.Combine(model, "model.safetensors"), File.ReadAllBytes(Path.Combine(assets, "model", "model.safetensors"))[..20]);
-            var plan = Expand($"defaults:\n  tasks: toy\ngrids:\n  - methods: lora\n    model: {model}\n");
+            var plan = Expand(spec(assets));
             var catalog = new TaskCatalog(assets, glueDirectory: null);
-            var error = Assert.Throws<SpecException>(() => BenchGrid.Validate(plan, catalog, new BenchRunner(catalog)));
-            Assert.Equal((5, "model"), (error.Line, error.Key));
-            Assert.Contains("model.safetensors", error.Problem);
+            return Assert.Throws<SpecException>(() => BenchGrid.Validate(plan, catalog, new BenchRunner(catalog)));
         }
         finally
         {
