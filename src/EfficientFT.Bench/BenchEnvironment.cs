@@ -17,7 +17,7 @@ public static class BenchEnvironment
         ? dir
         : Path.Combine(AppContext.BaseDirectory, "assets", "default");
 
-    /// <summary>"embedded" → ASSETS/model; else a directory, or org/name in the Hugging Face cache.</summary>
+    /// <summary>"embedded" → ASSETS/model; else a directory, or a repository id in the Hugging Face cache.</summary>
     public static string ResolveModel(string model, string assetsDirectory)
     {
         var dir = model == "embedded" ? Path.Combine(assetsDirectory, "model") : ModelLocation.Resolve(model);

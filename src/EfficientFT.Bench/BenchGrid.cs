@@ -56,13 +56,13 @@ public static class BenchGrid
     {
         var mine = plan.Runs.Where(r => shard.Contains(r.Index)).ToList();
         store.RemoveStaleTemporaries(mine.Select(r => r.Id));
-        var done = store.FinishedIds();
-        var failed = store.FailedIds();
-        if (retryFailed) done.ExceptWith(failed);
-        var skipped = mine.Count(r => done.Contains(r.Id));
+        var statuses = store.Statuses();
+        var done = mine.Select(r => r.Id)
+            .Where(id => statuses.TryGetValue(id, out var status) && !(retryFailed && status == RunStatus.Failed)).ToHashSet(StringComparer.Ordinal);
+        var skipped = done.Count;
         // A process killed between writing a result and removing its checkpoints leaves them behind. A failed run's
         // stay: the failure may have been passing (memory, a full disk), and a retry resumes from them.
-        foreach (var run in mine.Where(r => done.Contains(r.Id) && !failed.Contains(r.Id))) store.RemoveWork(run.Id);
+        foreach (var id in done.Where(id => statuses[id] != RunStatus.Failed)) store.RemoveWork(id);
         var ran = 0;
         var cancelled = false;
         foreach (var run in mine.Where(r => !done.Contains(r.Id)))

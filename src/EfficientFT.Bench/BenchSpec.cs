@@ -40,7 +40,7 @@ public sealed record BenchPlan(
 /// name: my-grid                # optional; default: the file name
 /// jobs: 2                      # optional: runs at once, each a process with cores/jobs engine threads
 /// defaults:                    # settings every block starts from
-///   model: embedded            # "embedded", a model directory, or org/name in the Hugging Face cache
+///   model: embedded            # "embedded", a model directory, or a repository id in the Hugging Face cache
 ///   epochs: 3
 ///   max_steps: null            # when set, replaces epochs
 ///   batch_size: 16

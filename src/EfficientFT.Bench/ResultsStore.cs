@@ -27,7 +27,7 @@ public sealed class ResultsStore
 
     public string WorkDirectory(string id) => Path.Combine(Root, "work", id);
 
-    /// <summary>Deletes a run's checkpoints (once its result is written they are of no further use).</summary>
+    /// <summary>Deletes a run's checkpoints, once a result that needs no retry is written.</summary>
     public void RemoveWork(string id)
     {
         var work = WorkDirectory(id);
@@ -44,11 +44,17 @@ public sealed class ResultsStore
         File.Move(temp, path, overwrite: true);
     }
 
-    /// <summary>The ids with a readable result; a file that does not parse does not count (the run is made again).</summary>
-    public HashSet<string> FinishedIds() => Readable().Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
+    /// <summary>Each readable result's status, by run id; a file that does not parse does not count (the run is made again).</summary>
+    public Dictionary<string, string> Statuses()
+    {
+        var statuses = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var record in Readable()) statuses[record.Id] = record.Status;
+        return statuses;
+    }
 
-    /// <summary>The ids whose result says the run failed (an exception, not a diverged loss): what --retry-failed makes again.</summary>
-    public HashSet<string> FailedIds() => Readable().Where(r => r.Status == RunStatus.Failed).Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
+    /// <summary>The ids a pass skips: those with a result, less the failed ones when <paramref name="retryFailed"/>.</summary>
+    public HashSet<string> FinishedIds(bool retryFailed = false) =>
+        Statuses().Where(kv => !(retryFailed && kv.Value == RunStatus.Failed)).Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
 
     private IEnumerable<RunRecord> Readable()
     {
@@ -74,8 +80,23 @@ public sealed class ResultsStore
     public IReadOnlyList<RunRecord> Read(IEnumerable<string> ids) =>
         ids.Select(RunPath).Where(File.Exists).Select(RunRecordJson.Read).ToList();
 
-    public IReadOnlyList<RunRecord> ReadAll() => Directory.EnumerateFiles(RunsDirectory, "*.json").Order(StringComparer.Ordinal)
-        .Select(RunRecordJson.Read).ToList();
+    /// <param name="unreadable">Given, a file that does not parse is passed to it and left out; otherwise it throws.</param>
+    public IReadOnlyList<RunRecord> ReadAll(Action<InvalidDataException>? unreadable = null)
+    {
+        var records = new List<RunRecord>();
+        foreach (var file in Directory.EnumerateFiles(RunsDirectory, "*.json").Order(StringComparer.Ordinal))
+        {
+            try
+            {
+                records.Add(RunRecordJson.Read(file));
+            }
+            catch (InvalidDataException e) when (unreadable != null)
+            {
+                unreadable(e);
+            }
+        }
+        return records;
+    }
 
     /// <summary>
     /// Removes the temporary files a killed writer left for these ids (runs/&lt;id&gt;.json.&lt;pid&gt;.tmp whose

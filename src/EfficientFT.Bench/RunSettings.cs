@@ -12,7 +12,7 @@ namespace EfficientFT.Bench;
 /// </summary>
 public sealed record RunSettings
 {
-    /// <summary>"embedded", a model directory, or org/name in the Hugging Face cache.</summary>
+    /// <summary>"embedded", a model directory, or a repository id in the Hugging Face cache.</summary>
     public required string Model { get; init; }
 
     /// <summary>A task name (GLUE name or embedded task) as the task source knows it.</summary>

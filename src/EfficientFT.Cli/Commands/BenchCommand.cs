@@ -18,13 +18,13 @@ public static class BenchCommand
         var preset = new Option<string?>("--preset") { Description = $"A built-in spec: {string.Join(", ", BenchSpec.PresetNames)} (default: default)." };
         var results = new Option<string?>("--results") { Description = "Results directory (default: results/<spec name>)." };
         var shard = new Option<string?>("--shard") { Description = "i/n: only runs whose index ≡ i (mod n); i is 0-based (Slurm: $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)." };
-        var model = new Option<string?>("--model") { Description = "Replace every model of the spec: a directory, org/name in the Hugging Face cache, or embedded." };
+        var model = new Option<string?>("--model") { Description = "Replace every model of the spec: a directory, a repository id in the Hugging Face cache, or embedded." };
         var tasks = new Option<string?>("--tasks") { Description = "Replace every task list of the spec (comma-separated), e.g. cola,rte with --glue-dir." };
         var glueDir = new Option<string?>("--glue-dir") { Description = "GLUE data in the original layout (CoLA/train.tsv, dev.tsv, …); makes GLUE task names resolve." };
         var dryRun = new Option<bool>("--dry-run") { Description = "List the runs and their ids; run nothing." };
         var jobs = new Option<int?>("--jobs") { Description = "Runs at once, each a process with an equal share of the cores (default: the spec's jobs, else 1)." };
-        // Set by a parent bench on its worker processes: the parent writes the summary and the report once.
         var retryFailed = new Option<bool>("--retry-failed") { Description = "Make the runs recorded as failed again, from their newest checkpoint (diverged runs stay as they are)." };
+        // Set by a parent bench on its worker processes: the parent writes the summary and the report once.
         var worker = new Option<bool>("--worker") { Hidden = true };
         var command = new Command("bench", "Run a benchmark grid (methods × targets × λ × tasks × seeds) and record one result per run.")
         {
@@ -81,12 +81,16 @@ public static class BenchCommand
 
         if (dryRun)
         {
-            var existing = Directory.Exists(Path.Combine(root, "runs")) ? new ResultsStore(root) : null;
-            var (finished, failed) = (existing?.FinishedIds() ?? [], existing?.FailedIds() ?? []);
+            var statuses = Directory.Exists(Path.Combine(root, "runs")) ? new ResultsStore(root).Statuses() : [];
             Console.WriteLine($"{spec.Source}: {plan.Runs.Count} runs ({plan.DuplicatesRemoved} duplicates removed), shard {shard}: {mine.Count}");
             foreach (var p in mine)
             {
-                var state = !finished.Contains(p.Id) || (retryFailed && failed.Contains(p.Id)) ? "todo" : failed.Contains(p.Id) ? "failed" : "done";
+                var state = statuses.GetValueOrDefault(p.Id) switch
+                {
+                    null => "todo",
+                    RunStatus.Failed => retryFailed ? "todo" : "failed",
+                    _ => "done",
+                };
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{p.Index,5}  {p.Id}  {state}  model={p.Settings.Model} lr={p.Settings.LearningRate:G4}"));
             }
@@ -101,8 +105,7 @@ public static class BenchCommand
         var jobs = Math.Min(jobCount ?? spec.Jobs, Math.Max(1, mine.Count));
         if (jobs > 1 && shardText == null)
         {
-            var finished = store.FinishedIds();
-            if (retryFailed) finished.ExceptWith(store.FailedIds());
+            var finished = store.FinishedIds(retryFailed);
             var code = BenchJobs.Run(jobs, root, plan.Runs.Count, mine.Count(p => !finished.Contains(p.Id)),
                 ["bench", .. specPath != null ? [specPath] : (string[])["--preset", preset ?? "default"], "--results", root,
                  .. model != null ? ["--model", model] : Array.Empty<string>(), .. taskList != null ? ["--tasks", taskList] : Array.Empty<string>(),
@@ -142,7 +145,9 @@ public static class BenchCommand
         Summary(records);
         if (records.Count(r => r.Status == RunStatus.Failed) is var failures and > 0)
             Console.Error.WriteLine($"eft: {failures} run(s) failed (see their errors above and in {store.RunsDirectory}); run the same command with --retry-failed to make them again from their newest checkpoint.");
-        if (!cancelled && store.ReadAll() is { Count: > 0 } recorded)
+        // The report covers every run in the directory, other specs' too; one of theirs that does not read is left out
+        // with a warning rather than costing this grid its report.
+        if (!cancelled && store.ReadAll(e => Console.Error.WriteLine($"eft: warning: {e.Message} Left out of the report.")) is { Count: > 0 } recorded)
         {
             var (markdown, html) = Report.Write(recorded, store.Root);
             Console.WriteLine($"report: {html} ({markdown})");
@@ -171,8 +176,7 @@ public static class BenchCommand
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
             .Start(ctx =>
             {
-                var done = store.FinishedIds();
-                if (retryFailed) done.ExceptWith(store.FailedIds());
+                var done = store.FinishedIds(retryFailed);
                 var skipped = mine.Count(r => done.Contains(r.Id));
                 var grid = ctx.AddTask($"grid ({skipped} skipped)", maxValue: Math.Max(mine.Count, 1));
                 grid.Value = skipped;
