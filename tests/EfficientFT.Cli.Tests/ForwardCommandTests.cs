@@ -66,6 +66,7 @@ public sealed class ForwardCommandTests : IDisposable
     [InlineData("roberta_cls__base", "{\"input_ids\": [5, 6], \"label\": 3}\n", "rows.jsonl:1", "outside the model's 3 classes")]
     [InlineData("roberta_cls__base", "{\"input_ids\": [5, 6], \"label\": -1}\n", "rows.jsonl:1", "outside the model's 3 classes")]
     [InlineData("roberta_cls__base", "{\"input_ids\": [5, 6]}\n{\"input_ids\": [5, 120]}\n", "rows.jsonl:2", "vocabulary of 120")]
+    [InlineData("roberta_cls__base", "{\"input_ids\": [5, 6], \"label\": 1}\n{\"input_ids\": [5, 6], \"label\": null}\n", "rows.jsonl:2", "\"label\" is null")]
     [InlineData("roberta_reg__lora", "{\"input_ids\": [5, 6], \"label\": \"0.5\"}\n", "rows.jsonl:1", "a finite number is needed")]
     public void Forward_BadRows_FailsWithExitCode2NamingTheLineAndWritesNothing(string caseName, string content, string where, string what)
     {

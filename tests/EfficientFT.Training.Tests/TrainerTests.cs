@@ -311,7 +311,7 @@ public sealed class TrainerTests : IDisposable
     [Theory]
     [InlineData("{\"global_step\": 500, \"log_history\": []}", "no \"seed\"")]
     [InlineData("{\"step\": 2, \"seed\": \"0\", \"losses\": [0.5, null], \"evaluations\": []}", "a null in \"losses\"")]
-    [InlineData("{\"step\": 2, \"seed\": \"0\", \"los", "")]
+    [InlineData("{\"step\": 2, \"seed\": \"0\", \"los", "not a checkpoint state")]
     public void AForeignOrDamagedCheckpointState_IsRefusedWithItsPath(string state, string reason)
     {
         var dir = Path.Combine(_root, "foreign", "checkpoint-500");

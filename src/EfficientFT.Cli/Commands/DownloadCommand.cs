@@ -16,7 +16,7 @@ public static class DownloadCommand
 
     public static Command Create()
     {
-        var repo = new Argument<string>("repo") { Description = "Repository id, org/name (optionally org/name@revision)." };
+        var repo = new Argument<string>("repo") { Description = "Repository id, org/name or a canonical name (optionally @revision)." };
         var revision = new Option<string?>("--revision") { Description = "Branch, tag or commit (default main)." };
         var include = new Option<string[]>("--include") { Description = "Glob patterns of files to fetch (default: safetensors weights, JSON configs, tokenizer files).", AllowMultipleArgumentsPerToken = true };
         var command = new Command("download", "Download a model from the Hugging Face Hub into the local cache.") { repo, revision, include };

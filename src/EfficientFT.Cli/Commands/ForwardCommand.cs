@@ -19,7 +19,7 @@ public static class ForwardCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model directory (config.json + model.safetensors), or org/name in the Hugging Face cache.", Required = true };
+        var model = new Option<string>("--model") { Description = "Model directory (config.json + model.safetensors), or a repository id (org/name, or a canonical name) in the Hugging Face cache.", Required = true };
         var data = new Option<string>("--data") { Description = "JSONL rows: input_ids, attention_mask, label or labels.", Required = true };
         var output = new Option<string>("--out") { Description = "Output .safetensors with tensors 'logits' and 'loss'.", Required = true };
         var adapter = new Option<string?>("--adapter") { Description = "Adapter directory (adapter_config.json + adapter_model.safetensors, peft layout) to apply first." };

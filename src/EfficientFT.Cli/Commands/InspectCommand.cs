@@ -12,7 +12,7 @@ public static class InspectCommand
 {
     public static Command Create()
     {
-        var path = new Argument<string>("path") { Description = "A model directory (config.json + safetensors), org/name in the Hugging Face cache, a .safetensors file or a model.safetensors.index.json." };
+        var path = new Argument<string>("path") { Description = "A model directory (config.json + safetensors), a repository id in the Hugging Face cache, a .safetensors file or a model.safetensors.index.json." };
         var command = new Command("inspect", "Print a checkpoint's architecture, parameter count and tensors.") { path };
         command.SetAction(r => CommandErrors.Run(() => Run(r.GetValue(path)!)));
         return command;

@@ -10,7 +10,7 @@ public static class MergeCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Base model directory, or org/name in the Hugging Face cache.", Required = true };
+        var model = new Option<string>("--model") { Description = "Base model directory, or a repository id (org/name, or a canonical name) in the Hugging Face cache.", Required = true };
         var adapter = new Option<string>("--adapter") { Description = "Adapter directory (peft layout).", Required = true };
         var output = new Option<string>("--out") { Description = "Directory for the merged config.json + model.safetensors.", Required = true };
         var command = new Command("merge", "Merge an adapter into its base model and save a plain checkpoint.") { model, adapter, output };

@@ -23,7 +23,7 @@ public static class TrainCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Base model directory, or org/name in the Hugging Face cache.", Required = true };
+        var model = new Option<string>("--model") { Description = "Base model directory, or a repository id (org/name, or a canonical name) in the Hugging Face cache.", Required = true };
         var method = new Option<string>("--method") { Description = $"One of: {string.Join(", ", PeftMethods.Registry.Keys)} (see `eft methods`).", DefaultValueFactory = _ => "lora" };
         var targets = new Option<string>("--targets") { Description = "Modules to adapt: names (q,v or query,value), comma-separated.", DefaultValueFactory = _ => "q,v" };
         var pattern = new Option<string?>("--target-pattern") { Description = "A regex over module paths instead of names." };
@@ -156,8 +156,8 @@ public static class TrainCommand
         {
             WriteLog(logPath, result);
             Console.Error.WriteLine($"eft: training diverged at step {result.Steps}; no adapter written ({logPath} has the losses).");
-            if (Directory.Exists(adapterDir))
-                Console.Error.WriteLine($"eft: {adapterDir} is an earlier run's adapter, not this run's.");
+            foreach (var earlier in new[] { adapterDir, Path.Combine(outputDir, "merged") }.Where(Directory.Exists))
+                Console.Error.WriteLine($"eft: {earlier} is from an earlier run, not this one.");
             return 3;
         }
         // The trained weights first: a log that cannot be written then costs the log, not the run.

@@ -10,6 +10,9 @@ namespace EfficientFT.Models.Data;
 /// </summary>
 public static class JsonlBatchReader
 {
+    /// <summary>The label that keeps a row or token out of the loss, as Hugging Face's cross-entropy ignores it.</summary>
+    private const int IgnoredLabel = -100;
+
     /// <summary>
     /// Rows for <paramref name="config"/>'s model, each checked at its line against the model: token ids inside its
     /// vocabulary, class labels inside its head. Otherwise a bad row would surface only when training reached it, as a
@@ -48,7 +51,7 @@ public static class JsonlBatchReader
         var batch = rows.Count;
         var inputIds = Enumerable.Repeat(padTokenId, batch * length).ToArray();
         var attention = new int[batch * length];
-        var tokenLabels = rows[0].TokenLabels != null ? Enumerable.Repeat(-100, batch * length).ToArray() : null;
+        var tokenLabels = rows[0].TokenLabels != null ? Enumerable.Repeat(IgnoredLabel, batch * length).ToArray() : null;
         for (var r = 0; r < batch; r++)
         {
             rows[r].Ids.CopyTo(inputIds, r * length);
@@ -80,11 +83,9 @@ public static class JsonlBatchReader
         int[]? tokenLabels = root.TryGetProperty("labels", out var l) ? IntArray(l, "labels") : null;
         if (tokenLabels != null && tokenLabels.Length != ids.Length)
             throw new InvalidDataException($"labels has {tokenLabels.Length} entries for {ids.Length} input_ids");
-        if (tokenLabels != null && vocabSize is { } v && Array.FindIndex(tokenLabels, t => t != -100 && (t < 0 || t >= v)) is var badLabel and >= 0)
+        if (tokenLabels != null && vocabSize is { } v && Array.FindIndex(tokenLabels, t => t != IgnoredLabel && (t < 0 || t >= v)) is var badLabel and >= 0)
             throw new InvalidDataException($"\"labels\" holds {tokenLabels[badLabel]}, neither −100 nor inside the model's vocabulary of {v}");
-        double? label = root.TryGetProperty("label", out var lab) && lab.ValueKind != JsonValueKind.Null
-            ? regression ? RegressionTarget(lab) : ClassIndex(lab, numLabels)
-            : null;
+        double? label = root.TryGetProperty("label", out var lab) ? regression ? RegressionTarget(lab) : ClassIndex(lab, numLabels) : null;
         return new Row(lineNumber, ids, mask, label, tokenLabels);
     }
 
@@ -93,14 +94,16 @@ public static class JsonlBatchReader
             ? v
             : throw new InvalidDataException($"\"label\" is {e.GetRawText()}, but this model regresses (a finite number is needed)");
 
+    /// <summary>A class index, or −100, which cross-entropy ignores as Hugging Face's does (a row kept out of the loss).</summary>
     private static double ClassIndex(JsonElement e, int? numLabels)
     {
         if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt32(out var v))
             throw new InvalidDataException($"\"label\" is {e.GetRawText()}, but this model classifies (an integer class index is needed)");
-        if (numLabels is { } n && (v < 0 || v >= n))
-            throw new InvalidDataException($"\"label\" is {v}, outside the model's {n} classes (0 to {n - 1})");
+        if (numLabels is { } n && v != IgnoredLabel && (v < 0 || v >= n))
+            throw new InvalidDataException($"\"label\" is {v}, outside the model's {n} classes (0 to {n - 1}, or {IgnoredLabel} to leave the row out of the loss)");
         return v;
     }
+
 
     private static void RequireAllOrNone(string path, List<Row> rows, Func<Row, bool> has, string field)
     {
