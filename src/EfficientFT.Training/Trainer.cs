@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using EfficientFT.Models;
 using EfficientFT.Models.Nn;
 using EfficientFT.Models.SafeTensors;
@@ -201,12 +202,25 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
                 ["metrics"] = new JsonObject(e.Metrics.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)JsonValue.Create(kv.Value)))),
             }).ToArray()),
         };
-        File.WriteAllText(Path.Combine(partial, StateFile), state.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(Path.Combine(partial, StateFile), state.ToJsonString(StateJson));
         if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
         Directory.Move(partial, final);
         if (options.KeepCheckpoints is { } keep)
             foreach (var older in Checkpoints().Skip(keep)) Directory.Delete(older, recursive: true);
     }
+
+    /// <summary>
+    /// A metric can be NaN (Pearson's r of a constant prediction) and JSON has no literal for it: written as the string
+    /// "NaN", and read back by <see cref="Number"/>, instead of failing the checkpoint and with it the run.
+    /// </summary>
+    private static readonly JsonSerializerOptions StateJson = new()
+    {
+        WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    private static double Number(JsonNode node) => node.GetValueKind() == JsonValueKind.String
+        ? double.Parse(node.GetValue<string>(), NumberStyles.Float, CultureInfo.InvariantCulture)
+        : node.GetValue<double>();
 
     private string? LatestCheckpoint() => Checkpoints().FirstOrDefault();
 
@@ -273,12 +287,12 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
         {
             var state = JsonNode.Parse(File.ReadAllText(path)) ?? throw new InvalidDataException("it holds null");
             var seed = ulong.Parse(Field(state, "seed").GetValue<string>(), CultureInfo.InvariantCulture);
-            var losses = Field(state, "losses").AsArray().Select(n => Item(n, "losses").GetValue<float>()).ToList();
+            var losses = Field(state, "losses").AsArray().Select(n => (float)Number(Item(n, "losses"))).ToList();
             var evaluations = Field(state, "evaluations").AsArray().Select(n =>
             {
                 var e = Item(n, "evaluations");
                 return new EvaluationRecord(Field(e, "step").GetValue<int>(),
-                    Field(e, "metrics").AsObject().ToDictionary(kv => kv.Key, kv => Item(kv.Value, kv.Key).GetValue<double>()));
+                    Field(e, "metrics").AsObject().ToDictionary(kv => kv.Key, kv => Number(Item(kv.Value, kv.Key))));
             }).ToList();
             return (seed, Field(state, "step").GetValue<int>(), losses, evaluations);
         }

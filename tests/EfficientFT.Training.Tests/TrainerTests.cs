@@ -245,6 +245,20 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(4.0, result.Evaluations[1].Metrics["step"]);
     }
 
+    /// <summary>Pearson's r of a constant prediction is NaN; a checkpoint after such an evaluation must still save and resume.</summary>
+    [Fact]
+    public void ANaNMetric_IsCheckpointedAndResumed()
+    {
+        var options = new TrainerOptions { MaxSteps = 2, BatchSize = 2, EvaluateEvery = 1, CheckpointEvery = 1, OutputDirectory = Path.Combine(_root, "nan") };
+        Func<int, IReadOnlyDictionary<string, double>> evaluate = _ => new Dictionary<string, double> { ["pearson"] = double.NaN };
+        var (peft, data) = Load();
+        new Trainer(peft, Optimizer(peft), options) { Evaluate = evaluate }.Train(data);
+        var (resumed, resumedData) = Load();
+        var result = new Trainer(resumed, Optimizer(resumed), options with { MaxSteps = 3, Resume = true }) { Evaluate = evaluate }.Train(resumedData);
+        Assert.Equal([1, 2, 3], result.Evaluations.Select(e => e.Step));
+        Assert.All(result.Evaluations, e => Assert.True(double.IsNaN(e.Metrics["pearson"])));
+    }
+
     [Fact]
     public void Evaluation_AtTheLastStepIsNotRepeated()
     {
