@@ -73,6 +73,13 @@ public static class CustomTaskReader
             throw Invalid(path, $"metric {metric} does not apply to a {(file.Regression ? "regression" : "classification")} task.");
         }
 
+        // F1 here is the binary score of class 1, as GLUE's; with three or more classes it would score one class
+        // alone, where scikit-learn's binary F1 refuses.
+        if (metrics.Contains(Metric.F1) && labelNames.Count > 2)
+        {
+            throw Invalid(path, $"metric f1 is binary (class 1 against the rest), and this task has {labelNames.Count} classes; use accuracy or mcc.");
+        }
+
         var headline = file.Headline is { } name ? ParseMetric(name, path) : metrics[0];
         if (!metrics.Contains(headline))
         {

@@ -55,6 +55,7 @@ public sealed class GlueCustomTaskTests : IDisposable
     [InlineData("""{"name":"x","text_columns":["a","b","c"],"label_column":"y","label_names":["n","p"],"metrics":["accuracy"]}""", "3 columns")]
     [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","regression":true,"metrics":["accuracy"]}""", "does not apply")]
     [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","label_names":["n","p"],"metrics":["accuracy"],"headline":"f1"}""", "not among metrics")]
+    [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","label_names":["n","p","q"],"metrics":["accuracy","f1"]}""", "f1 is binary")]
     public void InvalidDescriptions_NameTheFileAndTheProblem(string json, string expected)
     {
         var path = _files.Write("task.json", json);
