@@ -67,16 +67,18 @@ public static class Pretrained
     }
 
     /// <summary>
-    /// Writes config.json (architectures set to this model's) and the weights as save_pretrained does: model.safetensors,
-    /// or 5 GB shards and their index for a larger model, each file atomically. An earlier save's shards and index in
-    /// the directory are removed: the loader prefers an index, so one left beside a new model.safetensors would load
-    /// the old weights.
+    /// Writes config.json (architectures set to this model's, torch_dtype float32) and the weights as save_pretrained
+    /// does: model.safetensors, or 5 GB shards and their index for a larger model, each file atomically. An earlier
+    /// save's shards and index in the directory are removed: the loader prefers an index, so one left beside a new
+    /// model.safetensors would load the old weights.
     /// </summary>
     public static void Save(PretrainedModel model, string directory)
     {
         var config = model.ModelConfig with { Architectures = [model.Architecture] };
         SafeTensorsWriter.SaveSharded(directory, model.NamedTensors().Select(p => KeyValuePair.Create(p.Name, p.Value)));
-        config.Save(Path.Combine(directory, "config.json"));
+        // The weights go out in float32 whatever the checkpoint held, as save_pretrained writes a float32 model; a
+        // bfloat16 torch_dtype carried over from the base would misdescribe them.
+        config.Save(Path.Combine(directory, "config.json"), torchDtype: "float32");
     }
 
     private static T As<T>(ModelConfig config) where T : ModelConfig => config as T

@@ -34,6 +34,7 @@ public static class AdapterConfigReader
     public static PeftOptions FromJson(JsonObject config)
     {
         var type = config["peft_type"]?.GetValue<string>() ?? throw new InvalidDataException("no peft_type");
+        RefuseUnsupported(config);
         var targets = Targets(config);
         return type switch
         {
@@ -68,10 +69,32 @@ public static class AdapterConfigReader
         };
     }
 
+    /// <summary>
+    /// peft settings that add trained tensors or change which modules are adapted, which this reader would otherwise
+    /// drop without a word: the adapter would then load as something else than what was trained.
+    /// </summary>
+    private static void RefuseUnsupported(JsonObject config)
+    {
+        if (config["bias"] is { } bias && bias.GetValue<string>() != "none")
+            throw new NotSupportedException($"bias \"{bias.GetValue<string>()}\" (trained biases) is not supported; only \"none\" is.");
+        foreach (var key in (ReadOnlySpan<string>)["lora_bias", "use_dora_bias"])
+            if (config[key] is { } flag && flag.GetValueKind() == JsonValueKind.True)
+                throw new NotSupportedException($"{key} (a trained bias on lora_B) is not supported.");
+        foreach (var key in (ReadOnlySpan<string>)["exclude_modules", "trainable_token_indices", "layers_pattern"])
+            if (config[key] is { } value && value.GetValueKind() != JsonValueKind.Null && value is not JsonArray { Count: 0 } && !(value.GetValueKind() == JsonValueKind.String && value.GetValue<string>().Length == 0))
+                throw new NotSupportedException($"{key} is not supported.");
+    }
+
     private static PeftOptions LoraOptions(JsonObject config, TargetSpec targets)
     {
         var init = config["init_lora_weights"];
         var initName = init?.GetValueKind() == JsonValueKind.String ? init.GetValue<string>() : null;
+        // Each of these is its own method here, scaled and initialised its own way; combined, one would be lost.
+        var rslora = config["use_rslora"]?.GetValue<bool>() == true;
+        var dora = config["use_dora"]?.GetValue<bool>() == true;
+        if ((rslora || dora) && initName != null && initName != "gaussian")
+            throw new NotSupportedException($"init_lora_weights \"{initName}\" together with {(dora ? "use_dora" : "use_rslora")} is not supported.");
+        if (rslora && dora) throw new NotSupportedException("use_rslora together with use_dora is not supported.");
         int? iterations = null;
         string method;
         if (config["use_dora"]?.GetValue<bool>() == true) method = "dora";

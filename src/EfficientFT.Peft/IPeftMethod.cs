@@ -29,5 +29,5 @@ public interface IPeftMethod
     IReadOnlyList<PeftParameter> Buffers => [];
 
     /// <summary>adapter_config.json for this method's options, keys and values as peft writes them.</summary>
-    JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string taskType);
+    JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string? taskType);
 }

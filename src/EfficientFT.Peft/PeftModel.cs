@@ -180,7 +180,7 @@ public sealed class PeftModel : IStepHook
     {
         // The config first: a method that cannot be saved refuses there, before any file is written.
         var config = Method.AdapterConfig(Options, Options.Targets.ResolvedNames(Model.NamedModules().Select(m => m.Path)),
-            Model.HeadModules, Model.PeftTaskType ?? "");
+            Model.HeadModules, Model.PeftTaskType);
         Directory.CreateDirectory(directory);
         SafeTensorsWriter.Save(Path.Combine(directory, "adapter_model.safetensors"),
             Method is IAdapterExporter exporter
@@ -210,6 +210,12 @@ public sealed class PeftModel : IStepHook
         var missingBuffers = peft.Buffers.Where(p => !file.Contains(p.Name)).Select(p => p.Name).ToList();
         if (missingBuffers.Count > 0)
             throw new InvalidDataException($"{directory}: adapter_model.safetensors lacks {string.Join(", ", missingBuffers)}; save the adapter with its projections (save_projection=True).");
+        // A tensor nothing here reads is a trained part of the adapter this configuration does not describe (peft's
+        // modules_to_save on an LM head, say): refused, as loading without it would silently compute something else.
+        var known = peft.Trainable.Concat(peft.Buffers).Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        var unused = file.Names.Where(name => !known.Contains(name)).ToList();
+        if (unused.Count > 0)
+            throw new InvalidDataException($"{directory}: adapter_model.safetensors holds {unused.Count} tensor(s) the configured adapter does not use: {string.Join(", ", unused.Take(5))}");
         foreach (var p in peft.Trainable.Concat(peft.Buffers))
         {
             if (!file.Contains(p.Name)) continue;

@@ -1,3 +1,7 @@
+using EfficientFT.Models;
+using EfficientFT.Models.SafeTensors;
+using EfficientFT.Tensors;
+
 namespace EfficientFT.Peft.Tests;
 
 /// <summary>adapter_config.json files that peft would not have written are refused with the file and the field.</summary>
@@ -18,5 +22,55 @@ public sealed class AdapterConfigReaderTests : IDisposable
         var error = Assert.Throws<InvalidDataException>(() => AdapterConfigReader.Read(path));
         Assert.StartsWith(path + ":", error.Message);
         Assert.Contains(expected, error.Message);
+    }
+
+    /// <summary>Settings peft has and this reader does not carry out are refused, not dropped.</summary>
+    [Theory]
+    [InlineData("\"bias\": \"all\"", "bias \"all\"")]
+    [InlineData("\"lora_bias\": true", "lora_bias")]
+    [InlineData("\"exclude_modules\": [\"layer.0.attention.self.query\"]", "exclude_modules is not supported")]
+    [InlineData("\"use_rslora\": true, \"use_dora\": true", "use_rslora together with use_dora")]
+    [InlineData("\"use_rslora\": true, \"init_lora_weights\": \"pissa\"", "\"pissa\" together with use_rslora")]
+    [InlineData("\"use_dora\": true, \"init_lora_weights\": \"olora\"", "\"olora\" together with use_dora")]
+    public void AnUnsupportedSetting_IsRefusedNamingIt(string fields, string expected)
+    {
+        var path = Path.Combine(_dir, "adapter_config.json");
+        File.WriteAllText(path, $"{{\"peft_type\": \"LORA\", \"r\": 8, \"lora_alpha\": 16, \"target_modules\": [\"query\"], {fields}}}");
+        var error = Assert.Throws<InvalidDataException>(() => AdapterConfigReader.Read(path));
+        Assert.StartsWith(path + ":", error.Message);
+        Assert.Contains(expected, error.Message);
+    }
+
+    /// <summary>A model with no peft task type (a masked LM) gets "task_type": null, as peft writes; peft refuses "".</summary>
+    [Fact]
+    public void AnAdapterOfAMaskedLm_HasANullTaskType()
+    {
+        var fixture = Path.Combine(AppContext.BaseDirectory, "fixtures", "peft", "roberta_cls__base", "base");
+        var (model, _) = Pretrained.Load(fixture, c => c, architecture: "RobertaForMaskedLM");
+        var adapter = Path.Combine(_dir, "adapter");
+        PeftModel.Create(model, new PeftOptions { Method = "lora", Targets = TargetSpec.Parse("query,value") }).SaveAdapter(adapter);
+
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(adapter, "adapter_config.json")))!.AsObject();
+        Assert.True(config.ContainsKey("task_type"));
+        Assert.Null(config["task_type"]);
+    }
+
+    /// <summary>
+    /// peft's adapter with one more trained tensor than its config describes (as modules_to_save on an LM head would
+    /// add) does not load as if that tensor were not there.
+    /// </summary>
+    [Fact]
+    public void AnAdapterFileWithATensorTheConfigDoesNotDescribe_IsRefused()
+    {
+        var fixture = Path.Combine(AppContext.BaseDirectory, "fixtures", "peft", "roberta_cls__lora");
+        var adapter = Directory.CreateDirectory(Path.Combine(_dir, "adapter")).FullName;
+        File.Copy(Path.Combine(fixture, "adapter_final", "adapter_config.json"), Path.Combine(adapter, "adapter_config.json"));
+        var tensors = SafeTensorsFile.LoadAll(Path.Combine(fixture, "adapter_final", "adapter_model.safetensors"));
+        tensors["base_model.model.lm_head.weight"] = Tensor.Zeros(4, 4);
+        SafeTensorsWriter.Save(Path.Combine(adapter, "adapter_model.safetensors"), tensors);
+        var (model, _) = Pretrained.Load(Path.Combine(fixture, "base"));
+
+        var error = Assert.Throws<InvalidDataException>(() => PeftModel.LoadAdapter(model, adapter));
+        Assert.Contains("base_model.model.lm_head.weight", error.Message);
     }
 }

@@ -110,10 +110,12 @@ public abstract record ModelConfig
     }
 
     /// <summary>Writes config.json atomically, sorted and indented as transformers writes it.</summary>
-    public void Save(string path)
+    /// <param name="torchDtype">The dtype of the weights saved beside it, when it may differ from the source's.</param>
+    public void Save(string path, string? torchDtype = null)
     {
         if (Directory.Exists(path)) path = System.IO.Path.Combine(path, "config.json");
         var json = ToJson();
+        if (torchDtype != null) json["torch_dtype"] = torchDtype;
         AtomicFile.Write(path, stream => ConfigWriter.WriteSorted(json, stream));
     }
 

@@ -138,7 +138,7 @@ public sealed class AdaLora : IPeftMethod, IStatefulStepHook, IAdapterExporter
         return Tensor.Wrap(kept, height, columns.Length);
     }
 
-    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string taskType)
+    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string? taskType)
     {
         var ada = options.AdaLora ?? new AdaLoraOptions();
         var pattern = _allocator?.RankPattern ?? ada.RankPattern;

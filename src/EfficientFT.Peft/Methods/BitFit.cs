@@ -41,6 +41,6 @@ public sealed class BitFit : IPeftMethod
         return trained;
     }
 
-    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string taskType) =>
+    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string? taskType) =>
         CustomMethodConfig.Build("EFT_BITFIT", options, targetModules, modulesToSave, taskType);
 }

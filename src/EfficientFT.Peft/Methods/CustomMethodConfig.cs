@@ -8,7 +8,7 @@ namespace EfficientFT.Peft.Methods;
 /// </summary>
 internal static class CustomMethodConfig
 {
-    public static JsonObject Build(string type, PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string taskType) => new()
+    public static JsonObject Build(string type, PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string? taskType) => new()
     {
         ["peft_type"] = type,
         ["target_modules"] = options.Targets.Pattern is { } pattern ? pattern : new JsonArray(targetModules.Select(m => (JsonNode?)m).ToArray()),

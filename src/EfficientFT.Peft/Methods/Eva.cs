@@ -44,7 +44,7 @@ public sealed class Eva : IPeftMethod, IDataDrivenInit
         return trained;
     }
 
-    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string taskType)
+    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string? taskType)
     {
         var config = _lora.AdapterConfig(options, targetModules, modulesToSave, taskType);
         config["init_lora_weights"] = "eva";

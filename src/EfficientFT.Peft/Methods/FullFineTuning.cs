@@ -26,7 +26,7 @@ public sealed class FullFineTuning : IPeftMethod
         return trained;
     }
 
-    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string taskType) => new()
+    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string? taskType) => new()
     {
         ["peft_type"] = "EFT_FULL_FT",
         ["target_modules"] = new JsonArray(targetModules.Select(m => (JsonNode?)m).ToArray()),

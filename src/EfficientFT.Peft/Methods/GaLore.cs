@@ -31,7 +31,7 @@ public sealed class GaLore : IPeftMethod
         return trained;
     }
 
-    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string taskType) => new()
+    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string? taskType) => new()
     {
         ["peft_type"] = "EFT_GALORE",
         ["target_modules"] = new JsonArray(targetModules.Select(m => (JsonNode?)m).ToArray()),

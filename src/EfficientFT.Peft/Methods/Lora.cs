@@ -118,7 +118,7 @@ public sealed class Lora(string name, LoraInit init = LoraInit.Default, bool rsL
         return (a, b);
     }
 
-    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string taskType) => new()
+    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string? taskType) => new()
     {
         ["alpha_pattern"] = new JsonObject(options.AlphaPattern.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)JsonNumber(p.Value)))),
         ["auto_mapping"] = null,

@@ -78,6 +78,6 @@ public sealed class Sift : IPeftMethod, IStatefulStepHook
     /// Refused: the δ vectors mean nothing without their indices, which no adapter format here holds. A SIFT model
     /// is saved merged (<see cref="PeftModel.MergeAndUnload"/>), as the reference leaves it.
     /// </summary>
-    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string taskType) =>
+    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string? taskType) =>
         throw new NotSupportedException("sift: an adapter file would lose the sparse indices; save the merged model (MergeAndUnload) instead.");
 }

@@ -31,6 +31,6 @@ public sealed class Ssb : IPeftMethod
         return trained;
     }
 
-    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string taskType) =>
+    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string? taskType) =>
         CustomMethodConfig.Build("EFT_SSB", options, targetModules, modulesToSave, taskType);
 }

@@ -28,6 +28,6 @@ public sealed class Ssl : IPeftMethod
         return trained;
     }
 
-    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string taskType) =>
+    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string? taskType) =>
         CustomMethodConfig.Build("EFT_SSL", options, targetModules, modulesToSave, taskType);
 }

@@ -58,7 +58,7 @@ public sealed class Vera : IPeftMethod
         return Tensor.Uniform(rng, -bound, bound, rows, cols);
     }
 
-    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string taskType) => new()
+    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string? taskType) => new()
     {
         ["auto_mapping"] = null,
         ["base_model_name_or_path"] = "",

@@ -31,6 +31,22 @@ public sealed class PretrainedTests
         }
     }
 
+    /// <summary>The weights are written in float32, so a bfloat16 base's torch_dtype must not describe them.</summary>
+    [Fact]
+    public void Save_OfABFloat16Base_SaysFloat32()
+    {
+        var source = Path.Combine(Fixtures.Case("llama_lm__base"), "base");
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("config.json"), File.ReadAllText(Path.Combine(source, "config.json")).Replace("\"float32\"", "\"bfloat16\"", StringComparison.Ordinal));
+        File.Copy(Path.Combine(source, "model.safetensors"), dir.File("model.safetensors"));
+        var (model, _) = Pretrained.Load(dir.Path);
+        using var saved = new TempDirectory();
+
+        Pretrained.Save(model, saved.Path);
+
+        Assert.Equal("float32", System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(saved.File("config.json")))!["torch_dtype"]!.GetValue<string>());
+    }
+
     /// <summary>
     /// Saving into a directory that holds a sharded checkpoint (a local copy of a large base model, say) must not leave
     /// its index behind: the loader prefers the index, so the directory would load the old weights.
