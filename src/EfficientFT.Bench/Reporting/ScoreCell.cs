@@ -2,10 +2,12 @@ namespace EfficientFT.Bench.Reporting;
 
 /// <summary>
 /// The runs of one configuration on one task: the completed runs' headline scores ×100 pooled over seeds, and how
-/// many runs diverged or failed (shown in the cell, never dropped).
+/// many runs diverged or failed, or completed with no defined score (Pearson's r of a constant prediction is NaN):
+/// shown in the cell, never dropped.
 /// </summary>
-public sealed record ScoreCell(IReadOnlyList<double> Scores, int Runs, int Diverged, int Failed)
+public sealed record ScoreCell(IReadOnlyList<double> Scores, int Runs, int Diverged, int Failed, int Undefined)
 {
+    /// <summary>Completed runs with a score; those without one are <see cref="Undefined"/>.</summary>
     public int Completed => Scores.Count;
 
     public bool HasScore => Scores.Count > 0;
@@ -23,23 +25,25 @@ public sealed record ScoreCell(IReadOnlyList<double> Scores, int Runs, int Diver
         }
     }
 
-    public static ScoreCell Of(IReadOnlyList<RunRecord> runs) => new(
-        runs.Where(r => r.Status == RunStatus.Completed && r.Headline is double h && double.IsFinite(h))
-            .Select(r => r.Headline!.Value * 100).ToList(),
-        runs.Count,
-        runs.Count(r => r.Status == RunStatus.Diverged),
-        runs.Count(r => r.Status == RunStatus.Failed));
+    public static ScoreCell Of(IReadOnlyList<RunRecord> runs)
+    {
+        var completed = runs.Where(r => r.Status == RunStatus.Completed).ToList();
+        var scores = completed.Where(r => r.Headline is double h && double.IsFinite(h)).Select(r => r.Headline!.Value * 100).ToList();
+        return new ScoreCell(scores, runs.Count, runs.Count(r => r.Status == RunStatus.Diverged),
+            runs.Count(r => r.Status == RunStatus.Failed), completed.Count - scores.Count);
+    }
 
     /// <summary>"85.20 ± 0.31" (the mean alone for one seed); null without a completed run.</summary>
     public string? Value => !HasScore ? null : Completed > 1 ? $"{Format.Score(Mean)} ± {Format.Score(Std)}" : Format.Score(Mean);
 
-    /// <summary>"n=2" when fewer than <paramref name="expectedSeeds"/> seeds completed, and the diverged/failed share.</summary>
+    /// <summary>"n=2" when fewer than <paramref name="expectedSeeds"/> seeds completed, and the diverged, failed and unscored shares.</summary>
     public IReadOnlyList<string> Notes(int expectedSeeds)
     {
         var notes = new List<string>();
         if (HasScore && Completed != expectedSeeds) notes.Add($"n={Completed}");
         if (Diverged > 0) notes.Add($"diverged {Diverged}/{Runs}");
         if (Failed > 0) notes.Add($"failed {Failed}/{Runs}");
+        if (Undefined > 0) notes.Add($"no score {Undefined}/{Runs}");
         return notes;
     }
 

@@ -42,6 +42,15 @@ public sealed class ReportTests : IDisposable
     private static string[] TableRow(string markdown, string startsWith) =>
         markdown.Split('\n').Single(l => l.StartsWith(startsWith)).Split(" | ").Select(c => c.Trim(' ', '|')).ToArray();
 
+    /// <summary>A completed run whose headline is NaN (Pearson's r of a constant prediction) is counted, not lost.</summary>
+    [Fact]
+    public void A_completed_run_without_a_score_is_noted_in_its_cell()
+    {
+        List<RunRecord> runs = [.. Seeds("rte", "q,v", 10, [0.74, 0.76]), Run("rte", "q,v", 2, double.NaN, 10)];
+        var (md, _) = Report.Write(runs, _dir);
+        Assert.Equal("75.00 ± 1.41 · no score 1/3", TableRow(File.ReadAllText(md), "| LoRA | q,v |")[5].Replace("**", ""));
+    }
+
     [Fact]
     public void Markdown_table_has_mean_std_bold_best_and_trainable_parameters()
     {

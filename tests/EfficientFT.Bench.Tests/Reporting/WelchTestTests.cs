@@ -4,7 +4,7 @@ namespace EfficientFT.Bench.Tests.Reporting;
 
 public sealed class WelchTestTests
 {
-    private static ScoreCell Cell(params double[] scores) => new(scores, scores.Length, 0, 0);
+    private static ScoreCell Cell(params double[] scores) => new(scores, scores.Length, 0, 0, 0);
 
     /// <summary>
     /// Three seeds of variance 1 on each side make Welch's test Student's with 4 degrees of freedom, whose two-sided
