@@ -186,6 +186,13 @@ public sealed class PeftModel : IStepHook
             Method is IAdapterExporter exporter
                 ? exporter.TensorsToSave(Trainable).Concat(Buffers.Select(p => KeyValuePair.Create(p.Name, p.Value)))
                 : Trainable.Concat(Buffers).Select(p => KeyValuePair.Create(p.Name, p.Value)));
+        // peft refuses a regular expression beside layers_to_transform; the modules the two select, named in full,
+        // say the same in a form it takes (and this reader takes back).
+        if (config["target_modules"] is JsonValue regex && regex.GetValueKind() == JsonValueKind.String && config["layers_to_transform"] is JsonArray)
+        {
+            config["target_modules"] = new JsonArray(Targets.Select(t => (JsonNode?)t.Path).ToArray());
+            config["layers_to_transform"] = null;
+        }
         // MPC_n changes the function the adapter computes, which peft's config cannot say; MPC_o and MPC_d only
         // shaped training, and their adapters are plain peft adapters.
         if (Options.Mpc is { Kind: MpcKind.Nonlinear } nonlinear) config[AdapterConfigReader.MpcNonlinearGainKey] = nonlinear.Coefficient;

@@ -56,6 +56,63 @@ public sealed class AdapterConfigReaderTests : IDisposable
     }
 
     /// <summary>
+    /// A pattern restricted to some layers is saved as the full names of the modules it chose, since peft refuses a
+    /// regular expression beside layers_to_transform; loading it back adapts the same modules.
+    /// </summary>
+    [Fact]
+    public void APatternInSomeLayers_IsSavedAsTheModulesItChose()
+    {
+        var fixture = Path.Combine(AppContext.BaseDirectory, "fixtures", "peft", "roberta_cls__base", "base");
+        var (model, _) = Pretrained.Load(fixture);
+        var peft = PeftModel.Create(model, new PeftOptions { Method = "lora", Targets = TargetSpec.Parse("", @".*\.(query|value)", [1]) });
+        var adapter = Path.Combine(_dir, "adapter");
+        peft.SaveAdapter(adapter);
+
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(adapter, "adapter_config.json")))!;
+        var chosen = peft.Targets.Select(t => t.Path).ToArray();
+        Assert.Equal(2, chosen.Length);
+        Assert.Equal(chosen, config["target_modules"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Null(config["layers_to_transform"]);
+        var (fresh, _) = Pretrained.Load(fixture);
+        Assert.Equal(chosen, PeftModel.LoadAdapter(fresh, adapter).Targets.Select(t => t.Path));
+    }
+
+    /// <summary>
+    /// IA³ on k, v and o: o (attention.output.dense) is scaled on its input side, so it must be listed among
+    /// feedforward_modules, or peft builds an output-side vector and the saved one does not fit.
+    /// </summary>
+    [Fact]
+    public void Ia3OnTheAttentionOutput_ListsItAsFeedForward()
+    {
+        var fixture = Path.Combine(AppContext.BaseDirectory, "fixtures", "peft", "roberta_cls__base", "base");
+        var (model, _) = Pretrained.Load(fixture);
+        var adapter = Path.Combine(_dir, "adapter");
+        PeftModel.Create(model, new PeftOptions { Method = "ia3", Targets = TargetSpec.Parse("k,v,o") }).SaveAdapter(adapter);
+
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(adapter, "adapter_config.json")))!;
+        var targets = config["target_modules"]!.AsArray().Select(n => n!.GetValue<string>()).ToList();
+        var feedForward = config["feedforward_modules"]!.AsArray().Select(n => n!.GetValue<string>()).ToList();
+        Assert.Equal(["attention.output.dense"], feedForward);
+        Assert.Subset(targets.ToHashSet(), feedForward.ToHashSet());
+        var (fresh, _) = Pretrained.Load(fixture);
+        Assert.Equal(3 * 2, PeftModel.LoadAdapter(fresh, adapter).Trainable.Count(p => p.Kind == "ia3_l"));
+    }
+
+    /// <summary>PiSSA with a randomized SVD keeps its iteration count through a save, as peft names it.</summary>
+    [Fact]
+    public void PissaWithIterations_SavesItsInitialisationName()
+    {
+        var fixture = Path.Combine(AppContext.BaseDirectory, "fixtures", "peft", "roberta_cls__base", "base");
+        var (model, _) = Pretrained.Load(fixture);
+        var adapter = Path.Combine(_dir, "adapter");
+        PeftModel.Create(model, new PeftOptions { Method = "pissa", Targets = TargetSpec.Parse("query,value"), PissaIterations = 4 }).SaveAdapter(adapter);
+
+        var path = Path.Combine(adapter, "adapter_config.json");
+        Assert.Equal("pissa_niter_4", System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!["init_lora_weights"]!.GetValue<string>());
+        Assert.Equal(4, AdapterConfigReader.Read(path).PissaIterations);
+    }
+
+    /// <summary>
     /// peft's adapter with one more trained tensor than its config describes (as modules_to_save on an LM head would
     /// add) does not load as if that tensor were not there.
     /// </summary>

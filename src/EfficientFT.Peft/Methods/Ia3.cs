@@ -24,11 +24,10 @@ public sealed class Ia3 : IPeftMethod
 
     public IReadOnlyList<PeftParameter> Apply(PretrainedModel model, IReadOnlyList<(string Path, Linear Layer)> targets, PeftOptions options)
     {
-        var feedForward = options.FeedForwardModules ?? DefaultFeedForward;
         var trained = new List<PeftParameter>();
         foreach (var (path, layer) in targets)
         {
-            var isFeedForward = feedForward.Any(f => path.EndsWith(f, StringComparison.Ordinal));
+            var isFeedForward = options.FeedForwardModules is { } named ? named.Any(f => path.EndsWith(f, StringComparison.Ordinal)) : IsDefaultFeedForward(path);
             var scale = Tensor.Parameter(isFeedForward ? Tensor.Ones(1, layer.InFeatures) : Tensor.Ones(layer.OutFeatures, 1));
             layer.Adapter = new Ia3Adapter(scale, isFeedForward);
             trained.Add(new PeftParameter(PeftModel.AdapterKey(path, "ia3_l"), scale, TargetSpec.RoleOf(path), "ia3_l"));
@@ -36,13 +35,18 @@ public sealed class Ia3 : IPeftMethod
         return trained;
     }
 
+    private static bool IsDefaultFeedForward(string name) => DefaultFeedForward.Any(f => name.EndsWith(f, StringComparison.Ordinal));
+
     public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string? taskType) => new()
     {
         ["auto_mapping"] = null,
         ["base_model_name_or_path"] = "",
         ["exclude_modules"] = null,
         ["fan_in_fan_out"] = false,
-        ["feedforward_modules"] = new JsonArray((options.FeedForwardModules ?? DefaultFeedForward.Where(f => targetModules.Contains(f)).ToList())
+        // The targets Apply scales on the input side. peft wants them as a subset of target_modules, spelled as there
+        // ("attention.output.dense" for o); a pattern has no such list, and the defaults then select as Apply did.
+        ["feedforward_modules"] = new JsonArray((options.FeedForwardModules
+                ?? (options.Targets.Pattern != null ? DefaultFeedForward : targetModules.Where(IsDefaultFeedForward).ToList()))
             .Select(m => (JsonNode?)m).ToArray()),
         ["inference_mode"] = true,
         ["init_ia3_weights"] = true,

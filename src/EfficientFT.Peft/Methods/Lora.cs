@@ -129,7 +129,13 @@ public sealed class Lora(string name, LoraInit init = LoraInit.Default, bool rsL
         ["exclude_modules"] = null,
         ["fan_in_fan_out"] = false,
         ["inference_mode"] = true,
-        ["init_lora_weights"] = init switch { LoraInit.Pissa => "pissa", LoraInit.Olora => "olora", _ => true },
+        // The randomized SVD's iterations are part of PiSSA's residual, which peft rebuilds from this name on load.
+        ["init_lora_weights"] = init switch
+        {
+            LoraInit.Pissa => options.PissaIterations is { } k ? $"pissa_niter_{k}" : "pissa",
+            LoraInit.Olora => "olora",
+            _ => true,
+        },
         ["layer_replication"] = null,
         ["layers_pattern"] = null,
         ["layers_to_transform"] = options.Targets.Layers == null ? null : new JsonArray(options.Targets.Layers.Select(l => (JsonNode?)l).ToArray()),
