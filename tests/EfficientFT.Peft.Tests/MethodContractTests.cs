@@ -100,6 +100,23 @@ public sealed class MethodContractTests
         for (var i = 0; i < weights.Count; i++) AssertClose(weights[i], peft.Targets[i].Layer.Weight.ToArray(), 1e-5, $"{method} weight {i} after unmerge");
     }
 
+    /// <summary>
+    /// LoRA on an untied LM head: forward must go through the adapter, as merge folds it in, or the merged model
+    /// computes something else than the adapted one did (and the adapter never gets a gradient).
+    /// </summary>
+    [Fact]
+    public void AnAdapterOnTheLmHead_IsUsedByForwardAsByMerge()
+    {
+        var (model, batch) = Load("llama_lm__base");
+        var before = Logits(model, batch);
+        var peft = PeftModel.Create(model, new PeftOptions { Method = "lora", Targets = TargetSpec.Parse("lm_head"), Rank = 2, Alpha = 4 });
+        Perturb(peft);
+        var adapted = Logits(model, batch);
+        Assert.True(before.Zip(adapted).Max(p => Math.Abs(p.First - p.Second)) > 1e-3, "the LM head's adapter changed no logit");
+        peft.Merge();
+        AssertClose(adapted, Logits(model, batch), 2e-5, "lm_head merged");
+    }
+
     [Theory]
     [MemberData(nameof(MethodsAndModels))]
     public void OnlyTheTrainableSetGetsGradients(string method, string caseName)

@@ -35,7 +35,7 @@ public sealed class LlamaForCausalLM : PretrainedModel
     public override ModelOutput Forward(ModelBatch batch, ForwardContext context)
     {
         var h = Model.Forward(batch, context);
-        var logits = Ops.Linear(h, LmHead.Weight);
+        var logits = LmHead.Forward(h, context);
         Tensor? loss = null;
         if (batch.TokenLabels is { } labels)
         {
