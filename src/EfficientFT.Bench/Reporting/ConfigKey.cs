@@ -1,10 +1,14 @@
+using System.Globalization;
+
 namespace EfficientFT.Bench.Reporting;
 
 /// <summary>
 /// One row of the results table: the settings that differ between the compared configurations (the paper's Table 2
 /// rows are method × targets × rank × λ); runs that share a key and a task differ only by seed and are pooled.
+/// <paramref name="Rest"/> holds any other setting a grid varies ("alpha=16 epochs=3"), so that runs which differ in it
+/// are not pooled as if only the seed differed; it is empty when nothing else varies.
 /// </summary>
-public sealed record ConfigKey(string Model, string Method, string Targets, int Rank, double Lambda, double LearningRate)
+public sealed record ConfigKey(string Model, string Method, string Targets, int Rank, double Lambda, double LearningRate, string Rest = "")
 {
     /// <summary>Methods whose trainable set does not depend on the rank, so the rank is not shown for them.</summary>
     private static readonly HashSet<string> Rankless = ["full_ft", "bitfit", "ssl", "ssb", "ia3", "sift"];
@@ -18,6 +22,20 @@ public sealed record ConfigKey(string Model, string Method, string Targets, int 
     /// </summary>
     public static ConfigKey Of(RunSettings s) =>
         new(s.FrozenBf16 ? $"{s.Model} (bf16)" : s.Model, s.Method, s.Targets, s.Rank, s.Lambda, s.LearningRate);
+
+    /// <summary>
+    /// The settings outside the key's own fields, seed and task, by name: what <see cref="Rest"/> is made of for the
+    /// names a table finds varying.
+    /// </summary>
+    public static IReadOnlyList<(string Name, string Value)> OtherSettings(RunSettings s) =>
+    [
+        ("alpha", Format.Number(s.Alpha)), ("epochs", s.Epochs.ToString(CultureInfo.InvariantCulture)),
+        ("max_steps", s.MaxSteps?.ToString(CultureInfo.InvariantCulture) ?? "-"), ("batch_size", s.BatchSize.ToString(CultureInfo.InvariantCulture)),
+        ("max_length", s.MaxLength.ToString(CultureInfo.InvariantCulture)), ("schedule", s.Schedule),
+        ("warmup_ratio", Format.Number(s.WarmupRatio)), ("weight_decay", Format.Number(s.WeightDecay)),
+        ("max_grad_norm", s.MaxGradNorm is { } clip ? Format.Number(clip) : "-"), ("adapter_dropout", Format.Number(s.AdapterDropout)),
+        .. s.MethodOptions.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => (o.Key, o.Value)),
+    ];
 
     public bool UsesRank => !Rankless.Contains(Method);
 
@@ -48,7 +66,7 @@ public sealed record ConfigKey(string Model, string Method, string Targets, int 
     /// <summary>"LoRA q,v r=8 λ=2" (and the learning rate when <paramref name="withLearningRate"/>).</summary>
     public string Label(bool withLearningRate = false) =>
         $"{MethodName(Method)} {Targets}{(UsesRank ? $" r={Rank}" : "")} λ={Format.Number(Lambda)}" +
-        (withLearningRate ? $" lr={Format.Number(LearningRate)}" : "");
+        (withLearningRate ? $" lr={Format.Number(LearningRate)}" : "") + (Rest.Length > 0 ? " " + Rest : "");
 
     /// <summary>Table order: model, method (paper order), targets (q,k,v before q,v as in Table 2), rank, λ, lr.</summary>
     public static int Compare(ConfigKey a, ConfigKey b)
@@ -61,7 +79,8 @@ public sealed record ConfigKey(string Model, string Method, string Targets, int 
         if ((c = string.CompareOrdinal(a.Targets, b.Targets)) != 0) return c;
         if ((c = a.Rank.CompareTo(b.Rank)) != 0) return c;
         if ((c = a.Lambda.CompareTo(b.Lambda)) != 0) return c;
-        return a.LearningRate.CompareTo(b.LearningRate);
+        if ((c = a.LearningRate.CompareTo(b.LearningRate)) != 0) return c;
+        return string.CompareOrdinal(a.Rest, b.Rest);
     }
 
     private static int MethodRank(string method)

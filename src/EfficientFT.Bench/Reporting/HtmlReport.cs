@@ -177,7 +177,7 @@ internal static class HtmlReport
         }
         sb.Append("<div class=\"wrap\"><table><thead><tr><th>Run</th><th>Task</th><th>Configuration</th><th class=\"num\">Seed</th><th>Status</th><th>Error</th></tr></thead><tbody>\n");
         foreach (var r in lost)
-            sb.Append($"<tr><td><code>{E(r.Id)}</code></td><td>{E(r.Settings.Task)}</td><td>{E(table.Label(ConfigKey.Of(r.Settings)))}</td>" +
+            sb.Append($"<tr><td><code>{E(r.Id)}</code></td><td>{E(r.Settings.Task)}</td><td>{E(table.Label(table.KeyOf(r.Settings)))}</td>" +
                       $"<td class=\"num\">{r.Settings.Seed}</td><td>{E(r.Status)}</td><td>{E(MarkdownReport.ErrorLine(r.Error))}</td></tr>\n");
         sb.Append("</tbody></table></div>\n");
     }

@@ -90,7 +90,7 @@ internal static class MarkdownReport
             sb.AppendLine(Row(["Run", "Task", "Configuration", "Seed", "Status", "Error"]));
             sb.AppendLine(Row(["---", "---", "---", "---:", "---", "---"]));
             foreach (var r in lost)
-                sb.AppendLine(Row([$"`{r.Id}`", r.Settings.Task, table.Label(ConfigKey.Of(r.Settings)), r.Settings.Seed.ToString(), r.Status, ErrorLine(r.Error)]));
+                sb.AppendLine(Row([$"`{r.Id}`", r.Settings.Task, table.Label(table.KeyOf(r.Settings)), r.Settings.Seed.ToString(), r.Status, ErrorLine(r.Error)]));
         }
         sb.AppendLine().AppendLine("Plots (score against trainable parameters, λ sweeps, loss curves) are in report.html.");
         return sb.ToString();

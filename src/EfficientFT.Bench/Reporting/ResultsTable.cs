@@ -22,22 +22,38 @@ public sealed class ResultsTable
     /// <summary>Whether rows differ by model or learning rate, so labels must show them.</summary>
     public bool ShowsModel => Rows.Select(r => r.Key.Model).Distinct().Count() > 1;
 
-    public bool ShowsLearningRate => Rows.GroupBy(r => r.Key with { LearningRate = 0 }).Any(g => g.Count() > 1);
+    public bool ShowsLearningRate => Rows.GroupBy(r => r.Key with { LearningRate = 0, Rest = "" }).Any(g => g.Select(r => r.Key.LearningRate).Distinct().Count() > 1);
+
+    /// <summary>The settings beyond the key's own fields that some configuration and task ran with more than one value of.</summary>
+    public required IReadOnlyList<string> Varying { get; init; }
 
     public string Label(ConfigKey key) => (ShowsModel ? key.Model + " " : "") + key.Label(ShowsLearningRate);
+
+    /// <summary>The row a run belongs to: its <see cref="ConfigKey"/>, with the values of the <see cref="Varying"/> settings.</summary>
+    public ConfigKey KeyOf(RunSettings settings) => KeyOf(settings, Varying);
+
+    private static ConfigKey KeyOf(RunSettings settings, IReadOnlyList<string> varying) => ConfigKey.Of(settings) with
+    {
+        Rest = string.Join(" ", ConfigKey.OtherSettings(settings).Where(p => varying.Contains(p.Name)).Select(p => $"{p.Name}={p.Value}")),
+    };
 
     public static ResultsTable Build(IReadOnlyList<RunRecord> runs)
     {
         var tasks = runs.Select(r => r.Settings.Task).Distinct()
             .OrderBy(t => Array.IndexOf(TaskOrder, t) is var i && i >= 0 ? i : TaskOrder.Length).ThenBy(t => t, StringComparer.Ordinal)
             .ToList();
-        var rows = runs.GroupBy(r => ConfigKey.Of(r.Settings))
+        // A setting that differs between runs of one configuration on one task would be pooled as if only the seed
+        // differed: it joins the key. One that differs only between tasks (a per-task max_length) does not split rows.
+        var varying = runs.GroupBy(r => (ConfigKey.Of(r.Settings), r.Settings.Task))
+            .SelectMany(g => g.SelectMany(r => ConfigKey.OtherSettings(r.Settings)).GroupBy(p => p.Name).Where(n => n.Select(p => p.Value).Distinct().Count() > 1))
+            .Select(n => n.Key).Distinct().ToList();
+        var rows = runs.GroupBy(r => KeyOf(r.Settings, varying))
             .Select(g => new ResultsRow(g.Key, tasks.ToDictionary(t => t, t => ScoreCell.Of(g.Where(r => r.Settings.Task == t).ToList())), g.ToList()))
             .ToList();
         rows.Sort((a, b) => ConfigKey.Compare(a.Key, b.Key));
         var metrics = tasks.ToDictionary(t => t, t => runs.Where(r => r.Settings.Task == t).Select(r => r.HeadlineMetric).FirstOrDefault(m => m != null) ?? "score");
         var seeds = rows.SelectMany(r => r.Cells.Values).Select(c => c.Completed).DefaultIfEmpty(0).Max();
-        return new ResultsTable { Tasks = tasks, Rows = rows, Metrics = metrics, Seeds = seeds };
+        return new ResultsTable { Tasks = tasks, Rows = rows, Metrics = metrics, Seeds = seeds, Varying = varying };
     }
 
     /// <summary>The row with the highest mean on <paramref name="task"/> (null when no row has a score there).</summary>

@@ -42,6 +42,35 @@ public sealed class ReportTests : IDisposable
     private static string[] TableRow(string markdown, string startsWith) =>
         markdown.Split('\n').Single(l => l.StartsWith(startsWith)).Split(" | ").Select(c => c.Trim(' ', '|')).ToArray();
 
+    /// <summary>
+    /// A grid over alpha gives runs of one configuration and task that differ in more than the seed: they get a row
+    /// each, labelled by alpha, instead of being pooled. A max_length that differs only between tasks splits nothing.
+    /// </summary>
+    [Fact]
+    public void Runs_that_differ_in_another_setting_are_not_pooled_as_seeds()
+    {
+        RunRecord With(RunRecord r, double alpha) => r with { Settings = r.Settings with { Alpha = alpha, MaxLength = r.Settings.Task == "rte" ? 256 : 128 } };
+        List<RunRecord> runs =
+        [
+            .. Seeds("rte", "q,v", 10, [0.70, 0.72]).Select(r => With(r, 8)),
+            .. Seeds("rte", "q,v", 10, [0.80, 0.82]).Select(r => With(r, 16)),
+            .. Seeds("mrpc", "q,v", 10, [0.60, 0.62]).Select(r => With(r, 8)),
+            .. Seeds("mrpc", "q,v", 10, [0.50, 0.52]).Select(r => With(r, 16)),
+        ];
+        var table = ResultsTable.Build(runs);
+        Assert.Equal(["alpha"], table.Varying);
+        Assert.Equal(["LoRA q,v r=8 λ=1 alpha=16", "LoRA q,v r=8 λ=1 alpha=8"], table.Rows.Select(r => table.Label(r.Key)));
+        Assert.Equal([81.0, 71.0], table.Rows.Select(r => r.Cells["rte"].Mean), new ToleranceComparer(1e-9));
+        Assert.Equal([51.0, 61.0], table.Rows.Select(r => r.Cells["mrpc"].Mean), new ToleranceComparer(1e-9));
+    }
+
+    private sealed class ToleranceComparer(double tolerance) : IEqualityComparer<double>
+    {
+        public bool Equals(double a, double b) => Math.Abs(a - b) <= tolerance;
+
+        public int GetHashCode(double value) => 0;
+    }
+
     /// <summary>A completed run whose headline is NaN (Pearson's r of a constant prediction) is counted, not lost.</summary>
     [Fact]
     public void A_completed_run_without_a_score_is_noted_in_its_cell()
