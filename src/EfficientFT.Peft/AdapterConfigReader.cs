@@ -80,9 +80,19 @@ public static class AdapterConfigReader
         foreach (var key in (ReadOnlySpan<string>)["lora_bias", "use_dora_bias"])
             if (config[key] is { } flag && flag.GetValueKind() == JsonValueKind.True)
                 throw new NotSupportedException($"{key} (a trained bias on lora_B) is not supported.");
-        foreach (var key in (ReadOnlySpan<string>)["exclude_modules", "trainable_token_indices", "layers_pattern"])
+        foreach (var key in (ReadOnlySpan<string>)["exclude_modules", "trainable_token_indices"])
             if (config[key] is { } value && value.GetValueKind() != JsonValueKind.Null && value is not JsonArray { Count: 0 } && !(value.GetValueKind() == JsonValueKind.String && value.GetValue<string>().Length == 0))
                 throw new NotSupportedException($"{key} is not supported.");
+        // layers_to_transform counts the blocks of a list named like this; TargetSpec.LayerOf knows these names.
+        var layerLists = config["layers_pattern"] switch
+        {
+            null => [],
+            JsonArray a => Items<string>(a, "layers_pattern"),
+            var v when v.GetValueKind() == JsonValueKind.String => [v.GetValue<string>()],
+            _ => throw new InvalidDataException("layers_pattern is neither a name nor a list of names"),
+        };
+        if (layerLists.FirstOrDefault(l => l.Length > 0 && l is not ("layer" or "layers" or "h" or "blocks")) is { } unknown)
+            throw new NotSupportedException($"layers_pattern \"{unknown}\" is not supported (layer, layers, h and blocks are).");
     }
 
     private static PeftOptions LoraOptions(JsonObject config, TargetSpec targets)

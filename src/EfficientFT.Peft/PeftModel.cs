@@ -186,12 +186,18 @@ public sealed class PeftModel : IStepHook
             Method is IAdapterExporter exporter
                 ? exporter.TensorsToSave(Trainable).Concat(Buffers.Select(p => KeyValuePair.Create(p.Name, p.Value)))
                 : Trainable.Concat(Buffers).Select(p => KeyValuePair.Create(p.Name, p.Value)));
-        // peft refuses a regular expression beside layers_to_transform; the modules the two select, named in full,
-        // say the same in a form it takes (and this reader takes back).
-        if (config["target_modules"] is JsonValue regex && regex.GetValueKind() == JsonValueKind.String && config["layers_to_transform"] is JsonArray)
+        // Layers peft cannot take as layers_to_transform (beside a regular expression, which it refuses, or for IA³,
+        // whose config has no such field) are said by naming the modules they select in full, a form peft takes (and
+        // this reader takes back).
+        var regex = config["target_modules"] is JsonValue t0 && t0.GetValueKind() == JsonValueKind.String;
+        if (Options.Targets.Layers != null && config.ContainsKey("target_modules") && (regex || !config.ContainsKey("layers_to_transform")))
         {
             config["target_modules"] = new JsonArray(Targets.Select(t => (JsonNode?)t.Path).ToArray());
-            config["layers_to_transform"] = null;
+            if (config.ContainsKey("layers_to_transform")) config["layers_to_transform"] = null;
+            // IA³'s feed-forward list must then be a subset of that list, so it names the same modules.
+            if (config.ContainsKey("feedforward_modules"))
+                config["feedforward_modules"] = new JsonArray(Targets.Where(t => t.Layer.Adapter is Ia3Adapter { IsFeedForward: true })
+                    .Select(t => (JsonNode?)t.Path).ToArray());
         }
         // MPC_n changes the function the adapter computes, which peft's config cannot say; MPC_o and MPC_d only
         // shaped training, and their adapters are plain peft adapters.

@@ -32,6 +32,7 @@ public sealed class AdapterConfigReaderTests : IDisposable
     [InlineData("\"use_rslora\": true, \"use_dora\": true", "use_rslora together with use_dora")]
     [InlineData("\"use_rslora\": true, \"init_lora_weights\": \"pissa\"", "\"pissa\" together with use_rslora")]
     [InlineData("\"use_dora\": true, \"init_lora_weights\": \"olora\"", "\"olora\" together with use_dora")]
+    [InlineData("\"layers_pattern\": \"encoder\", \"layers_to_transform\": [0]", "layers_pattern \"encoder\"")]
     public void AnUnsupportedSetting_IsRefusedNamingIt(string fields, string expected)
     {
         var path = Path.Combine(_dir, "adapter_config.json");
@@ -96,6 +97,35 @@ public sealed class AdapterConfigReaderTests : IDisposable
         Assert.Subset(targets.ToHashSet(), feedForward.ToHashSet());
         var (fresh, _) = Pretrained.Load(fixture);
         Assert.Equal(3 * 2, PeftModel.LoadAdapter(fresh, adapter).Trainable.Count(p => p.Kind == "ia3_l"));
+    }
+
+    /// <summary>peft's examples name RoBERTa's block list with layers_pattern "layer"; it selects as without it.</summary>
+    [Fact]
+    public void TheLayerListNamedAsThisModelNamesIt_IsAccepted()
+    {
+        var path = Path.Combine(_dir, "adapter_config.json");
+        File.WriteAllText(path, "{\"peft_type\": \"LORA\", \"r\": 8, \"lora_alpha\": 16, \"target_modules\": [\"query\"], \"layers_pattern\": \"layer\", \"layers_to_transform\": [1]}");
+        var targets = AdapterConfigReader.Read(path).Targets;
+        Assert.True(targets.Matches("roberta.encoder.layer.1.attention.self.query"));
+        Assert.False(targets.Matches("roberta.encoder.layer.0.attention.self.query"));
+    }
+
+    /// <summary>IA³ from a pattern in some layers: the feed-forward list names full paths too, a subset of target_modules.</summary>
+    [Fact]
+    public void Ia3FromAPatternInSomeLayers_ListsItsFeedForwardModulesByPath()
+    {
+        var fixture = Path.Combine(AppContext.BaseDirectory, "fixtures", "peft", "roberta_cls__base", "base");
+        var (model, _) = Pretrained.Load(fixture);
+        var adapter = Path.Combine(_dir, "adapter");
+        PeftModel.Create(model, new PeftOptions { Method = "ia3", Targets = TargetSpec.Parse("", @".*\.(key|output\.dense)", [0]) }).SaveAdapter(adapter);
+
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(adapter, "adapter_config.json")))!;
+        var targets = config["target_modules"]!.AsArray().Select(n => n!.GetValue<string>()).ToHashSet();
+        var feedForward = config["feedforward_modules"]!.AsArray().Select(n => n!.GetValue<string>()).ToList();
+        Assert.Equal(["roberta.encoder.layer.0.attention.output.dense", "roberta.encoder.layer.0.output.dense"], feedForward);
+        Assert.Subset(targets, feedForward.ToHashSet());
+        var (fresh, _) = Pretrained.Load(fixture);
+        Assert.Equal(3, PeftModel.LoadAdapter(fresh, adapter).Trainable.Count(p => p.Kind == "ia3_l"));
     }
 
     /// <summary>PiSSA with a randomized SVD keeps its iteration count through a save, as peft names it.</summary>

@@ -25,16 +25,16 @@ public sealed record ConfigKey(string Model, string Method, string Targets, int 
 
     /// <summary>
     /// The settings outside the key's own fields, seed and task, by name: what <see cref="Rest"/> is made of for the
-    /// names a table finds varying.
+    /// names a table finds varying. Each of <paramref name="options"/> the run does not set reads "default".
     /// </summary>
-    public static IReadOnlyList<(string Name, string Value)> OtherSettings(RunSettings s) =>
+    public static IReadOnlyList<(string Name, string Value)> OtherSettings(RunSettings s, IReadOnlyList<string> options) =>
     [
         ("alpha", Format.Number(s.Alpha)), ("epochs", s.Epochs.ToString(CultureInfo.InvariantCulture)),
         ("max_steps", s.MaxSteps?.ToString(CultureInfo.InvariantCulture) ?? "-"), ("batch_size", s.BatchSize.ToString(CultureInfo.InvariantCulture)),
         ("max_length", s.MaxLength.ToString(CultureInfo.InvariantCulture)), ("schedule", s.Schedule),
         ("warmup_ratio", Format.Number(s.WarmupRatio)), ("weight_decay", Format.Number(s.WeightDecay)),
         ("max_grad_norm", s.MaxGradNorm is { } clip ? Format.Number(clip) : "-"), ("adapter_dropout", Format.Number(s.AdapterDropout)),
-        .. s.MethodOptions.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => (o.Key, o.Value)),
+        .. options.Select(o => (o, s.MethodOptions.GetValueOrDefault(o) ?? "default")),
     ];
 
     public bool UsesRank => !Rankless.Contains(Method);

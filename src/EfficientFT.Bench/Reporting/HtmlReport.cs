@@ -97,6 +97,7 @@ internal static class HtmlReport
         if (table.ShowsModel) sb.Append("<th>Model</th>");
         sb.Append("<th>Method</th><th>Targets</th><th class=\"num\">Rank</th><th class=\"num\">λ</th>");
         if (table.ShowsLearningRate) sb.Append("<th class=\"num\">lr</th>");
+        if (table.ShowsSettings) sb.Append("<th>Settings</th>");
         sb.Append("<th class=\"num\">Trainable</th>");
         foreach (var t in table.Tasks) sb.Append($"<th class=\"num\">{E(t)}<small>{E(table.Metrics[t])}</small></th>");
         sb.Append("<th class=\"num\">Avg</th></tr></thead>\n<tbody>\n");
@@ -113,6 +114,7 @@ internal static class HtmlReport
             sb.Append($"<td>{E(ConfigKey.MethodName(k.Method))}</td><td>{E(k.Targets)}</td>")
               .Append($"<td class=\"num\">{(k.UsesRank ? k.Rank.ToString() : "—")}</td><td class=\"num\">{E(Format.Number(k.Lambda))}</td>");
             if (table.ShowsLearningRate) sb.Append($"<td class=\"num\">{E(Format.Number(k.LearningRate))}</td>");
+            if (table.ShowsSettings) sb.Append($"<td>{(k.Rest.Length > 0 ? E(k.Rest) : "—")}</td>");
             sb.Append(row.TrainableParameters > 0
                 ? $"<td class=\"num\">{E(Format.Count(row.TrainableParameters))} <span class=\"share\">{E(Format.Share(row.TrainableShare))}</span></td>"
                 : "<td class=\"num\">—</td>");

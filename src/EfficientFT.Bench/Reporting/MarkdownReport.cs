@@ -24,6 +24,7 @@ internal static class MarkdownReport
         var header = new List<string> { "Method", "Targets", "Rank", "λ" };
         if (table.ShowsModel) header.Insert(0, "Model");
         if (table.ShowsLearningRate) header.Add("lr");
+        if (table.ShowsSettings) header.Add("Settings");
         header.Add("Trainable (share)");
         header.AddRange(table.Tasks.Select(t => $"{t} ({table.Metrics[t]})"));
         header.Add("Avg");
@@ -37,6 +38,7 @@ internal static class MarkdownReport
             var cells = new List<string> { ConfigKey.MethodName(k.Method), k.Targets, k.UsesRank ? k.Rank.ToString() : "—", Format.Number(k.Lambda) };
             if (table.ShowsModel) cells.Insert(0, k.Model);
             if (table.ShowsLearningRate) cells.Add(Format.Number(k.LearningRate));
+            if (table.ShowsSettings) cells.Add(k.Rest.Length > 0 ? k.Rest : "—");
             cells.Add(row.TrainableParameters > 0 ? $"{Format.Count(row.TrainableParameters)} ({Format.Share(row.TrainableShare)})" : "—");
             foreach (var t in table.Tasks)
             {

@@ -24,29 +24,55 @@ public sealed class ResultsTable
 
     public bool ShowsLearningRate => Rows.GroupBy(r => r.Key with { LearningRate = 0, Rest = "" }).Any(g => g.Select(r => r.Key.LearningRate).Distinct().Count() > 1);
 
-    /// <summary>The settings beyond the key's own fields that some configuration and task ran with more than one value of.</summary>
-    public required IReadOnlyList<string> Varying { get; init; }
+    /// <summary>
+    /// Per configuration (its key without <see cref="ConfigKey.Rest"/>), the settings beyond the key's own fields that
+    /// it ran with more than one value of on some task, with the method options any of its runs set.
+    /// </summary>
+    public required IReadOnlyDictionary<ConfigKey, Variation> Varying { get; init; }
+
+    /// <summary>Whether some row carries settings of its own, so the table needs a column for them.</summary>
+    public bool ShowsSettings => Rows.Any(r => r.Key.Rest.Length > 0);
 
     public string Label(ConfigKey key) => (ShowsModel ? key.Model + " " : "") + key.Label(ShowsLearningRate);
 
-    /// <summary>The row a run belongs to: its <see cref="ConfigKey"/>, with the values of the <see cref="Varying"/> settings.</summary>
+    /// <summary>The row a run belongs to: its <see cref="ConfigKey"/>, with the values of its configuration's varying settings.</summary>
     public ConfigKey KeyOf(RunSettings settings) => KeyOf(settings, Varying);
 
-    private static ConfigKey KeyOf(RunSettings settings, IReadOnlyList<string> varying) => ConfigKey.Of(settings) with
+    /// <summary>What varies within one configuration: setting names, and the method options whose absence means "default".</summary>
+    public sealed record Variation(IReadOnlySet<string> Names, IReadOnlyList<string> Options);
+
+    private static ConfigKey KeyOf(RunSettings settings, IReadOnlyDictionary<ConfigKey, Variation> varying)
     {
-        Rest = string.Join(" ", ConfigKey.OtherSettings(settings).Where(p => varying.Contains(p.Name)).Select(p => $"{p.Name}={p.Value}")),
-    };
+        var key = ConfigKey.Of(settings);
+        return varying.TryGetValue(key, out var v) && v.Names.Count > 0
+            ? key with { Rest = string.Join(" ", ConfigKey.OtherSettings(settings, v.Options).Where(p => v.Names.Contains(p.Name)).Select(p => $"{p.Name}={p.Value}")) }
+            : key;
+    }
+
+    /// <summary>
+    /// A setting that differs between runs of one configuration on one task would be pooled as if only the seed
+    /// differed, so it joins that configuration's key. One that differs only between tasks (a per-task max_length)
+    /// splits nothing, and neither does a sweep in another configuration.
+    /// </summary>
+    private static Dictionary<ConfigKey, Variation> Variations(IReadOnlyList<RunRecord> runs) =>
+        runs.GroupBy(r => ConfigKey.Of(r.Settings)).ToDictionary(config => config.Key, config =>
+        {
+            // The spec leaves an option at its default out of the settings, so a sweep that includes the default has
+            // runs without it: those count as "default", not as not varying.
+            var options = config.SelectMany(r => r.Settings.MethodOptions.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
+            var names = config.GroupBy(r => r.Settings.Task)
+                .SelectMany(task => task.SelectMany(r => ConfigKey.OtherSettings(r.Settings, options)).GroupBy(p => p.Name)
+                    .Where(n => n.Select(p => p.Value).Distinct().Count() > 1).Select(n => n.Key))
+                .ToHashSet(StringComparer.Ordinal);
+            return new Variation(names, options);
+        });
 
     public static ResultsTable Build(IReadOnlyList<RunRecord> runs)
     {
         var tasks = runs.Select(r => r.Settings.Task).Distinct()
             .OrderBy(t => Array.IndexOf(TaskOrder, t) is var i && i >= 0 ? i : TaskOrder.Length).ThenBy(t => t, StringComparer.Ordinal)
             .ToList();
-        // A setting that differs between runs of one configuration on one task would be pooled as if only the seed
-        // differed: it joins the key. One that differs only between tasks (a per-task max_length) does not split rows.
-        var varying = runs.GroupBy(r => (ConfigKey.Of(r.Settings), r.Settings.Task))
-            .SelectMany(g => g.SelectMany(r => ConfigKey.OtherSettings(r.Settings)).GroupBy(p => p.Name).Where(n => n.Select(p => p.Value).Distinct().Count() > 1))
-            .Select(n => n.Key).Distinct().ToList();
+        var varying = Variations(runs);
         var rows = runs.GroupBy(r => KeyOf(r.Settings, varying))
             .Select(g => new ResultsRow(g.Key, tasks.ToDictionary(t => t, t => ScoreCell.Of(g.Where(r => r.Settings.Task == t).ToList())), g.ToList()))
             .ToList();

@@ -115,7 +115,12 @@ public abstract record ModelConfig
     {
         if (Directory.Exists(path)) path = System.IO.Path.Combine(path, "config.json");
         var json = ToJson();
-        if (torchDtype != null) json["torch_dtype"] = torchDtype;
+        if (torchDtype != null)
+        {
+            json["torch_dtype"] = torchDtype;
+            // Newer transformers name it dtype, and read that first.
+            if (json.ContainsKey("dtype")) json["dtype"] = torchDtype;
+        }
         AtomicFile.Write(path, stream => ConfigWriter.WriteSorted(json, stream));
     }
 

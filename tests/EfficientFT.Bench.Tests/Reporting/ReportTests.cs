@@ -44,7 +44,8 @@ public sealed class ReportTests : IDisposable
 
     /// <summary>
     /// A grid over alpha gives runs of one configuration and task that differ in more than the seed: they get a row
-    /// each, labelled by alpha, instead of being pooled. A max_length that differs only between tasks splits nothing.
+    /// each, with alpha in a Settings column, instead of being pooled. A max_length that differs only between tasks
+    /// splits nothing, nor does the sweep split another configuration's row.
     /// </summary>
     [Fact]
     public void Runs_that_differ_in_another_setting_are_not_pooled_as_seeds()
@@ -56,12 +57,31 @@ public sealed class ReportTests : IDisposable
             .. Seeds("rte", "q,v", 10, [0.80, 0.82]).Select(r => With(r, 16)),
             .. Seeds("mrpc", "q,v", 10, [0.60, 0.62]).Select(r => With(r, 8)),
             .. Seeds("mrpc", "q,v", 10, [0.50, 0.52]).Select(r => With(r, 16)),
+            .. Seeds("rte", "q,k,v", 12, [0.74, 0.76]).Select(r => With(r, 8)),
+            .. Seeds("mrpc", "q,k,v", 12, [0.64, 0.66]).Select(r => With(r, 8)),
         ];
         var table = ResultsTable.Build(runs);
-        Assert.Equal(["alpha"], table.Varying);
-        Assert.Equal(["LoRA q,v r=8 λ=1 alpha=16", "LoRA q,v r=8 λ=1 alpha=8"], table.Rows.Select(r => table.Label(r.Key)));
-        Assert.Equal([81.0, 71.0], table.Rows.Select(r => r.Cells["rte"].Mean), new ToleranceComparer(1e-9));
-        Assert.Equal([51.0, 61.0], table.Rows.Select(r => r.Cells["mrpc"].Mean), new ToleranceComparer(1e-9));
+        Assert.Equal(["LoRA q,k,v r=8 λ=1", "LoRA q,v r=8 λ=1 alpha=16", "LoRA q,v r=8 λ=1 alpha=8"], table.Rows.Select(r => table.Label(r.Key)));
+        Assert.Equal([75.0, 81.0, 71.0], table.Rows.Select(r => r.Cells["rte"].Mean), new ToleranceComparer(1e-9));
+        Assert.Equal([65.0, 51.0, 61.0], table.Rows.Select(r => r.Cells["mrpc"].Mean), new ToleranceComparer(1e-9));
+
+        var (md, _) = Report.Write(runs, _dir);
+        var text = File.ReadAllText(md);
+        Assert.Equal(["LoRA", "q,v", "8", "1", "alpha=16"], TableRow(text, "| LoRA | q,v | 8 | 1 | alpha=16 |")[..5]);
+        Assert.Equal("—", TableRow(text, "| LoRA | q,k,v |")[4]);
+    }
+
+    /// <summary>The spec leaves an option at its default out of a run's settings; a sweep over it still splits rows.</summary>
+    [Fact]
+    public void A_sweep_over_a_method_option_that_includes_its_default_is_not_pooled()
+    {
+        List<RunRecord> runs =
+        [
+            .. Seeds("rte", "q,v", 10, [0.70, 0.72]),
+            .. Seeds("rte", "q,v", 10, [0.80, 0.82]).Select(r => r with { Settings = r.Settings with { MethodOptions = new Dictionary<string, string> { ["loraplus_ratio"] = "8" } } }),
+        ];
+        var table = ResultsTable.Build(runs);
+        Assert.Equal(["LoRA q,v r=8 λ=1 loraplus_ratio=8", "LoRA q,v r=8 λ=1 loraplus_ratio=default"], table.Rows.Select(r => table.Label(r.Key)));
     }
 
     private sealed class ToleranceComparer(double tolerance) : IEqualityComparer<double>
