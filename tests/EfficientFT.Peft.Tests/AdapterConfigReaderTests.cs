@@ -15,14 +15,8 @@ public sealed class AdapterConfigReaderTests : IDisposable
     [InlineData("LORA", "\"target_modules\": [\"query\", null]", "target_modules holds a null")]
     [InlineData("LORA", "\"target_modules\": [\"query\"], \"layers_to_transform\": [0, null]", "layers_to_transform holds a null")]
     [InlineData("IA3", "\"target_modules\": [\"key\", \"output.dense\"], \"feedforward_modules\": [null]", "feedforward_modules holds a null")]
-    public void ANullListItem_IsRefusedNamingTheFieldAndTheFile(string peftType, string fields, string expected)
-    {
-        var path = Path.Combine(_dir, "adapter_config.json");
-        File.WriteAllText(path, $"{{\"peft_type\": \"{peftType}\", \"lora_alpha\": 16, {fields}}}");
-        var error = Assert.Throws<InvalidDataException>(() => AdapterConfigReader.Read(path));
-        Assert.StartsWith(path + ":", error.Message);
-        Assert.Contains(expected, error.Message);
-    }
+    public void ANullListItem_IsRefusedNamingTheFieldAndTheFile(string peftType, string fields, string expected) =>
+        Assert.Contains(expected, Refused($"{{\"peft_type\": \"{peftType}\", \"lora_alpha\": 16, {fields}}}"));
 
     /// <summary>Settings peft has and this reader does not carry out are refused, not dropped.</summary>
     [Theory]
@@ -33,25 +27,34 @@ public sealed class AdapterConfigReaderTests : IDisposable
     [InlineData("\"use_rslora\": true, \"init_lora_weights\": \"pissa\"", "\"pissa\" together with use_rslora")]
     [InlineData("\"use_dora\": true, \"init_lora_weights\": \"olora\"", "\"olora\" together with use_dora")]
     [InlineData("\"layers_pattern\": \"encoder\", \"layers_to_transform\": [0]", "layers_pattern \"encoder\"")]
-    public void AnUnsupportedSetting_IsRefusedNamingIt(string fields, string expected)
+    public void AnUnsupportedSetting_IsRefusedNamingIt(string fields, string expected) =>
+        Assert.Contains(expected, Refused($"{{\"peft_type\": \"LORA\", \"r\": 8, \"lora_alpha\": 16, \"target_modules\": [\"query\"], {fields}}}"));
+
+    /// <summary>The message with which reading <paramref name="json"/> as adapter_config.json fails; it must name the file.</summary>
+    private string Refused(string json)
     {
         var path = Path.Combine(_dir, "adapter_config.json");
-        File.WriteAllText(path, $"{{\"peft_type\": \"LORA\", \"r\": 8, \"lora_alpha\": 16, \"target_modules\": [\"query\"], {fields}}}");
+        File.WriteAllText(path, json);
         var error = Assert.Throws<InvalidDataException>(() => AdapterConfigReader.Read(path));
         Assert.StartsWith(path + ":", error.Message);
-        Assert.Contains(expected, error.Message);
+        return error.Message;
     }
+
+    private static string BaseModel => Path.Combine(AppContext.BaseDirectory, "fixtures", "peft", "roberta_cls__base", "base");
+
+    private static System.Text.Json.Nodes.JsonNode SavedConfig(string adapter) =>
+        System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(adapter, "adapter_config.json")))!;
 
     /// <summary>A model with no peft task type (a masked LM) gets "task_type": null, as peft writes; peft refuses "".</summary>
     [Fact]
     public void AnAdapterOfAMaskedLm_HasANullTaskType()
     {
-        var fixture = Path.Combine(AppContext.BaseDirectory, "fixtures", "peft", "roberta_cls__base", "base");
+        var fixture = BaseModel;
         var (model, _) = Pretrained.Load(fixture, c => c, architecture: "RobertaForMaskedLM");
         var adapter = Path.Combine(_dir, "adapter");
         PeftModel.Create(model, new PeftOptions { Method = "lora", Targets = TargetSpec.Parse("query,value") }).SaveAdapter(adapter);
 
-        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(adapter, "adapter_config.json")))!.AsObject();
+        var config = SavedConfig(adapter).AsObject();
         Assert.True(config.ContainsKey("task_type"));
         Assert.Null(config["task_type"]);
     }
@@ -63,13 +66,13 @@ public sealed class AdapterConfigReaderTests : IDisposable
     [Fact]
     public void APatternInSomeLayers_IsSavedAsTheModulesItChose()
     {
-        var fixture = Path.Combine(AppContext.BaseDirectory, "fixtures", "peft", "roberta_cls__base", "base");
+        var fixture = BaseModel;
         var (model, _) = Pretrained.Load(fixture);
         var peft = PeftModel.Create(model, new PeftOptions { Method = "lora", Targets = TargetSpec.Parse("", @".*\.(query|value)", [1]) });
         var adapter = Path.Combine(_dir, "adapter");
         peft.SaveAdapter(adapter);
 
-        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(adapter, "adapter_config.json")))!;
+        var config = SavedConfig(adapter);
         var chosen = peft.Targets.Select(t => t.Path).ToArray();
         Assert.Equal(2, chosen.Length);
         Assert.Equal(chosen, config["target_modules"]!.AsArray().Select(n => n!.GetValue<string>()));
@@ -85,12 +88,12 @@ public sealed class AdapterConfigReaderTests : IDisposable
     [Fact]
     public void Ia3OnTheAttentionOutput_ListsItAsFeedForward()
     {
-        var fixture = Path.Combine(AppContext.BaseDirectory, "fixtures", "peft", "roberta_cls__base", "base");
+        var fixture = BaseModel;
         var (model, _) = Pretrained.Load(fixture);
         var adapter = Path.Combine(_dir, "adapter");
         PeftModel.Create(model, new PeftOptions { Method = "ia3", Targets = TargetSpec.Parse("k,v,o") }).SaveAdapter(adapter);
 
-        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(adapter, "adapter_config.json")))!;
+        var config = SavedConfig(adapter);
         var targets = config["target_modules"]!.AsArray().Select(n => n!.GetValue<string>()).ToList();
         var feedForward = config["feedforward_modules"]!.AsArray().Select(n => n!.GetValue<string>()).ToList();
         Assert.Equal(["attention.output.dense"], feedForward);
@@ -114,12 +117,12 @@ public sealed class AdapterConfigReaderTests : IDisposable
     [Fact]
     public void Ia3FromAPatternInSomeLayers_ListsItsFeedForwardModulesByPath()
     {
-        var fixture = Path.Combine(AppContext.BaseDirectory, "fixtures", "peft", "roberta_cls__base", "base");
+        var fixture = BaseModel;
         var (model, _) = Pretrained.Load(fixture);
         var adapter = Path.Combine(_dir, "adapter");
         PeftModel.Create(model, new PeftOptions { Method = "ia3", Targets = TargetSpec.Parse("", @".*\.(key|output\.dense)", [0]) }).SaveAdapter(adapter);
 
-        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(adapter, "adapter_config.json")))!;
+        var config = SavedConfig(adapter);
         var targets = config["target_modules"]!.AsArray().Select(n => n!.GetValue<string>()).ToHashSet();
         var feedForward = config["feedforward_modules"]!.AsArray().Select(n => n!.GetValue<string>()).ToList();
         Assert.Equal(["roberta.encoder.layer.0.attention.output.dense", "roberta.encoder.layer.0.output.dense"], feedForward);
@@ -132,7 +135,7 @@ public sealed class AdapterConfigReaderTests : IDisposable
     [Fact]
     public void PissaWithIterations_SavesItsInitialisationName()
     {
-        var fixture = Path.Combine(AppContext.BaseDirectory, "fixtures", "peft", "roberta_cls__base", "base");
+        var fixture = BaseModel;
         var (model, _) = Pretrained.Load(fixture);
         var adapter = Path.Combine(_dir, "adapter");
         PeftModel.Create(model, new PeftOptions { Method = "pissa", Targets = TargetSpec.Parse("query,value"), PissaIterations = 4 }).SaveAdapter(adapter);
