@@ -80,7 +80,23 @@ public sealed record ConfigKey(string Model, string Method, string Targets, int 
         if ((c = a.Rank.CompareTo(b.Rank)) != 0) return c;
         if ((c = a.Lambda.CompareTo(b.Lambda)) != 0) return c;
         if ((c = a.LearningRate.CompareTo(b.LearningRate)) != 0) return c;
-        return string.CompareOrdinal(a.Rest, b.Rest);
+        return CompareRest(a.Rest, b.Rest);
+    }
+
+    /// <summary>Setting by setting, numbers by value ("alpha=8" before "alpha=16"), other values as text.</summary>
+    private static int CompareRest(string a, string b)
+    {
+        var (x, y) = (a.Split(' '), b.Split(' '));
+        for (var i = 0; i < Math.Min(x.Length, y.Length); i++)
+        {
+            var (u, v) = (x[i][(x[i].IndexOf('=') + 1)..], y[i][(y[i].IndexOf('=') + 1)..]);
+            var c = double.TryParse(u, NumberStyles.Float, CultureInfo.InvariantCulture, out var p)
+                    && double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var q)
+                ? p.CompareTo(q)
+                : string.CompareOrdinal(x[i], y[i]);
+            if (c != 0) return c;
+        }
+        return x.Length.CompareTo(y.Length);
     }
 
     private static int MethodRank(string method)

@@ -317,8 +317,9 @@ public sealed partial class HubClient : IDisposable
         var detail = $"{status} {response.ReasonPhrase}{(code != null ? $" ({code})" : "")} from {response.RequestMessage?.RequestUri}";
         throw status switch
         {
+            // The Hub answers 401 for a repository that does not exist as for a private one, so the message says both.
             401 or 403 => new HubException(HubErrorKind.Unauthorized,
-                $"{what}: {detail}. The repository is private or gated: set HF_TOKEN to a token with access."),
+                $"{what}: {detail}. Either no such repository exists (check the id), or it is private or gated: then set HF_TOKEN to a token with access."),
             404 => new HubException(HubErrorKind.NotFound, $"{what}: {detail}. Check the repository id, revision and file name."),
             _ => new HubException(HubErrorKind.Protocol, $"{what}: {detail}."),
         };

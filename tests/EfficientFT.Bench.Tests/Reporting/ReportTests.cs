@@ -61,9 +61,9 @@ public sealed class ReportTests : IDisposable
             .. Seeds("mrpc", "q,k,v", 12, [0.64, 0.66]).Select(r => With(r, 8)),
         ];
         var table = ResultsTable.Build(runs);
-        Assert.Equal(["LoRA q,k,v r=8 λ=1", "LoRA q,v r=8 λ=1 alpha=16", "LoRA q,v r=8 λ=1 alpha=8"], table.Rows.Select(r => table.Label(r.Key)));
-        Assert.Equal([75.0, 81.0, 71.0], table.Rows.Select(r => r.Cells["rte"].Mean), new ToleranceComparer(1e-9));
-        Assert.Equal([65.0, 51.0, 61.0], table.Rows.Select(r => r.Cells["mrpc"].Mean), new ToleranceComparer(1e-9));
+        Assert.Equal(["LoRA q,k,v r=8 λ=1", "LoRA q,v r=8 λ=1 alpha=8", "LoRA q,v r=8 λ=1 alpha=16"], table.Rows.Select(r => table.Label(r.Key)));
+        Assert.Equal([75.0, 71.0, 81.0], table.Rows.Select(r => r.Cells["rte"].Mean), new ToleranceComparer(1e-9));
+        Assert.Equal([65.0, 61.0, 51.0], table.Rows.Select(r => r.Cells["mrpc"].Mean), new ToleranceComparer(1e-9));
 
         var (md, _) = Report.Write(runs, _dir);
         var text = File.ReadAllText(md);
