@@ -81,7 +81,13 @@ public static class BenchGrid
                 cancelled = true;
                 break;
             }
-            store.Write(record);
+            // Another process may have completed the run meanwhile (a --jobs worker orphaned by a killed parent,
+            // finishing its last step while a rerun's worker failed to restore the checkpoints it removed): its
+            // result stands, rather than the failure that lost the race.
+            if (record.Status == RunStatus.Failed && store.Read([run.Id]) is [{ Status: RunStatus.Completed } made])
+                record = made;
+            else
+                store.Write(record);
             store.Event("end", run.Id, record.Status);
             if (record.Status != RunStatus.Failed) store.RemoveWork(run.Id);
             ran++;

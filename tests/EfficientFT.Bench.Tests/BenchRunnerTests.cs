@@ -136,6 +136,23 @@ public sealed class BenchRunnerTests : IDisposable
         Assert.False(Directory.Exists(store.WorkDirectory(run.Id)));
     }
 
+    /// <summary>A run that fails while another process completes it (written here as the run starts) keeps the completed result.</summary>
+    [Fact]
+    public void A_failure_does_not_overwrite_a_result_another_process_completed_meanwhile()
+    {
+        var assets = TinyBench.CreateAssets(_dir);
+        var plan = BenchSpec.Parse(Spec, "tiny.yaml", "tiny").Expand();
+        var runner = new BenchRunner(new TaskCatalog(assets, null));
+        var store = new ResultsStore(Path.Combine(_dir, "results"));
+        var gate = plan.Runs.Single(r => r.Settings.Targets == "gate");
+        var other = new RunRecord { Id = gate.Id, Settings = gate.Settings, Status = RunStatus.Completed, CodeVersion = "other process", Headline = 0.5 };
+
+        var outcome = BenchGrid.Run(plan, Shard.All, store, runner, started: run => { if (run.Id == gate.Id) store.Write(other); });
+
+        var kept = Assert.Single(outcome.Records, r => r.Id == gate.Id);
+        Assert.Equal((RunStatus.Completed, "other process"), (kept.Status, kept.CodeVersion));
+    }
+
     [Fact]
     public void Gradient_checkpointing_gives_the_same_run()
     {
