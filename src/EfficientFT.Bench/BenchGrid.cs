@@ -58,7 +58,7 @@ public static class BenchGrid
         store.RemoveStaleTemporaries(mine.Select(r => r.Id));
         var statuses = store.Statuses();
         var done = mine.Select(r => r.Id)
-            .Where(id => statuses.TryGetValue(id, out var status) && !(retryFailed && status == RunStatus.Failed)).ToHashSet(StringComparer.Ordinal);
+            .Where(id => statuses.TryGetValue(id, out var status) && ResultsStore.Skips(status, retryFailed)).ToHashSet(StringComparer.Ordinal);
         var skipped = done.Count;
         // A process killed between writing a result and removing its checkpoints leaves them behind. A failed run's
         // stay: the failure may have been passing (memory, a full disk), and a retry resumes from them.

@@ -48,30 +48,16 @@ public sealed class ResultsStore
     public Dictionary<string, string> Statuses()
     {
         var statuses = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var record in Readable()) statuses[record.Id] = record.Status;
+        foreach (var record in ReadAll(_ => { })) statuses[record.Id] = record.Status;
         return statuses;
     }
 
-    /// <summary>The ids a pass skips: those with a result, less the failed ones when <paramref name="retryFailed"/>.</summary>
-    public HashSet<string> FinishedIds(bool retryFailed = false) =>
-        Statuses().Where(kv => !(retryFailed && kv.Value == RunStatus.Failed)).Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
+    /// <summary>Whether a pass skips a run with a result of this status: yes, unless it failed and failures are retried.</summary>
+    public static bool Skips(string status, bool retryFailed) => !(retryFailed && status == RunStatus.Failed);
 
-    private IEnumerable<RunRecord> Readable()
-    {
-        foreach (var file in Directory.EnumerateFiles(RunsDirectory, "*.json"))
-        {
-            RunRecord record;
-            try
-            {
-                record = RunRecordJson.Read(file);
-            }
-            catch (InvalidDataException)
-            {
-                continue;
-            }
-            yield return record;
-        }
-    }
+    /// <summary>The ids a pass skips (see <see cref="Skips"/>).</summary>
+    public HashSet<string> FinishedIds(bool retryFailed = false) =>
+        Statuses().Where(kv => Skips(kv.Value, retryFailed)).Select(kv => kv.Key).ToHashSet(StringComparer.Ordinal);
 
     /// <summary>
     /// The results of <paramref name="ids"/> that have one, in that order: a grid's own, so that an unreadable file of

@@ -77,13 +77,12 @@ public static class AdapterConfigReader
     {
         if (config["bias"] is { } bias && bias.GetValue<string>() != "none")
             throw new NotSupportedException($"bias \"{bias.GetValue<string>()}\" (trained biases) is not supported; only \"none\" is.");
-        foreach (var key in (ReadOnlySpan<string>)["lora_bias", "use_dora_bias"])
-            if (config[key] is { } flag && flag.GetValueKind() == JsonValueKind.True)
-                throw new NotSupportedException($"{key} (a trained bias on lora_B) is not supported.");
+        if (config["lora_bias"] is { } flag && flag.GetValueKind() == JsonValueKind.True)
+            throw new NotSupportedException("lora_bias (a trained bias on lora_B) is not supported.");
         foreach (var key in (ReadOnlySpan<string>)["exclude_modules", "trainable_token_indices"])
             if (config[key] is { } value && value.GetValueKind() != JsonValueKind.Null && value is not JsonArray { Count: 0 } && !(value.GetValueKind() == JsonValueKind.String && value.GetValue<string>().Length == 0))
                 throw new NotSupportedException($"{key} is not supported.");
-        // layers_to_transform counts the blocks of a list named like this; TargetSpec.LayerOf knows these names.
+        // layers_to_transform counts the blocks of a list named like this; TargetSpec.LayerOf finds those it knows.
         var layerLists = config["layers_pattern"] switch
         {
             null => [],
@@ -91,8 +90,8 @@ public static class AdapterConfigReader
             var v when v.GetValueKind() == JsonValueKind.String => [v.GetValue<string>()],
             _ => throw new InvalidDataException("layers_pattern is neither a name nor a list of names"),
         };
-        if (layerLists.FirstOrDefault(l => l.Length > 0 && l is not ("layer" or "layers" or "h" or "blocks")) is { } unknown)
-            throw new NotSupportedException($"layers_pattern \"{unknown}\" is not supported (layer, layers, h and blocks are).");
+        if (layerLists.FirstOrDefault(l => l.Length > 0 && !TargetSpec.LayerListNames.Contains(l)) is { } unknown)
+            throw new NotSupportedException($"layers_pattern \"{unknown}\" is not supported ({string.Join(", ", TargetSpec.LayerListNames)} are).");
     }
 
     private static PeftOptions LoraOptions(JsonObject config, TargetSpec targets)

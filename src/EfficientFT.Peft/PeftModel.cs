@@ -179,32 +179,28 @@ public sealed class PeftModel : IStepHook
     public void SaveAdapter(string directory)
     {
         // The config first: a method that cannot be saved refuses there, before any file is written.
-        var config = Method.AdapterConfig(Options, Options.Targets.ResolvedNames(Model.NamedModules().Select(m => m.Path)),
-            Model.HeadModules, Model.PeftTaskType);
+        var config = AdapterConfig(Options.Targets);
+        // Layers peft cannot take as layers_to_transform (beside a regular expression, which it refuses, or for IA³,
+        // whose config has no such field) are said by naming the modules they select in full, a form peft takes (and
+        // this reader takes back).
+        var regex = config["target_modules"] is JsonValue named && named.GetValueKind() == JsonValueKind.String;
+        if (Options.Targets.Layers != null && config.ContainsKey("target_modules") && (regex || !config.ContainsKey("layers_to_transform")))
+            config = AdapterConfig(new TargetSpec(Targets.Select(t => t.Path).ToList()));
         Directory.CreateDirectory(directory);
         SafeTensorsWriter.Save(Path.Combine(directory, "adapter_model.safetensors"),
             Method is IAdapterExporter exporter
                 ? exporter.TensorsToSave(Trainable).Concat(Buffers.Select(p => KeyValuePair.Create(p.Name, p.Value)))
                 : Trainable.Concat(Buffers).Select(p => KeyValuePair.Create(p.Name, p.Value)));
-        // Layers peft cannot take as layers_to_transform (beside a regular expression, which it refuses, or for IA³,
-        // whose config has no such field) are said by naming the modules they select in full, a form peft takes (and
-        // this reader takes back).
-        var regex = config["target_modules"] is JsonValue t0 && t0.GetValueKind() == JsonValueKind.String;
-        if (Options.Targets.Layers != null && config.ContainsKey("target_modules") && (regex || !config.ContainsKey("layers_to_transform")))
-        {
-            config["target_modules"] = new JsonArray(Targets.Select(t => (JsonNode?)t.Path).ToArray());
-            if (config.ContainsKey("layers_to_transform")) config["layers_to_transform"] = null;
-            // IA³'s feed-forward list must then be a subset of that list, so it names the same modules.
-            if (config.ContainsKey("feedforward_modules"))
-                config["feedforward_modules"] = new JsonArray(Targets.Where(t => t.Layer.Adapter is Ia3Adapter { IsFeedForward: true })
-                    .Select(t => (JsonNode?)t.Path).ToArray());
-        }
         // MPC_n changes the function the adapter computes, which peft's config cannot say; MPC_o and MPC_d only
         // shaped training, and their adapters are plain peft adapters.
         if (Options.Mpc is { Kind: MpcKind.Nonlinear } nonlinear) config[AdapterConfigReader.MpcNonlinearGainKey] = nonlinear.Coefficient;
         var text = config.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
         AtomicFile.WriteAllText(Path.Combine(directory, "adapter_config.json"), text);
     }
+
+    /// <summary>The method's adapter_config.json for these options with <paramref name="targets"/> as what they target.</summary>
+    private JsonObject AdapterConfig(TargetSpec targets) => Method.AdapterConfig(Options with { Targets = targets },
+        targets.ResolvedNames(Model.NamedModules().Select(m => m.Path)), Model.HeadModules, Model.PeftTaskType);
 
     /// <summary>
     /// Installs an adapter saved by peft or by <see cref="SaveAdapter"/> on <paramref name="model"/> and loads its tensors.

@@ -22,7 +22,13 @@ public sealed record TargetSpec(IReadOnlyList<string> Modules, string? Pattern =
         ["down"] = ["output.dense", "down_proj"],
     };
 
-    private static readonly Regex LayerIndex = new(@"(?:^|\.)(?:layer|layers|h|blocks)\.(\d+)\.", RegexOptions.Compiled);
+    /// <summary>
+    /// The names a model gives its list of blocks (RoBERTa's layer, LLaMA's layers, GPT-2's h, …): the layers_pattern
+    /// values this reads layer indices under.
+    /// </summary>
+    public static readonly IReadOnlyList<string> LayerListNames = ["layer", "layers", "h", "blocks"];
+
+    private static readonly Regex LayerIndex = new($@"(?:^|\.)(?:{string.Join("|", LayerListNames)})\.(\d+)\.", RegexOptions.Compiled);
 
     /// <summary>"q,v" or "query,value" (comma-separated names).</summary>
     public static TargetSpec Parse(string modules, string? pattern = null, IReadOnlyList<int>? layers = null) =>

@@ -104,7 +104,6 @@ public static class JsonlBatchReader
         return v;
     }
 
-
     private static void RequireAllOrNone(string path, List<Row> rows, Func<Row, bool> has, string field)
     {
         var with = rows.Count(has);

@@ -24,10 +24,11 @@ public sealed class Ia3 : IPeftMethod
 
     public IReadOnlyList<PeftParameter> Apply(PretrainedModel model, IReadOnlyList<(string Path, Linear Layer)> targets, PeftOptions options)
     {
+        var feedForward = options.FeedForwardModules ?? DefaultFeedForward;
         var trained = new List<PeftParameter>();
         foreach (var (path, layer) in targets)
         {
-            var isFeedForward = options.FeedForwardModules is { } named ? named.Any(f => path.EndsWith(f, StringComparison.Ordinal)) : IsDefaultFeedForward(path);
+            var isFeedForward = IsFeedForward(path, feedForward);
             var scale = Tensor.Parameter(isFeedForward ? Tensor.Ones(1, layer.InFeatures) : Tensor.Ones(layer.OutFeatures, 1));
             layer.Adapter = new Ia3Adapter(scale, isFeedForward);
             trained.Add(new PeftParameter(PeftModel.AdapterKey(path, "ia3_l"), scale, TargetSpec.RoleOf(path), "ia3_l"));
@@ -35,27 +36,32 @@ public sealed class Ia3 : IPeftMethod
         return trained;
     }
 
-    private static bool IsDefaultFeedForward(string name) => DefaultFeedForward.Any(f => name.EndsWith(f, StringComparison.Ordinal));
+    /// <summary>peft's test, a plain suffix match, so a name and a module path it names agree.</summary>
+    private static bool IsFeedForward(string name, IReadOnlyList<string> feedForward) =>
+        feedForward.Any(f => name.EndsWith(f, StringComparison.Ordinal));
 
-    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string? taskType) => new()
+    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string? taskType)
     {
-        ["auto_mapping"] = null,
-        ["base_model_name_or_path"] = "",
-        ["exclude_modules"] = null,
-        ["fan_in_fan_out"] = false,
-        // The targets Apply scales on the input side. peft wants them as a subset of target_modules, spelled as there
-        // ("attention.output.dense" for o); a pattern has no such list, and the defaults then select as Apply did.
-        ["feedforward_modules"] = new JsonArray((options.FeedForwardModules
-                ?? (options.Targets.Pattern != null ? DefaultFeedForward : targetModules.Where(IsDefaultFeedForward).ToList()))
-            .Select(m => (JsonNode?)m).ToArray()),
-        ["inference_mode"] = true,
-        ["init_ia3_weights"] = true,
-        ["modules_to_save"] = modulesToSave.Count == 0 ? null : new JsonArray(modulesToSave.Select(m => (JsonNode?)m).ToArray()),
-        ["peft_type"] = "IA3",
-        ["revision"] = null,
-        ["target_modules"] = options.Targets.Pattern is { } pattern ? pattern : new JsonArray(targetModules.Select(m => (JsonNode?)m).ToArray()),
-        ["task_type"] = taskType,
-    };
+        var feedForward = options.FeedForwardModules ?? DefaultFeedForward;
+        return new JsonObject
+        {
+            ["auto_mapping"] = null,
+            ["base_model_name_or_path"] = "",
+            ["exclude_modules"] = null,
+            ["fan_in_fan_out"] = false,
+            // The targets Apply scales on the input side. peft wants them as a subset of target_modules, spelled as there
+            // ("attention.output.dense" for o, or full paths); a pattern has no such list, and the names select as in Apply.
+            ["feedforward_modules"] = new JsonArray((options.Targets.Pattern != null ? feedForward : targetModules.Where(t => IsFeedForward(t, feedForward)))
+                .Select(m => (JsonNode?)m).ToArray()),
+            ["inference_mode"] = true,
+            ["init_ia3_weights"] = true,
+            ["modules_to_save"] = modulesToSave.Count == 0 ? null : new JsonArray(modulesToSave.Select(m => (JsonNode?)m).ToArray()),
+            ["peft_type"] = "IA3",
+            ["revision"] = null,
+            ["target_modules"] = options.Targets.Pattern is { } pattern ? pattern : new JsonArray(targetModules.Select(m => (JsonNode?)m).ToArray()),
+            ["task_type"] = taskType,
+        };
+    }
 }
 
 /// <summary>One (IA)³ vector on a linear layer: it scales the layer's input (feed-forward) or its output, bias included.</summary>
