@@ -22,6 +22,10 @@ internal sealed class BpeModel : ITokenizerModel
     private readonly int[] _byteIds;
     private readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
 
+    // ConcurrentDictionary.Count takes every one of its locks (up to 1,024), which cost each cache miss more than
+    // encoding the word; the entries are counted here instead.
+    private int _cached;
+
     /// <exception cref="FormatException">A merge names a token, or produces one, that is not in the vocabulary.</exception>
     public BpeModel(Vocabulary vocabulary, IReadOnlyList<(string Left, string Right)> merges, BpeOptions options)
     {
@@ -39,8 +43,8 @@ internal sealed class BpeModel : ITokenizerModel
             if (right.Length < prefixLength)
                 throw new FormatException($"merge {rank} ('{left}' '{right}') is shorter than the subword prefix.");
             var merged = Require(left + right[prefixLength..], rank);
-            // A pair listed twice keeps its first (lowest) rank.
-            _merges.TryAdd(Pair(leftId, rightId), ((long)rank << 32) | (uint)merged);
+            // A pair listed twice keeps its last rank, as tokenizers' BpeBuilder, which collects the merges into a map.
+            _merges[Pair(leftId, rightId)] = ((long)rank << 32) | (uint)merged;
         }
 
         _byteIds = new int[256];
@@ -66,8 +70,8 @@ internal sealed class BpeModel : ITokenizerModel
         if (!_cache.TryGetValue(word, out var result))
         {
             result = Encode(word);
-            if (word.Length < MaxCachedLength && _cache.Count < CacheCapacity)
-                _cache.TryAdd(word, result);
+            if (word.Length < MaxCachedLength && Volatile.Read(ref _cached) < CacheCapacity && _cache.TryAdd(word, result))
+                Interlocked.Increment(ref _cached);
         }
         foreach (var id in result)
         {

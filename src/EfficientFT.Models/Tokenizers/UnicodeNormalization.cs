@@ -83,20 +83,26 @@ internal static class UnicodeNormalization
 
     private static void ReorderCombiningMarks(Tables tables, List<int> cps)
     {
-        // Insertion sort by combining class within each run of non-starters; stable, as the algorithm requires.
-        for (var i = 1; i < cps.Count; i++)
+        // Each run of non-starters sorted by combining class, stably as the algorithm requires. A sort rather than an
+        // insertion sort keeps a long run of marks ("Zalgo" text) O(n log n) instead of quadratic.
+        var start = 0;
+        while (start < cps.Count)
         {
-            var ccc = tables.CombiningClass(cps[i]);
-            if (ccc == 0)
-                continue;
-            var j = i;
-            var cp = cps[i];
-            while (j > 0 && tables.CombiningClass(cps[j - 1]) > ccc)
+            if (tables.CombiningClass(cps[start]) == 0)
             {
-                cps[j] = cps[j - 1];
-                j--;
+                start++;
+                continue;
             }
-            cps[j] = cp;
+            var end = start + 1;
+            while (end < cps.Count && tables.CombiningClass(cps[end]) != 0)
+                end++;
+            if (end - start > 1)
+            {
+                var run = cps.GetRange(start, end - start).OrderBy(tables.CombiningClass).ToList();
+                for (var i = 0; i < run.Count; i++)
+                    cps[start + i] = run[i];
+            }
+            start = end;
         }
     }
 

@@ -22,6 +22,20 @@ public sealed class UnicodeNormalizationTests
     public void Normalize_GivesTheStandardForm(string input, NormalizationForm form, string expected) =>
         Assert.Equal(expected, UnicodeNormalization.Normalize(input, form));
 
+    /// <summary>
+    /// A long run of alternating combining marks, acute (class 230) and grave below (class 220), comes out in canonical
+    /// order: every 220 before every 230, the base letters in place. The run is long enough that a quadratic
+    /// reordering would take minutes.
+    /// </summary>
+    [Fact]
+    public void ALongRunOfCombiningMarks_ReordersStablyByClass()
+    {
+        const int pairs = 20_000;
+        var input = "a" + string.Concat(Enumerable.Repeat("\u0301\u0316", pairs)) + "b";
+        var expected = "a" + new string('\u0316', pairs) + new string('\u0301', pairs) + "b";
+        Assert.Equal(expected, UnicodeNormalization.Normalize(input, NormalizationForm.FormD));
+    }
+
     [Fact]
     public void StripNonSpacingMarks_RemovesAccentsButKeepsBaseLetters() =>
         Assert.Equal("cafe naive Angstrom", UnicodeNormalization.StripNonSpacingMarks("café naïve Ångström"));

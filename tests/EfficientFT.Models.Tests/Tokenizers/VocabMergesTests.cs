@@ -33,6 +33,16 @@ public sealed class VocabMergesTests : IDisposable
         Assert.Equal(["hello", "Ġwor", "l", "d"], encoding.Tokens);
     }
 
+    /// <summary>A pair listed twice ranks where it is listed last, as tokenizers' BpeBuilder collects the merges into a map.</summary>
+    [Fact]
+    public void AMergeListedTwice_TakesItsLastRank()
+    {
+        const string vocab = """{"a": 0, "b": 1, "c": 2, "ab": 3, "bc": 4}""";
+        // First listing of "a b" outranks "b c"; the second listing comes after it, so "b c" wins for "abc".
+        Assert.Equal(["a", "bc"], Load(vocab, "#version: 0.2\na b\nb c\na b\n").Encode("abc").Tokens);
+        Assert.Equal(["ab", "c"], Load(vocab, "#version: 0.2\na b\nb c\n").Encode("abc").Tokens);
+    }
+
     [Fact]
     public void Decode_RestoresTheText() => Assert.Equal("hello world", Load().Decode([11, 14, 2, 7]));
 
