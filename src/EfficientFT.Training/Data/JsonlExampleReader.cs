@@ -4,7 +4,9 @@ namespace EfficientFT.Training.Data;
 
 /// <summary>
 /// Reads JSON Lines as Hugging Face datasets' to_json writes them: one object per line with the task's sentence keys
-/// and an int label or a label name (a float score for regression). Rows labelled -1 are the unlabeled test split and are skipped.
+/// and an int label or a label name (a float score for regression). Rows labelled -1 are the unlabeled test split and are
+/// skipped; for regression, where -1 can be a score (a polarity in [-1, 1]), only a file whose every score is -1 is
+/// read as unlabeled.
 /// </summary>
 public static class JsonlExampleReader
 {
@@ -13,6 +15,7 @@ public static class JsonlExampleReader
     public static IReadOnlyList<TextExample> Read(GlueTask task, string path)
     {
         var examples = new List<TextExample>();
+        var unlabeledScores = 0;
         long line = 0;
         foreach (var text in File.ReadLines(path))
         {
@@ -41,6 +44,11 @@ public static class JsonlExampleReader
                 }
 
                 var label = Label(task, Property(row, task.LabelKey, path, line), path, line);
+                if (task.IsRegression && label == Unlabeled)
+                {
+                    unlabeledScores++;
+                }
+
                 if (label is { } value)
                 {
                     examples.Add(new TextExample(
@@ -51,7 +59,7 @@ public static class JsonlExampleReader
             }
         }
 
-        return examples;
+        return unlabeledScores == examples.Count ? [] : examples;
     }
 
     private static JsonElement Property(JsonElement row, string key, string path, long line) =>
@@ -80,8 +88,7 @@ public static class JsonlExampleReader
 
         if (task.IsRegression)
         {
-            var score = value.GetDouble();
-            return score == Unlabeled ? null : (float)score;
+            return (float)value.GetDouble();
         }
 
         if (!value.TryGetInt32(out var id))

@@ -10,6 +10,13 @@ public static class CorrelationMetrics
     public static double Pearson(ReadOnlySpan<double> predictions, ReadOnlySpan<double> references)
     {
         Inputs.CheckPaired(predictions.Length, references.Length);
+        // Tested on the values, as scipy does: the mean of n copies of c is not always c in floating point, and the
+        // deviations from it would then give a small noise correlation instead of NaN.
+        if (IsConstant(predictions) || IsConstant(references))
+        {
+            return double.NaN;
+        }
+
         var predictedMean = Mean(predictions);
         var referenceMean = Mean(references);
         double cross = 0, predictedSquares = 0, referenceSquares = 0;
@@ -22,13 +29,21 @@ public static class CorrelationMetrics
             referenceSquares += r * r;
         }
 
-        if (predictedSquares == 0 || referenceSquares == 0)
-        {
-            return double.NaN;
-        }
-
         // Rounding can push |r| a hair past 1 for (anti-)proportional inputs.
         return Math.Clamp(cross / Math.Sqrt(predictedSquares * referenceSquares), -1.0, 1.0);
+    }
+
+    private static bool IsConstant(ReadOnlySpan<double> values)
+    {
+        foreach (var v in values)
+        {
+            if (v != values[0])
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Pearson of the ranks, tied values sharing the mean of the ranks they span (scipy's rankdata "average").</summary>

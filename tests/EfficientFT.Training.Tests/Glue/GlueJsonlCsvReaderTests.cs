@@ -30,7 +30,19 @@ public sealed class GlueJsonlCsvReaderTests : IDisposable
             {"sentence1":"x","sentence2":"y","label":-1.0,"idx":2}
             """);
 
-        Assert.Equal([5.0f, 3.8f], JsonlExampleReader.Read(GlueTasks.Stsb, path).Select(e => e.Label));
+        Assert.Equal([5.0f, 3.8f, -1f], JsonlExampleReader.Read(GlueTasks.Stsb, path).Select(e => e.Label));
+    }
+
+    /// <summary>-1 can be a score (a polarity in [-1, 1]); only a file scored -1 throughout is GLUE's unlabelled test split.</summary>
+    [Fact]
+    public void Jsonl_ReadsAFileScoredMinusOneThroughoutAsUnlabelled()
+    {
+        var path = _files.Write("stsb-test.jsonl", """
+            {"sentence1":"x","sentence2":"y","label":-1.0,"idx":0}
+            {"sentence1":"z","sentence2":"w","label":-1,"idx":1}
+            """);
+
+        Assert.Empty(JsonlExampleReader.Read(GlueTasks.Stsb, path));
     }
 
     [Fact]

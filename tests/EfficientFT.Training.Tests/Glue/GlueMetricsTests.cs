@@ -81,6 +81,9 @@ public sealed class GlueMetricsTests
     {
         Assert.True(double.IsNaN(CorrelationMetrics.Pearson([2, 2, 2], [1, 2, 3])));
         Assert.True(double.IsNaN(CorrelationMetrics.Spearman([1, 2, 3], [5, 5, 5])));
+        // 1,500 copies of 0.1 sum to a mean that is not 0.1 in floating point; the result must still be NaN, not noise.
+        var constant = Enumerable.Repeat(0.1, 1500).ToArray();
+        Assert.True(double.IsNaN(CorrelationMetrics.Pearson(constant, Enumerable.Range(0, 1500).Select(i => (double)i).ToArray())));
     }
 
     [Fact]
