@@ -16,6 +16,12 @@ public sealed class BenchCommandTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     /// <summary>Starts the built eft (eft.dll beside the tests) with EFT_ASSETS set; output is collected.</summary>
+    /// <summary>What the process wrote so far: its lines arrive on other threads, so the builder is read under its lock.</summary>
+    private static string Text(System.Text.StringBuilder output)
+    {
+        lock (output) return output.ToString();
+    }
+
     private static Process StartEft(string assets, System.Text.StringBuilder output, params string[] args)
     {
         var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
@@ -55,7 +61,7 @@ public sealed class BenchCommandTests : IDisposable
             var clock = Stopwatch.StartNew();
             while (!first.HasExited && (!Directory.Exists(runs) || Directory.GetFiles(runs, "*.json").Length < 2) && clock.Elapsed < TimeSpan.FromSeconds(60))
                 Thread.Sleep(10);
-            Assert.False(first.HasExited, $"the grid ended before it could be killed:\n{output}");
+            Assert.False(first.HasExited, $"the grid ended before it could be killed:\n{Text(output)}");
             first.Kill(entireProcessTree: true);
             first.WaitForExit();
         }
@@ -66,11 +72,11 @@ public sealed class BenchCommandTests : IDisposable
         output.Clear();
         using (var second = StartEft(assets, output, "bench", spec, "--results", results))
         {
-            Assert.True(second.WaitForExit(120_000), output.ToString());
+            Assert.True(second.WaitForExit(120_000), Text(output));
             second.WaitForExit();
-            Assert.True(second.ExitCode == 0, output.ToString());
+            Assert.True(second.ExitCode == 0, Text(output));
         }
-        Assert.Contains($"{before.Count} finished run(s) skipped", output.ToString());
+        Assert.Contains($"{before.Count} finished run(s) skipped", Text(output));
         var after = Directory.GetFiles(runs).Select(RunRecordJson.Read).ToList();
         Assert.Equal(ids.Order(), after.Select(r => r.Id).Order());
         Assert.All(after, r => Assert.Equal(RunStatus.Completed, r.Status));
@@ -97,9 +103,9 @@ public sealed class BenchCommandTests : IDisposable
         var output = new System.Text.StringBuilder();
         using (var bench = StartEft(assets, output, "bench", spec, "--results", results))
         {
-            Assert.True(bench.WaitForExit(120_000), output.ToString());
+            Assert.True(bench.WaitForExit(120_000), Text(output));
             bench.WaitForExit();
-            Assert.True(bench.ExitCode == 0, output.ToString());
+            Assert.True(bench.ExitCode == 0, Text(output));
         }
         var ids = BenchSpec.Load(spec).Expand().Runs.Select(r => r.Id).Order().ToList();
         Assert.Equal(ids, new ResultsStore(results).ReadAll().Select(r => r.Id).Order());
@@ -107,7 +113,7 @@ public sealed class BenchCommandTests : IDisposable
             .Where(e => e["event"]!.GetValue<string>() == "start").ToList();
         Assert.Equal(ids, starts.Select(e => e["id"]!.GetValue<string>()).Order());
         Assert.Equal(2, starts.Select(e => e["pid"]!.GetValue<int>()).Distinct().Count());
-        Assert.True(File.Exists(Path.Combine(results, "report.html")), output.ToString());
+        Assert.True(File.Exists(Path.Combine(results, "report.html")), Text(output));
     }
 
     [Fact]
@@ -133,7 +139,7 @@ public sealed class BenchCommandTests : IDisposable
                 : [];
             while (Pids().Count < 2 && !bench.HasExited && clock.Elapsed < TimeSpan.FromSeconds(60)) Thread.Sleep(20);
             workers = Pids();
-            Assert.True(workers.Count == 2, output.ToString());
+            Assert.True(workers.Count == 2, Text(output));
             bench.Kill(entireProcessTree: false);
             // With a timeout: the parameterless wait also waits for the redirected output to close, which workers
             // holding the inherited stderr would delay until they end.
@@ -191,7 +197,7 @@ public sealed class BenchCommandTests : IDisposable
     public void On_a_terminal_the_grid_shows_progress_for_the_grid_and_the_current_run()
     {
         var results = Path.Combine(_dir, "progress-results");
-        BenchCommand.InteractiveOverride = true;
+        ConsoleRun.InteractiveOverride = true;
         int code;
         string text;
         try
@@ -200,7 +206,7 @@ public sealed class BenchCommandTests : IDisposable
         }
         finally
         {
-            BenchCommand.InteractiveOverride = null;
+            ConsoleRun.InteractiveOverride = null;
         }
         Assert.True(code == 0, text);
         Assert.Contains("grid (0 skipped)", text);
@@ -221,7 +227,7 @@ public sealed class BenchCommandTests : IDisposable
     {
         var results = Path.Combine(_dir, "jobs-progress-results");
         var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path ? path : "dotnet";
-        BenchCommand.InteractiveOverride = true;
+        ConsoleRun.InteractiveOverride = true;
         BenchJobs.WorkerCommandOverride = (host, ["exec", Path.Combine(AppContext.BaseDirectory, "eft.dll")]);
         int code;
         string text;
@@ -231,7 +237,7 @@ public sealed class BenchCommandTests : IDisposable
         }
         finally
         {
-            BenchCommand.InteractiveOverride = null;
+            ConsoleRun.InteractiveOverride = null;
             BenchJobs.WorkerCommandOverride = null;
         }
         Assert.True(code == 0, text);
@@ -254,7 +260,7 @@ public sealed class BenchCommandTests : IDisposable
         Assert.True(process.WaitForExit(60_000));
         process.WaitForExit();
         Assert.Equal(2, process.ExitCode);
-        Assert.Matches($@"{spec}:5:\d+: tasks: unknown task 'nosuch'", output.ToString());
+        Assert.Matches($@"{spec}:5:\d+: tasks: unknown task 'nosuch'", Text(output));
         Assert.False(Directory.Exists(Path.Combine(_dir, "r", "runs")) && Directory.EnumerateFiles(Path.Combine(_dir, "r", "runs")).Any());
     }
 }
