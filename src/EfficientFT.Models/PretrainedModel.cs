@@ -32,6 +32,17 @@ public abstract class PretrainedModel : Module
     public abstract ModelOutput Forward(ModelBatch batch, ForwardContext context);
 
     /// <summary>
+    /// How many targets the batch's loss averages over (labels other than −100; for a causal LM, after the shift), so
+    /// that a step of several micro-batches can weigh each target the same.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The batch lacks the kind of labels this model's loss reads.</exception>
+    public virtual int LossItems(ModelBatch batch) => throw new NotSupportedException($"{Architecture} computes no loss.");
+
+    /// <summary>The token labels other than −100 of a language model's batch, or the error that it has none.</summary>
+    protected int CountTokenTargets(int[]? labels) => labels?.Count(l => l != -100)
+        ?? throw new InvalidDataException($"{Architecture} trains on token labels (\"labels\"), and the rows have none: nothing to train on.");
+
+    /// <summary>
     /// Names in a checkpoint that this model deliberately does not use (for example RoBERTa's pooler, which the
     /// classification and masked-LM heads never read). They are skipped without a warning.
     /// </summary>

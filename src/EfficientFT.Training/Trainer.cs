@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
@@ -22,7 +24,7 @@ namespace EfficientFT.Training;
 /// generator seeded from (seed, e) and the dropout of optimizer step s draws from one seeded from (seed, s). A resumed
 /// run therefore needs only the step count to continue exactly, and with an <see cref="ICheckpointableOptimizer"/>
 /// (AdamW, GaLore's AdamW) its updates match an uninterrupted run's; another optimizer restarts its moments on resume.
-/// The methods' own step hooks are not checkpointed: AdaLoRA's importance averages and MPC's state restart.
+/// A method's state between steps (<see cref="IStatefulStepHook"/>) is checkpointed beside the trained tensors.
 /// </para>
 /// </summary>
 public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions options)
@@ -39,7 +41,7 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
     public Func<int, IReadOnlyDictionary<string, double>>? Evaluate { get; init; }
 
     /// <summary>Called after every optimizer step with (step, total steps, loss), for progress displays.</summary>
-    public Action<int, int, float>? StepCompleted { get; init; }
+    public Action<int, int, float>? StepCompleted { get; set; }
 
     /// <summary>Trains on the rows of <paramref name="data"/>. A NaN or infinite loss ends the run as diverged rather than throwing.</summary>
     public TrainingResult Train(ModelBatch data, CancellationToken cancellation = default)
@@ -50,8 +52,13 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
         var totalSteps = options.MaxSteps ?? options.Epochs * stepsPerEpoch;
         var losses = new List<float>();
         var evaluations = new List<EvaluationRecord>();
+        var settings = Settings(data);
         var last = options.Resume ? LatestCheckpoint() : null;
-        var firstStep = last == null ? 1 : Restore(last, losses, evaluations) + 1;
+        var firstStep = last == null ? 1 : Restore(last, settings, losses, evaluations) + 1;
+        // More steps than the checkpoint's run continue it (its schedule then runs to the new end); fewer would finish
+        // before the checkpoint and hand back that other run's weights as this one's.
+        if (firstStep - 1 > totalSteps)
+            throw new InvalidDataException($"{last}: taken after step {firstStep - 1}, past this run's {totalSteps} steps; resume with at least as many, or use another output directory.");
 
         var clock = Stopwatch.StartNew();
         var status = TrainingStatus.Completed;
@@ -60,12 +67,15 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
         var stepSeconds = new List<double>();
         var step = firstStep;
         var lastCheckpoint = TimeSpan.Zero;
+        var checkpointed = firstStep - 1;
         using var memory = new StepMemory();
         for (; step <= totalSteps; step++)
         {
             if (cancellation.IsCancellationRequested)
             {
                 status = TrainingStatus.Cancelled;
+                // A run that takes checkpoints keeps the steps it made before it was stopped: a resume continues from here.
+                if (TakesCheckpoints && step - 1 > checkpointed) SaveCheckpoint(step - 1, (step - 2) / stepsPerEpoch, settings, losses, evaluations);
                 break;
             }
             var epoch = (step - 1) / stepsPerEpoch;
@@ -78,13 +88,28 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
             {
                 GradientCheckpointing = options.GradientCheckpointing,
             };
+            var batches = Enumerable.Range(firstMicro, micros).Select(m =>
+            {
+                var rows = order.Skip(m * options.BatchSize).Take(options.BatchSize).ToList();
+                return options.TrimPadding ? data.SelectTrimmed(rows) : data.Select(rows);
+            }).ToList();
+            // Every target of the step weighs the same, however the micro-batches split them (transformers ≥ 4.46 for
+            // language models, num_items_in_batch): a micro-batch whose labels are all −100 adds nothing.
+            var items = batches.Select(peft.Model.LossItems).ToList();
+            var allItems = items.Sum();
             var loss = 0f;
+            var termAdded = false;
             for (var m = 0; m < micros && float.IsFinite(loss); m++)
             {
-                var rows = order.Skip((firstMicro + m) * options.BatchSize).Take(options.BatchSize).ToList();
-                var batch = options.TrimPadding ? data.SelectTrimmed(rows) : data.Select(rows);
-                tokens += batch.AttentionMask.Sum(v => (long)v);
-                loss += MicroStep(batch, context, micros) / micros;
+                if (items[m] == 0) continue;
+                tokens += batches[m].AttentionMask.Sum(v => (long)v);
+                loss += MicroStep(batches[m], context, (float)items[m] / allItems, addTerm: !termAdded);
+                termAdded = true;
+            }
+            if (!termAdded && float.IsFinite(loss) && peft.LossTerm() is { } alone)
+            {
+                loss += alone.Item();
+                if (float.IsFinite(loss)) alone.Backward();
             }
             if (float.IsFinite(loss) && options.MaxGradNorm is { } maxNorm
                 && !double.IsFinite(GradientClipping.ClipGlobalNorm(peft.Trainable.Select(p => p.Value), maxNorm)))
@@ -108,8 +133,9 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
             if (Evaluate != null && options.EvaluateEvery is { } every && step % every == 0) evaluations.Add(new EvaluationRecord(step, Evaluate(step)));
             if ((options.CheckpointEvery is { } stepsApart && step % stepsApart == 0) || clock.Elapsed - lastCheckpoint >= options.CheckpointInterval)
             {
-                SaveCheckpoint(step, epoch, losses, evaluations);
+                SaveCheckpoint(step, epoch, settings, losses, evaluations);
                 lastCheckpoint = clock.Elapsed;
+                checkpointed = step;
             }
         }
         var stepsDone = step - firstStep;
@@ -122,15 +148,18 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
             stepsDone > 0 ? seconds / stepsDone : 0, seconds > 0 ? tokens / seconds : 0, stepSeconds);
     }
 
-    /// <summary>Forward and backward of one micro-batch, its loss scaled by 1/<paramref name="micros"/> so the step sees their mean; returns the unscaled loss.</summary>
-    private float MicroStep(ModelBatch batch, ForwardContext context, int micros)
+    /// <summary>
+    /// Forward and backward of one micro-batch, its mean loss scaled by <paramref name="weight"/> (its share of the
+    /// step's targets), plus the method's loss term once per step (<paramref name="addTerm"/>); returns what it added.
+    /// </summary>
+    private float MicroStep(ModelBatch batch, ForwardContext context, float weight, bool addTerm)
     {
         var loss = peft.Forward(batch, context).Loss ?? throw new InvalidOperationException(
             $"{peft.Model.Architecture}: the batch has no labels, so there is no loss to train on.");
-        if (peft.LossTerm() is { } term) loss = loss + term;
+        if (weight != 1f) loss = loss * weight;
+        if (addTerm && peft.LossTerm() is { } term) loss = loss + term;
         var value = loss.Item();
-        if (!float.IsFinite(value)) return value;
-        (micros == 1 ? loss : loss * (1f / micros)).Backward();
+        if (float.IsFinite(value)) loss.Backward();
         return value;
     }
 
@@ -150,6 +179,8 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
     private void Validate(ModelBatch data)
     {
         data.Validate();
+        if (peft.Model.LossItems(data) == 0)
+            throw new InvalidDataException($"every label of the {data.Batch} rows is −100 (ignored), so there is nothing to train on.");
         if (options.BatchSize < 1 || options.GradientAccumulation < 1)
             throw new ArgumentException($"Batch size {options.BatchSize} and gradient accumulation {options.GradientAccumulation} must be at least 1.");
         if (options.MaxSteps is < 1 || (options.MaxSteps == null && options.Epochs < 1))
@@ -164,6 +195,43 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
             throw new ArgumentException("Checkpoints and resuming need an output directory.");
     }
 
+    /// <summary>
+    /// Everything a resumed run must share with the checkpoint's to continue it: the options that shape the steps, a
+    /// digest of the data, and the caller's <see cref="TrainerOptions.RunSettings"/>. The step count is not among them:
+    /// a run may be resumed to go on for longer.
+    /// </summary>
+    private SortedDictionary<string, string> Settings(ModelBatch data) =>
+        new(options.RunSettings.ToDictionary(), StringComparer.Ordinal)
+        {
+            ["batch_size"] = options.BatchSize.ToString(CultureInfo.InvariantCulture),
+            ["gradient_accumulation"] = options.GradientAccumulation.ToString(CultureInfo.InvariantCulture),
+            ["schedule"] = options.Schedule.ToString().ToLowerInvariant(),
+            ["warmup_steps"] = options.WarmupSteps.ToString(CultureInfo.InvariantCulture),
+            ["max_grad_norm"] = options.MaxGradNorm?.ToString("R", CultureInfo.InvariantCulture) ?? "none",
+            ["shuffle"] = options.Shuffle ? "true" : "false",
+            ["dropout"] = options.Dropout ? "true" : "false",
+            ["data"] = DataDigest(data),
+        };
+
+    /// <summary>The rows' count and a SHA-256 of their ids, masks and labels: the same file gives the same digest.</summary>
+    private static string DataDigest(ModelBatch data)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        void Add<T>(T[]? values, byte tag) where T : unmanaged
+        {
+            hash.AppendData([tag]);
+            if (values != null) hash.AppendData(MemoryMarshal.AsBytes(values.AsSpan()));
+        }
+        Add(data.InputIds, 1);
+        Add(data.AttentionMask, 2);
+        Add(data.ClassLabels, 3);
+        Add(data.RegressionLabels, 4);
+        Add(data.TokenLabels, 5);
+        return string.Create(CultureInfo.InvariantCulture, $"{data.Batch}×{data.Length} rows, sha256 {Convert.ToHexStringLower(hash.GetHashAndReset())[..16]}");
+    }
+
+    private bool TakesCheckpoints => options.OutputDirectory != null && (options.CheckpointEvery != null || options.CheckpointInterval != null);
+
     private string CheckpointDirectory(int step) => Path.Combine(options.OutputDirectory!, $"checkpoint-{step}");
 
     /// <summary>
@@ -171,7 +239,8 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
     /// the optimizer's state and the trainer's. The directory is assembled under a temporary name and renamed, so a
     /// run killed mid-write leaves no checkpoint that looks complete.
     /// </summary>
-    private void SaveCheckpoint(int step, int epoch, IReadOnlyList<float> losses, IReadOnlyList<EvaluationRecord> evaluations)
+    private void SaveCheckpoint(int step, int epoch, IReadOnlyDictionary<string, string> settings, IReadOnlyList<float> losses,
+        IReadOnlyList<EvaluationRecord> evaluations)
     {
         var final = CheckpointDirectory(step);
         var partial = final + ".partial";
@@ -195,6 +264,7 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
             // For people reading the checkpoint; resuming derives the position from the step.
             ["epoch"] = epoch,
             ["seed"] = options.Seed.ToString(CultureInfo.InvariantCulture),
+            ["settings"] = new JsonObject(settings.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
             ["losses"] = new JsonArray(losses.Select(l => (JsonNode?)JsonValue.Create(l)).ToArray()),
             ["evaluations"] = new JsonArray(evaluations.Select(e => (JsonNode?)new JsonObject
             {
@@ -224,11 +294,13 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
 
     private string? LatestCheckpoint() => Checkpoints().FirstOrDefault();
 
-    /// <summary>The complete checkpoints under the output directory, newest first.</summary>
-    private IEnumerable<string> Checkpoints()
+    private IEnumerable<string> Checkpoints() => Checkpoints(options.OutputDirectory!);
+
+    /// <summary>The complete checkpoints (checkpoint-{step} with its trainer state) under a directory, newest first.</summary>
+    public static IReadOnlyList<string> Checkpoints(string outputDirectory)
     {
-        if (!Directory.Exists(options.OutputDirectory)) return [];
-        return Directory.EnumerateDirectories(options.OutputDirectory, "checkpoint-*")
+        if (!Directory.Exists(outputDirectory)) return [];
+        return Directory.EnumerateDirectories(outputDirectory, "checkpoint-*")
             .Select(d => (Dir: d, Step: int.TryParse(Path.GetFileName(d)["checkpoint-".Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var s) ? s : -1))
             .Where(c => c.Step > 0 && File.Exists(Path.Combine(c.Dir, StateFile)))
             .OrderByDescending(c => c.Step)
@@ -237,11 +309,21 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
     }
 
     /// <summary>Loads a checkpoint into the model and optimizer and returns the step it was taken after.</summary>
-    private int Restore(string directory, List<float> losses, List<EvaluationRecord> evaluations)
+    private int Restore(string directory, IReadOnlyDictionary<string, string> settings, List<float> losses, List<EvaluationRecord> evaluations)
     {
-        var (seed, step, savedLosses, savedEvaluations) = ReadState(directory);
+        var (seed, step, savedSettings, savedLosses, savedEvaluations) = ReadState(directory);
         if (seed != options.Seed)
             throw new InvalidDataException($"{directory}: taken with seed {seed}, this run has seed {options.Seed}; the data order would differ.");
+        // A checkpoint from before settings were recorded is taken on trust, as it was then.
+        if (savedSettings != null)
+        {
+            var differences = savedSettings.Keys.Union(settings.Keys).Order(StringComparer.Ordinal)
+                .Where(key => savedSettings.GetValueOrDefault(key) != settings.GetValueOrDefault(key))
+                .Select(key => $"{key} {savedSettings.GetValueOrDefault(key) ?? "(none)"} there, {settings.GetValueOrDefault(key) ?? "(none)"} here")
+                .ToList();
+            if (differences.Count > 0)
+                throw new InvalidDataException($"{directory}: taken by a run with other settings ({string.Join("; ", differences)}); resume with the same ones, or use another output directory.");
+        }
         var tensors = SafeTensorsFile.LoadAll(Path.Combine(directory, "trainable.safetensors"));
         foreach (var p in peft.Trainable)
         {
@@ -280,7 +362,7 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
     /// Hugging Face Trainer's checkpoint in the same output directory, or a damaged one) then stops the resume with its
     /// path, not with a null reference half-way through loading the weights.
     /// </summary>
-    private static (ulong Seed, int Step, List<float> Losses, List<EvaluationRecord> Evaluations) ReadState(string directory)
+    private static (ulong Seed, int Step, Dictionary<string, string>? Settings, List<float> Losses, List<EvaluationRecord> Evaluations) ReadState(string directory)
     {
         var path = Path.Combine(directory, StateFile);
         try
@@ -294,7 +376,8 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
                 return new EvaluationRecord(Field(e, "step").GetValue<int>(),
                     Field(e, "metrics").AsObject().ToDictionary(kv => kv.Key, kv => Number(Item(kv.Value, kv.Key))));
             }).ToList();
-            return (seed, Field(state, "step").GetValue<int>(), losses, evaluations);
+            var settings = state["settings"]?.AsObject().ToDictionary(kv => kv.Key, kv => Item(kv.Value, kv.Key).GetValue<string>(), StringComparer.Ordinal);
+            return (seed, Field(state, "step").GetValue<int>(), settings, losses, evaluations);
         }
         catch (Exception e) when (e is JsonException or InvalidDataException or InvalidOperationException or FormatException or OverflowException)
         {

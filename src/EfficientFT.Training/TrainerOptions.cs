@@ -68,4 +68,11 @@ public sealed record TrainerOptions
 
     /// <summary>Start from the latest complete checkpoint in <see cref="OutputDirectory"/>, if there is one.</summary>
     public bool Resume { get; init; }
+
+    /// <summary>
+    /// What else decides the run besides these options and the data (learning rates, the method and its settings), by
+    /// name: each checkpoint records them with the trainer's own, and resuming from one taken with other values is
+    /// refused, naming them, rather than silently continuing another run.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> RunSettings { get; init; } = new Dictionary<string, string>();
 }

@@ -120,19 +120,21 @@ public sealed class BenchRunnerTests : IDisposable
             runner.StepCompleted = (step, _, _) => { if (step == 3) stop.Cancel(); };
             Assert.True(BenchGrid.Run(plan, Shard.All, store, runner, cancellation: stop.Token).Cancelled);
         }
-        Assert.True(Directory.Exists(Path.Combine(store.WorkDirectory(run.Id), "checkpoint-2")));
+        // Stopped after step 3, the run keeps that step as its checkpoint (and, keeping one, only that).
+        Assert.True(Directory.Exists(Path.Combine(store.WorkDirectory(run.Id), "checkpoint-3")));
+        Assert.False(Directory.Exists(Path.Combine(store.WorkDirectory(run.Id), "checkpoint-2")));
         store.Write(new RunRecord { Id = run.Id, Settings = run.Settings, Status = RunStatus.Failed, Error = "OutOfMemoryException: passing", CodeVersion = "test" });
 
         var steps = new List<int>();
         runner.StepCompleted = (step, _, _) => steps.Add(step);
         var plain = BenchGrid.Run(plan, Shard.All, store, runner);
         Assert.Equal((1, 0), (plain.Skipped, plain.Ran));
-        Assert.True(Directory.Exists(Path.Combine(store.WorkDirectory(run.Id), "checkpoint-2")));
+        Assert.True(Directory.Exists(Path.Combine(store.WorkDirectory(run.Id), "checkpoint-3")));
 
         var retry = BenchGrid.Run(plan, Shard.All, store, runner, retryFailed: true);
         Assert.Equal((0, 1), (retry.Skipped, retry.Ran));
         Assert.Equal(RunStatus.Completed, Assert.Single(retry.Records).Status);
-        Assert.True(steps[0] > 1, $"the retry started at step {steps[0]}, not after the checkpoint");
+        Assert.Equal(4, steps[0]);
         Assert.False(Directory.Exists(store.WorkDirectory(run.Id)));
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using EfficientFT.Cli.Commands;
@@ -19,6 +20,9 @@ public sealed class TrainCommandTests : IDisposable
 
     private static int Eft(params string[] args) => EftCommand.Create().Parse(args).Invoke();
 
+    /// <summary>The fixtures' three AdamW steps run at a constant rate without clipping, not at `eft train`'s defaults.</summary>
+    private static readonly string[] ReferenceSchedule = ["--schedule", "constant", "--max-grad-norm", "0"];
+
     [Theory]
     [InlineData("roberta_cls__lambda", "v=4", new string[0])]
     [InlineData("llama_lm__adalora", null, new[] { "--method", "adalora", "--rank", "4", "--adalora-init-r", "6" })]
@@ -28,12 +32,12 @@ public sealed class TrainCommandTests : IDisposable
     public void Train_FromTheInitialAdapter_FollowsTheReference(string caseName, string? lrRatio, string[] extra)
     {
         var dir = Case(caseName);
-        var args = new List<string>
-        {
+        List<string> args =
+        [
             "train", "--model", Path.Combine(dir, "base"), "--init-adapter", Path.Combine(dir, "adapter_init"),
             "--data", Path.Combine(dir, "batch.jsonl"), "--batch-size", "4", "--max-steps", "3", "--lr", "0.01",
-            "--no-shuffle", "--output", _dir,
-        };
+            "--no-shuffle", "--output", _dir, .. ReferenceSchedule,
+        ];
         if (lrRatio != null) args.AddRange(["--lr-ratio", lrRatio]);
         args.AddRange(extra);
         Assert.Equal(0, Eft(args.ToArray()));
@@ -67,9 +71,9 @@ public sealed class TrainCommandTests : IDisposable
     public void Train_WithFrozenBFloat16_StaysNearTheFloat32Reference()
     {
         var dir = Case("roberta_cls__lambda");
-        Assert.Equal(0, Eft("train", "--model", Path.Combine(dir, "base"), "--init-adapter", Path.Combine(dir, "adapter_init"),
+        Assert.Equal(0, Eft(["train", "--model", Path.Combine(dir, "base"), "--init-adapter", Path.Combine(dir, "adapter_init"),
             "--data", Path.Combine(dir, "batch.jsonl"), "--batch-size", "4", "--max-steps", "3", "--lr", "0.01",
-            "--no-shuffle", "--lr-ratio", "v=4", "--frozen-bf16", "--output", _dir));
+            "--no-shuffle", "--lr-ratio", "v=4", "--frozen-bf16", "--output", _dir, .. ReferenceSchedule]));
 
         var expected = SafeTensorsFile.LoadAll(Path.Combine(dir, "expected.safetensors"));
         var losses = File.ReadAllLines(Path.Combine(_dir, "train_log.jsonl")).Select(l => JsonNode.Parse(l)!["loss"]!.GetValue<float>()).ToArray();
@@ -106,9 +110,53 @@ public sealed class TrainCommandTests : IDisposable
         Assert.False(Directory.Exists(output));
     }
 
+    private (int Code, string Error) EftWithError(params string[] args)
+    {
+        var error = new StringWriter();
+        var previous = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            return (Eft(args), error.ToString());
+        }
+        finally
+        {
+            Console.SetError(previous);
+        }
+    }
+
+    /// <summary>
+    /// --resume continues only the run that took the checkpoint: with none it is an error (transformers' own
+    /// resume_from_checkpoint=True), and another learning rate is refused by name; the same command continues.
+    /// </summary>
+    [Fact]
+    public void Train_Resume_ContinuesOnlyTheSameRun()
+    {
+        var dir = Case("roberta_cls__lambda");
+        string[] Command(string lr, int steps, params string[] more) =>
+        [
+            "train", "--model", Path.Combine(dir, "base"), "--data", Path.Combine(dir, "batch.jsonl"), "--batch-size", "2",
+            "--max-steps", steps.ToString(CultureInfo.InvariantCulture), "--lr", lr, "--checkpoint-every", "1", "--output", _dir, .. more,
+        ];
+        var (nothing, nothingError) = EftWithError(Command("0.01", 2, "--resume"));
+        Assert.Equal(2, nothing);
+        Assert.Contains("holds no checkpoint", nothingError);
+
+        Assert.Equal(0, Eft(Command("0.01", 2)));
+        var (other, otherError) = EftWithError(Command("0.02", 3, "--resume"));
+        Assert.Equal(2, other);
+        Assert.Contains("checkpoint-2", otherError);
+        Assert.Contains("lr 0.01 there, 0.02 here", otherError);
+
+        Assert.Equal(0, Eft(Command("0.01", 3, "--resume")));
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(_dir, "train_log.jsonl")).Length);
+    }
+
     [Theory]
     [InlineData("--lr-ratio", "q=4")]
-    [InlineData("--checkpoint-minutes", "0")]
+    [InlineData("--checkpoint-minutes", "-1")]
+    [InlineData("--max-grad-norm", "-1")]
+    [InlineData("--schedule", "2")]
     [InlineData("--packed-weights", "yes")]
     public void Train_BadOption_FailsClearly(string option, string value)
     {

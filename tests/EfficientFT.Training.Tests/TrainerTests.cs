@@ -161,6 +161,57 @@ public sealed class TrainerTests : IDisposable
         Assert.NotEqual(0f, whole.Trainable.Sum(p => p.Value.ToArray().Sum(MathF.Abs)));
     }
 
+    /// <summary>
+    /// The causal-LM fixture's rows hold different numbers of labelled tokens (padding is −100), so the mean of two
+    /// micro-batches' means would weigh the tokens of the shorter rows more than one step on all four rows does.
+    /// </summary>
+    [Fact]
+    public void GradientAccumulation_WeighsEveryLabelledTokenTheSame_AsOneStepOnTheWholeBatch()
+    {
+        var options = new PeftOptions { Method = "lora", Targets = TargetSpec.Parse("q,v") };
+        var common = new TrainerOptions { MaxSteps = 2, Shuffle = false, Dropout = false, Schedule = ScheduleKind.Constant };
+        var (whole, data) = Load(options, "llama_lm__base");
+        var counts = Enumerable.Range(0, 2).Select(m => whole.Model.LossItems(data.Select([2 * m, 2 * m + 1]))).ToList();
+        Assert.NotEqual(counts[0], counts[1]);
+        var wholeResult = new Trainer(whole, Optimizer(whole), common with { BatchSize = 4 }).Train(data);
+        var (halves, _) = Load(options, "llama_lm__base");
+        var halvesResult = new Trainer(halves, Optimizer(halves), common with { BatchSize = 2, GradientAccumulation = 2 }).Train(data);
+
+        for (var i = 0; i < 2; i++) Assert.Equal(wholeResult.Losses[i], halvesResult.Losses[i], 1e-6f);
+        AssertClose(Snapshot(whole), Snapshot(halves), 1e-6);
+    }
+
+    /// <summary>A micro-batch whose labels are all −100 adds nothing to the step, rather than stopping the run.</summary>
+    [Fact]
+    public void AMicroBatchWithoutLabelledTokens_AddsNothingToItsStep()
+    {
+        var options = new PeftOptions { Method = "lora", Targets = TargetSpec.Parse("q,v") };
+        var common = new TrainerOptions { MaxSteps = 2, Shuffle = false, Dropout = false, Schedule = ScheduleKind.Constant, BatchSize = 1 };
+        var (alone, data) = Load(options, "llama_lm__base");
+        var first = data.Select([0]);
+        var aloneResult = new Trainer(alone, Optimizer(alone), common).Train(first);
+        var (padded, _) = Load(options, "llama_lm__base");
+        var unlabelled = data.Select([1]) with { TokenLabels = Enumerable.Repeat(-100, data.Length).ToArray() };
+        var both = new ModelBatch(2, data.Length, [.. first.InputIds, .. unlabelled.InputIds], [.. first.AttentionMask, .. unlabelled.AttentionMask])
+        {
+            TokenLabels = [.. first.TokenLabels!, .. unlabelled.TokenLabels],
+        };
+        var paddedResult = new Trainer(padded, Optimizer(padded), common with { GradientAccumulation = 2, Epochs = 2, MaxSteps = null }).Train(both);
+
+        Assert.Equal(TrainingStatus.Completed, paddedResult.Status);
+        Assert.Equal(aloneResult.Losses, paddedResult.Losses);
+        AssertClose(Snapshot(alone), Snapshot(padded), 0);
+    }
+
+    [Fact]
+    public void RowsWhoseLabelsAreAllIgnored_AreRefusedBeforeTraining()
+    {
+        var (peft, data) = Load();
+        var unlabelled = data with { ClassLabels = Enumerable.Repeat(-100, data.Batch).ToArray() };
+        var e = Assert.Throws<InvalidDataException>(() => new Trainer(peft, Optimizer(peft), new TrainerOptions()).Train(unlabelled));
+        Assert.Contains("−100", e.Message);
+    }
+
     [Fact]
     public void Epochs_CountPartialMicroBatchesAndReportThroughput()
     {
@@ -368,7 +419,10 @@ public sealed class TrainerTests : IDisposable
         return (peft, Optimizer(peft), data);
     }
 
-    /// <summary>Dropout, shuffling across epochs, warm-up, clipping and the optimizer's state all have to carry over.</summary>
+    /// <summary>
+    /// Dropout, shuffling across epochs, warm-up, clipping and the optimizer's state all have to carry over. The run is
+    /// stopped after step 2, between the steps that take checkpoints: stopping saves one of its own.
+    /// </summary>
     private void AssertResumeMatches(Func<(PeftModel Peft, IOptimizer Optimizer, ModelBatch Data)> create)
     {
         var options = new TrainerOptions
@@ -382,7 +436,7 @@ public sealed class TrainerTests : IDisposable
         var interruptedDir = Path.Combine(_root, "interrupted");
         var first = create();
         using var stop = new CancellationTokenSource();
-        var firstResult = new Trainer(first.Peft, first.Optimizer, options with { OutputDirectory = interruptedDir, EvaluateEvery = 3 })
+        var firstResult = new Trainer(first.Peft, first.Optimizer, options with { OutputDirectory = interruptedDir, EvaluateEvery = 2 })
         {
             Evaluate = _ =>
             {
@@ -391,8 +445,8 @@ public sealed class TrainerTests : IDisposable
             },
         }.Train(first.Data, stop.Token);
         Assert.Equal(TrainingStatus.Cancelled, firstResult.Status);
-        Assert.Equal(3, firstResult.Steps);
-        Assert.True(File.Exists(Path.Combine(interruptedDir, "checkpoint-3", "optimizer.safetensors")));
+        Assert.Equal(2, firstResult.Steps);
+        Assert.True(File.Exists(Path.Combine(interruptedDir, "checkpoint-2", "optimizer.safetensors")));
 
         var resumed = create();
         var resumedResult = new Trainer(resumed.Peft, resumed.Optimizer, options with { OutputDirectory = interruptedDir, Resume = true }).Train(resumed.Data);
@@ -409,6 +463,63 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(expected.Names.Order(), actual.Names.Order());
         Assert.NotEmpty(expected.Names);
         foreach (var name in expected.Names) Assert.True(expected.GetBytes(name).SequenceEqual(actual.GetBytes(name)), name);
+    }
+
+    public static TheoryData<string, string> ChangedSettings => new()
+    {
+        { "batch size", "batch_size" }, { "accumulation", "gradient_accumulation" }, { "schedule", "schedule" },
+        { "data", "data" }, { "caller's setting", "lr" },
+    };
+
+    /// <summary>A checkpoint resumes only the run that took it: one setting changed is refused, naming it.</summary>
+    [Theory]
+    [MemberData(nameof(ChangedSettings))]
+    public void ResumingWithOtherSettings_IsRefusedNamingThem(string change, string named)
+    {
+        var dir = Path.Combine(_root, "settings");
+        var options = new TrainerOptions
+        {
+            MaxSteps = 2, BatchSize = 2, CheckpointEvery = 1, OutputDirectory = dir,
+            RunSettings = new Dictionary<string, string> { ["lr"] = "0.01" },
+        };
+        var (peft, data) = Load();
+        Assert.Equal(TrainingStatus.Completed, new Trainer(peft, Optimizer(peft), options).Train(data).Status);
+
+        var resume = options with { Resume = true };
+        var (again, _) = Load();
+        var changedData = data;
+        switch (change)
+        {
+            case "batch size": resume = resume with { BatchSize = 1 }; break;
+            case "accumulation": resume = resume with { GradientAccumulation = 2 }; break;
+            case "schedule": resume = resume with { Schedule = ScheduleKind.Cosine }; break;
+            case "data": changedData = data with { ClassLabels = data.ClassLabels!.Select(l => 1 - l).ToArray() }; break;
+            default: resume = resume with { RunSettings = new Dictionary<string, string> { ["lr"] = "0.02" } }; break;
+        }
+        var e = Assert.Throws<InvalidDataException>(() => new Trainer(again, Optimizer(again), resume).Train(changedData));
+        Assert.Contains("checkpoint-2", e.Message);
+        Assert.Contains($"{named} ", e.Message);
+
+        var (same, _) = Load();
+        Assert.Equal(TrainingStatus.Completed, new Trainer(same, Optimizer(same), options with { Resume = true }).Train(data).Status);
+    }
+
+    /// <summary>
+    /// A checkpoint taken after more steps than this run has would end it at once with that run's weights: refused.
+    /// More steps continue it.
+    /// </summary>
+    [Fact]
+    public void ResumingFromACheckpointPastTheRunsLastStep_IsRefused()
+    {
+        var options = new TrainerOptions { MaxSteps = 3, BatchSize = 2, CheckpointEvery = 3, OutputDirectory = Path.Combine(_root, "past") };
+        var (peft, data) = Load();
+        new Trainer(peft, Optimizer(peft), options).Train(data);
+        var (shorter, _) = Load();
+        var e = Assert.Throws<InvalidDataException>(() => new Trainer(shorter, Optimizer(shorter), options with { MaxSteps = 2, Resume = true }).Train(data));
+        Assert.Contains("checkpoint-3", e.Message);
+        Assert.Contains("past this run's 2 steps", e.Message);
+        var (longer, _) = Load();
+        Assert.Equal(4, new Trainer(longer, Optimizer(longer), options with { MaxSteps = 4, Resume = true }).Train(data).Steps);
     }
 
     [Fact]

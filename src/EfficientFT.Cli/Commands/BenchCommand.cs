@@ -103,36 +103,26 @@ public static class BenchCommand
         var store = new ResultsStore(root);
         store.SaveSpec(spec.Text);
         var jobs = Math.Min(jobCount ?? spec.Jobs, Math.Max(1, mine.Count));
+        // Ctrl+C reaches the workers too (one process group); each stops after its current step, and this process
+        // waits for them and sums up what was recorded instead of ending at once.
+        using var ctrlC = new ConsoleRun.CtrlC();
         if (jobs > 1 && shardText == null)
         {
             var finished = store.FinishedIds(retryFailed);
             var code = BenchJobs.Run(jobs, root, plan.Runs.Count, mine.Count(p => !finished.Contains(p.Id)),
                 ["bench", .. specPath != null ? [specPath] : (string[])["--preset", preset ?? "default"], "--results", root,
                  .. model != null ? ["--model", model] : Array.Empty<string>(), .. taskList != null ? ["--tasks", taskList] : Array.Empty<string>(),
-                 .. glueDir != null ? ["--glue-dir", glueDir] : Array.Empty<string>(), .. retryFailed ? ["--retry-failed"] : Array.Empty<string>()]);
+                 .. glueDir != null ? ["--glue-dir", glueDir] : Array.Empty<string>(), .. retryFailed ? ["--retry-failed"] : Array.Empty<string>()],
+                ctrlC.Token);
             return Finish(store, store.Read(mine.Select(p => p.Id)), code == 130, worker) ?? code;
         }
 
-        using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            // The first Ctrl+C stops after the current step (no record for the unfinished run); a second kills.
-            if (cancel.IsCancellationRequested) return;
-            e.Cancel = true;
-            cancel.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
-        if (worker) BenchJobs.StopWhenParentGoes(cancel);
-        GridOutcome outcome;
-        try
-        {
-            outcome = Interactive() ? RunWithProgress(plan, shard, store, runner, mine, retryFailed, cancel.Token)
-                : RunPlain(plan, shard, store, runner, retryFailed, cancel.Token);
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-        }
+        // The first Ctrl+C stops after the current step (no record for the unfinished run); a second kills.
+        using var parentGone = new CancellationTokenSource();
+        if (worker) BenchJobs.StopWhenParentGoes(parentGone);
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ctrlC.Token, parentGone.Token);
+        var outcome = ConsoleRun.Interactive ? RunWithProgress(plan, shard, store, runner, mine, retryFailed, cancel.Token)
+            : RunPlain(plan, shard, store, runner, retryFailed, cancel.Token);
 
         Console.WriteLine($"{store.Root}: {outcome.Ran} run(s) made, {outcome.Skipped} finished run(s) skipped, {outcome.Records.Count}/{outcome.Runs} recorded{(outcome.Cancelled ? " (cancelled)" : "")}");
         return Finish(store, outcome.Records, outcome.Cancelled, worker) ?? (outcome.Records.Any(r => r.Status == RunStatus.Failed) ? 1 : 0);
@@ -154,12 +144,6 @@ public static class BenchCommand
         }
         return cancelled ? 130 : null;
     }
-
-    internal static bool Interactive() => InteractiveOverride ??
-        (!Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive && Environment.GetEnvironmentVariable("CI") == null);
-
-    /// <summary>Lets a test render the progress display into a recording console, where no terminal decides.</summary>
-    internal static bool? InteractiveOverride { get; set; }
 
     private static GridOutcome RunPlain(BenchPlan plan, Shard shard, ResultsStore store, BenchRunner runner, bool retryFailed, CancellationToken cancel)
     {

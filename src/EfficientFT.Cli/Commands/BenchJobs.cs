@@ -12,15 +12,22 @@ namespace EfficientFT.Cli.Commands;
 internal static class BenchJobs
 {
     /// <param name="arguments">The bench command line without shard, jobs and worker options.</param>
+    /// <param name="cancellation">Stops the workers after their current step, as the parent's end would.</param>
     /// <returns>The most serious worker exit code: 130 (cancelled), then 2 (bad input), then 1 (a run failed), else 0.</returns>
-    public static int Run(int jobs, string root, int total, int todo, IReadOnlyList<string> arguments)
+    public static int Run(int jobs, string root, int total, int todo, IReadOnlyList<string> arguments, CancellationToken cancellation)
     {
         var threads = Math.Max(1, Environment.ProcessorCount / jobs);
         Console.WriteLine($"{root}: {todo} run(s) to make of {total}, {jobs} at once with {threads} engine thread(s) each");
         var workers = Enumerable.Range(0, jobs).Select(i => Start(arguments, i, jobs, threads)).ToList();
+        // A Ctrl+C at a terminal reaches the workers itself; a signal sent to this process alone does not, and closing
+        // their stdin tells them.
+        using var stop = cancellation.Register(() =>
+        {
+            foreach (var w in workers) w.StandardInput.Close();
+        });
         try
         {
-            if (BenchCommand.Interactive())
+            if (ConsoleRun.Interactive)
                 AnsiConsole.Progress()
                     .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
                     .Start(ctx =>

@@ -43,7 +43,7 @@ public static class PretrainCommand
         var steps = new Option<int>("--steps") { Description = "Optimizer steps.", DefaultValueFactory = _ => 1000 };
         var batchSize = new Option<int>("--batch-size") { Description = "Blocks per step.", DefaultValueFactory = _ => 32 };
         var lr = new Option<double>("--lr") { Description = "Peak learning rate (linear warm-up, then linear decay to 0).", DefaultValueFactory = _ => 5e-4 };
-        var warmup = new Option<int?>("--warmup-steps") { Description = "Warm-up steps (default 6% of --steps)." };
+        var warmup = new Option<int?>("--warmup-steps") { Description = "Warm-up steps (default 6% of --steps, rounded up as transformers' warmup_ratio)." };
         var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW decoupled weight decay (not on biases and norms).", DefaultValueFactory = _ => 0.01 };
         var maxGradNorm = new Option<double>("--max-grad-norm") { Description = "Clip the global gradient norm.", DefaultValueFactory = _ => 1.0 };
         var maskProbability = new Option<double>("--mask-probability") { Description = "Share of tokens that become targets (80% <mask>, 10% random, 10% kept).", DefaultValueFactory = _ => 0.15 };
@@ -66,7 +66,7 @@ public static class PretrainCommand
             var settings = new Settings(
                 r.GetValue(corpus)!, r.GetValue(tokenizer), r.GetValue(vocabSize), r.GetValue(minFrequency), r.GetValue(layers),
                 r.GetValue(hidden), r.GetValue(heads), r.GetValue(intermediate), r.GetValue(maxLength), stepCount, r.GetValue(batchSize),
-                r.GetValue(lr), r.GetValue(warmup) ?? stepCount * 6 / 100, r.GetValue(weightDecay), r.GetValue(maxGradNorm),
+                r.GetValue(lr), r.GetValue(warmup) ?? (int)Math.Ceiling(stepCount * 0.06), r.GetValue(weightDecay), r.GetValue(maxGradNorm),
                 r.GetValue(maskProbability), r.GetValue(dupeFactor), r.GetValue(holdout), r.GetValue(evalEvery), r.GetValue(seed),
                 r.GetValue(checkpointEvery), r.GetValue(dtype)!, !r.GetValue(noDropout));
             return Run(settings, r.GetValue(output)!, r.GetValue(resume));
@@ -125,6 +125,17 @@ public static class PretrainCommand
         }
     }
 
+    /// <summary>"key: saved → given" for every setting that differs, or null when none does.</summary>
+    private static string? SettingsDiffer(JsonNode? saved, JsonObject given)
+    {
+        var before = saved as JsonObject ?? [];
+        var differences = before.Select(kv => kv.Key).Union(given.Select(kv => kv.Key))
+            .Where(key => !JsonNode.DeepEquals(before[key], given[key]))
+            .Select(key => $"{key}: {before[key]?.ToJsonString() ?? "absent"} → {given[key]?.ToJsonString() ?? "absent"}")
+            .ToList();
+        return differences.Count == 0 ? null : string.Join("; ", differences);
+    }
+
     private static int Run(Settings s, string outputDir, bool resume)
     {
         s.Validate();
@@ -134,15 +145,19 @@ public static class PretrainCommand
             throw new ArgumentException($"--output {outputDir} already exists; remove it or choose another directory.");
         if (Directory.Exists(partial) && !resume)
             throw new ArgumentException($"{partial} holds an unfinished run; pass --resume to continue it, or delete it.");
+        var corpus = s.Corpus.Select(ReadCorpusFile).ToList();
+        // The corpus's contents belong to the settings: a resume on edited or other files would train on other data.
         var settingsJson = s.ToJson();
+        settingsJson["corpus_sha256"] = new JsonArray(corpus.Select(f => (JsonNode?)f.Sha256).ToArray());
         if (resume && Directory.Exists(partial))
         {
             var saved = Path.Combine(partial, SettingsFile);
-            if (!File.Exists(saved) || !JsonNode.DeepEquals(ReadSettings(saved), settingsJson))
-                throw new ArgumentException($"{partial}: the unfinished run used other settings than these (see {SettingsFile}); resume with the same options.");
+            if (!File.Exists(saved))
+                throw new ArgumentException($"{partial}: has no {SettingsFile}, so nothing says what the unfinished run was; delete it to start over.");
+            if (SettingsDiffer(ReadSettings(saved), settingsJson) is { } differences)
+                throw new ArgumentException($"{partial}: the unfinished run used other settings than these ({differences}); resume with the same options and corpus, or delete it to start over.");
         }
 
-        var corpus = s.Corpus.Select(ReadCorpusFile).ToList();
         var (train, heldOut) = Split(corpus.SelectMany(f => f.Documents).ToList(), s.Holdout, s.Seed);
         var clock = Stopwatch.StartNew();
         var resumedTokenizer = Path.Combine(partial, "tokenizer.json");
@@ -168,6 +183,7 @@ public static class PretrainCommand
             if (!Directory.EnumerateDirectories(partial, "checkpoint-*").Any()) Directory.Delete(partial, recursive: true);
         }
         int code;
+        using var ctrlC = new ConsoleRun.CtrlC();
         try
         {
             AtomicFile.WriteAllText(Path.Combine(partial, SettingsFile), settingsJson.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
@@ -180,13 +196,14 @@ public static class PretrainCommand
                     ["train_blocks"] = trainBlocks.Count, ["heldout_blocks"] = heldOutBlocks.Count, ["train_rows"] = trainData.Batch,
                     ["heldout_targets"] = heldOutData.TokenLabels!.Count(l => l != -100),
                 },
-                tokenizerSeconds);
+                tokenizerSeconds, ctrlC.Token);
         }
         catch
         {
             Abandon();
             throw;
         }
+        if (code == 3) return code;
         if (code != 0)
         {
             Abandon();
@@ -201,7 +218,7 @@ public static class PretrainCommand
     }
 
     private static int Train(Settings s, Tokenizer tokenizer, MaskedLmTokens ids, ModelBatch trainData, ModelBatch heldOutData, string partial,
-        bool resume, List<CorpusFile> corpus, JsonObject counts, double tokenizerSeconds)
+        bool resume, List<CorpusFile> corpus, JsonObject counts, double tokenizerSeconds, CancellationToken cancellation)
     {
         var config = RobertaConfig.Default() with
         {
@@ -230,10 +247,23 @@ public static class PretrainCommand
             EvaluateEvery = s.EvalEvery, CheckpointEvery = s.CheckpointEvery, OutputDirectory = partial, Resume = resume,
         };
         var tokensPerStep = (double)trainData.AttentionMask.Sum(v => (long)v) / trainData.Batch * s.BatchSize;
-        var result = RunWithProgress(peft, optimizer, options, trainData, heldOutData, tokensPerStep);
-        if (result.Status != TrainingStatus.Completed)
+        var trainer = new Trainer(peft, optimizer, options)
         {
-            Console.Error.WriteLine($"eft: pretraining {result.Status.ToString().ToLowerInvariant()} at step {result.Steps}.");
+            Evaluate = _ => new Dictionary<string, double> { ["heldout_loss"] = MaskedLmData.Loss(peft.Model, heldOutData, options.BatchSize) },
+        };
+        var result = ConsoleRun.Train(trainer, trainData, "pretraining", tokensPerStep, cancellation);
+        var logPath = Path.Combine(partial, "pretrain_log.jsonl");
+        if (result.Status == TrainingStatus.Cancelled)
+        {
+            Console.Error.WriteLine(Directory.EnumerateDirectories(partial, "checkpoint-*").Any()
+                ? $"eft: pretraining stopped after step {result.Steps}; run the same command with --resume to continue from {partial}."
+                : $"eft: pretraining stopped after step {result.Steps}; nothing kept (--checkpoint-every N keeps checkpoints to resume from).");
+            return 130;
+        }
+        if (result.Status == TrainingStatus.Diverged)
+        {
+            WriteLog(logPath, result);
+            Console.Error.WriteLine($"eft: pretraining diverged at step {result.Steps + 1}; the losses until then are in {logPath}. Delete {partial} before starting again (a lower --lr, perhaps).");
             return 3;
         }
         var finalLoss = result.Evaluations[^1].Metrics["heldout_loss"];
@@ -249,11 +279,7 @@ public static class PretrainCommand
         configJson["bos_token_id"] = ids.Bos;
         configJson["eos_token_id"] = ids.Eos;
         File.WriteAllText(Path.Combine(partial, "config.json"), configJson.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        var log = result.Losses.Select((loss, i) => new JsonObject { ["step"] = i + 1, ["loss"] = loss })
-            .Concat(result.Evaluations.Select(e => new JsonObject { ["step"] = e.Step, ["heldout_loss"] = e.Metrics["heldout_loss"] }))
-            .OrderBy(o => o["step"]!.GetValue<int>())
-            .Select(o => o.ToJsonString());
-        File.WriteAllLines(Path.Combine(partial, "pretrain_log.jsonl"), log);
+        WriteLog(logPath, result);
         var recipe = new JsonObject
         {
             ["settings"] = s.ToJson(),
@@ -284,50 +310,12 @@ public static class PretrainCommand
         return 0;
     }
 
-    private static TrainingResult RunWithProgress(PeftModel peft, AdamW optimizer, TrainerOptions options, ModelBatch data, ModelBatch heldOut, double tokensPerStep)
-    {
-        var clock = Stopwatch.StartNew();
-        var firstStep = -1;
-        string Line(int step, int total, float loss)
-        {
-            if (firstStep < 0) (firstStep, clock) = (step, Stopwatch.StartNew());
-            var rate = step > firstStep ? (step - firstStep) * tokensPerStep / clock.Elapsed.TotalSeconds : 0;
-            return string.Create(CultureInfo.InvariantCulture, $"step {step}/{total}  loss {loss:F4}  {rate:F0} tokens/s");
-        }
-        IReadOnlyDictionary<string, double> Evaluate(int step) =>
-            new Dictionary<string, double> { ["heldout_loss"] = MaskedLmData.Loss(peft.Model, heldOut, options.BatchSize) };
-
-        if (Console.IsOutputRedirected)
-        {
-            var every = Math.Max(1, options.MaxSteps!.Value / 20);
-            return new Trainer(peft, optimizer, options)
-            {
-                Evaluate = Evaluate,
-                StepCompleted = (step, total, loss) =>
-                {
-                    var line = Line(step, total, loss);
-                    if (step % every == 0 || step == total) Console.WriteLine(line);
-                },
-            }.Train(data);
-        }
-        TrainingResult? result = null;
-        AnsiConsole.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .Start(ctx =>
-            {
-                var task = ctx.AddTask("pretraining", maxValue: options.MaxSteps!.Value);
-                result = new Trainer(peft, optimizer, options)
-                {
-                    Evaluate = Evaluate,
-                    StepCompleted = (step, total, loss) =>
-                    {
-                        task.Description = Markup.Escape(Line(step, total, loss));
-                        task.Value = step;
-                    },
-                }.Train(data);
-            });
-        return result!;
-    }
+    /// <summary>The training losses and held-out losses, one JSON object per line in step order.</summary>
+    private static void WriteLog(string path, TrainingResult result) => File.WriteAllLines(path,
+        result.Losses.Select((loss, i) => new JsonObject { ["step"] = i + 1, ["loss"] = loss })
+            .Concat(result.Evaluations.Select(e => new JsonObject { ["step"] = e.Step, ["heldout_loss"] = e.Metrics["heldout_loss"] }))
+            .OrderBy(o => o["step"]!.GetValue<int>())
+            .Select(o => o.ToJsonString()));
 
     private sealed record CorpusFile(string Path, string Sha256, long Bytes, List<string> Documents);
 

@@ -47,12 +47,12 @@ public static class TrainCommand
         var eps = new Option<double>("--eps") { Description = "AdamW ε (GaLore's default is 1e-6).", DefaultValueFactory = _ => 1e-8 };
         var weightDecay = new Option<double>("--weight-decay") { Description = "Decoupled weight decay." };
         var noShuffle = new Option<bool>("--no-shuffle") { Description = "Take rows in file order." };
-        var schedule = new Option<string>("--schedule") { Description = "Learning-rate schedule: constant, linear or cosine.", DefaultValueFactory = _ => "constant" };
+        var schedule = new Option<string>("--schedule") { Description = "Learning-rate schedule: constant, linear or cosine (transformers' default, linear).", DefaultValueFactory = _ => "linear" };
         var warmupSteps = new Option<int>("--warmup-steps") { Description = "Linear warm-up steps of the schedule." };
         var accumulation = new Option<int>("--gradient-accumulation") { Description = "Micro-batches per optimizer step.", DefaultValueFactory = _ => 1 };
-        var maxGradNorm = new Option<double?>("--max-grad-norm") { Description = "Clip the global gradient norm to this." };
+        var maxGradNorm = new Option<double>("--max-grad-norm") { Description = "Clip the global gradient norm to this; 0 leaves the gradients as they are (transformers' default, 1).", DefaultValueFactory = _ => 1.0 };
         var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Save a checkpoint (adapter, optimizer, trainer state) every N steps." };
-        var checkpointMinutes = new Option<double?>("--checkpoint-minutes") { Description = "Also save a checkpoint once this many minutes have passed since the last one." };
+        var checkpointMinutes = new Option<double>("--checkpoint-minutes") { Description = "Also save a checkpoint once this many minutes have passed since the last one, and when Ctrl+C stops the run; 0 for neither.", DefaultValueFactory = _ => 10 };
         var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoint in --output." };
         var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "Recompute each layer's activations in backward instead of keeping them: memory for one layer's activations, for one more forward pass per step." };
         var frozenBf16 = new Option<bool>("--frozen-bf16") { Description = "Hold the frozen weights in bfloat16: half their memory, lossless for a bfloat16 checkpoint; compute stays float32." };
@@ -70,8 +70,10 @@ public static class TrainCommand
         {
             var steps = r.GetValue(maxSteps);
             if (steps < 1) throw new ArgumentException($"--max-steps must be at least 1, got {steps}.");
-            if (r.GetValue(checkpointMinutes) is <= 0 and var badMinutes)
-                throw new ArgumentException($"--checkpoint-minutes must be positive, got {badMinutes}.");
+            if (r.GetValue(checkpointMinutes) is < 0 and var badMinutes)
+                throw new ArgumentException($"--checkpoint-minutes must not be negative, got {badMinutes}.");
+            if (r.GetValue(maxGradNorm) is < 0 and var badNorm)
+                throw new ArgumentException($"--max-grad-norm must not be negative, got {badNorm}.");
             var name = r.GetValue(method)!;
             var options = new PeftOptions
             {
@@ -92,18 +94,29 @@ public static class TrainCommand
                 MaxSteps = steps,
                 BatchSize = r.GetValue(batchSize),
                 GradientAccumulation = r.GetValue(accumulation),
-                MaxGradNorm = r.GetValue(maxGradNorm),
-                Schedule = Enum.TryParse<ScheduleKind>(r.GetValue(schedule), ignoreCase: true, out var kind)
-                    ? kind
-                    : throw new ArgumentException($"--schedule '{r.GetValue(schedule)}' is not one of constant, linear, cosine."),
+                MaxGradNorm = r.GetValue(maxGradNorm) is > 0 and var norm ? norm : null,
+                Schedule = LearningRateSchedules.Parse(r.GetValue(schedule)!)
+                    ?? throw new ArgumentException($"--schedule '{r.GetValue(schedule)}' is not one of constant, linear, cosine."),
                 WarmupSteps = r.GetValue(warmupSteps),
                 Seed = r.GetValue(seed),
                 Shuffle = !r.GetValue(noShuffle),
                 GradientCheckpointing = r.GetValue(checkpointing),
                 CheckpointEvery = r.GetValue(checkpointEvery),
-                CheckpointInterval = r.GetValue(checkpointMinutes) is { } minutes ? TimeSpan.FromMinutes(minutes) : null,
+                CheckpointInterval = r.GetValue(checkpointMinutes) is > 0 and var minutes ? TimeSpan.FromMinutes(minutes) : null,
                 OutputDirectory = r.GetValue(output),
                 Resume = r.GetValue(resume),
+                // Every option that changes the numbers, as given: a resume with other values would continue another run.
+                RunSettings = new Dictionary<string, string?>
+                {
+                    ["model"] = r.GetValue(model), ["method"] = name, ["targets"] = r.GetValue(targets), ["target_pattern"] = r.GetValue(pattern),
+                    ["layers"] = r.GetValue(layers) is { } ls ? string.Join(",", ls) : null, ["rank"] = Text(r.GetValue(rank)),
+                    ["alpha"] = Text(r.GetValue(alpha)), ["adapter_dropout"] = Text(r.GetValue(dropout)), ["lr"] = Text(r.GetValue(lr)),
+                    ["lr_ratio"] = r.GetValue(lrRatio), ["loraplus_ratio"] = r.GetValue(loraPlus) is { } lp ? Text(lp) : null,
+                    ["mpc"] = r.GetValue(mpc), ["sparse_rate"] = Text(r.GetValue(sparseRate)), ["adalora_init_r"] = r.GetValue(adaInit) is { } ai ? Text(ai) : null,
+                    ["galore_gap"] = Text(r.GetValue(galoreGap)), ["galore_scale"] = Text(r.GetValue(galoreScale)),
+                    ["init_adapter"] = r.GetValue(initAdapter), ["betas"] = r.GetValue(betas), ["eps"] = Text(r.GetValue(eps)),
+                    ["weight_decay"] = Text(r.GetValue(weightDecay)), ["frozen_bf16"] = r.GetValue(frozenBf16) ? "true" : null,
+                }.Where(kv => kv.Value != null).ToDictionary(kv => kv.Key, kv => kv.Value!),
             };
             var settings = new Settings(
                 r.GetValue(lr), ParseValueRatio(r.GetValue(lrRatio)), r.GetValue(loraPlus) ?? (name == "loraplus" ? 16 : null),
@@ -123,12 +136,23 @@ public static class TrainCommand
     {
         var batchSize = s.Trainer.BatchSize;
         if (batchSize < 1) throw new ArgumentException($"--batch-size must be at least 1, got {batchSize}.");
+        // As transformers' resume_from_checkpoint=True: asked to resume, a run with nothing to resume from is an error,
+        // not a silent start from scratch.
+        if (s.Trainer.Resume && Trainer.Checkpoints(outputDir).Count == 0)
+            throw new ArgumentException($"--resume: {outputDir} holds no checkpoint (checkpoint-N with trainer_state.json) to continue from.");
         var (model, report) = Pretrained.Load(modelDir, config => config, seed: s.Trainer.Seed, holdInBFloat16: frozenBf16);
         if (report.NewlyInitialized.Count > 0)
             Console.Error.WriteLine($"eft: note: {model.Architecture} head initialised fresh: {string.Join(", ", report.NewlyInitialized)}");
         var rows = JsonlBatchReader.Read(dataPath, model.ModelConfig);
-        if (rows is { ClassLabels: null, RegressionLabels: null, TokenLabels: null })
-            throw new InvalidDataException($"{dataPath}: no row has a \"label\" or \"labels\", so there is nothing to train on.");
+        try
+        {
+            if (model.LossItems(rows) == 0)
+                throw new InvalidDataException("every label is −100 (ignored), so there is nothing to train on.");
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{dataPath}: {e.Message}", e);
+        }
         var initBatches = OptimizerSetup.InitBatches(options.Method, rows, batchSize);
         var peft = initAdapter != null ? PeftModel.LoadAdapter(model, initAdapter) : PeftModel.Create(model, options, initBatches);
         var optimizer = OptimizerSetup.Create(peft, new OptimizerSettings
@@ -147,9 +171,18 @@ public static class TrainCommand
         if (packed > 0) Console.WriteLine($"frozen linear weights packed for the matrix products: {Format.Bytes(packed)} more ({why})");
 
         Directory.CreateDirectory(outputDir);
-        var result = new Trainer(peft, optimizer, s.Trainer).Train(rows);
+        var tokensPerStep = (double)rows.AttentionMask.Sum(v => (long)v) / rows.Batch * batchSize * s.Trainer.GradientAccumulation;
+        using var ctrlC = new ConsoleRun.CtrlC();
+        var result = ConsoleRun.Train(new Trainer(peft, optimizer, s.Trainer), rows, "training", tokensPerStep, ctrlC.Token);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{result.Status}: {result.Steps} steps, last loss {result.Losses.LastOrDefault():G6}, {result.SecondsPerStep * 1e3:F0} ms/step, {result.TokensPerSecond:F0} tokens/s"));
+        if (result.Status == TrainingStatus.Cancelled)
+        {
+            Console.Error.WriteLine(Trainer.Checkpoints(outputDir).FirstOrDefault() is { } checkpoint
+                ? $"eft: stopped after step {result.Steps}; {checkpoint} holds it: run the same command with --resume to continue."
+                : $"eft: stopped after step {result.Steps}; no checkpoint was saved to resume from.");
+            return 130;
+        }
         var logPath = Path.Combine(outputDir, "train_log.jsonl");
         var adapterDir = Path.Combine(outputDir, "adapter");
         if (result.Status == TrainingStatus.Diverged)
@@ -183,6 +216,8 @@ public static class TrainCommand
 
     private static void WriteLog(string path, TrainingResult result) => AtomicFile.WriteAllLines(path,
         result.Losses.Select((loss, i) => new JsonObject { ["step"] = i + 1, ["loss"] = loss }.ToJsonString()));
+
+    private static string Text(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
     private static double ParseValueRatio(string? text)
     {

@@ -32,19 +32,24 @@ public sealed class LlamaForCausalLM : PretrainedModel
 
     public override string Architecture => "LlamaForCausalLM";
 
+    public override int LossItems(ModelBatch batch) => CountTokenTargets(Shifted(batch));
+
     public override ModelOutput Forward(ModelBatch batch, ForwardContext context)
     {
         var h = Model.Forward(batch, context);
         var logits = LmHead.Forward(h, context);
-        Tensor? loss = null;
-        if (batch.TokenLabels is { } labels)
-        {
-            var shifted = new int[labels.Length];
-            for (var i = 0; i < labels.Length; i++)
-                shifted[i] = i % batch.Length == batch.Length - 1 ? -100 : labels[i + 1];
-            loss = Ops.CrossEntropy(logits.Reshape(-1, Config.VocabSize), shifted);
-        }
+        var loss = Shifted(batch) is { } shifted ? Ops.CrossEntropy(logits.Reshape(-1, Config.VocabSize), shifted) : null;
         return new ModelOutput(logits, loss);
+    }
+
+    /// <summary>Position t's target is the label of t + 1; the last position of each row has none (−100).</summary>
+    private static int[]? Shifted(ModelBatch batch)
+    {
+        if (batch.TokenLabels is not { } labels) return null;
+        var shifted = new int[labels.Length];
+        for (var i = 0; i < labels.Length; i++)
+            shifted[i] = i % batch.Length == batch.Length - 1 ? -100 : labels[i + 1];
+        return shifted;
     }
 
     protected override bool IsIgnoredCheckpointName(string name) =>

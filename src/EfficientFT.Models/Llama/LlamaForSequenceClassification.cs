@@ -26,6 +26,8 @@ public sealed class LlamaForSequenceClassification(LlamaConfig config) : Pretrai
 
     public override string Architecture => "LlamaForSequenceClassification";
 
+    public override int LossItems(ModelBatch batch) => SequenceClassification.LossItems(Config, batch, Architecture);
+
     public override ModelOutput Forward(ModelBatch batch, ForwardContext context)
     {
         var pooledRows = new int[batch.Batch];

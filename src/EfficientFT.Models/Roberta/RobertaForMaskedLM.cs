@@ -34,6 +34,8 @@ public sealed class RobertaForMaskedLM(RobertaConfig config) : PretrainedModel
     /// </summary>
     public bool LogitsAtTargetsOnly { get; set; }
 
+    public override int LossItems(ModelBatch batch) => CountTokenTargets(batch.TokenLabels);
+
     public override ModelOutput Forward(ModelBatch batch, ForwardContext context)
     {
         var h = Roberta.Forward(batch, context);

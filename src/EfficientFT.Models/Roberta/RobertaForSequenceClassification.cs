@@ -30,6 +30,8 @@ public sealed class RobertaForSequenceClassification(RobertaConfig config) : Pre
 
     public override string Architecture => "RobertaForSequenceClassification";
 
+    public override int LossItems(ModelBatch batch) => SequenceClassification.LossItems(Config, batch, Architecture);
+
     public override ModelOutput Forward(ModelBatch batch, ForwardContext context)
     {
         var h = Roberta.Forward(batch, context, firstPositionOnly: !context.EveryPosition);

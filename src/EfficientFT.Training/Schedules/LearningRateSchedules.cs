@@ -7,6 +7,10 @@ namespace EfficientFT.Training.Schedules;
 /// </summary>
 public static class LearningRateSchedules
 {
+    /// <summary>The schedule a name gives (constant, linear, cosine; any case), or null: numbers are not names.</summary>
+    public static ScheduleKind? Parse(string name) =>
+        Enum.GetValues<ScheduleKind>().Select(k => (ScheduleKind?)k).FirstOrDefault(k => string.Equals(k.ToString(), name, StringComparison.OrdinalIgnoreCase));
+
     public static double Multiplier(ScheduleKind kind, int step, int totalSteps, int warmupSteps) => kind switch
     {
         ScheduleKind.Constant => Constant(step, warmupSteps),
