@@ -45,11 +45,15 @@ sitting() {
         peer --threads default
         peer_as_found --threads default
     done
-    ours --threads 2 --method full; peer --threads 2 --mode full
+    # At 2 threads the peer also runs with its pools left as they start ("default"): on 2026-11-24 its explicit
+    # 2-thread setting (torch's and OpenBLAS's pools both pinned to 2) took 1.7× as long, and only that comparison
+    # would have flattered us.
+    ours --threads 2 --method full; peer --threads 2 --mode full; peer --threads default --mode full
     ours --threads 1 --method full; peer --threads 1 --mode full
     echo "OURS llama-1b --threads 2"
     dotnet .build/eft/eft.dll perf train --arch llama-1b --batch 4 --seq 64 --steps 3 --warmup 2 --threads 2 | grep -E "ms/step|peak|bound|per step|tokens"
     env -u OPENBLAS_CORETYPE /usr/bin/python3 tools/peer_llama_pytorch.py --batch 4 --seq 64 --steps 3 --warmup 2 --threads 2
+    env -u OPENBLAS_CORETYPE /usr/bin/python3 tools/peer_llama_pytorch.py --batch 4 --seq 64 --steps 3 --warmup 2 --threads default
     echo "OURS llama-1b --threads 2 --frozen-bf16"
     dotnet .build/eft/eft.dll perf train --arch llama-1b --batch 4 --seq 64 --steps 3 --warmup 2 --threads 2 --frozen-bf16 | grep -E "ms/step|peak|bound|per step|tokens"
 }
