@@ -405,6 +405,26 @@ public sealed class TrainerTests : IDisposable
         Assert.Contains("v.0", error.Message);
     }
 
+    /// <summary>Moments of LoRA's A [r, in] read into a tensor of another shape but the same size are refused.</summary>
+    [Fact]
+    public void OptimizerMomentsOfAnotherShape_AreRefused()
+    {
+        var options = new TrainerOptions { MaxSteps = 2, BatchSize = 2, CheckpointEvery = 2, OutputDirectory = Path.Combine(_root, "shapes") };
+        var (peft, data) = Load();
+        new Trainer(peft, Optimizer(peft), options).Train(data);
+        var path = Path.Combine(_root, "shapes", "checkpoint-2", "optimizer.safetensors");
+        var state = SafeTensorsFile.LoadAll(path);
+        var m = state["m.0"];
+        Assert.Equal(2, m.Rank);
+        Assert.NotEqual(m.Dim(0), m.Dim(1));
+        state["m.0"] = Tensor.FromArray(m.ToArray(), m.Dim(1), m.Dim(0));
+        SafeTensorsWriter.Save(path, state);
+        var (resumed, _) = Load();
+        var error = Assert.Throws<InvalidDataException>(() => new Trainer(resumed, Optimizer(resumed), options with { MaxSteps = 4, Resume = true }).Train(data));
+        Assert.Contains(path, error.Message);
+        Assert.Contains("moments of shape", error.Message);
+    }
+
     /// <summary>
     /// AdaLoRA on query and value of the tiny classifier, pruning after every step from the second: the scores after
     /// a checkpoint at step 3 are smoothed over the steps before it, and the schedule (20 steps) is still scoring at 6.

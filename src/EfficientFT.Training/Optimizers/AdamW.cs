@@ -85,8 +85,9 @@ public sealed class AdamW(IReadOnlyList<ParamGroup> groups, double beta1 = 0.9, 
         {
             if (_state.TryGetValue(p, out var s))
             {
-                yield return KeyValuePair.Create($"m.{index}", Tensor.FromArray(s.M, s.M.Length));
-                yield return KeyValuePair.Create($"v.{index}", Tensor.FromArray(s.V, s.V.Length));
+                // In the tensor's shape, so a resume can tell LoRA's A [r, in] from a B [out, r] of the same size.
+                yield return KeyValuePair.Create($"m.{index}", Tensor.FromArray(s.M, p.ShapeArray()));
+                yield return KeyValuePair.Create($"v.{index}", Tensor.FromArray(s.V, p.ShapeArray()));
                 // A float holds step counts exactly up to 2²⁴, far past any fine-tuning run.
                 yield return KeyValuePair.Create($"step.{index}", Tensor.FromArray([s.Step], 1));
             }
@@ -106,6 +107,9 @@ public sealed class AdamW(IReadOnlyList<ParamGroup> groups, double beta1 = 0.9, 
                 var v = Entry(state, $"v.{index}", p.Size);
                 if (m.Size != p.Size)
                     throw new InvalidDataException($"optimizer state {index}: {m.Size} moments for a tensor of {p.Size} elements.");
+                // States written before shapes were kept are flat, and only their size can be checked.
+                if (m.Rank > 1 && !Shapes.SameShape(m.Shape, p.Shape))
+                    throw new InvalidDataException($"optimizer state {index}: moments of shape {Shapes.Format(m.Shape)} for a tensor of shape {Shapes.Format(p.Shape)}.");
                 var s = new State(p.Size) { Step = (int)step.Item() };
                 m.AsSpan().CopyTo(s.M);
                 v.AsSpan().CopyTo(s.V);
