@@ -4,8 +4,11 @@ using EfficientFT.Models.Tokenizers;
 
 namespace EfficientFT.Bench;
 
-/// <summary>What a grid pass did: the shard's runs, those it skipped as finished before, and every record of the shard.</summary>
-public sealed record GridOutcome(int Runs, int Skipped, int Ran, bool Cancelled, IReadOnlyList<RunRecord> Records);
+/// <summary>
+/// What a grid pass did: the shard's runs, those it skipped as finished before, those it made, those it left to another
+/// process making them at the time (<see cref="ResultsStore.TryClaim"/>), and every record of the shard.
+/// </summary>
+public sealed record GridOutcome(int Runs, int Skipped, int Ran, bool Cancelled, IReadOnlyList<RunRecord> Records, int Busy = 0);
 
 /// <summary>
 /// Runs a shard of an expanded spec into a results directory: validates every model and task before the first run,
@@ -64,6 +67,7 @@ public static class BenchGrid
         // stay: the failure may have been passing (memory, a full disk), and a retry resumes from them.
         foreach (var id in done.Where(id => statuses[id] != RunStatus.Failed)) store.RemoveWork(id);
         var ran = 0;
+        var busy = 0;
         var cancelled = false;
         foreach (var run in mine.Where(r => !done.Contains(r.Id)))
         {
@@ -71,6 +75,18 @@ public static class BenchGrid
             {
                 cancelled = true;
                 break;
+            }
+            using var claim = store.TryClaim(run.Id);
+            if (claim == null)
+            {
+                busy++;
+                continue;
+            }
+            // Another process may have finished the run between the statuses read above and the claim.
+            if (store.Read([run.Id]) is [var recorded] && ResultsStore.Skips(recorded.Status, retryFailed))
+            {
+                skipped++;
+                continue;
             }
             store.Event("start", run.Id);
             started?.Invoke(run);
@@ -81,9 +97,9 @@ public static class BenchGrid
                 cancelled = true;
                 break;
             }
-            // Another process may have completed the run meanwhile (a --jobs worker orphaned by a killed parent,
-            // finishing its last step while a rerun's worker failed to restore the checkpoints it removed): its
-            // result stands, rather than the failure that lost the race.
+            // Where the file system keeps no locks, another process may have completed the run meanwhile (a --jobs
+            // worker orphaned by a killed parent, finishing its last step while a rerun's worker failed to restore the
+            // checkpoints it removed): its result stands, rather than the failure that lost the race.
             if (record.Status == RunStatus.Failed && store.Read([run.Id]) is [{ Status: RunStatus.Completed } made])
                 record = made;
             else
@@ -93,6 +109,6 @@ public static class BenchGrid
             ran++;
             finished?.Invoke(run, record);
         }
-        return new GridOutcome(mine.Count, skipped, ran, cancelled, store.Read(mine.Select(r => r.Id)));
+        return new GridOutcome(mine.Count, skipped, ran, cancelled, store.Read(mine.Select(r => r.Id)), busy);
     }
 }

@@ -124,6 +124,27 @@ public sealed class ResultsStore
     public void Write(RunRecord record) => RunRecordJson.Write(RunPath(record.Id), record);
 
     /// <summary>
+    /// Claims a run for this process until disposed, or returns null while another process holds it: an exclusive lock
+    /// (flock on Unix) on locks/&lt;id&gt;, which the system drops when its holder ends in any way, kill -9 included.
+    /// Grids sharing a results directory (a rerun beside a worker its killed parent left, or two terminals) then split
+    /// the runs between them instead of making one twice.
+    /// </summary>
+    public IDisposable? TryClaim(string id)
+    {
+        var locks = Path.Combine(Root, "locks");
+        Directory.CreateDirectory(locks);
+        var path = Path.Combine(locks, id);
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
     /// Appends {"event", "id", "pid", "time"} to events.jsonl as one whole line, also while shards and workers append
     /// at the same time.
     /// </summary>

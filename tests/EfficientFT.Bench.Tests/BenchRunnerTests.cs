@@ -155,6 +155,33 @@ public sealed class BenchRunnerTests : IDisposable
         Assert.Equal((RunStatus.Completed, "other process"), (kept.Status, kept.CodeVersion));
     }
 
+    /// <summary>
+    /// A run another process is making (its claim held here) is left to it and counted as busy, not made twice; once
+    /// the claim is let go, the next pass makes it.
+    /// </summary>
+    [Fact]
+    public void A_run_claimed_by_another_process_is_left_to_it()
+    {
+        var assets = TinyBench.CreateAssets(_dir);
+        var plan = BenchSpec.Parse(Spec, "tiny.yaml", "tiny").Expand();
+        var runner = new BenchRunner(new TaskCatalog(assets, null));
+        var store = new ResultsStore(Path.Combine(_dir, "results"));
+        var held = plan.Runs[0];
+        GridOutcome outcome;
+        using (var claim = store.TryClaim(held.Id))
+        {
+            Assert.NotNull(claim);
+            Assert.Null(store.TryClaim(held.Id));
+            outcome = BenchGrid.Run(plan, Shard.All, store, runner);
+        }
+        Assert.Equal((1, plan.Runs.Count - 1), (outcome.Busy, outcome.Ran));
+        Assert.DoesNotContain(outcome.Records, r => r.Id == held.Id);
+
+        var again = BenchGrid.Run(plan, Shard.All, store, runner);
+        Assert.Equal((0, 1, plan.Runs.Count - 1), (again.Busy, again.Ran, again.Skipped));
+        Assert.Contains(again.Records, r => r.Id == held.Id);
+    }
+
     [Fact]
     public void Gradient_checkpointing_gives_the_same_run()
     {

@@ -124,7 +124,7 @@ public static class BenchCommand
         var outcome = ConsoleRun.Interactive ? RunWithProgress(plan, shard, store, runner, mine, retryFailed, cancel.Token)
             : RunPlain(plan, shard, store, runner, retryFailed, cancel.Token);
 
-        Console.WriteLine($"{store.Root}: {outcome.Ran} run(s) made, {outcome.Skipped} finished run(s) skipped, {outcome.Records.Count}/{outcome.Runs} recorded{(outcome.Cancelled ? " (cancelled)" : "")}");
+        Console.WriteLine($"{store.Root}: {outcome.Ran} run(s) made, {outcome.Skipped} finished run(s) skipped, {outcome.Records.Count}/{outcome.Runs} recorded{(outcome.Cancelled ? " (cancelled)" : "")}{(outcome.Busy > 0 ? $"; {outcome.Busy} being made by another process now (run again once it ends to sum them up)" : "")}");
         return Finish(store, outcome.Records, outcome.Cancelled, worker) ?? (outcome.Records.Any(r => r.Status == RunStatus.Failed) ? 1 : 0);
     }
 
