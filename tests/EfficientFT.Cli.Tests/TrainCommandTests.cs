@@ -25,10 +25,10 @@ public sealed class TrainCommandTests : IDisposable
 
     [Theory]
     [InlineData("roberta_cls__lambda", "v=4", new string[0])]
-    [InlineData("llama_lm__adalora", null, new[] { "--method", "adalora", "--rank", "4", "--adalora-init-r", "6" })]
+    [InlineData("llama_lm__adalora", null, new string[0])]
     [InlineData("roberta_cls__lambda", "v=4", new[] { "--gradient-checkpointing" })]
     [InlineData("roberta_cls__lambda", "v=4", new[] { "--packed-weights", "on" })]
-    [InlineData("llama_lm__adalora", null, new[] { "--method", "adalora", "--rank", "4", "--adalora-init-r", "6", "--gradient-checkpointing" })]
+    [InlineData("llama_lm__adalora", null, new[] { "--gradient-checkpointing" })]
     public void Train_FromTheInitialAdapter_FollowsTheReference(string caseName, string? lrRatio, string[] extra)
     {
         var dir = Case(caseName);
@@ -150,6 +150,19 @@ public sealed class TrainCommandTests : IDisposable
 
         Assert.Equal(0, Eft(Command("0.01", 3, "--resume")));
         Assert.Equal(3, File.ReadAllLines(Path.Combine(_dir, "train_log.jsonl")).Length);
+    }
+
+    /// <summary>The adapter given to --init-adapter brings its method and settings; naming others is refused, not ignored.</summary>
+    [Fact]
+    public void Train_InitAdapterWithMethodOptions_IsRefusedNamingThem()
+    {
+        var dir = Case("llama_lm__adalora");
+        var (code, error) = EftWithError("train", "--model", Path.Combine(dir, "base"), "--init-adapter", Path.Combine(dir, "adapter_init"),
+            "--data", Path.Combine(dir, "batch.jsonl"), "--max-steps", "1", "--rank", "16", "--method", "dora", "--output", _dir);
+        Assert.Equal(2, code);
+        Assert.Contains("--rank", error);
+        Assert.Contains("--method", error);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "adapter")));
     }
 
     [Theory]

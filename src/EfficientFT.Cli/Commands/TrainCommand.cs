@@ -74,6 +74,10 @@ public static class TrainCommand
                 throw new ArgumentException($"--checkpoint-minutes must not be negative, got {badMinutes}.");
             if (r.GetValue(maxGradNorm) is < 0 and var badNorm)
                 throw new ArgumentException($"--max-grad-norm must not be negative, got {badNorm}.");
+            if (r.GetValue(initAdapter) is { } initFrom
+                && new Option[] { method, targets, pattern, layers, rank, alpha, dropout, mpc, sparseRate, adaInit }
+                    .Where(o => r.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList() is { Count: > 0 } overridden)
+                throw new ArgumentException($"--init-adapter {initFrom} brings its method and its settings (adapter_config.json), so {string.Join(", ", overridden)} would be ignored; leave them out.");
             var name = r.GetValue(method)!;
             var options = new PeftOptions
             {
