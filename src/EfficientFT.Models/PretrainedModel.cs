@@ -40,7 +40,7 @@ public abstract class PretrainedModel : Module
 
     /// <summary>The token labels other than −100 of a language model's batch, or the error that it has none.</summary>
     protected int CountTokenTargets(int[]? labels) => labels?.Count(l => l != -100)
-        ?? throw new InvalidDataException($"{Architecture} trains on token labels (\"labels\"), and the rows have none: nothing to train on.");
+        ?? throw new InvalidDataException($"{Architecture} computes its loss from token labels (\"labels\"), and the rows have none.");
 
     /// <summary>
     /// Names in a checkpoint that this model deliberately does not use (for example RoBERTa's pooler, which the

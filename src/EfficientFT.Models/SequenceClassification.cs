@@ -13,7 +13,7 @@ public static class SequenceClassification
     /// <exception cref="InvalidDataException">The batch has no labels of the kind the head reads.</exception>
     public static int LossItems(ModelConfig config, ModelBatch batch, string architecture) =>
         (IsRegression(config) ? batch.RegressionLabels?.Length : batch.ClassLabels?.Count(l => l != -100))
-        ?? throw new InvalidDataException($"{architecture} trains on {(IsRegression(config) ? "regression targets" : "class labels")} (\"label\"), and the rows have none: nothing to train on.");
+        ?? throw new InvalidDataException($"{architecture} computes its loss from {(IsRegression(config) ? "regression targets" : "class labels")} (\"label\"), and the rows have none.");
 
     /// <summary>MSE on [B, 1] logits against float labels, or cross-entropy on [B, C] against class labels; null without labels.</summary>
     public static Tensor? Loss(ModelConfig config, Tensor logits, ModelBatch batch)

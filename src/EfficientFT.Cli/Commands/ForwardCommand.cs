@@ -42,6 +42,19 @@ public static class ForwardCommand
             Console.Error.WriteLine($"eft: adapter {peft.Method.Name} on {peft.Targets.Count} modules, {peft.TrainableCount:N0} parameters");
         }
         var batch = JsonlBatchReader.Read(dataPath, model.ModelConfig);
+        // Labels of another kind than the model's loss reads ("labels" per token for a classifier) would otherwise be
+        // dropped without a word, and the output would have no loss.
+        if (batch is not { ClassLabels: null, RegressionLabels: null, TokenLabels: null })
+        {
+            try
+            {
+                model.LossItems(batch);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new InvalidDataException($"{dataPath}: {e.Message} Its labels are of another kind.", e);
+            }
+        }
         ModelOutput result;
         using (GradMode.NoGrad()) result = model.Forward(batch, ForwardContext.Inference);
         var tensors = new List<KeyValuePair<string, Tensor>> { new("logits", result.Logits) };

@@ -37,6 +37,9 @@ public abstract record ModelConfig
 
     public required int MaxPositionEmbeddings { get; init; }
 
+    /// <summary>The most tokens a row may hold where the position table sets a hard limit; null where it does not (RoPE).</summary>
+    public virtual int? MaxTokens => null;
+
     public double InitializerRange { get; init; } = 0.02;
 
     public int? PadTokenId { get; init; }

@@ -18,6 +18,9 @@ public sealed record RobertaConfig : ModelConfig
     /// <summary>"absolute" is the only kind the supported checkpoints use; relative kinds are kept for the record.</summary>
     public string PositionEmbeddingType { get; init; } = "absolute";
 
+    /// <summary>RoBERTa numbers a row's real tokens from padding_idx + 1, so the table holds that many fewer.</summary>
+    public override int? MaxTokens => MaxPositionEmbeddings - (PadTokenId ?? 1) - 1;
+
     /// <summary>Dropout of the classification head; null means <see cref="HiddenDropoutProb"/>.</summary>
     public double? ClassifierDropout { get; init; }
 

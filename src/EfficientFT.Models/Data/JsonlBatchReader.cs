@@ -15,15 +15,16 @@ public static class JsonlBatchReader
 
     /// <summary>
     /// Rows for <paramref name="config"/>'s model, each checked at its line against the model: token ids inside its
-    /// vocabulary, class labels inside its head. Otherwise a bad row would surface only when training reached it, as a
-    /// cross-entropy or embedding error that names neither the file nor the line.
+    /// vocabulary, no more tokens than its positions allow, class labels inside its head. Otherwise a bad row would
+    /// surface only when training reached it, as a cross-entropy or embedding error that names neither file nor line.
     /// </summary>
     public static ModelBatch Read(string path, ModelConfig config) =>
-        Read(path, config.PadTokenId ?? 0, SequenceClassification.IsRegression(config), config.VocabSize, config.NumLabels);
+        Read(path, config.PadTokenId ?? 0, SequenceClassification.IsRegression(config), config.VocabSize, config.NumLabels, config.MaxTokens);
 
     /// <param name="vocabSize">When given, every input id and token label (other than −100) must be below it.</param>
     /// <param name="numLabels">When given and not <paramref name="regression"/>, every class label must be below it.</param>
-    public static ModelBatch Read(string path, int padTokenId, bool regression, int? vocabSize = null, int? numLabels = null)
+    /// <param name="maxTokens">When given, no row may hold more tokens (ids other than the pad id).</param>
+    public static ModelBatch Read(string path, int padTokenId, bool regression, int? vocabSize = null, int? numLabels = null, int? maxTokens = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file.", path);
         var rows = new List<Row>();
@@ -34,7 +35,10 @@ public static class JsonlBatchReader
             if (string.IsNullOrWhiteSpace(line)) continue;
             try
             {
-                rows.Add(ParseRow(line, lineNumber, regression, vocabSize, numLabels));
+                var row = ParseRow(line, lineNumber, regression, vocabSize, numLabels);
+                if (maxTokens is { } most && row.Ids.Count(id => id != padTokenId) is var tokens && tokens > most)
+                    throw new InvalidDataException($"the row has {tokens} tokens, more than the model's positions allow ({most})");
+                rows.Add(row);
             }
             catch (Exception e) when (e is JsonException or InvalidDataException or FormatException or InvalidOperationException)
             {

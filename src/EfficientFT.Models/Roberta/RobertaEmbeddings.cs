@@ -23,7 +23,7 @@ public sealed class RobertaEmbeddings(RobertaConfig config) : Module
         var positions = PositionIds(batch.InputIds, batch.Length, _padding);
         var maxPosition = positions.Max();
         if (maxPosition >= config.MaxPositionEmbeddings)
-            throw new ArgumentException($"RoBERTa: a sequence of {batch.Length} tokens needs position {maxPosition}, but the model has {config.MaxPositionEmbeddings} position embeddings (at most {config.MaxPositionEmbeddings - _padding - 1} tokens).");
+            throw new ArgumentException($"RoBERTa: a sequence of {batch.Length} tokens needs position {maxPosition}, but the model has {config.MaxPositionEmbeddings} position embeddings (at most {config.MaxTokens} tokens).");
         var h = WordEmbeddings.Forward(batch.InputIds, batch.Shape)
                 + TokenTypeEmbeddings.Forward(new int[batch.InputIds.Length], batch.Shape)
                 + PositionEmbeddings.Forward(positions, batch.Shape);
