@@ -20,16 +20,20 @@ public static class Pretrained
         };
 
     /// <summary>
-    /// A model with zero weights for <paramref name="config"/>; <paramref name="architecture"/> defaults to the
-    /// config's first architecture, else the family's sequence classifier.
+    /// The architecture a config builds: the first of its "architectures" this library has, else the default head for
+    /// its model type (a sequence classifier for encoders, a causal LM for decoders).
     /// </summary>
-    public static PretrainedModel Create(ModelConfig config, string? architecture = null)
-    {
-        architecture ??= config.Architectures.FirstOrDefault(Architectures.ContainsKey) ?? config switch
+    public static string ArchitectureOf(ModelConfig config) =>
+        config.Architectures.FirstOrDefault(Architectures.ContainsKey) ?? config switch
         {
             RobertaConfig => "RobertaForSequenceClassification",
             _ => "LlamaForCausalLM",
         };
+
+    /// <summary>A model with zero weights for <paramref name="config"/>; <paramref name="architecture"/> defaults to <see cref="ArchitectureOf"/>.</summary>
+    public static PretrainedModel Create(ModelConfig config, string? architecture = null)
+    {
+        architecture ??= ArchitectureOf(config);
         if (!Architectures.TryGetValue(architecture, out var create))
             throw new NotSupportedException($"Architecture {architecture} is not supported; supported: {string.Join(", ", Architectures.Keys)}.");
         return create(config);

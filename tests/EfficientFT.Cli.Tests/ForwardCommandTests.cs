@@ -1,5 +1,6 @@
 using EfficientFT.Cli.Commands;
 using EfficientFT.Models.SafeTensors;
+using EfficientFT.Tensors;
 
 namespace EfficientFT.Cli.Tests;
 
@@ -92,6 +93,34 @@ public sealed class ForwardCommandTests : IDisposable
         Assert.Contains(what, error.ToString());
         Assert.DoesNotContain("   at ", error.ToString());
         Assert.False(File.Exists(output));
+    }
+
+    /// <summary>
+    /// A checkpoint of a model type this library does not build (GPT-2 here) still has its tensors listed, with a note
+    /// about the config, rather than failing before the table.
+    /// </summary>
+    [Fact]
+    public void Inspect_AnUnsupportedModelType_StillListsTheTensors()
+    {
+        var dir = Path.Combine(_dir, "gpt2");
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "config.json"), """{"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "n_embd": 8}""");
+        SafeTensorsWriter.Save(Path.Combine(dir, "model.safetensors"), [KeyValuePair.Create("wte.weight", Tensor.Zeros(3, 8))]);
+        var error = new StringWriter();
+        var previous = Console.Error;
+        Console.SetError(error);
+        using var capture = new ConsoleCapture();
+        try
+        {
+            Assert.Equal(0, Eft("inspect", dir));
+        }
+        finally
+        {
+            Console.SetError(previous);
+        }
+        Assert.Contains("gpt2", error.ToString());
+        Assert.Contains("wte.weight", capture.Text.ToString());
+        Assert.Contains("24", capture.Text.ToString());
     }
 
     [Fact]

@@ -25,10 +25,18 @@ public static class InspectCommand
         var configPath = Path.Combine(directory, "config.json");
         if (File.Exists(configPath))
         {
-            var config = ModelConfig.Load(configPath);
-            var model = Pretrained.Create(config);
-            AnsiConsole.MarkupLine($"[bold]{Markup.Escape(model.Architecture)}[/] ({Markup.Escape(config.ModelType)}): " +
-                                   $"{config.NumHiddenLayers} layers, hidden {config.HiddenSize}, {config.NumAttentionHeads} heads, vocab {config.VocabSize}");
+            // From the config alone: building the model would allocate every weight (32 GB for an 8B checkpoint).
+            // A config this library cannot build from still leaves the tensors worth listing.
+            try
+            {
+                var config = ModelConfig.Load(configPath);
+                AnsiConsole.MarkupLine($"[bold]{Markup.Escape(Pretrained.ArchitectureOf(config))}[/] ({Markup.Escape(config.ModelType)}): " +
+                                       $"{config.NumHiddenLayers} layers, hidden {config.HiddenSize}, {config.NumAttentionHeads} heads, vocab {config.VocabSize}");
+            }
+            catch (ModelConfigException e)
+            {
+                Console.Error.WriteLine($"eft: note: {e.Message}");
+            }
         }
         using var checkpoint = SafeTensorsCheckpoint.Open(path);
         var table = new Table().AddColumns("tensor", "dtype", "shape", "parameters");
