@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.IO.Enumeration;
+using EfficientFT.Bench.Reporting;
 using EfficientFT.Models.Hub;
+using Spectre.Console;
 
 namespace EfficientFT.Cli.Commands;
 
@@ -24,13 +26,58 @@ public static class DownloadCommand
         {
             var (repoId, rev) = ModelLocation.Split(r.GetValue(repo)!);
             rev = r.GetValue(revision) ?? rev;
-            var patterns = r.GetValue(include) is { Length: > 0 } p ? p : DefaultPatterns;
+            var given = r.GetValue(include) is { Length: > 0 } p ? p : null;
+            var patterns = given ?? DefaultPatterns;
+            bool Wanted(string file) => patterns.Any(pattern => FileSystemName.MatchesSimpleExpression(pattern, Path.GetFileName(file)));
             using var client = new HubClient(HubSettings.FromEnvironment());
-            var snapshot = client.DownloadSnapshotAsync(repoId, rev,
-                f => patterns.Any(pattern => FileSystemName.MatchesSimpleExpression(pattern, Path.GetFileName(f)))).GetAwaiter().GetResult();
+            var snapshot = WithProgress(client, () => client.DownloadSnapshotAsync(repoId, rev, Wanted).GetAwaiter().GetResult());
+            // A snapshot without what was asked for would only fail later, in the command that reads it.
+            var files = Directory.EnumerateFiles(snapshot, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(snapshot, f)).ToList();
+            if (!files.Any(Wanted))
+                throw new HubException(HubErrorKind.NotFound, $"no file of {repoId} at '{rev}' matches {string.Join(", ", patterns)}.");
+            if (given == null && !files.Any(f => f.EndsWith(".safetensors", StringComparison.Ordinal)))
+                throw new HubException(HubErrorKind.NotFound,
+                    $"{repoId} at '{rev}' has no safetensors weights, the only format eft reads (a pytorch_model.bin converts with transformers' save_pretrained(safe_serialization=True)); {snapshot} holds the rest.");
             Console.WriteLine(snapshot);
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>A bar per file on a terminal; otherwise a line as each file starts.</summary>
+    private static string WithProgress(HubClient client, Func<string> download)
+    {
+        if (!ConsoleRun.Interactive)
+        {
+            var started = new HashSet<string>();
+            client.Progress = new SynchronousProgress(t =>
+            {
+                if (started.Add(t.What))
+                    Console.Error.WriteLine($"downloading {t.What}{(t.Total is { } total ? $" ({Format.Bytes(total)})" : "")}");
+            });
+            return download();
+        }
+        string? snapshot = null;
+        AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new DownloadedColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var tasks = new Dictionary<string, ProgressTask>();
+                client.Progress = new SynchronousProgress(t =>
+                {
+                    if (!tasks.TryGetValue(t.What, out var task))
+                        tasks[t.What] = task = ctx.AddTask(Markup.Escape(t.What), maxValue: t.Total ?? 0);
+                    if (t.Total is { } total) task.MaxValue = total;
+                    task.Value = t.Bytes;
+                });
+                snapshot = download();
+            });
+        return snapshot!;
+    }
+
+    /// <summary>Reports on the caller's thread, in order: Progress&lt;T&gt; would post them to the thread pool.</summary>
+    private sealed class SynchronousProgress(Action<HubTransfer> report) : IProgress<HubTransfer>
+    {
+        public void Report(HubTransfer value) => report(value);
     }
 }

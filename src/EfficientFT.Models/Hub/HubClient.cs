@@ -47,6 +47,9 @@ public sealed partial class HubClient : IDisposable
 
     public HubCache Cache { get; }
 
+    /// <summary>Told as each file's bytes arrive (at most every megabyte), so that a long download can show how far it is.</summary>
+    public IProgress<HubTransfer>? Progress { get; set; }
+
     /// <summary>
     /// The local path of <paramref name="filename"/> in <paramref name="repoId"/> at <paramref name="revision"/>,
     /// downloading it into the cache if needed. Offline, or when the Hub cannot be reached, a cached copy is used.
@@ -260,14 +263,23 @@ public sealed partial class HubClient : IDisposable
 
             await using var body = await response.Content.ReadAsStreamAsync(ct);
             var buffer = new byte[1 << 20];
+            var reported = file.Position;
+            Progress?.Report(new HubTransfer(what, reported, meta.Size));
             while (true)
             {
                 // Bounds each read, not the download: a stalled connection fails, a slow large one does not.
                 using var readTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 readTimeout.CancelAfter(_settings.Timeout);
                 var read = await body.ReadAsync(buffer, readTimeout.Token);
-                if (read == 0) break;
+                if (read == 0)
+                {
+                    if (reported != file.Position) Progress?.Report(new HubTransfer(what, file.Position, meta.Size));
+                    break;
+                }
                 await file.WriteAsync(buffer.AsMemory(0, read), ct);
+                if (file.Position - reported < buffer.Length) continue;
+                reported = file.Position;
+                Progress?.Report(new HubTransfer(what, reported, meta.Size));
             }
         }
         catch (Exception e) when (e is HttpRequestException or HttpIOException || (e is OperationCanceledException && !ct.IsCancellationRequested))
