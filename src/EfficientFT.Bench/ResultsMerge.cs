@@ -12,6 +12,9 @@ public static class ResultsMerge
 {
     public static MergeOutcome Merge(string output, IReadOnlyList<string> inputs)
     {
+        // Every input is checked before the output is created: a typo must not leave an empty results directory.
+        foreach (var input in inputs)
+            if (!Directory.Exists(Path.Combine(input, "runs"))) throw new DirectoryNotFoundException($"{input}: no runs/ directory (not a results directory).");
         var target = new ResultsStore(output);
         var chosen = new Dictionary<string, (RunRecord Record, string Path)>(StringComparer.Ordinal);
         foreach (var file in Directory.EnumerateFiles(target.RunsDirectory, "*.json"))
@@ -25,7 +28,6 @@ public static class ResultsMerge
         foreach (var input in inputs)
         {
             var runs = Path.Combine(input, "runs");
-            if (!Directory.Exists(runs)) throw new DirectoryNotFoundException($"{input}: no runs/ directory (not a results directory).");
             foreach (var file in Directory.EnumerateFiles(runs, "*.json").Order(StringComparer.Ordinal))
             {
                 var record = RunRecordJson.Read(file);

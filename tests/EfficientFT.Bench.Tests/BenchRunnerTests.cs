@@ -274,6 +274,10 @@ public sealed class BenchRunnerTests : IDisposable
         Assert.Single(conflict.Conflicts);
         Assert.Equal(0, conflict.Copied);
         Assert.Empty(Directory.EnumerateFiles(Path.Combine(_dir, "bad", "runs")));
+
+        var missing = Assert.Throws<DirectoryNotFoundException>(() => ResultsMerge.Merge(Path.Combine(_dir, "typo"), [a.Root, Path.Combine(_dir, "nosuch")]));
+        Assert.Contains("nosuch", missing.Message);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "typo")));
     }
 
     [Fact]

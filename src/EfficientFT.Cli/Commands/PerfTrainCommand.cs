@@ -43,7 +43,13 @@ public static class PerfTrainCommand
         };
         command.SetAction(r => CommandErrors.Run(() =>
         {
-            if (r.GetValue(threads) is { } t) Threading.Count = t;
+            if (r.GetValue(threads) is { } t)
+            {
+                if (t < 1) throw new ArgumentException($"--threads {t} must be at least 1.");
+                Threading.Count = t;
+            }
+            if (r.GetValue(steps) < 1 || r.GetValue(warmup) < 0)
+                throw new ArgumentException($"--steps {r.GetValue(steps)} must be at least 1 and --warmup {r.GetValue(warmup)} not negative.");
             return Run(r.GetValue(arch)!, r.GetValue(method)!, r.GetValue(targets)!, r.GetValue(rank), r.GetValue(batch),
                 r.GetValue(seq), r.GetValue(layers), r.GetValue(steps), r.GetValue(warmup), r.GetValue(profile), r.GetValue(checkpointing),
                 r.GetValue(frozenBf16), PackedWeightsOption.Value(r, packed));

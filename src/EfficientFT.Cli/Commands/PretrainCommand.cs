@@ -32,7 +32,7 @@ public static class PretrainCommand
     {
         var corpus = new Option<string[]>("--corpus") { Description = "Text files, one document per line (.jsonl: a \"text\" field per line).", Required = true, AllowMultipleArgumentsPerToken = true };
         var output = new Option<string>("--output") { Description = "Model directory to create (Hugging Face layout).", Required = true };
-        var tokenizer = new Option<string?>("--tokenizer") { Description = "A tokenizer.json to use; without it a byte-level BPE is trained on the training documents." };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "A tokenizer.json (or a directory holding one) to use; without it a byte-level BPE is trained on the training documents." };
         var vocabSize = new Option<int>("--vocab-size") { Description = "Vocabulary of the trained tokenizer.", DefaultValueFactory = _ => 8000 };
         var minFrequency = new Option<int>("--min-frequency") { Description = "Trained tokenizer: merge only pairs seen this often.", DefaultValueFactory = _ => 2 };
         var layers = new Option<int>("--layers") { Description = "Transformer layers.", DefaultValueFactory = _ => 4 };
@@ -64,7 +64,8 @@ public static class PretrainCommand
         {
             var stepCount = r.GetValue(steps);
             var settings = new Settings(
-                r.GetValue(corpus)!, r.GetValue(tokenizer), r.GetValue(vocabSize), r.GetValue(minFrequency), r.GetValue(layers),
+                // A model directory stands for its tokenizer.json, as `eft tokenize` takes it.
+                r.GetValue(corpus)!, r.GetValue(tokenizer) is { } t && Directory.Exists(t) ? Path.Combine(t, "tokenizer.json") : r.GetValue(tokenizer), r.GetValue(vocabSize), r.GetValue(minFrequency), r.GetValue(layers),
                 r.GetValue(hidden), r.GetValue(heads), r.GetValue(intermediate), r.GetValue(maxLength), stepCount, r.GetValue(batchSize),
                 r.GetValue(lr), r.GetValue(warmup) ?? (int)Math.Ceiling(stepCount * 0.06), r.GetValue(weightDecay), r.GetValue(maxGradNorm),
                 r.GetValue(maskProbability), r.GetValue(dupeFactor), r.GetValue(holdout), r.GetValue(evalEvery), r.GetValue(seed),
