@@ -30,8 +30,39 @@ public static class TokenizeCommand
         if (File.Exists(json)) return Tokenizer.FromFile(json);
         var vocab = Path.Combine(path, "vocab.json");
         var merges = Path.Combine(path, "merges.txt");
-        if (File.Exists(vocab) && File.Exists(merges)) return Tokenizer.FromVocabAndMerges(vocab, merges);
+        if (File.Exists(vocab) && File.Exists(merges)) return Tokenizer.FromVocabAndMerges(vocab, merges, SlowTokenizerOptions(path));
         throw new FileNotFoundException($"{path}: has neither tokenizer.json nor vocab.json + merges.txt.", json);
+    }
+
+    /// <summary>
+    /// What vocab.json + merges.txt leave out, as transformers rebuilds it for the tokenizer class the directory names
+    /// (tokenizer_config.json's tokenizer_class, else config.json's model_type): RoBERTa's special tokens and template,
+    /// or GPT-2's end-of-text token. Another class is refused rather than guessed, as its ids would be wrong.
+    /// </summary>
+    private static ByteLevelBpeOptions SlowTokenizerOptions(string directory)
+    {
+        JsonNode? Read(string name)
+        {
+            var file = Path.Combine(directory, name);
+            try
+            {
+                return File.Exists(file) ? JsonNode.Parse(File.ReadAllText(file)) : null;
+            }
+            catch (JsonException e)
+            {
+                throw new InvalidDataException($"{file}: not valid JSON ({e.Message}).", e);
+            }
+        }
+        var settings = Read("tokenizer_config.json");
+        var kind = settings?["tokenizer_class"]?.GetValue<string>() ?? Read("config.json")?["model_type"]?.GetValue<string>();
+        var prefixSpace = settings?["add_prefix_space"]?.GetValue<bool>() ?? false;
+        return kind?.ToLowerInvariant() switch
+        {
+            "robertatokenizer" or "robertatokenizerfast" or "roberta" => ByteLevelBpeOptions.Roberta(prefixSpace),
+            "gpt2tokenizer" or "gpt2tokenizerfast" or "gpt2" => ByteLevelBpeOptions.Gpt2(prefixSpace),
+            _ => throw new NotSupportedException(
+                $"{directory}: vocab.json + merges.txt without tokenizer.json convert only for RoBERTa and GPT-2 tokenizers, and this one is {kind ?? "unnamed (no tokenizer_config.json or config.json says)"}; save a tokenizer.json with transformers (AutoTokenizer.from_pretrained(dir).save_pretrained(dir))."),
+        };
     }
 
     /// <summary>The "text" of every line of a JSONL file; a bad line fails naming the file and line.</summary>

@@ -24,11 +24,18 @@ internal static class VocabMergesReader
         foreach (var special in options.SpecialTokens ?? [])
         {
             var id = vocabulary.TryGetValue(special, out var known) ? known : nextId++;
-            added.Add(new AddedToken(id, special, Special: true, SingleWord: false, LeftStrip: false,
-                RightStrip: false, Normalized: false));
+            added.Add(new AddedToken(id, special, Special: true, SingleWord: false,
+                LeftStrip: options.RobertaProcessing && special == "<mask>", RightStrip: false, Normalized: false));
         }
-        return new Tokenizer(null, new ByteLevelPreTokenizer(options.AddPrefixSpace, useRegex: true), model, null,
-            new ByteLevelDecoder(), added, padTokenId: null);
+        IPostProcessor? post = null;
+        if (options.RobertaProcessing)
+        {
+            int IdOf(string token) => added.FirstOrDefault(a => a.Content == token)?.Id
+                ?? throw new TokenizerFormatException(vocabJsonPath, $"RoBERTa's template needs the special token {token}.");
+            post = new RobertaPostProcessor("<s>", IdOf("<s>"), "</s>", IdOf("</s>"));
+        }
+        return new Tokenizer(null, new ByteLevelPreTokenizer(options.AddPrefixSpace, useRegex: true), model, post,
+            new ByteLevelDecoder(), added, padTokenId: added.FirstOrDefault(a => a.Content == "<pad>")?.Id);
     }
 
     private static Dictionary<string, int> ReadVocabulary(string path)

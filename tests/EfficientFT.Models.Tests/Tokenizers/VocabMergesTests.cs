@@ -58,6 +58,25 @@ public sealed class VocabMergesTests : IDisposable
         Assert.Equal(15, tokenizer.EosTokenId);
     }
 
+    /// <summary>
+    /// As transformers converts a RobertaTokenizer: its five special tokens take the next free ids (none is in this
+    /// vocabulary), sequences are wrapped in &lt;s&gt; … &lt;/s&gt; (pairs with &lt;/s&gt;&lt;/s&gt; between), and
+    /// &lt;mask&gt; absorbs the space before it, so the word after it keeps its own (the token's text then holds that
+    /// space, as tokenizers' does: it is the matched slice of the input).
+    /// </summary>
+    [Fact]
+    public void RobertaOptions_WrapInTheTemplate_AndMaskTakesTheSpaceBeforeIt()
+    {
+        var tokenizer = Load(options: ByteLevelBpeOptions.Roberta());
+
+        var single = tokenizer.Encode("hello <mask> world");
+        Assert.Equal(["<s>", "hello", " <mask>", "Ġwor", "l", "d", "</s>"], single.Tokens);
+        Assert.Equal([15, 11, 19, 14, 2, 7, 17], single.Ids);
+        Assert.Equal([11, 19, 14, 2, 7], tokenizer.Encode("hello <mask> world", addSpecialTokens: false).Ids);
+        Assert.Equal(["<s>", "hello", "</s>", "</s>", "hello", "</s>"], tokenizer.Encode("hello", "hello").Tokens);
+        Assert.Equal(16, tokenizer.PadTokenId);
+    }
+
     [Fact]
     public void AddPrefixSpace_TreatsTheFirstWordLikeTheOthers() =>
         Assert.Equal(["Ġwor", "l", "d"], Load(options: new ByteLevelBpeOptions(AddPrefixSpace: true)).Encode("world").Tokens);
