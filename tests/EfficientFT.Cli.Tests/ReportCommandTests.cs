@@ -53,16 +53,30 @@ public sealed class ReportCommandTests : IDisposable
         Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "out"), "*.tmp"));
     }
 
+    /// <summary>As in `eft bench`, a run file that does not read is left out with a warning naming it; the rest is reported.</summary>
     [Fact]
-    public void Report_MalformedRunFile_FailsNamingIt()
+    public void Report_MalformedRunFile_IsLeftOutNamingIt()
     {
         WriteRun("a", 0, 0.70);
         var bad = Path.Combine(_dir, "a", "runs", "zz-broken.json");
         File.WriteAllText(bad, "not json");
         var (code, error) = Eft("report", Path.Combine(_dir, "a"));
-        Assert.Equal(2, code);
-        Assert.StartsWith("eft: error: ", error);
+        Assert.Equal(0, code);
+        Assert.StartsWith("eft: warning: ", error);
         Assert.Contains(bad, error);
+        Assert.True(File.Exists(Path.Combine(_dir, "a", "report.md")));
+    }
+
+    [Fact]
+    public void Report_WithOnlyMalformedRunFiles_FailsNamingThem()
+    {
+        Directory.CreateDirectory(Path.Combine(_dir, "a", "runs"));
+        var bad = Path.Combine(_dir, "a", "runs", "zz-broken.json");
+        File.WriteAllText(bad, "not json");
+        var (code, error) = Eft("report", Path.Combine(_dir, "a"));
+        Assert.Equal(2, code);
+        Assert.Contains(bad, error);
+        Assert.Contains("eft: error: ", error);
         Assert.False(File.Exists(Path.Combine(_dir, "a", "report.md")));
     }
 }

@@ -12,7 +12,8 @@ internal sealed record CostRow(string Label, int Runs, double SecondsPerStep, do
         {
             var runs = g.SelectMany(r => r.Runs).Where(r => r.Status == RunStatus.Completed && r.SecondsPerStep > 0).ToList();
             var k = g.Key;
-            var label = (table.ShowsModel ? k.Model + " " : "") + $"{ConfigKey.MethodName(k.Method)} {k.Targets}" + (k.UsesRank ? $" r={k.Rank}" : "");
+            var label = (table.ShowsModel ? k.Model + " " : "") + $"{ConfigKey.MethodName(k.Method)} {k.Targets}" + (k.UsesRank ? $" r={k.Rank}" : "") +
+                        (k.Rest.Length > 0 ? " " + k.Rest : "");
             return runs.Count == 0
                 ? null
                 : new CostRow(label, runs.Count, runs.Average(r => r.SecondsPerStep), runs.Average(r => r.TokensPerSecond),

@@ -86,7 +86,7 @@ public static class Findings
                 if (baseline?.Average is double b && !ReferenceEquals(bestAvg, baseline))
                     s += $", {Format.Signed(bestAvg.Average.Value - b)} points over λ=1 ({Format.Score(b)})";
                 else if (ReferenceEquals(bestAvg, baseline))
-                    s += ", i.e. no λ > 1 improves on the baseline";
+                    s += ", i.e. no other λ improves on λ=1";
                 parts.Add(s);
             }
             var perTask = new List<string>();

@@ -101,8 +101,6 @@ internal static class HtmlReport
         sb.Append("<th class=\"num\">Trainable</th>");
         foreach (var t in table.Tasks) sb.Append($"<th class=\"num\">{E(t)}<small>{E(table.Metrics[t])}</small></th>");
         sb.Append("<th class=\"num\">Avg</th></tr></thead>\n<tbody>\n");
-        var best = table.Tasks.ToDictionary(t => t, table.Best);
-        var bestAvg = table.BestAverage();
         ConfigKey? previous = null;
         foreach (var row in table.Rows)
         {
@@ -121,12 +119,12 @@ internal static class HtmlReport
             foreach (var t in table.Tasks)
             {
                 var cell = row.Cells[t];
-                var value = cell.Value is null ? "" : ReferenceEquals(best[t], row) ? $"<span class=\"best\">{E(cell.Value)}</span>" : E(cell.Value);
+                var value = cell.Value is null ? "" : table.IsBest(row, t) ? $"<span class=\"best\">{E(cell.Value)}</span>" : E(cell.Value);
                 var notes = string.Concat(cell.Notes(table.Seeds).Select(n => $"<span class=\"note\">{E(n)}</span>"));
                 sb.Append($"<td class=\"num\">{(value == "" && notes == "" ? "—" : value + notes)}</td>");
             }
             var avg = row.Average is double a ? E(Format.Score(a)) : "—";
-            sb.Append($"<td class=\"num\">{(ReferenceEquals(bestAvg, row) ? $"<span class=\"best\">{avg}</span>" : avg)}</td></tr>\n");
+            sb.Append($"<td class=\"num\">{(table.IsBestAverage(row) ? $"<span class=\"best\">{avg}</span>" : avg)}</td></tr>\n");
         }
         sb.Append("</tbody></table></div>\n");
     }

@@ -11,8 +11,8 @@ internal static class MarkdownReport
         var sb = new StringBuilder();
         sb.AppendLine("# EfficientFT benchmark report").AppendLine();
         sb.AppendLine($"- **Runs:** {o.Outcomes}");
-        sb.AppendLine($"- **Models:** {string.Join(", ", o.Models)}");
-        sb.AppendLine($"- **Tasks:** {string.Join(", ", table.Tasks.Select(t => $"{t} ({table.Metrics[t]})"))}");
+        sb.AppendLine($"- **Models:** {string.Join(", ", o.Models.Select(Md))}");
+        sb.AppendLine($"- **Tasks:** {string.Join(", ", table.Tasks.Select(t => $"{Md(t)} ({table.Metrics[t]})"))}");
         sb.AppendLine($"- **Seeds:** {string.Join(", ", o.Seeds)}");
         sb.AppendLine($"- **Code:** {string.Join(", ", o.CodeVersions)}");
         sb.AppendLine($"- **Machine:** {string.Join("; ", o.Machines)}");
@@ -26,29 +26,27 @@ internal static class MarkdownReport
         if (table.ShowsLearningRate) header.Add("lr");
         if (table.ShowsSettings) header.Add("Settings");
         header.Add("Trainable (share)");
-        header.AddRange(table.Tasks.Select(t => $"{t} ({table.Metrics[t]})"));
+        header.AddRange(table.Tasks.Select(t => $"{Md(t)} ({table.Metrics[t]})"));
         header.Add("Avg");
         sb.AppendLine(Row(header));
         sb.AppendLine(Row(header.Select((_, i) => i < header.Count - table.Tasks.Count - 1 ? "---" : "---:")));
-        var best = table.Tasks.ToDictionary(t => t, table.Best);
-        var bestAvg = table.BestAverage();
         foreach (var row in table.Rows)
         {
             var k = row.Key;
-            var cells = new List<string> { ConfigKey.MethodName(k.Method), k.Targets, k.UsesRank ? k.Rank.ToString() : "—", Format.Number(k.Lambda) };
-            if (table.ShowsModel) cells.Insert(0, k.Model);
+            var cells = new List<string> { ConfigKey.MethodName(k.Method), Md(k.Targets), k.UsesRank ? k.Rank.ToString() : "—", Format.Number(k.Lambda) };
+            if (table.ShowsModel) cells.Insert(0, Md(k.Model));
             if (table.ShowsLearningRate) cells.Add(Format.Number(k.LearningRate));
-            if (table.ShowsSettings) cells.Add(k.Rest.Length > 0 ? k.Rest : "—");
+            if (table.ShowsSettings) cells.Add(k.Rest.Length > 0 ? Md(k.Rest) : "—");
             cells.Add(row.TrainableParameters > 0 ? $"{Format.Count(row.TrainableParameters)} ({Format.Share(row.TrainableShare)})" : "—");
             foreach (var t in table.Tasks)
             {
                 var cell = row.Cells[t];
-                var value = ReferenceEquals(best[t], row) ? $"**{cell.Value}**" : cell.Value;
+                var value = table.IsBest(row, t) ? $"**{cell.Value}**" : cell.Value;
                 var parts = cell.Notes(table.Seeds).Prepend(value).OfType<string>().ToList();
                 cells.Add(parts.Count == 0 ? "—" : string.Join(" · ", parts));
             }
             var avg = row.Average is double a ? Format.Score(a) : "—";
-            cells.Add(ReferenceEquals(bestAvg, row) ? $"**{avg}**" : avg);
+            cells.Add(table.IsBestAverage(row) ? $"**{avg}**" : avg);
             sb.AppendLine(Row(cells));
         }
         sb.AppendLine();
@@ -79,7 +77,7 @@ internal static class MarkdownReport
             sb.AppendLine(Row(["Configuration", "Trainable", "Runs", "s/step", "tokens/s", "Peak memory", "Wall time per run"]));
             sb.AppendLine(Row(["---", "---:", "---:", "---:", "---:", "---:", "---:"]));
             foreach (var c in costs)
-                sb.AppendLine(Row([c.Label, Format.Count(c.TrainableParameters), c.Runs.ToString(), Format.Fixed(c.SecondsPerStep, 3),
+                sb.AppendLine(Row([Md(c.Label), Format.Count(c.TrainableParameters), c.Runs.ToString(), Format.Fixed(c.SecondsPerStep, 3),
                     Format.Fixed(c.TokensPerSecond, 0), Format.Bytes(c.PeakMemoryBytes), Format.Seconds(c.WallSeconds)]));
             sb.AppendLine();
         }
@@ -92,7 +90,8 @@ internal static class MarkdownReport
             sb.AppendLine(Row(["Run", "Task", "Configuration", "Seed", "Status", "Error"]));
             sb.AppendLine(Row(["---", "---", "---", "---:", "---", "---"]));
             foreach (var r in lost)
-                sb.AppendLine(Row([$"`{r.Id}`", r.Settings.Task, table.Label(table.KeyOf(r.Settings)), r.Settings.Seed.ToString(), r.Status, ErrorLine(r.Error)]));
+                sb.AppendLine(Row([$"`{r.Id}`", Md(r.Settings.Task), Md(table.Label(table.KeyOf(r.Settings))), r.Settings.Seed.ToString(), r.Status,
+                    r.Error == null ? "—" : Code(ErrorLine(r.Error))]));
         }
         sb.AppendLine().AppendLine("Plots (score against trainable parameters, λ sweeps, loss curves) are in report.html.");
         return sb.ToString();
@@ -105,6 +104,21 @@ internal static class MarkdownReport
         var line = error.Split('\n')[0].Trim();
         return line.Length > 240 ? line[..240] + "…" : line;
     }
+
+    /// <summary>A name as Markdown shows it literally: `*`, `_`, `<` and the like would start emphasis, a tag or a link.</summary>
+    private static string Md(string text)
+    {
+        var sb = new StringBuilder(text.Length);
+        foreach (var c in text)
+        {
+            if (c is '\\' or '*' or '_' or '`' or '[' or ']' or '<' or '>' or '#') sb.Append('\\');
+            sb.Append(c);
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Text as a code span, which Markdown leaves alone (an error's List&lt;Tensor&gt; would be read as a tag).</summary>
+    private static string Code(string text) => text.Contains('`') ? $"`` {text} ``" : $"`{text}`";
 
     private static string Row(IEnumerable<string> cells) => "| " + string.Join(" | ", cells.Select(c => c.Replace("|", "\\|").Replace("\n", " "))) + " |";
 }

@@ -29,7 +29,7 @@ internal static class Plots
                 var cell = row.Cells[task];
                 var k = row.Key;
                 var label = (k.UsesRank && ranksPerMethod[k.Method] > 1 ? $"r{k.Rank} " : "") + $"λ{Format.Number(k.Lambda)}" +
-                            (table.ShowsLearningRate ? $" lr{Format.Number(k.LearningRate)}" : "");
+                            (table.ShowsLearningRate ? $" lr{Format.Number(k.LearningRate)}" : "") + Rest(k);
                 chart.Add(new ChartSeries(table.Label(k), Palette.Color(methods.IndexOf(k.Method)),
                     [new ChartPoint(row.TrainableParameters, cell.Mean, cell.Std, label,
                         $"{table.Label(k)}: {cell.Text(table.Seeds)} ({Format.Count(row.TrainableParameters)} trainable)", dodge[row])])
@@ -55,7 +55,7 @@ internal static class Plots
         {
             var k = sweep.Key;
             var name = (table.ShowsModel ? k.Model + " " : "") + ConfigKey.MethodName(k.Method) + (k.UsesRank ? $" r={k.Rank}" : "") +
-                       (table.ShowsLearningRate ? $" lr={Format.Number(k.LearningRate)}" : "");
+                       (table.ShowsLearningRate ? $" lr={Format.Number(k.LearningRate)}" : "") + Rest(k);
             foreach (var task in table.Tasks)
             {
                 if (!sweep.Any(r => r.Cells[task].HasScore)) continue;
@@ -97,6 +97,7 @@ internal static class Plots
                 var lambdas = method.Select(r => r.Key.Lambda).Distinct().Order().ToList();
                 var targets = method.Select(r => r.Key.Targets).Distinct().ToList();
                 var ranks = method.Select(r => r.Key.Rank).Distinct().Order().ToList();
+                var rests = method.Select(r => r.Key.Rest).Distinct().ToList();
                 var name = (table.ShowsModel ? method.Key.Model + " " : "") + ConfigKey.MethodName(method.Key.Method) +
                            (table.ShowsLearningRate ? $" lr={Format.Number(method.Key.LearningRate)}" : "");
                 var chart = new SvgChart($"{task} · {name} · training loss", "optimizer step", logY ? "loss (log scale)" : "loss")
@@ -106,8 +107,9 @@ internal static class Plots
                 foreach (var (row, curve) in curves)
                 {
                     var k = row.Key;
-                    var label = k.Targets + (k.UsesRank && ranks.Count > 1 ? $" r={k.Rank}" : "") + $" λ={Format.Number(k.Lambda)}";
-                    chart.Add(new ChartSeries(label, Palette.Color(lambdas.IndexOf(k.Lambda) + ranks.IndexOf(k.Rank) * lambdas.Count), curve)
+                    var label = k.Targets + (k.UsesRank && ranks.Count > 1 ? $" r={k.Rank}" : "") + $" λ={Format.Number(k.Lambda)}" + Rest(k);
+                    var colour = lambdas.IndexOf(k.Lambda) + lambdas.Count * (ranks.IndexOf(k.Rank) + ranks.Count * rests.IndexOf(k.Rest));
+                    chart.Add(new ChartSeries(label, Palette.Color(colour), curve)
                     {
                         Marker = null, Dash = Palette.Dash(targets.IndexOf(k.Targets)),
                     });
@@ -140,4 +142,7 @@ internal static class Plots
         }
         return points;
     }
+
+    /// <summary>" alpha=16": the settings a row has beyond the key's own fields, so rows that differ only there differ in the plot too.</summary>
+    private static string Rest(ConfigKey k) => k.Rest.Length > 0 ? " " + k.Rest : "";
 }

@@ -15,7 +15,8 @@ public static class Report
     /// Every run file under each directory's runs/ folder (or the directory itself when it has none). A run id seen
     /// twice with the same content is read once; with different content it is an error naming both files.
     /// </summary>
-    public static IReadOnlyList<RunRecord> Load(IEnumerable<string> dirs)
+    /// <param name="unreadable">Given, a run file that does not parse is passed to it and left out; otherwise it throws.</param>
+    public static IReadOnlyList<RunRecord> Load(IEnumerable<string> dirs, Action<InvalidDataException>? unreadable = null)
     {
         var byId = new Dictionary<string, (RunRecord Record, string Json, string Path)>(StringComparer.Ordinal);
         foreach (var dir in dirs)
@@ -25,7 +26,16 @@ public static class Report
             var files = Directory.GetFiles(Directory.Exists(runsDir) ? runsDir : dir, "*.json").Order(StringComparer.Ordinal);
             foreach (var file in files)
             {
-                var record = RunRecordJson.Read(file);
+                RunRecord record;
+                try
+                {
+                    record = RunRecordJson.Read(file);
+                }
+                catch (InvalidDataException e) when (unreadable != null)
+                {
+                    unreadable(e);
+                    continue;
+                }
                 var json = RunRecordJson.Serialize(record);
                 if (byId.TryGetValue(record.Id, out var seen))
                 {

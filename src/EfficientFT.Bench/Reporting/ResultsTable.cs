@@ -26,7 +26,7 @@ public sealed class ResultsTable
 
     /// <summary>
     /// Per configuration (its key without <see cref="ConfigKey.Rest"/>), the settings beyond the key's own fields that
-    /// it ran with more than one value of on some task, with the method options any of its runs set.
+    /// its rows show, with the method options its method's runs set (see <see cref="Variations"/>).
     /// </summary>
     public required IReadOnlyDictionary<ConfigKey, Variation> Varying { get; init; }
 
@@ -51,21 +51,28 @@ public sealed class ResultsTable
 
     /// <summary>
     /// A setting that differs between runs of one configuration on one task would be pooled as if only the seed
-    /// differed, so it joins that configuration's key. One that differs only between tasks (a per-task max_length)
-    /// splits nothing, and neither does a sweep in another configuration.
+    /// differed, so it splits rows: every configuration's rows then show it, so that a sweep over alpha at λ = 1 still
+    /// pairs its alpha=16 row with the λ = 2 row that ran alpha 16. A configuration whose value of it differs only
+    /// between tasks (a per-task max_length) does not split by it, as its tasks' cells would fall into separate rows.
     /// </summary>
-    private static Dictionary<ConfigKey, Variation> Variations(IReadOnlyList<RunRecord> runs) =>
-        runs.GroupBy(r => ConfigKey.Of(r.Settings)).ToDictionary(config => config.Key, config =>
+    private static Dictionary<ConfigKey, Variation> Variations(IReadOnlyList<RunRecord> runs)
+    {
+        // The spec leaves an option at its default out of the settings, so a sweep that includes the default has runs
+        // without it: those count as "default", not as not varying.
+        var options = runs.GroupBy(r => r.Settings.Method).ToDictionary(m => m.Key,
+            m => (IReadOnlyList<string>)m.SelectMany(r => r.Settings.MethodOptions.Keys).Distinct().Order(StringComparer.Ordinal).ToList());
+        IEnumerable<string> VaryingIn(IEnumerable<RunRecord> group) =>
+            group.SelectMany(r => ConfigKey.OtherSettings(r.Settings, options[r.Settings.Method])).GroupBy(p => p.Name)
+                .Where(n => n.Select(p => p.Value).Distinct().Count() > 1).Select(n => n.Key);
+        var configs = runs.GroupBy(r => ConfigKey.Of(r.Settings)).ToList();
+        var splitting = configs.SelectMany(c => c.GroupBy(r => r.Settings.Task).SelectMany(VaryingIn)).ToHashSet(StringComparer.Ordinal);
+        return configs.ToDictionary(c => c.Key, c =>
         {
-            // The spec leaves an option at its default out of the settings, so a sweep that includes the default has
-            // runs without it: those count as "default", not as not varying.
-            var options = config.SelectMany(r => r.Settings.MethodOptions.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
-            var names = config.GroupBy(r => r.Settings.Task)
-                .SelectMany(task => task.SelectMany(r => ConfigKey.OtherSettings(r.Settings, options)).GroupBy(p => p.Name)
-                    .Where(n => n.Select(p => p.Value).Distinct().Count() > 1).Select(n => n.Key))
-                .ToHashSet(StringComparer.Ordinal);
-            return new Variation(names, options);
+            var withinTasks = c.GroupBy(r => r.Settings.Task).SelectMany(VaryingIn).ToHashSet(StringComparer.Ordinal);
+            var perTask = VaryingIn(c).Where(n => !withinTasks.Contains(n));
+            return new Variation(splitting.Except(perTask).ToHashSet(StringComparer.Ordinal), options[c.Key.Method]);
         });
+    }
 
     public static ResultsTable Build(IReadOnlyList<RunRecord> runs)
     {
@@ -77,15 +84,31 @@ public sealed class ResultsTable
             .Select(g => new ResultsRow(g.Key, tasks.ToDictionary(t => t, t => ScoreCell.Of(g.Where(r => r.Settings.Task == t).ToList())), g.ToList()))
             .ToList();
         rows.Sort((a, b) => ConfigKey.Compare(a.Key, b.Key));
-        var metrics = tasks.ToDictionary(t => t, t => runs.Where(r => r.Settings.Task == t).Select(r => r.HeadlineMetric).FirstOrDefault(m => m != null) ?? "score");
+        var metrics = tasks.ToDictionary(t => t, t => MetricLabel(runs.Where(r => r.Settings.Task == t).ToList()));
         var seeds = rows.SelectMany(r => r.Cells.Values).Select(c => c.Completed).DefaultIfEmpty(0).Max();
         return new ResultsTable { Tasks = tasks, Rows = rows, Metrics = metrics, Seeds = seeds, Varying = varying };
     }
 
-    /// <summary>The row with the highest mean on <paramref name="task"/> (null when no row has a score there).</summary>
-    public ResultsRow? Best(string task) =>
-        Rows.Where(r => r.Cells[task].HasScore).MaxBy(r => r.Cells[task].Mean);
+    /// <summary>
+    /// The task's headline metric as its runs name it; for a task scored on several evaluation splits (MNLI's matched
+    /// and mismatched), which splits the headline averages, since the name alone reads as one split's value.
+    /// </summary>
+    private static string MetricLabel(IReadOnlyList<RunRecord> runs)
+    {
+        var metric = runs.Select(r => r.HeadlineMetric).FirstOrDefault(m => m != null) ?? "score";
+        var splits = runs.SelectMany(r => r.Scores.Keys).Where(k => k.StartsWith(metric + "_", StringComparison.Ordinal))
+            .Select(k => k[(metric.Length + 1)..]).Distinct().Order(StringComparer.Ordinal).ToList();
+        return splits.Count > 1 ? $"{metric}, mean of {string.Join(" and ", splits)}" : metric;
+    }
 
-    /// <summary>The row with the highest average over all tasks (rows missing a task have no average).</summary>
-    public ResultsRow? BestAverage() => Rows.Where(r => r.Average is not null).MaxBy(r => r.Average!.Value);
+    /// <summary>
+    /// Whether the row's mean on <paramref name="task"/> is the highest as the table prints it: rows that tie there are
+    /// all best, whichever comes first and whatever rounding lies below the printed digits.
+    /// </summary>
+    public bool IsBest(ResultsRow row, string task) =>
+        row.Cells[task].HasScore && Format.Score(row.Cells[task].Mean) == Format.Score(Rows.Where(r => r.Cells[task].HasScore).Max(r => r.Cells[task].Mean));
+
+    /// <summary>As <see cref="IsBest"/> for the average over all tasks (rows missing a task have no average).</summary>
+    public bool IsBestAverage(ResultsRow row) =>
+        row.Average is { } average && Format.Score(average) == Format.Score(Rows.Where(r => r.Average is not null).Max(r => r.Average!.Value));
 }

@@ -17,7 +17,8 @@ public static class ReportCommand
         command.SetAction(r => CommandErrors.Run(() =>
         {
             var dirs = r.GetValue(results)!;
-            var runs = Report.Load(dirs);
+            // As `eft bench` does: one damaged file (another spec's, an older format) costs its run, not the report.
+            var runs = Report.Load(dirs, e => Console.Error.WriteLine($"eft: warning: {e.Message} Left out of the report."));
             var (md, html) = Report.Write(runs, r.GetValue(output) ?? dirs[0]);
             Console.WriteLine($"{runs.Count} runs from {dirs.Length} director{(dirs.Length == 1 ? "y" : "ies")}; wrote {md} and {html}");
             return 0;

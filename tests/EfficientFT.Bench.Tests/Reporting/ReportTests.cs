@@ -42,6 +42,44 @@ public sealed class ReportTests : IDisposable
     private static string[] TableRow(string markdown, string startsWith) =>
         markdown.Split('\n').Single(l => l.StartsWith(startsWith)).Split(" | ").Select(c => c.Trim(' ', '|')).ToArray();
 
+    /// <summary>Means that tie as printed are all bold, not only the row that happens to come first.</summary>
+    [Fact]
+    public void Tied_means_are_all_bold()
+    {
+        List<RunRecord> runs = [.. Seeds("rte", "q,v", 10, [0.70, 0.72]), .. Seeds("rte", "q,k,v", 12, [0.72, 0.70]), .. Seeds("rte", "q,v", 10, [0.60, 0.62], lambda: 2)];
+        var (md, _) = Report.Write(runs, _dir);
+        var text = File.ReadAllText(md);
+        Assert.StartsWith("**71.00", TableRow(text, "| LoRA | q,v | 8 | 1 |")[5]);
+        Assert.StartsWith("**71.00", TableRow(text, "| LoRA | q,k,v | 8 | 1 |")[5]);
+        Assert.StartsWith("61.00", TableRow(text, "| LoRA | q,v | 8 | 2 |")[5]);
+    }
+
+    /// <summary>A headline averaged over evaluation splits (MNLI's) says so in its column header.</summary>
+    [Fact]
+    public void A_headline_over_several_splits_names_them()
+    {
+        var runs = Seeds("mnli", "q,v", 10, [0.80, 0.82]).Select(r => r with
+        {
+            Scores = new Dictionary<string, double> { ["accuracy"] = 0.81, ["accuracy_validation_matched"] = 0.80, ["accuracy_validation_mismatched"] = 0.82 },
+        }).ToList();
+        Assert.Equal("accuracy, mean of validation_matched and validation_mismatched", ResultsTable.Build(runs).Metrics["mnli"]);
+    }
+
+    /// <summary>An error's or a name's Markdown characters are shown as they are, not as a tag or emphasis.</summary>
+    [Fact]
+    public void Errors_and_names_keep_their_markdown_characters()
+    {
+        List<RunRecord> runs =
+        [
+            .. Seeds("rte", "q,v", 10, [0.70, 0.72]),
+            Run("my_task*", "q,v", 5, null, 10, RunStatus.Failed) with { Error = "InvalidOperationException: List<Tensor> was *empty*" },
+        ];
+        var (md, _) = Report.Write(runs, _dir);
+        var text = File.ReadAllText(md);
+        Assert.Contains("`InvalidOperationException: List<Tensor> was *empty*`", text);
+        Assert.Contains("my\\_task\\*", text);
+    }
+
     /// <summary>
     /// A grid over alpha gives runs of one configuration and task that differ in more than the seed: they get a row
     /// each, with alpha in a Settings column, instead of being pooled. A max_length that differs only between tasks
@@ -61,14 +99,17 @@ public sealed class ReportTests : IDisposable
             .. Seeds("mrpc", "q,k,v", 12, [0.64, 0.66]).Select(r => With(r, 8)),
         ];
         var table = ResultsTable.Build(runs);
-        Assert.Equal(["LoRA q,k,v r=8 λ=1", "LoRA q,v r=8 λ=1 alpha=8", "LoRA q,v r=8 λ=1 alpha=16"], table.Rows.Select(r => table.Label(r.Key)));
+        // alpha splits rows, so every row shows its alpha: the q,k,v row pairs with q,v at alpha=8. max_length differs
+        // only between tasks, and splits nothing.
+        Assert.Equal(["LoRA q,k,v r=8 λ=1 alpha=8", "LoRA q,v r=8 λ=1 alpha=8", "LoRA q,v r=8 λ=1 alpha=16"], table.Rows.Select(r => table.Label(r.Key)));
         Assert.Equal([75.0, 71.0, 81.0], table.Rows.Select(r => r.Cells["rte"].Mean), new ToleranceComparer(1e-9));
         Assert.Equal([65.0, 61.0, 51.0], table.Rows.Select(r => r.Cells["mrpc"].Mean), new ToleranceComparer(1e-9));
 
         var (md, _) = Report.Write(runs, _dir);
         var text = File.ReadAllText(md);
         Assert.Equal(["LoRA", "q,v", "8", "1", "alpha=16"], TableRow(text, "| LoRA | q,v | 8 | 1 | alpha=16 |")[..5]);
-        Assert.Equal("—", TableRow(text, "| LoRA | q,k,v |")[4]);
+        Assert.Equal("alpha=8", TableRow(text, "| LoRA | q,k,v |")[4]);
+        Assert.NotEmpty(Findings.TargetsComparison(table));
     }
 
     /// <summary>The spec leaves an option at its default out of a run's settings; a sweep over it still splits rows.</summary>
@@ -261,6 +302,10 @@ public sealed class ReportTests : IDisposable
         File.WriteAllText(bad, "{ \"id\": \"x\", \"settings\": ");
         var e = Assert.Throws<InvalidDataException>(() => Report.Load([_dir]));
         Assert.Contains(bad, e.Message);
+
+        var left = new List<InvalidDataException>();
+        Assert.Equal(2, Report.Load([_dir], left.Add).Count);
+        Assert.Contains(bad, Assert.Single(left).Message);
     }
 
     /// <summary>
