@@ -10,6 +10,12 @@ public static class AdapterConfigReader
     /// <summary>Our key for MPC_n's gain: peft's config has no field that says an adapter is nonlinear.</summary>
     public const string MpcNonlinearGainKey = "eft_mpc_nonlinear_gain";
 
+    /// <summary>
+    /// Appended to an adapter's peft_type ("EFT_LORA_MPC_NONLINEAR") when MPC_n changes the function it computes: peft
+    /// then refuses the file instead of loading a linear adapter that computes something else.
+    /// </summary>
+    public const string MpcNonlinearSuffix = "_MPC_NONLINEAR";
+
     public static PeftOptions Read(string path)
     {
         JsonObject config;
@@ -34,6 +40,12 @@ public static class AdapterConfigReader
     public static PeftOptions FromJson(JsonObject config)
     {
         var type = config["peft_type"]?.GetValue<string>() ?? throw new InvalidDataException("no peft_type");
+        if (type.StartsWith("EFT_", StringComparison.Ordinal) && type.EndsWith(MpcNonlinearSuffix, StringComparison.Ordinal))
+        {
+            if (config[MpcNonlinearGainKey] is not JsonValue)
+                throw new InvalidDataException($"peft_type {type} without the {MpcNonlinearGainKey} its function needs");
+            type = type["EFT_".Length..^MpcNonlinearSuffix.Length];
+        }
         RefuseUnsupported(config);
         var targets = Targets(config);
         return type switch

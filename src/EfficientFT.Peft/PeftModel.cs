@@ -191,9 +191,14 @@ public sealed class PeftModel : IStepHook
             Method is IAdapterExporter exporter
                 ? exporter.TensorsToSave(Trainable).Concat(Buffers.Select(p => KeyValuePair.Create(p.Name, p.Value)))
                 : Trainable.Concat(Buffers).Select(p => KeyValuePair.Create(p.Name, p.Value)));
-        // MPC_n changes the function the adapter computes, which peft's config cannot say; MPC_o and MPC_d only
-        // shaped training, and their adapters are plain peft adapters.
-        if (Options.Mpc is { Kind: MpcKind.Nonlinear } nonlinear) config[AdapterConfigReader.MpcNonlinearGainKey] = nonlinear.Coefficient;
+        // MPC_n changes the function the adapter computes, which peft's config cannot say: its own peft_type makes peft
+        // refuse the file rather than load a linear adapter. MPC_o and MPC_d only shaped training, and their adapters
+        // are plain peft adapters.
+        if (Options.Mpc is { Kind: MpcKind.Nonlinear } nonlinear)
+        {
+            config["peft_type"] = $"EFT_{config["peft_type"]!.GetValue<string>()}{AdapterConfigReader.MpcNonlinearSuffix}";
+            config[AdapterConfigReader.MpcNonlinearGainKey] = nonlinear.Coefficient;
+        }
         var text = config.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
         AtomicFile.WriteAllText(Path.Combine(directory, "adapter_config.json"), text);
     }

@@ -237,7 +237,12 @@ public sealed class MpcTests
         try
         {
             peft.SaveAdapter(dir);
-            Assert.Equal(new MpcOptions(MpcKind.Nonlinear, 0.25), AdapterConfigReader.Read(Path.Combine(dir, "adapter_config.json")).Mpc);
+            var path = Path.Combine(dir, "adapter_config.json");
+            var read = AdapterConfigReader.Read(path);
+            Assert.Equal(new MpcOptions(MpcKind.Nonlinear, 0.25), read.Mpc);
+            Assert.Equal("lora", read.Method);
+            // Not "LORA": peft would load it as a linear adapter, which computes another function.
+            Assert.Equal("EFT_LORA_MPC_NONLINEAR", System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!["peft_type"]!.GetValue<string>());
         }
         finally
         {

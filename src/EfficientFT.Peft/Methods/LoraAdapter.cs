@@ -7,7 +7,9 @@ namespace EfficientFT.Peft.Methods;
 /// <summary>
 /// LoRA on one linear layer, y = W x + b + s·B(A(dropout(x))) (Hu et al. 2021), and with a magnitude vector DoRA
 /// (Liu et al. 2024): y = b + (m/‖W + s·BA‖)·(W x + s·B A x), the row norm detached as DoRA §4.3 prescribes, so
-/// backward treats it as a constant and the magnitude learns the scale alone.
+/// backward treats it as a constant and the magnitude learns the scale alone. With dropout active DoRA follows peft:
+/// the base output stays on the clean input and the magnitude's correction reads the dropped-out one, y = W x + b +
+/// (m/n − 1)·W x′ + (m/n)·s·B A x′.
 /// </summary>
 public sealed class LoraAdapter(Tensor a, Tensor b, float scale, float dropout, Tensor? magnitude) : IMergeableAdapter, ILowRankAdapter
 {
@@ -37,11 +39,21 @@ public sealed class LoraAdapter(Tensor a, Tensor b, float scale, float dropout, 
     {
         if (IsMerged) return Ops.Linear(x, layer.Weight, layer.Bias);
         // s·B(Ax) as B(s·Ax): the scale then costs r multiplies per token instead of out.
-        var code = Code(x, context) * Scale;
-        if (Magnitude == null) return Ops.LowRankLinear(x, layer.Weight, layer.Bias, code, B);
+        if (Magnitude == null) return Ops.LowRankLinear(x, layer.Weight, layer.Bias, Code(x, context) * Scale, B);
         var rescale = Magnitude / WeightNorm(layer.Weight);
+        if (context.Training && dropout > 0) return DroppedOutDora(layer, x, context, rescale);
+        var code = Code(x, context) * Scale;
         var y = Ops.LowRankLinear(x, layer.Weight, null, code, B) * rescale;
         return layer.Bias == null ? y : y + layer.Bias;
+    }
+
+    /// <summary>DoRA in training with dropout, as peft computes it (see the class summary): one more product with W.</summary>
+    private Tensor DroppedOutDora(Linear layer, Tensor x, ForwardContext context, Tensor rescale)
+    {
+        var dropped = context.Dropout(x, dropout);
+        var wx = Ops.Linear(dropped, layer.Weight);
+        var correction = (wx + Ops.Linear(Ops.Linear(dropped, A) * Scale, B)) * rescale - wx;
+        return Ops.Linear(x, layer.Weight, layer.Bias) + correction;
     }
 
     public Tensor Code(Tensor x, ForwardContext context) => Ops.Linear(context.Dropout(x, dropout), A);
