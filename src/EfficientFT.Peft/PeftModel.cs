@@ -98,11 +98,12 @@ public sealed class PeftModel : IStepHook
         return new PeftModel(model, new FullFineTuning(), options, options.Targets.Select(model), trainable, []);
     }
 
-    private static List<(string Path, Linear Layer)> BodyTargets(PretrainedModel model, PeftOptions options)
-    {
-        var heads = model.HeadModules;
-        return options.Targets.Select(model).Where(t => !heads.Any(h => t.Path == h || t.Path.StartsWith(h + ".", StringComparison.Ordinal))).ToList();
-    }
+    private static List<(string Path, Linear Layer)> BodyTargets(PretrainedModel model, PeftOptions options) =>
+        options.Targets.Select(model).Where(t => !IsHead(model, t.Path)).ToList();
+
+    /// <summary>Whether the module at <paramref name="path"/> is (inside) the task head, which trains whole beside any method.</summary>
+    private static bool IsHead(PretrainedModel model, string path) =>
+        model.HeadModules.Any(h => path == h || path.StartsWith(h + ".", StringComparison.Ordinal));
 
     public ModelOutput Forward(ModelBatch batch, ForwardContext context) => Model.Forward(batch, context);
 
@@ -180,11 +181,10 @@ public sealed class PeftModel : IStepHook
     {
         // The config first: a method that cannot be saved refuses there, before any file is written.
         var config = AdapterConfig(Options.Targets);
-        // Layers peft cannot take as layers_to_transform (beside a regular expression, which it refuses, or for IA³,
-        // whose config has no such field) are said by naming the modules they select in full, a form peft takes (and
-        // this reader takes back).
-        var regex = config["target_modules"] is JsonValue named && named.GetValueKind() == JsonValueKind.String;
-        if (Options.Targets.Layers != null && config.ContainsKey("target_modules") && (regex || !config.ContainsKey("layers_to_transform")))
+        // Where the config would make peft select other modules than the ones adapted here, the modules are named in
+        // full, a form peft takes (and this reader takes back): layers beside a regular expression, which peft refuses;
+        // layers for IA³, whose config has no such field; an alias whose spelling also names another projection.
+        if (config.ContainsKey("target_modules") && !SelectsTheTargets(config))
             config = AdapterConfig(new TargetSpec(Targets.Select(t => t.Path).ToList()));
         Directory.CreateDirectory(directory);
         SafeTensorsWriter.Save(Path.Combine(directory, "adapter_model.safetensors"),
@@ -201,6 +201,21 @@ public sealed class PeftModel : IStepHook
         }
         var text = config.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
         AtomicFile.WriteAllText(Path.Combine(directory, "adapter_config.json"), text);
+    }
+
+    /// <summary>Whether the config's target_modules and layers_to_transform select exactly the modules adapted here.</summary>
+    private bool SelectsTheTargets(JsonObject config)
+    {
+        if (config["target_modules"] is not JsonArray names) return Options.Targets.Layers == null;
+        var layers = config["layers_to_transform"] switch
+        {
+            JsonArray list => list.Select(n => n!.GetValue<int>()).ToList(),
+            JsonValue one => [one.GetValue<int>()],
+            _ => (IReadOnlyList<int>?)null,
+        };
+        var spec = new TargetSpec(names.Select(n => n!.GetValue<string>()).ToList(), null, layers);
+        var selected = Model.NamedModules().Where(m => m.Module is Linear && spec.Matches(m.Path) && !IsHead(Model, m.Path)).Select(m => m.Path);
+        return selected.ToHashSet(StringComparer.Ordinal).SetEquals(Targets.Select(t => t.Path));
     }
 
     /// <summary>The method's adapter_config.json for these options with <paramref name="targets"/> as what they target.</summary>

@@ -23,6 +23,12 @@ public sealed record TargetSpec(IReadOnlyList<string> Modules, string? Pattern =
     };
 
     /// <summary>
+    /// Paths an alias's spelling would name by suffix but that are another projection: RoBERTa's feed-forward output
+    /// (layer.N.output.dense) and its attention output (layer.N.attention.output.dense) share the suffix output.dense.
+    /// </summary>
+    private static readonly Dictionary<string, string> AliasExcludes = new() { ["down"] = "attention.output.dense" };
+
+    /// <summary>
     /// The names a model gives its list of blocks (RoBERTa's layer, LLaMA's layers, GPT-2's h, …): the layers_pattern
     /// values this reads layer indices under.
     /// </summary>
@@ -62,7 +68,9 @@ public sealed record TargetSpec(IReadOnlyList<string> Modules, string? Pattern =
     public bool Matches(string path)
     {
         var named = Pattern == null
-            ? Modules.SelectMany(m => Aliases.TryGetValue(m, out var spelled) ? spelled : [m]).Any(n => IsNamed(path, n))
+            ? Modules.Any(m => Aliases.TryGetValue(m, out var spelled)
+                ? spelled.Any(n => IsNamed(path, n)) && !(AliasExcludes.TryGetValue(m, out var other) && IsNamed(path, other))
+                : IsNamed(path, m))
             : Regex.IsMatch(path, "^(?:" + Pattern + ")$");
         return named && (Layers == null || (LayerOf(path) is { } i && Layers.Contains(i)));
     }

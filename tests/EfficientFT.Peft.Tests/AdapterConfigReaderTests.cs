@@ -82,6 +82,42 @@ public sealed class AdapterConfigReaderTests : IDisposable
     }
 
     /// <summary>
+    /// RoBERTa's feed-forward output (down) is layer.N.output.dense, and its attention output ends in output.dense too:
+    /// "down" adapts only the first, and since the suffix peft matches would take both, the save names them in full.
+    /// </summary>
+    [Fact]
+    public void DownOnRoberta_AdaptsOnlyTheFeedForwardOutput_AndSavesWhatPeftWouldSelect()
+    {
+        var (model, _) = Pretrained.Load(BaseModel);
+        var peft = PeftModel.Create(model, new PeftOptions { Method = "lora", Targets = TargetSpec.Parse("down") });
+        var chosen = peft.Targets.Select(t => t.Path).ToArray();
+        Assert.NotEmpty(chosen);
+        Assert.All(chosen, path => Assert.Matches(@"\.layer\.\d+\.output\.dense$", path));
+        var adapter = Path.Combine(_dir, "adapter");
+        peft.SaveAdapter(adapter);
+
+        Assert.Equal(chosen, SavedConfig(adapter)["target_modules"]!.AsArray().Select(n => n!.GetValue<string>()));
+        var (fresh, _) = Pretrained.Load(BaseModel);
+        Assert.Equal(chosen, PeftModel.LoadAdapter(fresh, adapter).Targets.Select(t => t.Path));
+    }
+
+    /// <summary>Full fine-tuning and GaLore selected by a pattern save the pattern, so their checkpoints load back.</summary>
+    [Theory]
+    [InlineData("full_ft")]
+    [InlineData("galore")]
+    public void AMethodOfOurOwnByPattern_SavesThePattern(string method)
+    {
+        var (model, _) = Pretrained.Load(BaseModel);
+        var peft = PeftModel.Create(model, new PeftOptions { Method = method, Targets = TargetSpec.Parse("", @".*\.attention\.self\.key") });
+        var adapter = Path.Combine(_dir, "adapter");
+        peft.SaveAdapter(adapter);
+
+        Assert.Equal(@".*\.attention\.self\.key", SavedConfig(adapter)["target_modules"]!.GetValue<string>());
+        var (fresh, _) = Pretrained.Load(BaseModel);
+        Assert.Equal(peft.Targets.Select(t => t.Path), PeftModel.LoadAdapter(fresh, adapter).Targets.Select(t => t.Path));
+    }
+
+    /// <summary>
     /// IA³ on k, v and o: o (attention.output.dense) is scaled on its input side, so it must be listed among
     /// feedforward_modules, or peft builds an output-side vector and the saved one does not fit.
     /// </summary>

@@ -26,11 +26,6 @@ public sealed class FullFineTuning : IPeftMethod
         return trained;
     }
 
-    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string? taskType) => new()
-    {
-        ["peft_type"] = "EFT_FULL_FT",
-        ["target_modules"] = new JsonArray(targetModules.Select(m => (JsonNode?)m).ToArray()),
-        ["modules_to_save"] = new JsonArray(modulesToSave.Select(m => (JsonNode?)m).ToArray()),
-        ["task_type"] = taskType,
-    };
+    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string? taskType) =>
+        CustomMethodConfig.Build("EFT_FULL_FT", options, targetModules, modulesToSave, taskType);
 }

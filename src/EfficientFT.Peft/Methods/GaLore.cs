@@ -31,11 +31,6 @@ public sealed class GaLore : IPeftMethod
         return trained;
     }
 
-    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string? taskType) => new()
-    {
-        ["peft_type"] = "EFT_GALORE",
-        ["target_modules"] = new JsonArray(targetModules.Select(m => (JsonNode?)m).ToArray()),
-        ["modules_to_save"] = new JsonArray(modulesToSave.Select(m => (JsonNode?)m).ToArray()),
-        ["task_type"] = taskType,
-    };
+    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string? taskType) =>
+        CustomMethodConfig.Build("EFT_GALORE", options, targetModules, modulesToSave, taskType);
 }
