@@ -10,6 +10,9 @@ public static class AdapterConfigReader
     /// <summary>Our key for MPC_n's gain: peft's config has no field that says an adapter is nonlinear.</summary>
     public const string MpcNonlinearGainKey = "eft_mpc_nonlinear_gain";
 
+    /// <summary>The seed of a pissa_niter_k adapter's randomized SVD, which its residual needs to be rebuilt exactly.</summary>
+    public const string PissaSeedKey = "eft_pissa_seed";
+
     /// <summary>
     /// Appended to an adapter's peft_type ("EFT_LORA_MPC_NONLINEAR") when MPC_n changes the function it computes: peft
     /// then refuses the file instead of loading a linear adapter that computes something else.
@@ -137,6 +140,7 @@ public static class AdapterConfigReader
             Alpha = config["lora_alpha"] is { } alpha ? Number(alpha) : 8,
             Dropout = config["lora_dropout"] is { } dropout ? Number(dropout) : 0,
             PissaIterations = iterations,
+            Seed = config[PissaSeedKey] is JsonValue seed ? seed.GetValue<ulong>() : 0,
             RankPattern = Pattern(config["rank_pattern"], n => n.GetValue<int>()),
             AlphaPattern = Pattern(config["alpha_pattern"], Number),
             Eva = config["eva_config"] is JsonObject eva ? EvaOptions(eva) : new EvaOptions(),

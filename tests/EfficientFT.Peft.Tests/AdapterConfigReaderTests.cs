@@ -174,11 +174,19 @@ public sealed class AdapterConfigReaderTests : IDisposable
         var fixture = BaseModel;
         var (model, _) = Pretrained.Load(fixture);
         var adapter = Path.Combine(_dir, "adapter");
-        PeftModel.Create(model, new PeftOptions { Method = "pissa", Targets = TargetSpec.Parse("query,value"), PissaIterations = 4 }).SaveAdapter(adapter);
+        PeftModel.Create(model, new PeftOptions { Method = "pissa", Targets = TargetSpec.Parse("query,value"), PissaIterations = 4, Seed = 17 }).SaveAdapter(adapter);
 
         var path = Path.Combine(adapter, "adapter_config.json");
         Assert.Equal("pissa_niter_4", System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!["init_lora_weights"]!.GetValue<string>());
         Assert.Equal(4, AdapterConfigReader.Read(path).PissaIterations);
+
+        // The randomized SVD drew from seed 17: loading rebuilds the same residual in the base weights, not seed 0's.
+        var (fresh, _) = Pretrained.Load(fixture);
+        PeftModel.LoadAdapter(fresh, adapter);
+        var residual = model.NamedTensors().Where(p => p.Name.EndsWith("query.weight", StringComparison.Ordinal)).ToList();
+        var rebuilt = fresh.NamedTensors().Where(p => p.Name.EndsWith("query.weight", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(residual);
+        foreach (var ((_, expected), (_, actual)) in residual.Zip(rebuilt)) Assert.Equal(expected.ToArray(), actual.ToArray());
     }
 
     /// <summary>

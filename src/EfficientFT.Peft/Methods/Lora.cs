@@ -118,7 +118,16 @@ public sealed class Lora(string name, LoraInit init = LoraInit.Default, bool rsL
         return (a, b);
     }
 
-    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string? taskType) => new()
+    public JsonObject AdapterConfig(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string? taskType)
+    {
+        var config = Config(options, targetModules, modulesToSave, taskType);
+        // The randomized SVD draws from the seed, so the residual it leaves in the base weight is rebuilt only with it;
+        // peft has no field for it (and its own randomized SVD is not seeded), and drops this one with a warning.
+        if (init == LoraInit.Pissa && options.PissaIterations != null) config[AdapterConfigReader.PissaSeedKey] = options.Seed;
+        return config;
+    }
+
+    private JsonObject Config(PeftOptions options, IReadOnlyList<string> targetModules, IReadOnlyList<string> modulesToSave, string? taskType) => new()
     {
         ["alpha_pattern"] = new JsonObject(options.AlphaPattern.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)JsonNumber(p.Value)))),
         ["auto_mapping"] = null,
