@@ -236,12 +236,7 @@ public static class PretrainCommand
         var initialLoss = MaskedLmData.Loss(model, heldOutData, s.BatchSize);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"RobertaForMaskedLM: {s.Layers} layers, hidden {s.Hidden}, {peft.TrainableCount:N0} parameters; held-out loss at initialisation {initialLoss:F4} (ln V = {Math.Log(config.VocabSize):F4})"));
-        // As transformers' Trainer: no weight decay on biases and LayerNorm weights.
-        var optimizer = new AdamW(
-        [
-            new ParamGroup("decay", s.LearningRate, s.WeightDecay, peft.Trainable.Where(p => p.Value.Rank > 1).Select(p => p.Value).ToList()),
-            new ParamGroup("no_decay", s.LearningRate, 0, peft.Trainable.Where(p => p.Value.Rank == 1).Select(p => p.Value).ToList()),
-        ]);
+        var optimizer = new AdamW(ParameterGroups.Build(peft.Trainable, s.LearningRate, weightDecay: s.WeightDecay));
         var options = new TrainerOptions
         {
             MaxSteps = s.Steps, BatchSize = s.BatchSize, MaxGradNorm = s.MaxGradNorm, WarmupSteps = s.WarmupSteps, Seed = s.Seed, Dropout = s.Dropout,
