@@ -36,7 +36,7 @@ public abstract class PretrainedModel : Module
     /// that a step of several micro-batches can weigh each target the same.
     /// </summary>
     /// <exception cref="InvalidDataException">The batch lacks the kind of labels this model's loss reads.</exception>
-    public virtual int LossItems(ModelBatch batch) => throw new NotSupportedException($"{Architecture} computes no loss.");
+    public abstract int LossItems(ModelBatch batch);
 
     /// <summary>The token labels other than −100 of a language model's batch, or the error that it has none.</summary>
     protected int CountTokenTargets(int[]? labels) => labels?.Count(l => l != -100)

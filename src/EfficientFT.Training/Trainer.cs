@@ -315,15 +315,8 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
         if (seed != options.Seed)
             throw new InvalidDataException($"{directory}: taken with seed {seed}, this run has seed {options.Seed}; the data order would differ.");
         // A checkpoint from before settings were recorded is taken on trust, as it was then.
-        if (savedSettings != null)
-        {
-            var differences = savedSettings.Keys.Union(settings.Keys).Order(StringComparer.Ordinal)
-                .Where(key => savedSettings.GetValueOrDefault(key) != settings.GetValueOrDefault(key))
-                .Select(key => $"{key} {savedSettings.GetValueOrDefault(key) ?? "(none)"} there, {settings.GetValueOrDefault(key) ?? "(none)"} here")
-                .ToList();
-            if (differences.Count > 0)
-                throw new InvalidDataException($"{directory}: taken by a run with other settings ({string.Join("; ", differences)}); resume with the same ones, or use another output directory.");
-        }
+        if (savedSettings != null && SettingsDifference.Describe(savedSettings, settings) is { } differences)
+            throw new InvalidDataException($"{directory}: taken by a run with other settings ({differences}); resume with the same ones, or use another output directory.");
         var tensors = SafeTensorsFile.LoadAll(Path.Combine(directory, "trainable.safetensors"));
         foreach (var p in peft.Trainable)
         {

@@ -15,13 +15,13 @@ public sealed class BenchCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    /// <summary>Starts the built eft (eft.dll beside the tests) with EFT_ASSETS set; output is collected.</summary>
     /// <summary>What the process wrote so far: its lines arrive on other threads, so the builder is read under its lock.</summary>
     private static string Text(System.Text.StringBuilder output)
     {
         lock (output) return output.ToString();
     }
 
+    /// <summary>Starts the built eft (eft.dll beside the tests) with EFT_ASSETS set; output is collected.</summary>
     private static Process StartEft(string assets, System.Text.StringBuilder output, params string[] args)
     {
         var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")

@@ -127,7 +127,8 @@ public sealed class TrainCommandTests : IDisposable
 
     /// <summary>
     /// --resume continues only the run that took the checkpoint: with none it is an error (transformers' own
-    /// resume_from_checkpoint=True), and another learning rate is refused by name; the same command continues.
+    /// resume_from_checkpoint=True), and another learning rate is refused by name; the same command continues. A run
+    /// without --resume does not start beside another run's checkpoints.
     /// </summary>
     [Fact]
     public void Train_Resume_ContinuesOnlyTheSameRun()
@@ -143,6 +144,9 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Contains("holds no checkpoint", nothingError);
 
         Assert.Equal(0, Eft(Command("0.01", 2)));
+        var (fresh, freshError) = EftWithError(Command("0.01", 2));
+        Assert.Equal(2, fresh);
+        Assert.Contains("earlier run's checkpoints (checkpoint-2)", freshError);
         var (other, otherError) = EftWithError(Command("0.02", 3, "--resume"));
         Assert.Equal(2, other);
         Assert.Contains("checkpoint-2", otherError);
@@ -169,6 +173,7 @@ public sealed class TrainCommandTests : IDisposable
     [InlineData("--lr-ratio", "q=4")]
     [InlineData("--checkpoint-minutes", "-1")]
     [InlineData("--max-grad-norm", "-1")]
+    [InlineData("--keep-checkpoints", "0")]
     [InlineData("--schedule", "2")]
     [InlineData("--packed-weights", "yes")]
     public void Train_BadOption_FailsClearly(string option, string value)

@@ -70,7 +70,9 @@ public sealed class ResultsTable
         {
             var withinTasks = c.GroupBy(r => r.Settings.Task).SelectMany(VaryingIn).ToHashSet(StringComparer.Ordinal);
             var perTask = VaryingIn(c).Where(n => !withinTasks.Contains(n));
-            return new Variation(splitting.Except(perTask).ToHashSet(StringComparer.Ordinal), options[c.Key.Method]);
+            // A method without an adapter has no use for its alpha or dropout, whatever another method swept.
+            var meaningless = c.Key.UsesRank ? [] : (string[])["alpha", "adapter_dropout"];
+            return new Variation(splitting.Except(perTask).Except(meaningless).ToHashSet(StringComparer.Ordinal), options[c.Key.Method]);
         });
     }
 

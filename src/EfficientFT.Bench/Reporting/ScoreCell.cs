@@ -5,7 +5,9 @@ namespace EfficientFT.Bench.Reporting;
 /// many runs diverged or failed, or completed with no defined score (Pearson's r of a constant prediction is NaN):
 /// shown in the cell, never dropped.
 /// </summary>
-public sealed record ScoreCell(IReadOnlyList<double> Scores, int Runs, int Diverged, int Failed, int Undefined)
+/// <param name="CodeVersions">How many versions of the code made the completed runs: a fix that changes results keeps
+/// a run's id, so a rerun over old results can pool runs that computed differently, and the cell says so.</param>
+public sealed record ScoreCell(IReadOnlyList<double> Scores, int Runs, int Diverged, int Failed, int Undefined, int CodeVersions = 1)
 {
     /// <summary>Completed runs with a score; those without one are <see cref="Undefined"/>.</summary>
     public int Completed => Scores.Count;
@@ -30,7 +32,7 @@ public sealed record ScoreCell(IReadOnlyList<double> Scores, int Runs, int Diver
         var completed = runs.Where(r => r.Status == RunStatus.Completed).ToList();
         var scores = completed.Where(r => r.Headline is double h && double.IsFinite(h)).Select(r => r.Headline!.Value * 100).ToList();
         return new ScoreCell(scores, runs.Count, runs.Count(r => r.Status == RunStatus.Diverged),
-            runs.Count(r => r.Status == RunStatus.Failed), completed.Count - scores.Count);
+            runs.Count(r => r.Status == RunStatus.Failed), completed.Count - scores.Count, Math.Max(1, completed.Select(r => r.CodeVersion).Distinct().Count()));
     }
 
     /// <summary>"85.20 ± 0.31" (the mean alone for one seed); null without a completed run.</summary>
@@ -44,6 +46,7 @@ public sealed record ScoreCell(IReadOnlyList<double> Scores, int Runs, int Diver
         if (Diverged > 0) notes.Add($"diverged {Diverged}/{Runs}");
         if (Failed > 0) notes.Add($"failed {Failed}/{Runs}");
         if (Undefined > 0) notes.Add($"no score {Undefined}/{Runs}");
+        if (CodeVersions > 1) notes.Add($"{CodeVersions} code versions");
         return notes;
     }
 

@@ -125,8 +125,15 @@ public static class BenchCommand
             : RunPlain(plan, shard, store, runner, retryFailed, cancel.Token);
 
         Console.WriteLine($"{store.Root}: {outcome.Ran} run(s) made, {outcome.Skipped} finished run(s) skipped, {outcome.Records.Count}/{outcome.Runs} recorded{(outcome.Cancelled ? " (cancelled)" : "")}{(outcome.Busy > 0 ? $"; {outcome.Busy} being made by another process now (run again once it ends to sum them up)" : "")}");
-        return Finish(store, outcome.Records, outcome.Cancelled, worker) ?? (outcome.Records.Any(r => r.Status == RunStatus.Failed) ? 1 : 0);
+        return Finish(store, outcome.Records, outcome.Cancelled, worker)
+               ?? (outcome.Records.Any(r => r.Status == RunStatus.Failed) ? 1 : outcome.Busy > 0 ? LeftToAnotherProcess : 0);
     }
+
+    /// <summary>
+    /// The exit code when runs were left to another process making them (sysexits' EX_TEMPFAIL): the grid is not
+    /// complete yet, though nothing failed, and a script should run it again once the other process ends.
+    /// </summary>
+    internal const int LeftToAnotherProcess = 75;
 
     /// <summary>The summary table and the report (not for a worker: its parent writes them once); 130 when cancelled.</summary>
     private static int? Finish(ResultsStore store, IReadOnlyList<RunRecord> records, bool cancelled, bool worker)

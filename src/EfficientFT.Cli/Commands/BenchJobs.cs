@@ -13,7 +13,10 @@ internal static class BenchJobs
 {
     /// <param name="arguments">The bench command line without shard, jobs and worker options.</param>
     /// <param name="cancellation">Stops the workers after their current step, as the parent's end would.</param>
-    /// <returns>The most serious worker exit code: 130 (cancelled), then 2 (bad input), then 1 (a run failed), else 0.</returns>
+    /// <returns>
+    /// The most serious worker exit code: 130 (cancelled), then 2 (bad input), then 1 (a run failed), then 75 (runs left
+    /// to another process), else 0.
+    /// </returns>
     public static int Run(int jobs, string root, int total, int todo, IReadOnlyList<string> arguments, CancellationToken cancellation)
     {
         var threads = Math.Max(1, Environment.ProcessorCount / jobs);
@@ -21,9 +24,19 @@ internal static class BenchJobs
         var workers = Enumerable.Range(0, jobs).Select(i => Start(arguments, i, jobs, threads)).ToList();
         // A Ctrl+C at a terminal reaches the workers itself; a signal sent to this process alone does not, and closing
         // their stdin tells them.
-        using var stop = cancellation.Register(() =>
+        var stop = cancellation.Register(() =>
         {
-            foreach (var w in workers) w.StandardInput.Close();
+            foreach (var w in workers)
+            {
+                try
+                {
+                    w.StandardInput.Close();
+                }
+                catch (Exception e) when (e is IOException or InvalidOperationException)
+                {
+                    // The worker has ended already, and has nothing to be told.
+                }
+            }
         });
         try
         {
@@ -45,12 +58,15 @@ internal static class BenchJobs
         }
         finally
         {
+            // Before the workers are disposed: a Ctrl+C from here on has no worker to tell.
+            stop.Dispose();
             // A parent stopped by an exception must not leave workers training behind it.
             foreach (var w in workers.Where(w => !w.HasExited)) w.Kill(entireProcessTree: true);
         }
         var codes = workers.Select(w => w.ExitCode).ToList();
         foreach (var w in workers) w.Dispose();
-        return codes.Contains(130) ? 130 : codes.Contains(2) ? 2 : codes.Any(c => c != 0) ? 1 : 0;
+        return codes.Contains(130) ? 130 : codes.Contains(2) ? 2 : codes.Any(c => c is not (0 or BenchCommand.LeftToAnotherProcess)) ? 1
+            : codes.Contains(BenchCommand.LeftToAnotherProcess) ? BenchCommand.LeftToAnotherProcess : 0;
     }
 
     /// <summary>

@@ -66,8 +66,10 @@ public static class DownloadCommand
                 client.Progress = new SynchronousProgress(t =>
                 {
                     if (!tasks.TryGetValue(t.What, out var task))
-                        tasks[t.What] = task = ctx.AddTask(Markup.Escape(t.What), maxValue: t.Total ?? 0);
-                    if (t.Total is { } total) task.MaxValue = total;
+                        tasks[t.What] = task = ctx.AddTask(Markup.Escape(t.What), maxValue: t.Total ?? 1);
+                    // Without a size from the Hub the bar cannot say how far it is.
+                    task.IsIndeterminate = t.Total == null;
+                    task.MaxValue = t.Total ?? Math.Max(t.Bytes, 1);
                     task.Value = t.Bytes;
                 });
                 snapshot = download();

@@ -30,7 +30,12 @@ public static class InspectCommand
             try
             {
                 var config = ModelConfig.Load(configPath);
-                AnsiConsole.MarkupLine($"[bold]{Markup.Escape(Pretrained.ArchitectureOf(config))}[/] ({Markup.Escape(config.ModelType)}): " +
+                // The checkpoint's own architecture, and the one this library would build where that differs
+                // (MistralForCausalLM is read as LlamaForCausalLM).
+                var builds = Pretrained.ArchitectureOf(config);
+                var named = config.Architectures.FirstOrDefault() ?? builds;
+                var architecture = named == builds ? named : $"{named} (read as {builds})";
+                AnsiConsole.MarkupLine($"[bold]{Markup.Escape(architecture)}[/] ({Markup.Escape(config.ModelType)}): " +
                                        $"{config.NumHiddenLayers} layers, hidden {config.HiddenSize}, {config.NumAttentionHeads} heads, vocab {config.VocabSize}");
             }
             catch (ModelConfigException e)

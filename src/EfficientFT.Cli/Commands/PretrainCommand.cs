@@ -16,7 +16,6 @@ using EfficientFT.Tensors;
 using EfficientFT.Training;
 using EfficientFT.Training.Optimizers;
 using EfficientFT.Training.Pretraining;
-using Spectre.Console;
 
 namespace EfficientFT.Cli.Commands;
 
@@ -126,15 +125,11 @@ public static class PretrainCommand
         }
     }
 
-    /// <summary>"key: saved → given" for every setting that differs, or null when none does.</summary>
+    /// <summary>Each setting that differs, as a resume of `eft train` names them; null when none does.</summary>
     private static string? SettingsDiffer(JsonNode? saved, JsonObject given)
     {
-        var before = saved as JsonObject ?? [];
-        var differences = before.Select(kv => kv.Key).Union(given.Select(kv => kv.Key))
-            .Where(key => !JsonNode.DeepEquals(before[key], given[key]))
-            .Select(key => $"{key}: {before[key]?.ToJsonString() ?? "absent"} → {given[key]?.ToJsonString() ?? "absent"}")
-            .ToList();
-        return differences.Count == 0 ? null : string.Join("; ", differences);
+        static Dictionary<string, string> Texts(JsonObject o) => o.ToDictionary(kv => kv.Key, kv => kv.Value?.ToJsonString() ?? "null");
+        return SettingsDifference.Describe(Texts(saved as JsonObject ?? []), Texts(given));
     }
 
     private static int Run(Settings s, string outputDir, bool resume)

@@ -11,7 +11,7 @@ public static class TokenizeCommand
 {
     public static Command Create()
     {
-        var tokenizer = new Option<string>("--tokenizer") { Description = "tokenizer.json, or a directory with tokenizer.json or vocab.json + merges.txt.", Required = true };
+        var tokenizer = new Option<string>("--tokenizer") { Description = "tokenizer.json, or a directory with tokenizer.json or (for a RoBERTa or GPT-2 tokenizer) vocab.json + merges.txt.", Required = true };
         var special = new Option<bool>("--add-special-tokens") { Description = "Add the post-processor's special tokens (<s> … </s>, [CLS] … [SEP])." };
         var input = new Option<string>("--input") { Description = "JSONL with one {\"text\": …} per line.", Required = true };
         var output = new Option<string>("--output") { Description = "JSONL to write, one {\"ids\", \"tokens\", \"decoded\"} per input line.", Required = true };
@@ -21,7 +21,10 @@ public static class TokenizeCommand
         return command;
     }
 
-    /// <summary>A tokenizer from a tokenizer.json file, or from a directory holding one (or GPT-2's vocab.json + merges.txt).</summary>
+    /// <summary>
+    /// A tokenizer from a tokenizer.json file, or from a directory holding one, or a RoBERTa or GPT-2 tokenizer's
+    /// vocab.json + merges.txt (see <see cref="SlowTokenizerOptions"/>).
+    /// </summary>
     public static Tokenizer Load(string path)
     {
         if (File.Exists(path)) return Tokenizer.FromFile(path);

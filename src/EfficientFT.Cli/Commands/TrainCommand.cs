@@ -53,6 +53,7 @@ public static class TrainCommand
         var maxGradNorm = new Option<double>("--max-grad-norm") { Description = "Clip the global gradient norm to this; 0 leaves the gradients as they are (transformers' default, 1).", DefaultValueFactory = _ => 1.0 };
         var checkpointEvery = new Option<int?>("--checkpoint-every") { Description = "Save a checkpoint (adapter, optimizer, trainer state) every N steps." };
         var checkpointMinutes = new Option<double>("--checkpoint-minutes") { Description = "Also save a checkpoint once this many minutes have passed since the last one, and when Ctrl+C stops the run; 0 for neither.", DefaultValueFactory = _ => 10 };
+        var keepCheckpoints = new Option<int>("--keep-checkpoints") { Description = "Keep only this many of the newest checkpoints (a resume reads the newest; each holds the trained tensors and optimizer moments).", DefaultValueFactory = _ => 1 };
         var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoint in --output." };
         var checkpointing = new Option<bool>("--gradient-checkpointing") { Description = "Recompute each layer's activations in backward instead of keeping them: memory for one layer's activations, for one more forward pass per step." };
         var frozenBf16 = new Option<bool>("--frozen-bf16") { Description = "Hold the frozen weights in bfloat16: half their memory, lossless for a bfloat16 checkpoint; compute stays float32." };
@@ -63,7 +64,7 @@ public static class TrainCommand
         {
             model, method, targets, pattern, layers, rank, alpha, dropout, lrRatio, loraPlus, mpc, sparseRate, adaInit,
             galoreGap, galoreScale, initAdapter, data, batchSize, maxSteps, lr, betas, eps, weightDecay, noShuffle, seed, output,
-            schedule, warmupSteps, accumulation, maxGradNorm, checkpointEvery, checkpointMinutes, resume, checkpointing,
+            schedule, warmupSteps, accumulation, maxGradNorm, checkpointEvery, checkpointMinutes, keepCheckpoints, resume, checkpointing,
             frozenBf16, packedWeights,
         };
         command.SetAction(r => CommandErrors.Run(() =>
@@ -72,6 +73,8 @@ public static class TrainCommand
             if (steps < 1) throw new ArgumentException($"--max-steps must be at least 1, got {steps}.");
             if (r.GetValue(checkpointMinutes) is < 0 and var badMinutes)
                 throw new ArgumentException($"--checkpoint-minutes must not be negative, got {badMinutes}.");
+            if (r.GetValue(keepCheckpoints) < 1)
+                throw new ArgumentException($"--keep-checkpoints must be at least 1, got {r.GetValue(keepCheckpoints)}.");
             if (r.GetValue(maxGradNorm) is < 0 and var badNorm)
                 throw new ArgumentException($"--max-grad-norm must not be negative, got {badNorm}.");
             if (r.GetValue(initAdapter) is { } initFrom
@@ -107,6 +110,7 @@ public static class TrainCommand
                 GradientCheckpointing = r.GetValue(checkpointing),
                 CheckpointEvery = r.GetValue(checkpointEvery),
                 CheckpointInterval = r.GetValue(checkpointMinutes) is > 0 and var minutes ? TimeSpan.FromMinutes(minutes) : null,
+                KeepCheckpoints = r.GetValue(keepCheckpoints),
                 OutputDirectory = r.GetValue(output),
                 Resume = r.GetValue(resume),
                 // Every option that changes the numbers, as given: a resume with other values would continue another run.
@@ -142,8 +146,13 @@ public static class TrainCommand
         if (batchSize < 1) throw new ArgumentException($"--batch-size must be at least 1, got {batchSize}.");
         // As transformers' resume_from_checkpoint=True: asked to resume, a run with nothing to resume from is an error,
         // not a silent start from scratch.
-        if (s.Trainer.Resume && Trainer.Checkpoints(outputDir).Count == 0)
+        var checkpoints = Trainer.Checkpoints(outputDir);
+        if (s.Trainer.Resume && checkpoints.Count == 0)
             throw new ArgumentException($"--resume: {outputDir} holds no checkpoint (checkpoint-N with trainer_state.json) to continue from.");
+        // A fresh run beside an earlier run's checkpoints would have its own pruned as older than those, and a later
+        // --resume would continue the other run.
+        if (!s.Trainer.Resume && checkpoints.Count > 0)
+            throw new ArgumentException($"{outputDir} holds an earlier run's checkpoints ({string.Join(", ", checkpoints.Select(Path.GetFileName))}); pass --resume to continue it, or choose another --output or delete them.");
         var (model, report) = Pretrained.Load(modelDir, config => config, seed: s.Trainer.Seed, holdInBFloat16: frozenBf16);
         if (report.NewlyInitialized.Count > 0)
             Console.Error.WriteLine($"eft: note: {model.Architecture} head initialised fresh: {string.Join(", ", report.NewlyInitialized)}");
@@ -183,7 +192,8 @@ public static class TrainCommand
             $"{result.Status}: {result.Steps} steps, last loss {result.Losses.LastOrDefault():G6}, {result.SecondsPerStep * 1e3:F0} ms/step, {result.TokensPerSecond:F0} tokens/s"));
         if (result.Status == TrainingStatus.Cancelled)
         {
-            Console.Error.WriteLine(Trainer.Checkpoints(outputDir).FirstOrDefault() is { } checkpoint
+            var checkpoint = Path.Combine(outputDir, $"checkpoint-{result.Steps}");
+            Console.Error.WriteLine(Trainer.Checkpoints(outputDir).Contains(checkpoint)
                 ? $"eft: stopped after step {result.Steps}; {checkpoint} holds it: run the same command with --resume to continue."
                 : $"eft: stopped after step {result.Steps}; no checkpoint was saved to resume from.");
             return 130;

@@ -40,6 +40,9 @@ public abstract record ModelConfig
     /// <summary>The most tokens a row may hold where the position table sets a hard limit; null where it does not (RoPE).</summary>
     public virtual int? MaxTokens => null;
 
+    /// <summary>The id rows are padded with, and which the model treats as padding, where the config names none too.</summary>
+    public virtual int PaddingIndex => PadTokenId ?? 0;
+
     public double InitializerRange { get; init; } = 0.02;
 
     public int? PadTokenId { get; init; }

@@ -19,7 +19,10 @@ public sealed record RobertaConfig : ModelConfig
     public string PositionEmbeddingType { get; init; } = "absolute";
 
     /// <summary>RoBERTa numbers a row's real tokens from padding_idx + 1, so the table holds that many fewer.</summary>
-    public override int? MaxTokens => MaxPositionEmbeddings - (PadTokenId ?? 1) - 1;
+    public override int? MaxTokens => MaxPositionEmbeddings - PaddingIndex - 1;
+
+    /// <summary>transformers' RoBERTa pads with 1 (&lt;pad&gt;) when the config names no pad token.</summary>
+    public override int PaddingIndex => PadTokenId ?? 1;
 
     /// <summary>Dropout of the classification head; null means <see cref="HiddenDropoutProb"/>.</summary>
     public double? ClassifierDropout { get; init; }

@@ -19,7 +19,7 @@ public static class JsonlBatchReader
     /// surface only when training reached it, as a cross-entropy or embedding error that names neither file nor line.
     /// </summary>
     public static ModelBatch Read(string path, ModelConfig config) =>
-        Read(path, config.PadTokenId ?? 0, SequenceClassification.IsRegression(config), config.VocabSize, config.NumLabels, config.MaxTokens);
+        Read(path, config.PaddingIndex, SequenceClassification.IsRegression(config), config.VocabSize, config.NumLabels, config.MaxTokens);
 
     /// <param name="vocabSize">When given, every input id and token label (other than −100) must be below it.</param>
     /// <param name="numLabels">When given and not <paramref name="regression"/>, every class label must be below it.</param>

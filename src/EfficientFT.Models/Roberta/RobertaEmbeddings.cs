@@ -7,11 +7,11 @@ namespace EfficientFT.Models.Roberta;
 /// <summary>Word + position + token-type embeddings, LayerNorm, dropout (RobertaEmbeddings).</summary>
 public sealed class RobertaEmbeddings(RobertaConfig config) : Module
 {
-    private readonly int _padding = config.PadTokenId ?? 1;
+    private readonly int _padding = config.PaddingIndex;
 
-    public Embedding WordEmbeddings { get; } = new(config.VocabSize, config.HiddenSize, config.PadTokenId ?? 1);
+    public Embedding WordEmbeddings { get; } = new(config.VocabSize, config.HiddenSize, config.PaddingIndex);
 
-    public Embedding PositionEmbeddings { get; } = new(config.MaxPositionEmbeddings, config.HiddenSize, config.PadTokenId ?? 1);
+    public Embedding PositionEmbeddings { get; } = new(config.MaxPositionEmbeddings, config.HiddenSize, config.PaddingIndex);
 
     public Embedding TokenTypeEmbeddings { get; } = new(config.TypeVocabSize, config.HiddenSize);
 

@@ -12,9 +12,9 @@ internal sealed class WordPieceDecoder(string prefix, bool cleanup) : ITokenDeco
         for (var i = 0; i < tokens.Count; i++)
         {
             var token = tokens[i];
+            // An empty prefix starts every token, as in tokenizers' decoder: then nothing gets a space.
             if (i != 0)
-                token = prefix.Length > 0 && token.StartsWith(prefix, StringComparison.Ordinal) ? token[prefix.Length..]
-                    : " " + token;
+                token = token.StartsWith(prefix, StringComparison.Ordinal) ? token[prefix.Length..] : " " + token;
             result.Add(cleanup ? Cleanup(token) : token);
         }
         return result;

@@ -112,6 +112,21 @@ public sealed class ReportTests : IDisposable
         Assert.NotEmpty(Findings.TargetsComparison(table));
     }
 
+    /// <summary>An alpha sweep of LoRA splits LoRA's rows, but full fine-tuning, which has no alpha, shows none.</summary>
+    [Fact]
+    public void A_setting_a_method_has_no_use_for_is_not_shown_on_its_rows()
+    {
+        RunRecord Full(RunRecord r) => r with { Settings = r.Settings with { Method = "full_ft", Rank = 0 } };
+        List<RunRecord> runs =
+        [
+            .. Seeds("rte", "q,v", 10, [0.70, 0.72]),
+            .. Seeds("rte", "q,v", 10, [0.80, 0.82]).Select(r => r with { Settings = r.Settings with { Alpha = 16 } }),
+            .. Seeds("rte", "q,v", 20, [0.75, 0.77]).Select(Full),
+        ];
+        var table = ResultsTable.Build(runs);
+        Assert.Equal(["Full FT q,v λ=1", "LoRA q,v r=8 λ=1 alpha=8", "LoRA q,v r=8 λ=1 alpha=16"], table.Rows.Select(r => table.Label(r.Key)));
+    }
+
     /// <summary>The spec leaves an option at its default out of a run's settings; a sweep over it still splits rows.</summary>
     [Fact]
     public void A_sweep_over_a_method_option_that_includes_its_default_is_not_pooled()

@@ -142,4 +142,8 @@ public sealed class TokenizerComponentTests
         var ids = bert.Encode("Tokenization works. Don't panic", addSpecialTokens: false).Ids;
         Assert.Equal("tokenization works. don ' t panic", bert.Decode(ids));
     }
+
+    [Fact]
+    public void WordPieceDecoder_WithAnEmptyPrefix_JoinsEveryToken() =>
+        Assert.Equal(["un", "able"], new WordPieceDecoder("", cleanup: false).Decode(["un", "able"]));
 }
