@@ -54,6 +54,16 @@ public sealed class ReportTests : IDisposable
         Assert.StartsWith("61.00", TableRow(text, "| LoRA | q,v | 8 | 2 |")[5]);
     }
 
+    /// <summary>A fix that changes results keeps run ids: a cell pooling seeds made by two code versions says so.</summary>
+    [Fact]
+    public void A_cell_pooling_several_code_versions_says_so()
+    {
+        var runs = Seeds("rte", "q,v", 10, [0.70, 0.72]).Select((r, i) => r with { CodeVersion = i == 0 ? "abc" : "def" }).ToList();
+        var cell = ResultsTable.Build(runs).Rows.Single().Cells["rte"];
+        Assert.Contains("2 code versions", cell.Notes(2));
+        Assert.DoesNotContain(ResultsTable.Build(Seeds("rte", "q,v", 10, [0.70, 0.72]).ToList()).Rows.Single().Cells["rte"].Notes(2), n => n.Contains("code"));
+    }
+
     /// <summary>A headline averaged over evaluation splits (MNLI's) says so in its column header.</summary>
     [Fact]
     public void A_headline_over_several_splits_names_them()
