@@ -73,6 +73,9 @@ public sealed class BenchRunner(TaskCatalog tasks)
                 ValueRatio = s.Lambda,
                 LoraPlusRatio = s.Method == "loraplus" ? Option(s, "loraplus_ratio") ?? 16 : null,
                 WeightDecay = s.WeightDecay,
+                Beta1 = s.AdamBeta1,
+                Beta2 = s.AdamBeta2,
+                Eps = s.AdamEpsilon,
                 GaloreGap = (int?)Option(s, "galore_gap") ?? 200,
                 GaloreScale = Option(s, "galore_scale") ?? 0.25,
             });
@@ -81,6 +84,7 @@ public sealed class BenchRunner(TaskCatalog tasks)
                 Epochs = Math.Max(s.Epochs, 1),
                 MaxSteps = s.MaxSteps,
                 BatchSize = s.BatchSize,
+                GradientAccumulation = s.GradientAccumulation,
                 MaxGradNorm = s.MaxGradNorm,
                 Schedule = Enum.Parse<ScheduleKind>(s.Schedule, ignoreCase: true),
                 WarmupSteps = (int)Math.Ceiling(s.WarmupRatio * steps),
@@ -131,8 +135,12 @@ public sealed class BenchRunner(TaskCatalog tasks)
         }
     }
 
-    /// <summary>Optimizer steps of the run: max_steps, else epochs × ⌈rows / batch size⌉.</summary>
-    public static int TotalSteps(RunSettings s, int rows) => s.MaxSteps ?? Math.Max(s.Epochs, 1) * ((rows + s.BatchSize - 1) / s.BatchSize);
+    /// <summary>Optimizer steps of the run: max_steps, else epochs × ⌈⌈rows / batch size⌉ / accumulation⌉, as the Trainer counts them.</summary>
+    public static int TotalSteps(RunSettings s, int rows)
+    {
+        var micro = (rows + s.BatchSize - 1) / s.BatchSize;
+        return s.MaxSteps ?? Math.Max(s.Epochs, 1) * ((micro + s.GradientAccumulation - 1) / s.GradientAccumulation);
+    }
 
     /// <summary>
     /// The model as a sequence classifier with the task's labels: the body from the checkpoint, the head (whatever the

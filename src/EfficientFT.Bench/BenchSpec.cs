@@ -139,6 +139,10 @@ public sealed class BenchSpec
         ("weight_decay", new(Kind.Double, Min: 0)),
         ("max_grad_norm", new(Kind.Double, Min: double.Epsilon, Nullable: true)),
         ("adapter_dropout", new(Kind.Double, Min: 0, Max: 0.99)),
+        ("adam_beta1", new(Kind.Double, Min: 0, Max: 0.9999)),
+        ("adam_beta2", new(Kind.Double, Min: 0, Max: 0.999999)),
+        ("adam_epsilon", new(Kind.Double, Min: double.Epsilon)),
+        ("gradient_accumulation_steps", new(Kind.Int, Min: 1)),
         ("evaluate_every", new(Kind.Int, Min: 1, Nullable: true)),
         ("checkpoint_every", new(Kind.Int, Min: 1, Nullable: true)),
         ("checkpoint_minutes", new(Kind.Double, Min: double.Epsilon, Nullable: true)),
@@ -166,7 +170,8 @@ public sealed class BenchSpec
         ["model"] = "embedded", ["targets"] = "q,v", ["rank"] = "8", ["lambda"] = "1", ["lr"] = "5e-4", ["seed"] = "1",
         ["alpha"] = "16", ["epochs"] = "1", ["max_steps"] = null, ["batch_size"] = "16", ["max_length"] = "128",
         ["schedule"] = "linear", ["warmup_ratio"] = "0", ["weight_decay"] = "0", ["max_grad_norm"] = "1",
-        ["adapter_dropout"] = "0", ["evaluate_every"] = null, ["checkpoint_every"] = null,
+        ["adapter_dropout"] = "0", ["adam_beta1"] = "0.9", ["adam_beta2"] = "0.999", ["adam_epsilon"] = "1e-8",
+        ["gradient_accumulation_steps"] = "1", ["evaluate_every"] = null, ["checkpoint_every"] = null,
         ["checkpoint_minutes"] = "10", ["gradient_checkpointing"] = "false", ["frozen_bf16"] = "false",
     };
 
@@ -517,6 +522,10 @@ public sealed class BenchSpec
             WeightDecay = Double(c, "weight_decay"),
             MaxGradNorm = c["max_grad_norm"].Text is { } norm ? double.Parse(norm, NumberStyles.Float, CultureInfo.InvariantCulture) : null,
             AdapterDropout = DropoutMethods.Contains(method) ? Double(c, "adapter_dropout") : 0,
+            AdamBeta1 = Double(c, "adam_beta1"),
+            AdamBeta2 = Double(c, "adam_beta2"),
+            AdamEpsilon = Double(c, "adam_epsilon"),
+            GradientAccumulation = Int(c, "gradient_accumulation_steps")!.Value,
             FrozenBf16 = bool.Parse(c["frozen_bf16"].Text!),
             MethodOptions = options,
         };

@@ -58,6 +58,16 @@ public sealed record RunSettings
     /// <summary>Adapter input dropout.</summary>
     public double AdapterDropout { get; init; }
 
+    /// <summary>AdamW's β1, β2 and ε (transformers' adam_beta1, adam_beta2, adam_epsilon).</summary>
+    public double AdamBeta1 { get; init; } = 0.9;
+
+    public double AdamBeta2 { get; init; } = 0.999;
+
+    public double AdamEpsilon { get; init; } = 1e-8;
+
+    /// <summary>Micro-batches of <see cref="BatchSize"/> rows per optimizer step.</summary>
+    public int GradientAccumulation { get; init; } = 1;
+
     /// <summary>
     /// The frozen matrices held in bfloat16 (`eft train --frozen-bf16`): half their memory, and their values rounded
     /// unless the checkpoint is bfloat16 already, so it is part of what a run computes.
@@ -81,6 +91,10 @@ public sealed record RunSettings
         };
         // Only when set, so that the ids of every run made before the setting existed stay as they were.
         if (FrozenBf16) sorted["frozen_bf16"] = true;
+        if (AdamBeta1 != 0.9) sorted["adam_beta1"] = AdamBeta1;
+        if (AdamBeta2 != 0.999) sorted["adam_beta2"] = AdamBeta2;
+        if (AdamEpsilon != 1e-8) sorted["adam_epsilon"] = AdamEpsilon;
+        if (GradientAccumulation != 1) sorted["gradient_accumulation_steps"] = GradientAccumulation;
         return JsonSerializer.Serialize(sorted);
     }
 

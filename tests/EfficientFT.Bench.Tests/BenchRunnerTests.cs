@@ -182,6 +182,26 @@ public sealed class BenchRunnerTests : IDisposable
         Assert.Contains(again.Records, r => r.Id == held.Id);
     }
 
+    /// <summary>
+    /// Gradient accumulation makes fewer, larger steps: 48 toy rows in micro-batches of 8 are 6 micro-batches, 3 steps
+    /// of 2; AdaLoRA's schedule and the warm-up count the same steps.
+    /// </summary>
+    [Fact]
+    public void Gradient_accumulation_steps_count_as_the_trainer_takes_them()
+    {
+        var assets = TinyBench.CreateAssets(_dir);
+        var plan = BenchSpec.Parse("""
+            defaults: { model: embedded, tasks: toy, epochs: 1, batch_size: 8, max_length: 24, lr: 5e-3, seeds: [1], gradient_accumulation_steps: 2, adam_beta2: 0.99 }
+            grids: [{ methods: [lora] }]
+            """, "tiny.yaml", "tiny").Expand();
+        var run = Assert.Single(plan.Runs);
+        Assert.Equal(3, BenchRunner.TotalSteps(run.Settings, 48));
+        var record = new BenchRunner(new TaskCatalog(assets, null)).Run(run)!;
+        Assert.Equal(RunStatus.Completed, record.Status);
+        Assert.Equal(3, record.Steps);
+        Assert.Equal(0.99, record.Settings.AdamBeta2);
+    }
+
     [Fact]
     public void Gradient_checkpointing_gives_the_same_run()
     {

@@ -129,6 +129,32 @@ public class BenchSpecTests
         Assert.DoesNotContain("frozen_bf16", unset.Runs[0].Settings.CanonicalJson());
     }
 
+    /// <summary>
+    /// AdamW's betas and ε and gradient accumulation reach the run (transformers' names), make new runs when set, and
+    /// leave the id of a run at their defaults as it was before they existed.
+    /// </summary>
+    [Fact]
+    public void Optimizer_settings_and_accumulation_are_new_runs_but_leave_default_ids_alone()
+    {
+        var plan = Expand("""
+            defaults: { tasks: toy, methods: lora, seeds: [1] }
+            grids:
+              - { adam_beta2: [0.999, 0.99] }
+              - { adam_beta1: 0.8, adam_epsilon: 1e-6, gradient_accumulation_steps: 4 }
+            """);
+        Assert.Equal([0.999, 0.99, 0.999], plan.Runs.Select(r => r.Settings.AdamBeta2));
+        var tuned = plan.Runs[2].Settings;
+        Assert.Equal((0.8, 1e-6, 4), (tuned.AdamBeta1, tuned.AdamEpsilon, tuned.GradientAccumulation));
+        Assert.Equal(3, plan.Runs.Select(r => r.Id).Distinct().Count());
+        var unset = Expand("""
+            defaults: { tasks: toy, methods: lora, seeds: [1] }
+            grids: [{ lr: 5e-4 }]
+            """);
+        Assert.Equal(unset.Runs[0].Id, plan.Runs[0].Id);
+        Assert.DoesNotContain("adam", unset.Runs[0].Settings.CanonicalJson());
+        Assert.DoesNotContain("accumulation", unset.Runs[0].Settings.CanonicalJson());
+    }
+
     [Fact]
     public void Ids_do_not_depend_on_key_order_or_target_spelling()
     {

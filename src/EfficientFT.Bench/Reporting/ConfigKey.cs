@@ -34,6 +34,8 @@ public sealed record ConfigKey(string Model, string Method, string Targets, int 
         ("max_length", s.MaxLength.ToString(CultureInfo.InvariantCulture)), ("schedule", s.Schedule),
         ("warmup_ratio", Format.Number(s.WarmupRatio)), ("weight_decay", Format.Number(s.WeightDecay)),
         ("max_grad_norm", s.MaxGradNorm is { } clip ? Format.Number(clip) : "-"), ("adapter_dropout", Format.Number(s.AdapterDropout)),
+        ("adam_beta1", Format.Number(s.AdamBeta1)), ("adam_beta2", Format.Number(s.AdamBeta2)), ("adam_epsilon", Format.Number(s.AdamEpsilon)),
+        ("gradient_accumulation_steps", s.GradientAccumulation.ToString(CultureInfo.InvariantCulture)),
         .. options.Select(o => (o, s.MethodOptions.GetValueOrDefault(o) ?? "default")),
     ];
 
