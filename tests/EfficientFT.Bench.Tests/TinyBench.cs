@@ -35,6 +35,7 @@ public static class TinyBench
             ModelType = "roberta", Architectures = ["RobertaForMaskedLM"], VocabSize = vocab.Count, HiddenSize = 16,
             NumHiddenLayers = 1, NumAttentionHeads = 2, IntermediateSize = 32, HiddenAct = "gelu", MaxPositionEmbeddings = 40,
             PadTokenId = 1, BosTokenId = 0, EosTokenIds = [2], TypeVocabSize = 1, HiddenDropoutProb = 0, AttentionProbsDropoutProb = 0,
+            TieWordEmbeddings = true,
         };
         var model = Pretrained.Create(config, "RobertaForMaskedLM");
         var rng = new Rng(7);

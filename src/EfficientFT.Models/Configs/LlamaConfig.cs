@@ -125,18 +125,36 @@ public sealed record LlamaConfig : ModelConfig
         return result;
     }
 
+    /// <summary>Mistral's sliding window is not implemented, so rows must fit inside it (where everything is attended anyway).</summary>
+    public override int? MaxTokens => SlidingWindow;
+
     internal static LlamaConfig Read(ConfigReader r, string modelType)
     {
         var d = Default(modelType);
         var common = ReadCommon(r, d);
+        // transformers 5 writes the rotary settings, theta included, as one "rope_parameters" object; 4.x wrote
+        // rope_theta and rope_scaling. Theta read from the wrong place would fall back to 10000 without a word.
+        var rope = r.Json["rope_parameters"] switch
+        {
+            null => null,
+            JsonObject o => new ConfigReader(o, r.File),
+            var other => throw r.Error($"rope_parameters is {other.ToJsonString()}, not an object."),
+        };
         var config = common with
         {
             ModelType = modelType,
-            NumKeyValueHeads = r.Int("num_key_value_heads", modelType == "mistral" ? d.NumKeyValueHeads : common.NumAttentionHeads),
+            // MistralConfig's default is 8 key/value heads, but an explicit null means one per attention head.
+            NumKeyValueHeads = r.Int("num_key_value_heads",
+                modelType == "mistral" && !r.Json.ContainsKey("num_key_value_heads") ? d.NumKeyValueHeads : common.NumAttentionHeads),
             HeadDim = r.Int("head_dim", common.HiddenSize / common.NumAttentionHeads),
             RmsNormEps = r.Double("rms_norm_eps", d.RmsNormEps),
-            RopeTheta = r.Double("rope_theta", d.RopeTheta),
-            RopeScaling = ReadRopeScaling(r),
+            RopeTheta = rope?.OptionalDouble("rope_theta") ?? r.Double("rope_theta", d.RopeTheta),
+            RopeScaling = rope != null ? ReadRopeScaling(r, rope, "rope_parameters") : r.Json["rope_scaling"] switch
+            {
+                null => null,
+                JsonObject o => ReadRopeScaling(r, new ConfigReader(o, r.File), "rope_scaling"),
+                var other => throw r.Error($"rope_scaling is {other.ToJsonString()}, not an object."),
+            },
             AttentionBias = r.Bool("attention_bias", d.AttentionBias),
             AttentionDropout = r.Double("attention_dropout", d.AttentionDropout),
             MlpBias = r.Bool("mlp_bias", d.MlpBias),
@@ -150,15 +168,15 @@ public sealed record LlamaConfig : ModelConfig
         return config;
     }
 
-    private static RopeScaling? ReadRopeScaling(ConfigReader r)
+    /// <param name="inner">The rope_scaling or rope_parameters object.</param>
+    /// <param name="field">Its key, for messages.</param>
+    private static RopeScaling? ReadRopeScaling(ConfigReader r, ConfigReader inner, string field)
     {
-        var node = r.Json["rope_scaling"];
-        if (node is null) return null;
-        if (node is not JsonObject obj) throw r.Error($"rope_scaling is {node.ToJsonString()}, not an object.");
-        var inner = new ConfigReader(obj, r.File);
-        // "type" is the key's name before transformers 4.42 renamed it to "rope_type".
-        var name = inner.OptionalString("rope_type") ?? inner.OptionalString("type")
-            ?? throw r.Error("rope_scaling has neither \"rope_type\" nor \"type\".");
+        var obj = inner.Json;
+        // "type" is the key's name before transformers 4.42 renamed it to "rope_type"; where both are there, 4.x copies
+        // "type" over "rope_type", so "type" wins.
+        var name = inner.OptionalString("type") ?? inner.OptionalString("rope_type")
+            ?? (field == "rope_parameters" ? "default" : throw r.Error("rope_scaling has neither \"rope_type\" nor \"type\"."));
         var type = name switch
         {
             "default" => RopeType.Default,
@@ -167,7 +185,7 @@ public sealed record LlamaConfig : ModelConfig
             "yarn" => RopeType.Yarn,
             "longrope" => RopeType.LongRope,
             "llama3" => RopeType.Llama3,
-            _ => throw r.Error($"rope_scaling type '{name}' is unknown; known: default, linear, dynamic, yarn, longrope, llama3."),
+            _ => throw r.Error($"{field} type '{name}' is unknown; known: default, linear, dynamic, yarn, longrope, llama3."),
         };
         var required = type switch
         {
@@ -176,7 +194,7 @@ public sealed record LlamaConfig : ModelConfig
             _ => [],
         };
         foreach (var key in required)
-            if (!inner.Has(key)) throw r.Error($"rope_scaling of type '{name}' needs \"{key}\".");
+            if (!inner.Has(key)) throw r.Error($"{field} of type '{name}' needs \"{key}\".");
         var scaling = new RopeScaling
         {
             Type = type,
@@ -187,7 +205,7 @@ public sealed record LlamaConfig : ModelConfig
             Source = obj,
         };
         if (type == RopeType.Llama3 && scaling.HighFreqFactor <= scaling.LowFreqFactor)
-            throw r.Error($"rope_scaling high_freq_factor {scaling.HighFreqFactor} must exceed low_freq_factor {scaling.LowFreqFactor}.");
+            throw r.Error($"{field} high_freq_factor {scaling.HighFreqFactor} must exceed low_freq_factor {scaling.LowFreqFactor}.");
         return scaling;
     }
 
@@ -215,6 +233,8 @@ public sealed record LlamaConfig : ModelConfig
     {
         if (RopeScaling is not { } s) return null;
         var obj = (JsonObject?)s.Source?.DeepClone() ?? new JsonObject();
+        // Read from transformers 5's rope_parameters, theta was among them; it is written at the top level.
+        obj.Remove("rope_theta");
         var w = new ConfigWriter(obj);
         var typeKey = obj.ContainsKey("rope_type") || !obj.ContainsKey("type") ? "rope_type" : "type";
         w.Set(typeKey, RopeScaling.Name(s.Type), null);

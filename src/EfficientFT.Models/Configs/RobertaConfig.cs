@@ -69,6 +69,10 @@ public sealed record RobertaConfig : ModelConfig
         config.ValidateCommon(r);
         if (config.HiddenSize % config.NumAttentionHeads != 0)
             throw r.Error($"hidden_size {config.HiddenSize} is not a multiple of num_attention_heads {config.NumAttentionHeads}.");
+        // Relative position embeddings change every attention score; the layers here compute absolute ones only, and the
+        // checkpoint's distance_embedding tensors would be left unused without a word.
+        if (config.PositionEmbeddingType != "absolute")
+            throw r.Error($"position_embedding_type '{config.PositionEmbeddingType}' is not supported (only absolute).");
         return config;
     }
 

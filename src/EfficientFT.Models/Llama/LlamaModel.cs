@@ -26,6 +26,8 @@ public sealed class LlamaModel(LlamaConfig config) : Module
     public Tensor Forward(ModelBatch batch, ForwardContext context, int[]? queryRows = null)
     {
         batch.Validate();
+        if (Config.SlidingWindow is { } window && batch.Length > window)
+            throw new NotSupportedException($"{Config.ModelType}: rows of {batch.Length} tokens exceed the sliding window of {window}, which attention here does not implement (every key would be seen, not the last {window}).");
         var positions = new int[batch.Batch * batch.Length];
         for (var i = 0; i < positions.Length; i++) positions[i] = i % batch.Length;
         var h = EmbedTokens.Forward(batch.InputIds, batch.Shape);

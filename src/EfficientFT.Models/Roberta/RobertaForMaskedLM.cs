@@ -10,7 +10,9 @@ namespace EfficientFT.Models.Roberta;
 /// </summary>
 public sealed class RobertaForMaskedLM(RobertaConfig config) : PretrainedModel
 {
-    public RobertaConfig Config { get; } = config;
+    /// <summary>The config; an untied output layer is refused, as the head here reads the word embeddings.</summary>
+    public RobertaConfig Config { get; } = config.TieWordEmbeddings ? config
+        : throw new NotSupportedException("RobertaForMaskedLM with tie_word_embeddings false is not supported: its head multiplies by the word embeddings, and lm_head.decoder.weight would be ignored.");
 
     public RobertaModel Roberta { get; } = new(config);
 

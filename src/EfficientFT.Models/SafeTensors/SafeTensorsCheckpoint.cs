@@ -31,7 +31,8 @@ public sealed class SafeTensorsCheckpoint : IDisposable
 
     /// <summary>
     /// Opens <paramref name="path"/>: a <c>.safetensors</c> file, a <c>.safetensors.index.json</c>, or a directory
-    /// holding <c>model.safetensors.index.json</c> or <c>model.safetensors</c> (the index wins, as in transformers).
+    /// holding <c>model.safetensors</c> or <c>model.safetensors.index.json</c> (the single file first, as transformers
+    /// looks for it, so a folder holding both loads what transformers loads).
     /// </summary>
     public static SafeTensorsCheckpoint Open(string path)
     {
@@ -39,8 +40,8 @@ public sealed class SafeTensorsCheckpoint : IDisposable
         {
             var index = Path.Combine(path, "model.safetensors.index.json");
             var single = Path.Combine(path, "model.safetensors");
-            if (File.Exists(index)) return OpenIndex(index);
             if (File.Exists(single)) return OpenSingle(single);
+            if (File.Exists(index)) return OpenIndex(index);
             throw new FileNotFoundException($"{path}: holds neither model.safetensors.index.json nor model.safetensors.");
         }
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such checkpoint file.", path);

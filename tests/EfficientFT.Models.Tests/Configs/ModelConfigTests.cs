@@ -135,6 +135,30 @@ public sealed class ModelConfigTests
         Assert.Equal(0, fromArchitecture.PadTokenId);
     }
 
+    /// <summary>
+    /// transformers 5 writes theta and scaling as one rope_parameters object; read as 4.x's keys, theta would fall back
+    /// to 10000 and the scaling vanish, silently. Where a 4.x rope_scaling has both "type" and "rope_type", 4.x copies
+    /// "type" over the other.
+    /// </summary>
+    [Fact]
+    public void RotarySettings_ReadFromTransformers5sRopeParameters_AndTypeWinsOverRopeType()
+    {
+        var v5 = Assert.IsType<LlamaConfig>(ModelConfig.Parse("""
+            {"model_type": "llama", "rope_parameters": {"rope_type": "llama3", "rope_theta": 500000.0, "factor": 32.0,
+             "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 8192}}
+            """));
+        Assert.Equal(500000, v5.RopeTheta);
+        Assert.Equal((RopeType.Llama3, 32.0, 8192), (v5.RopeScaling!.Type, v5.RopeScaling.Factor, v5.RopeScaling.OriginalMaxPositionEmbeddings));
+        var plain = Assert.IsType<LlamaConfig>(ModelConfig.Parse("""{"model_type": "llama", "rope_parameters": {"rope_type": "default", "rope_theta": 1000000.0}}"""));
+        Assert.Equal(1000000, plain.RopeTheta);
+
+        var both = Assert.IsType<LlamaConfig>(ModelConfig.Parse("""{"model_type": "llama", "rope_scaling": {"type": "linear", "rope_type": "default", "factor": 2.0}}"""));
+        Assert.Equal(RopeType.Linear, both.RopeScaling!.Type);
+
+        var mistral = Assert.IsType<LlamaConfig>(ModelConfig.Parse("""{"model_type": "mistral", "num_attention_heads": 32, "num_key_value_heads": null}"""));
+        Assert.Equal(32, mistral.NumKeyValueHeads);
+    }
+
     [Fact]
     public void UnknownModelType_NamesFileTypeAndSupportedOnes()
     {
@@ -165,6 +189,8 @@ public sealed class ModelConfigTests
     [InlineData("{\"model_type\": \"llama\", \"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0}}", "low_freq_factor")]
     [InlineData("{\"model_type\": \"llama\", \"rope_scaling\": {\"rope_type\": \"ntk-by-parts\", \"factor\": 8.0}}", "ntk-by-parts")]
     [InlineData("{\"model_type\": \"llama\", \"eos_token_id\": [1, \"x\"]}", "eos_token_id")]
+    [InlineData("{\"model_type\": \"roberta\", \"position_embedding_type\": \"relative_key\"}", "relative_key")]
+    [InlineData("{\"model_type\": \"llama\", \"rope_parameters\": {\"rope_type\": \"llama3\", \"factor\": 8.0}}", "rope_parameters")]
     [InlineData("[1, 2]", "object")]
     [InlineData("{\"model_type\": ", "JSON")]
     public void BadValues_NameTheKey(string json, string expected)

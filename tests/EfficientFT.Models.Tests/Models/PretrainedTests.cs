@@ -1,3 +1,4 @@
+using EfficientFT.Models.Configs;
 using EfficientFT.Models.Llama;
 using EfficientFT.Models.Roberta;
 using EfficientFT.Models.SafeTensors;
@@ -29,6 +30,28 @@ public sealed class PretrainedTests
         {
             Directory.Delete(target, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// What the layers here do not compute is refused rather than computed otherwise: Mistral's sliding window for rows
+    /// longer than it (checked at the row's line too), and RoBERTa's MLM head with an output layer of its own.
+    /// </summary>
+    [Fact]
+    public void WhatTheModelsDoNotCompute_IsRefused()
+    {
+        var config = (LlamaConfig)ModelConfig.Parse("""
+            {"model_type": "mistral", "vocab_size": 50, "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
+             "num_attention_heads": 2, "num_key_value_heads": 1, "sliding_window": 4}
+            """);
+        var model = Pretrained.Create(config, "LlamaForCausalLM");
+        var fits = new ModelBatch(1, 4, [1, 2, 3, 4], [1, 1, 1, 1]);
+        Assert.Equal([1, 4, 50], model.Forward(fits, Nn.ForwardContext.Inference).Logits.ShapeArray());
+        var longer = new ModelBatch(1, 5, [1, 2, 3, 4, 5], [1, 1, 1, 1, 1]);
+        Assert.Contains("sliding window of 4", Assert.Throws<NotSupportedException>(() => model.Forward(longer, Nn.ForwardContext.Inference)).Message);
+        Assert.Equal(4, config.MaxTokens);
+
+        var untied = RobertaConfig.Default() with { VocabSize = 50, HiddenSize = 16, NumAttentionHeads = 2, IntermediateSize = 32, NumHiddenLayers = 1, TieWordEmbeddings = false };
+        Assert.Throws<NotSupportedException>(() => Pretrained.Create(untied, "RobertaForMaskedLM"));
     }
 
     /// <summary>The weights are written in float32, so a bfloat16 base's torch_dtype must not describe them.</summary>

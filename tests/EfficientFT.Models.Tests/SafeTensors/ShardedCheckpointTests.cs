@@ -57,6 +57,19 @@ public sealed class ShardedCheckpointTests : IDisposable
         foreach (var (name, t) in model) Assert.Equal(t.ToArray(), checkpoint.GetTensor(name).ToArray());
     }
 
+    /// <summary>A folder holding both a single file and an index loads the single file, as transformers looks for it first.</summary>
+    [Fact]
+    public void ASingleFileBesideAnIndex_IsWhatLoads()
+    {
+        SafeTensorsWriter.SaveSharded(_dir.Path, Model(), new SafeTensorsSaveOptions { MaxShardBytes = 100 });
+        var single = new Dictionary<string, Tensor> { ["only.weight"] = Tensor.Full(2f, 3) };
+        SafeTensorsWriter.Save(_dir.File("model.safetensors"), single);
+
+        using var checkpoint = SafeTensorsCheckpoint.Open(_dir.Path);
+        Assert.Null(checkpoint.Index);
+        Assert.Equal(["only.weight"], checkpoint.Names);
+    }
+
     [Fact]
     public void SavingUnsharded_RemovesStaleShardsAndIndex()
     {
