@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Reflection;
 using EfficientFT.Peft;
+using EfficientFT.Training.Data;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -53,6 +54,10 @@ public sealed record BenchPlan(
 ///   weight_decay: 0
 ///   max_grad_norm: 1.0         # null: no clipping
 ///   adapter_dropout: 0
+///   adam_beta1: 0.9            # AdamW's betas and epsilon, as transformers names them
+///   adam_beta2: 0.999
+///   adam_epsilon: 1e-8
+///   gradient_accumulation_steps: 1  # micro-batches of batch_size per optimizer step
 ///   seeds: [1, 2, 3]
 ///   evaluate_every: null       # extra evaluations every N steps (the final one is always made)
 ///   checkpoint_every: null     # checkpoint every N steps so a killed run resumes
@@ -381,7 +386,8 @@ public sealed class BenchSpec
                     : $"'{text}' is not an integer.";
             case Kind.Double:
                 return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d)
-                    ? d >= def.Min && d <= def.Max ? null : $"{d.ToString(CultureInfo.InvariantCulture)} is outside the allowed range{(def.Min > 0 ? " (must be positive)" : def.Min == 0 ? " (must not be negative)" : "")}{(double.IsFinite(def.Max) ? $", at most {def.Max.ToString(CultureInfo.InvariantCulture)}" : "")}."
+                    ? d < def.Min ? $"{d.ToString(CultureInfo.InvariantCulture)} is {(def.Min > 0 ? "not positive" : "negative")}{(def.Nullable ? " (null turns it off)" : "")}."
+                    : d > def.Max ? $"{d.ToString(CultureInfo.InvariantCulture)} is above the most allowed, {def.Max.ToString(CultureInfo.InvariantCulture)}." : null
                     : $"'{text}' is not a number.";
             case Kind.Mpc:
                 return MpcOptions.TryParse(text) != null ? null : $"'{text}' is not {MpcOptions.Expected}.";
@@ -420,6 +426,7 @@ public sealed class BenchSpec
             var block = _blocks[b];
             var methods = Lookup("method", block, _defaults)
                 ?? throw block.Place.Error("names no method (methods: [...] here or in defaults).");
+            if (methods.Items.Count == 0) throw methods.Place.Error("an empty list of methods.");
             foreach (var methodItem in methods.Items)
             {
                 var method = methodItem.Text!;
@@ -437,7 +444,9 @@ public sealed class BenchSpec
                     effective["task"] = new Entry("task", cli with { Key = "--tasks" }, tasks.Select(t => new Item(t, cli with { Key = "--tasks" })).ToList());
                 if (!effective.TryGetValue("task", out var taskEntry))
                     throw block.Place.Error("names no task (tasks: [...] here or in defaults).");
-                if (taskEntry.Items.Count == 0) throw taskEntry.Place.Error("an empty list of tasks.");
+                // An empty list of anything makes the product empty: no run, and no word of why.
+                if (effective.Values.FirstOrDefault(e => e.Items.Count == 0) is { } empty)
+                    throw empty.Place.Error($"an empty list: no {empty.Key} value, so no run.");
 
                 foreach (var combination in Product(Keys.Select(k => k.Key).Where(effective.ContainsKey).Select(k => effective[k]).ToList()))
                 {
@@ -505,7 +514,8 @@ public sealed class BenchSpec
         return new RunSettings
         {
             Model = c["model"].Text!.Trim(),
-            Task = c["task"].Text!.Trim(),
+            // GLUE names resolve in any case; one spelling keeps "RTE" and "rte" from being two sets of runs.
+            Task = GlueTasks.All.TryGetValue(c["task"].Text!.Trim(), out var glue) ? glue.Name : c["task"].Text!.Trim(),
             Method = method,
             Targets = targets,
             Rank = rank,

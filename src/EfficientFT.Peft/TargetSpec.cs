@@ -56,22 +56,19 @@ public sealed record TargetSpec(IReadOnlyList<string> Modules, string? Pattern =
         var linears = model.NamedModules().Where(m => m.Module is Linear && (excludePrefix == "" || !m.Path.StartsWith(excludePrefix, StringComparison.Ordinal)))
             .Select(m => (m.Path, Layer: (Linear)m.Module)).ToList();
         var selected = linears.Where(l => Matches(l.Path)).ToList();
+        string Has() => string.Join(", ", linears.Select(l => LayerIndex.Replace(l.Path, m => m.Value.Replace(m.Groups[1].Value, "N"))).Distinct().Take(12));
         if (selected.Count == 0)
-        {
-            var shortNames = linears.Select(l => LayerIndex.Replace(l.Path, m => m.Value.Replace(m.Groups[1].Value, "N"))).Distinct().Take(12);
-            throw new ArgumentException($"Targets {string.Join(",", Modules)}{(Pattern != null ? $" (pattern {Pattern})" : "")}{(Layers != null ? $" in layers {string.Join(",", Layers)}" : "")} match no linear module; the model has: {string.Join(", ", shortNames)}.");
-        }
+            throw new ArgumentException($"Targets {string.Join(",", Modules)}{(Pattern != null ? $" (pattern {Pattern})" : "")}{(Layers != null ? $" in layers {string.Join(",", Layers)}" : "")} match no linear module; the model has: {Has()}.");
+        // One name the model lacks ("gate" on RoBERTa) would otherwise drop out silently and train what the others name.
+        if (Pattern == null && Modules.FirstOrDefault(m => !linears.Any(l => NameMatches(l.Path, m))) is { } missing)
+            throw new ArgumentException($"Target {missing} matches no linear module of this model; the model has: {Has()}.");
         return selected;
     }
 
     /// <summary>Whether the module at <paramref name="path"/> is targeted, whatever kind of module it is.</summary>
     public bool Matches(string path)
     {
-        var named = Pattern == null
-            ? Modules.Any(m => Aliases.TryGetValue(m, out var spelled)
-                ? spelled.Any(n => IsNamed(path, n)) && !(AliasExcludes.TryGetValue(m, out var other) && IsNamed(path, other))
-                : IsNamed(path, m))
-            : Regex.IsMatch(path, "^(?:" + Pattern + ")$");
+        var named = Pattern == null ? Modules.Any(m => NameMatches(path, m)) : Regex.IsMatch(path, "^(?:" + Pattern + ")$");
         return named && (Layers == null || (LayerOf(path) is { } i && Layers.Contains(i)));
     }
 
@@ -94,6 +91,11 @@ public sealed record TargetSpec(IReadOnlyList<string> Modules, string? Pattern =
             _ => ProjectionRole.Other,
         };
     }
+
+    /// <summary>Whether one of the target names (an alias in any of its spellings) names the module at <paramref name="path"/>.</summary>
+    private static bool NameMatches(string path, string module) => Aliases.TryGetValue(module, out var spelled)
+        ? spelled.Any(n => IsNamed(path, n)) && !(AliasExcludes.TryGetValue(module, out var other) && IsNamed(path, other))
+        : IsNamed(path, module);
 
     private static bool IsNamed(string path, string name) => path == name || path.EndsWith("." + name, StringComparison.Ordinal);
 }

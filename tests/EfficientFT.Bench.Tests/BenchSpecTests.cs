@@ -155,6 +155,19 @@ public class BenchSpecTests
         Assert.DoesNotContain("accumulation", unset.Runs[0].Settings.CanonicalJson());
     }
 
+    /// <summary>GLUE names resolve in any case, and "RTE" and "rte" are one task, not two sets of runs and two columns.</summary>
+    [Fact]
+    public void Glue_task_names_are_one_spelling()
+    {
+        var plan = Expand("""
+            defaults: { methods: lora, seeds: [1] }
+            grids: [{ tasks: [RTE, rte, Rte] }]
+            """);
+        var run = Assert.Single(plan.Runs);
+        Assert.Equal("rte", run.Settings.Task);
+        Assert.Equal(2, plan.DuplicatesRemoved);
+    }
+
     [Fact]
     public void Ids_do_not_depend_on_key_order_or_target_spelling()
     {
@@ -197,6 +210,11 @@ public class BenchSpecTests
     [InlineData("defaults:\n  tasks: toy\n   lr: 1\ngrids: []\n", 3, "yaml", "")]
     [InlineData("defaults: { tasks: toy\ngrids: []\n", 0, "yaml", "not valid YAML")]
     [InlineData("defaults:\n  tasks: toy\ngrid:\n  - methods: lora\n", 3, "grid", "unknown key")]
+    [InlineData("defaults:\n  tasks: toy\n  seeds: []\ngrids:\n  - methods: lora\n", 3, "seeds", "an empty list")]
+    [InlineData("defaults:\n  tasks: toy\ngrids:\n  - methods: lora\n    lambda: []\n", 5, "lambda", "an empty list")]
+    [InlineData("defaults:\n  tasks: toy\n  methods: []\ngrids:\n  - lr: 1e-3\n", 3, "methods", "an empty list of methods")]
+    [InlineData("defaults:\n  tasks: toy\n  adam_beta2: 1\ngrids:\n  - methods: lora\n", 3, "adam_beta2", "above the most allowed")]
+    [InlineData("defaults:\n  tasks: toy\n  max_grad_norm: 0\ngrids:\n  - methods: lora\n", 3, "max_grad_norm", "null turns it off")]
     public void A_bad_spec_names_file_line_and_key(string yaml, int line, string key, string problem)
     {
         var error = Assert.Throws<SpecException>(() => Expand(yaml));

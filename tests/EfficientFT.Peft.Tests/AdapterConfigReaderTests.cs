@@ -101,6 +101,16 @@ public sealed class AdapterConfigReaderTests : IDisposable
         Assert.Equal(chosen, PeftModel.LoadAdapter(fresh, adapter).Targets.Select(t => t.Path));
     }
 
+    /// <summary>A target name the model lacks ("gate" on RoBERTa) is refused, not dropped while the others train.</summary>
+    [Fact]
+    public void ATargetTheModelLacks_IsRefusedByName()
+    {
+        var (model, _) = Pretrained.Load(BaseModel);
+        var e = Assert.Throws<ArgumentException>(() => PeftModel.Create(model, new PeftOptions { Method = "lora", Targets = TargetSpec.Parse("q,v,gate") }));
+        Assert.Contains("Target gate", e.Message);
+        Assert.Contains("query", e.Message);
+    }
+
     /// <summary>Full fine-tuning and GaLore selected by a pattern save the pattern, so their checkpoints load back.</summary>
     [Theory]
     [InlineData("full_ft")]
