@@ -236,7 +236,9 @@ public static class AdapterConfigReader
         };
         return config["target_modules"] switch
         {
-            JsonArray a => new TargetSpec(Items<string>(a, "target_modules"), null, layers),
+            // peft loads an adapter when some of its names match (configs written for several architectures list all
+            // their spellings), so a name this model lacks is no error here.
+            JsonArray a => new TargetSpec(Items<string>(a, "target_modules"), null, layers) { EveryNameMatches = false },
             JsonValue v when v.GetValueKind() == JsonValueKind.String => new TargetSpec([], v.GetValue<string>(), layers),
             _ => throw new InvalidDataException("target_modules is missing"),
         };

@@ -36,6 +36,12 @@ public sealed record TargetSpec(IReadOnlyList<string> Modules, string? Pattern =
 
     private static readonly Regex LayerIndex = new($@"(?:^|\.)(?:{string.Join("|", LayerListNames)})\.(\d+)\.", RegexOptions.Compiled);
 
+    /// <summary>
+    /// Whether each name must name a module of the model, as for targets a user gives: one that names none would drop
+    /// out silently. A peft config read back needs only some to match, as peft does.
+    /// </summary>
+    public bool EveryNameMatches { get; init; } = true;
+
     /// <summary>"q,v" or "query,value" (comma-separated names).</summary>
     public static TargetSpec Parse(string modules, string? pattern = null, IReadOnlyList<int>? layers = null) =>
         new(modules.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), pattern, layers);
@@ -60,7 +66,7 @@ public sealed record TargetSpec(IReadOnlyList<string> Modules, string? Pattern =
         if (selected.Count == 0)
             throw new ArgumentException($"Targets {string.Join(",", Modules)}{(Pattern != null ? $" (pattern {Pattern})" : "")}{(Layers != null ? $" in layers {string.Join(",", Layers)}" : "")} match no linear module; the model has: {Has()}.");
         // One name the model lacks ("gate" on RoBERTa) would otherwise drop out silently and train what the others name.
-        if (Pattern == null && Modules.FirstOrDefault(m => !linears.Any(l => NameMatches(l.Path, m))) is { } missing)
+        if (Pattern == null && EveryNameMatches && Modules.FirstOrDefault(m => !linears.Any(l => NameMatches(l.Path, m))) is { } missing)
             throw new ArgumentException($"Target {missing} matches no linear module of this model; the model has: {Has()}.");
         return selected;
     }

@@ -109,6 +109,16 @@ public sealed class AdapterConfigReaderTests : IDisposable
         var e = Assert.Throws<ArgumentException>(() => PeftModel.Create(model, new PeftOptions { Method = "lora", Targets = TargetSpec.Parse("q,v,gate") }));
         Assert.Contains("Target gate", e.Message);
         Assert.Contains("query", e.Message);
+
+        // A peft config listing several architectures' spellings loads, as in peft: some of its names match.
+        var adapter = Path.Combine(_dir, "adapter");
+        PeftModel.Create(model, new PeftOptions { Method = "lora", Targets = TargetSpec.Parse("q,v") }).SaveAdapter(adapter);
+        var path = Path.Combine(adapter, "adapter_config.json");
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!;
+        config["target_modules"] = new System.Text.Json.Nodes.JsonArray("query", "value", "q_proj", "v_proj");
+        File.WriteAllText(path, config.ToJsonString());
+        var (fresh, _) = Pretrained.Load(BaseModel);
+        Assert.NotEmpty(PeftModel.LoadAdapter(fresh, adapter).Targets);
     }
 
     /// <summary>Full fine-tuning and GaLore selected by a pattern save the pattern, so their checkpoints load back.</summary>
