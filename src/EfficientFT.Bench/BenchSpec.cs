@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Reflection;
 using EfficientFT.Peft;
+using EfficientFT.Peft.Methods;
 using EfficientFT.Training.Data;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -501,6 +502,9 @@ public sealed class BenchSpec
         foreach (var (key, def) in Keys.Where(k => k.Def.Methods != null))
         {
             if (!c.TryGetValue(key, out var item) || !def.Methods!.Contains(method)) continue;
+            // Found here, where the spec says it, rather than as a failed run once the grid is under way.
+            if (def.Kind == Kind.Mpc && MpcOptions.TryParse(item.Text!) is { Kind: MpcKind.Nonlinear } && Mpc.MustStayLinear(method))
+                throw item.Place.Error($"nonlinear MPC needs an adapter that stays linear in W at the start, and {method} is not one.");
             var text = def.Kind switch
             {
                 Kind.Double => Format(double.Parse(item.Text!, NumberStyles.Float, CultureInfo.InvariantCulture)),

@@ -28,6 +28,12 @@ public static class Mpc
     /// Installs <paramref name="options"/> on the adapters <paramref name="method"/> put on <paramref name="targets"/>:
     /// MPC_n replaces each adapter by its nonlinear form and needs no hook; MPC_o and MPC_d return the loss term.
     /// </summary>
+    /// <summary>
+    /// Whether the method's adapter must stay linear, so MPC_n cannot apply: PiSSA and OLoRA leave W − s·B·A in the
+    /// base weight, which only a linear adapter restores at the start; DoRA's norm ‖W + s·B·A‖ presumes a linear update.
+    /// </summary>
+    public static bool MustStayLinear(string method) => method is "pissa" or "olora" or "dora";
+
     public static IStepHook? Install(IPeftMethod method, IReadOnlyList<(string Path, Linear Layer)> targets, MpcOptions options)
     {
         if (!double.IsFinite(options.Coefficient) || options.Coefficient <= 0)
@@ -35,9 +41,7 @@ public static class Mpc
         var adapters = targets.Select(t => t.Layer.Adapter as ILowRankAdapter
             ?? throw new NotSupportedException($"MPC constrains low-rank factors; {method.Name} puts none on {t.Path}.")).ToList();
         if (options.Kind != MpcKind.Nonlinear) return new MpcRegularizer(options.Kind, (float)options.Coefficient, adapters);
-        // PiSSA and OLoRA leave W − s·B·A in the base weight, which only a linear adapter restores at the start;
-        // DoRA's norm ‖W + s·B·A‖ presumes a linear update as well.
-        if (method.Name is "pissa" or "olora" || adapters.Any(a => a is LoraAdapter { Magnitude: not null }))
+        if (MustStayLinear(method.Name) || adapters.Any(a => a is LoraAdapter { Magnitude: not null }))
             throw new NotSupportedException($"MPC_n needs an adapter whose update starts at zero and is linear in W; {method.Name} is not one.");
         for (var i = 0; i < targets.Count; i++) targets[i].Layer.Adapter = new NonlinearLowRankAdapter(adapters[i], (float)options.Coefficient);
         return null;
