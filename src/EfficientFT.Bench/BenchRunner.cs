@@ -135,12 +135,9 @@ public sealed class BenchRunner(TaskCatalog tasks)
         }
     }
 
-    /// <summary>Optimizer steps of the run: max_steps, else epochs × ⌈⌈rows / batch size⌉ / accumulation⌉, as the Trainer counts them.</summary>
-    public static int TotalSteps(RunSettings s, int rows)
-    {
-        var micro = (rows + s.BatchSize - 1) / s.BatchSize;
-        return s.MaxSteps ?? Math.Max(s.Epochs, 1) * ((micro + s.GradientAccumulation - 1) / s.GradientAccumulation);
-    }
+    /// <summary>Optimizer steps of the run: max_steps, else epochs of the Trainer's steps.</summary>
+    public static int TotalSteps(RunSettings s, int rows) =>
+        s.MaxSteps ?? Math.Max(s.Epochs, 1) * Trainer.StepsPerEpoch(rows, s.BatchSize, s.GradientAccumulation);
 
     /// <summary>
     /// The model as a sequence classifier with the task's labels: the body from the checkpoint, the head (whatever the

@@ -65,7 +65,7 @@ public static class Pretrained
         if (holdInBFloat16) model.HoldFrozenMatricesInBFloat16(except: model.HeadModules);
         using var checkpoint = SafeTensorsCheckpoint.Open(directory);
         var names = checkpoint.Names.ToHashSet(StringComparer.Ordinal);
-        if (freshHead) names.RemoveWhere(k => model.HeadModules.Any(head => k.StartsWith(head + ".", StringComparison.Ordinal)));
+        if (freshHead) names.RemoveWhere(model.IsInHead);
         var report = model.LoadTensors(checkpoint, names, directory, new Rng(seed));
         return (model, report);
     }

@@ -25,6 +25,9 @@ public abstract class PretrainedModel : Module
     /// </summary>
     public virtual IReadOnlyList<string> HeadModules => [];
 
+    /// <summary>Whether a module or tensor path is a head module or inside one.</summary>
+    public bool IsInHead(string path) => HeadModules.Any(h => path == h || path.StartsWith(h + ".", StringComparison.Ordinal));
+
     /// <summary>peft's task_type for this architecture ("SEQ_CLS", "CAUSAL_LM"), or null where peft has none.</summary>
     public virtual string? PeftTaskType => null;
 

@@ -61,7 +61,6 @@ public sealed class PeftModel : IStepHook
     {
         var method = PeftMethods.Create(options.Method);
         model.SetTrainable(false);
-        var heads = model.HeadModules;
         var targets = BodyTargets(model, options);
         if (initBatches != null)
         {
@@ -76,7 +75,7 @@ public sealed class PeftModel : IStepHook
         if (options.Mpc is { } mpc && Mpc.Install(method, targets, mpc) is { } constraint) hooks.Add(constraint);
         foreach (var (name, tensor) in model.NamedTensors())
         {
-            if (!heads.Any(h => name.StartsWith(h + ".", StringComparison.Ordinal))) continue;
+            if (!model.IsInHead(name)) continue;
             tensor.RequiresGrad = true;
             trainable.Add(new PeftParameter(method.UsesPeftKeys ? KeyPrefix + name : name, tensor, ProjectionRole.Other, "head"));
         }
@@ -99,11 +98,7 @@ public sealed class PeftModel : IStepHook
     }
 
     private static List<(string Path, Linear Layer)> BodyTargets(PretrainedModel model, PeftOptions options) =>
-        options.Targets.Select(model).Where(t => !IsHead(model, t.Path)).ToList();
-
-    /// <summary>Whether the module at <paramref name="path"/> is (inside) the task head, which trains whole beside any method.</summary>
-    private static bool IsHead(PretrainedModel model, string path) =>
-        model.HeadModules.Any(h => path == h || path.StartsWith(h + ".", StringComparison.Ordinal));
+        options.Targets.Select(model).Where(t => !model.IsInHead(t.Path)).ToList();
 
     public ModelOutput Forward(ModelBatch batch, ForwardContext context) => Model.Forward(batch, context);
 
@@ -214,7 +209,7 @@ public sealed class PeftModel : IStepHook
             _ => (IReadOnlyList<int>?)null,
         };
         var spec = new TargetSpec(names.Select(n => n!.GetValue<string>()).ToList(), null, layers);
-        var selected = Model.NamedModules().Where(m => m.Module is Linear && spec.Matches(m.Path) && !IsHead(Model, m.Path)).Select(m => m.Path);
+        var selected = Model.NamedModules().Where(m => m.Module is Linear && spec.Matches(m.Path) && !Model.IsInHead(m.Path)).Select(m => m.Path);
         return selected.ToHashSet(StringComparer.Ordinal).SetEquals(Targets.Select(t => t.Path));
     }
 

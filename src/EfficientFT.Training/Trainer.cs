@@ -43,12 +43,36 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
     /// <summary>Called after every optimizer step with (step, total steps, loss), for progress displays.</summary>
     public Action<int, int, float>? StepCompleted { get; set; }
 
+    /// <summary>Optimizer steps in one pass over <paramref name="rows"/>: ⌈⌈rows / batch size⌉ / accumulation⌉, the last ones partial.</summary>
+    public static int StepsPerEpoch(int rows, int batchSize, int accumulation) =>
+        ((rows + batchSize - 1) / batchSize + accumulation - 1) / accumulation;
+
+    /// <summary>
+    /// How many targets the rows give the model's loss, or why none: labels of another kind than the loss reads, or
+    /// every label −100. Callers that read the rows from a file check it first, to name the file.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The rows give the loss nothing to train on.</exception>
+    public static int RequireTargets(PretrainedModel model, ModelBatch data)
+    {
+        int targets;
+        try
+        {
+            targets = model.LossItems(data);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{e.Message} There is nothing to train on.", e);
+        }
+        return targets > 0 ? targets
+            : throw new InvalidDataException($"every label of the {data.Batch} rows is −100 (ignored), so there is nothing to train on.");
+    }
+
     /// <summary>Trains on the rows of <paramref name="data"/>. A NaN or infinite loss ends the run as diverged rather than throwing.</summary>
     public TrainingResult Train(ModelBatch data, CancellationToken cancellation = default)
     {
         Validate(data);
         var microPerEpoch = (data.Batch + options.BatchSize - 1) / options.BatchSize;
-        var stepsPerEpoch = (microPerEpoch + options.GradientAccumulation - 1) / options.GradientAccumulation;
+        var stepsPerEpoch = StepsPerEpoch(data.Batch, options.BatchSize, options.GradientAccumulation);
         var totalSteps = options.MaxSteps ?? options.Epochs * stepsPerEpoch;
         var losses = new List<float>();
         var evaluations = new List<EvaluationRecord>();
@@ -179,8 +203,7 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
     private void Validate(ModelBatch data)
     {
         data.Validate();
-        if (peft.Model.LossItems(data) == 0)
-            throw new InvalidDataException($"every label of the {data.Batch} rows is −100 (ignored), so there is nothing to train on.");
+        RequireTargets(peft.Model, data);
         if (options.BatchSize < 1 || options.GradientAccumulation < 1)
             throw new ArgumentException($"Batch size {options.BatchSize} and gradient accumulation {options.GradientAccumulation} must be at least 1.");
         if (options.MaxSteps is < 1 || (options.MaxSteps == null && options.Epochs < 1))

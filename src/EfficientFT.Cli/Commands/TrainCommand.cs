@@ -157,16 +157,14 @@ public static class TrainCommand
         if (report.NewlyInitialized.Count > 0)
             Console.Error.WriteLine($"eft: note: {model.Architecture} head initialised fresh: {string.Join(", ", report.NewlyInitialized)}");
         var rows = JsonlBatchReader.Read(dataPath, model.ModelConfig);
-        int targets;
         try
         {
-            targets = model.LossItems(rows);
+            Trainer.RequireTargets(model, rows);
         }
         catch (InvalidDataException e)
         {
-            throw new InvalidDataException($"{dataPath}: {e.Message} There is nothing to train on.", e);
+            throw new InvalidDataException($"{dataPath}: {e.Message}", e);
         }
-        if (targets == 0) throw new InvalidDataException($"{dataPath}: every label is −100 (ignored), so there is nothing to train on.");
         var initBatches = OptimizerSetup.InitBatches(options.Method, rows, batchSize);
         var peft = initAdapter != null ? PeftModel.LoadAdapter(model, initAdapter) : PeftModel.Create(model, options, initBatches);
         var optimizer = OptimizerSetup.Create(peft, new OptimizerSettings

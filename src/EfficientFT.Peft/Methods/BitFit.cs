@@ -26,13 +26,12 @@ public sealed class BitFit : IPeftMethod
 
     public IReadOnlyList<PeftParameter> Apply(PretrainedModel model, IReadOnlyList<(string Path, Linear Layer)> targets, PeftOptions options)
     {
-        var heads = model.HeadModules;
         var trained = new List<PeftParameter>();
         foreach (var (name, tensor) in model.NamedTensors())
         {
             if (!name.EndsWith(BiasSuffix, StringComparison.Ordinal)) continue;
             var path = name[..^BiasSuffix.Length];
-            if (heads.Any(h => path == h || path.StartsWith(h + ".", StringComparison.Ordinal)) || !options.Targets.Matches(path)) continue;
+            if (model.IsInHead(path) || !options.Targets.Matches(path)) continue;
             tensor.RequiresGrad = true;
             trained.Add(new PeftParameter(name, tensor, TargetSpec.RoleOf(path), "bias"));
         }
