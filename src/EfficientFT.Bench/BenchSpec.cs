@@ -97,10 +97,9 @@ public sealed record BenchPlan(
 /// </summary>
 public sealed class BenchSpec
 {
-    private static readonly string[] LoraFamily = ["lora", "loraplus", "rslora", "dora", "pissa", "olora"];
-    private static readonly HashSet<string> RankMethods = [.. LoraFamily, "adalora", "eva", "vera", "galore"];
-    private static readonly HashSet<string> AlphaMethods = [.. LoraFamily, "adalora", "eva"];
-    private static readonly HashSet<string> DropoutMethods = [.. LoraFamily, "adalora", "eva", "vera"];
+    private static readonly HashSet<string> RankMethods = [.. PeftMethods.LoraFamily, "adalora", "vera", "galore"];
+    private static readonly HashSet<string> AlphaMethods = [.. PeftMethods.LoraFamily, "adalora"];
+    private static readonly HashSet<string> DropoutMethods = [.. PeftMethods.LoraFamily, "adalora", "vera"];
 
     private static readonly string[] TargetOrder = ["q", "k", "v", "o", "gate", "up", "down"];
 
@@ -159,8 +158,8 @@ public sealed class BenchSpec
         ("adalora_init_r", new(Kind.Int, Min: 1, Methods: ["adalora"])),
         ("galore_gap", new(Kind.Int, Min: 1, Methods: ["galore"], Default: "200")),
         ("galore_scale", new(Kind.Double, Min: double.Epsilon, Methods: ["galore"], Default: "0.25")),
-        ("pissa_iterations", new(Kind.Int, Min: 1, Methods: ["pissa"])),
-        ("mpc", new(Kind.Mpc, Methods: [.. LoraFamily, "adalora", "eva"])),
+        ("pissa_iterations", new(Kind.Int, Min: 1, Methods: [.. PeftMethods.Registry.Keys.Where(m => PeftMethods.Parts(m)[0] == "pissa")])),
+        ("mpc", new(Kind.Mpc, Methods: [.. PeftMethods.LoraFamily, "adalora"])),
     ];
 
     private static readonly Dictionary<string, KeyDef> Defs = Keys.ToDictionary(k => k.Key, k => k.Def, StringComparer.Ordinal);

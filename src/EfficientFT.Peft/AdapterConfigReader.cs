@@ -113,25 +113,17 @@ public static class AdapterConfigReader
     {
         var init = config["init_lora_weights"];
         var initName = init?.GetValueKind() == JsonValueKind.String ? init.GetValue<string>() : null;
-        // Each of these is its own method here, scaled and initialised its own way; combined, one would be lost.
-        var rslora = config["use_rslora"]?.GetValue<bool>() == true;
-        var dora = config["use_dora"]?.GetValue<bool>() == true;
-        if ((rslora || dora) && initName != null && initName != "gaussian")
-            throw new NotSupportedException($"init_lora_weights \"{initName}\" together with {(dora ? "use_dora" : "use_rslora")} is not supported.");
-        if (rslora && dora) throw new NotSupportedException("use_rslora together with use_dora is not supported.");
-        int? iterations = null;
-        string method;
-        if (config["use_dora"]?.GetValue<bool>() == true) method = "dora";
-        else if (initName == "olora") method = "olora";
-        else if (initName == "pissa") method = "pissa";
-        else if (initName?.StartsWith("pissa_niter_", StringComparison.Ordinal) == true)
+        int? iterations = initName?.StartsWith("pissa_niter_", StringComparison.Ordinal) == true
+            ? int.Parse(initName["pissa_niter_".Length..], CultureInfo.InvariantCulture)
+            : null;
+        var initialisation = initName switch
         {
-            method = "pissa";
-            iterations = int.Parse(initName["pissa_niter_".Length..], CultureInfo.InvariantCulture);
-        }
-        else if (initName == "eva") method = "eva";
-        else if (initName != null && initName != "gaussian") throw new NotSupportedException($"init_lora_weights '{initName}' is not supported.");
-        else method = config["use_rslora"]?.GetValue<bool>() == true ? "rslora" : "lora";
+            null or "gaussian" => "lora",
+            "pissa" or "olora" or "eva" => initName,
+            _ when iterations != null => "pissa",
+            _ => throw new NotSupportedException($"init_lora_weights '{initName}' is not supported."),
+        };
+        var method = PeftMethods.LoraName(initialisation, config["use_rslora"]?.GetValue<bool>() == true, config["use_dora"]?.GetValue<bool>() == true);
         return new PeftOptions
         {
             Method = method,

@@ -56,6 +56,24 @@ public class BenchSpecTests
         Assert.Equal("0.1", plan.Runs[2].Settings.MethodOptions["sparse_rate"]);
     }
 
+    /// <summary>A combination of peft's flags ("pissa+dora") reads every option its parts read.</summary>
+    [Fact]
+    public void A_combined_lora_method_takes_the_options_of_its_parts()
+    {
+        var plan = Expand("""
+            defaults: { task: toy, max_steps: 5, rank: 4, alpha: 32, adapter_dropout: 0.1, pissa_iterations: 2, mpc: "orthogonal:0.1" }
+            grids:
+              - methods: [pissa+rslora+dora, eva+dora]
+            """);
+        Assert.Equal(2, plan.Runs.Count);
+        var (pissa, eva) = (plan.Runs[0].Settings, plan.Runs[1].Settings);
+        Assert.Equal(("pissa+rslora+dora", 4, 32.0, 0.1), (pissa.Method, pissa.Rank, pissa.Alpha, pissa.AdapterDropout));
+        Assert.Equal(["mpc", "pissa_iterations"], pissa.MethodOptions.Keys.Order());
+        Assert.Equal(("eva+dora", 4, 32.0), (eva.Method, eva.Rank, eva.Alpha));
+        Assert.Equal(["mpc"], eva.MethodOptions.Keys);
+        Assert.Equal("PiSSA+rsLoRA+DoRA", EfficientFT.Bench.Reporting.ConfigKey.MethodName(pissa.Method));
+    }
+
     [Fact]
     public void The_most_specific_setting_wins()
     {

@@ -23,12 +23,28 @@ public sealed class AdapterConfigReaderTests : IDisposable
     [InlineData("\"bias\": \"all\"", "bias \"all\"")]
     [InlineData("\"lora_bias\": true", "lora_bias")]
     [InlineData("\"exclude_modules\": [\"layer.0.attention.self.query\"]", "exclude_modules is not supported")]
-    [InlineData("\"use_rslora\": true, \"use_dora\": true", "use_rslora together with use_dora")]
-    [InlineData("\"use_rslora\": true, \"init_lora_weights\": \"pissa\"", "\"pissa\" together with use_rslora")]
-    [InlineData("\"use_dora\": true, \"init_lora_weights\": \"olora\"", "\"olora\" together with use_dora")]
     [InlineData("\"layers_pattern\": \"encoder\", \"layers_to_transform\": [0]", "layers_pattern \"encoder\"")]
     public void AnUnsupportedSetting_IsRefusedNamingIt(string fields, string expected) =>
         Assert.Contains(expected, Refused($"{{\"peft_type\": \"LORA\", \"r\": 8, \"lora_alpha\": 16, \"target_modules\": [\"query\"], {fields}}}"));
+
+    /// <summary>peft's initialisations combine with use_rslora and use_dora; each combination is one registered method.</summary>
+    [Theory]
+    [InlineData("\"init_lora_weights\": true", "lora")]
+    [InlineData("\"init_lora_weights\": \"gaussian\", \"use_rslora\": true", "rslora")]
+    [InlineData("\"use_dora\": true", "dora")]
+    [InlineData("\"use_rslora\": true, \"use_dora\": true", "rslora+dora")]
+    [InlineData("\"init_lora_weights\": \"pissa\", \"use_dora\": true", "pissa+dora")]
+    [InlineData("\"init_lora_weights\": \"pissa_niter_4\", \"use_rslora\": true, \"use_dora\": true", "pissa+rslora+dora")]
+    [InlineData("\"init_lora_weights\": \"olora\", \"use_rslora\": true", "olora+rslora")]
+    [InlineData("\"init_lora_weights\": \"eva\", \"use_dora\": true", "eva+dora")]
+    public void AnInitialisationWithPeftsFlags_ReadsAsTheirCombination(string fields, string method)
+    {
+        var path = Path.Combine(_dir, "adapter_config.json");
+        File.WriteAllText(path, $"{{\"peft_type\": \"LORA\", \"r\": 8, \"lora_alpha\": 16, \"target_modules\": [\"query\"], {fields}}}");
+        var options = AdapterConfigReader.Read(path);
+        Assert.Equal(method, options.Method);
+        Assert.True(PeftMethods.Registry.ContainsKey(options.Method));
+    }
 
     /// <summary>The message with which reading <paramref name="json"/> as adapter_config.json fails; it must name the file.</summary>
     private string Refused(string json)

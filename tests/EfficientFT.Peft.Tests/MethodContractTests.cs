@@ -162,6 +162,21 @@ public sealed class MethodContractTests
         Assert.InRange(peft.TrainableShare, 0, 1);
     }
 
+    /// <summary>rsLoRA's flag divides α by √r in every combination it is part of, and only there.</summary>
+    [Theory]
+    [InlineData("lora", false)]
+    [InlineData("rslora+dora", true)]
+    [InlineData("pissa+rslora", true)]
+    [InlineData("olora+dora", false)]
+    [InlineData("eva+rslora", true)]
+    public void TheScale_IsAlphaOverRootRankWithRsLora(string method, bool rsLora)
+    {
+        var (model, _) = Load("roberta_cls__base");
+        var peft = PeftModel.Create(model, new PeftOptions { Method = method, Targets = TargetSpec.Parse("q"), Rank = 4, Alpha = 16 });
+        var scale = ((Methods.LoraAdapter)peft.Targets[0].Layer.Adapter!).Scale;
+        Assert.Equal(rsLora ? 16 / 2f : 16 / 4f, scale);
+    }
+
     [Theory]
     [InlineData("pissa")]
     [InlineData("olora")]
@@ -198,11 +213,17 @@ public sealed class MethodContractTests
         }
     }
 
-    [Fact]
-    public void SavedAdapter_LoadsBackToTheSameModel()
+    /// <summary>Saved as peft's flags (init_lora_weights, use_rslora, use_dora), read back as the same combination.</summary>
+    [Theory]
+    [InlineData("dora")]
+    [InlineData("rslora+dora")]
+    [InlineData("pissa+dora")]
+    [InlineData("olora+rslora")]
+    [InlineData("eva+rslora+dora")]
+    public void SavedAdapter_LoadsBackToTheSameModel(string method)
     {
         var (model, batch) = Load("roberta_cls__base");
-        var peft = PeftModel.Create(model, new PeftOptions { Method = "dora", Targets = TargetSpec.Parse("q,k,v"), Rank = 4, Alpha = 16, Seed = 5 });
+        var peft = PeftModel.Create(model, new PeftOptions { Method = method, Targets = TargetSpec.Parse("q,k,v"), Rank = 4, Alpha = 16, Seed = 5 });
         Perturb(peft);
         var adapted = Logits(model, batch);
         var dir = Directory.CreateTempSubdirectory("eft-adapter-").FullName;
@@ -211,7 +232,7 @@ public sealed class MethodContractTests
             peft.SaveAdapter(dir);
             var (fresh, _) = Load("roberta_cls__base");
             var loaded = PeftModel.LoadAdapter(fresh, dir);
-            Assert.Equal("dora", loaded.Method.Name);
+            Assert.Equal(method, loaded.Method.Name);
             Assert.Equal(adapted, Logits(fresh, batch));
         }
         finally

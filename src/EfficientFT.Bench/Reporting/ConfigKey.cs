@@ -1,4 +1,5 @@
 using System.Globalization;
+using EfficientFT.Peft;
 
 namespace EfficientFT.Bench.Reporting;
 
@@ -44,7 +45,10 @@ public sealed record ConfigKey(string Model, string Method, string Targets, int 
     /// <summary>The targeted projections as a set, so "q,v" and "v,q" compare equal.</summary>
     public IReadOnlySet<string> TargetSet => Targets.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToHashSet();
 
-    public static string MethodName(string method) => method switch
+    /// <summary>The method's name in tables; a combination's parts joined as written ("PiSSA+DoRA").</summary>
+    public static string MethodName(string method) => string.Join('+', PeftMethods.Parts(method).Select(PartName));
+
+    private static string PartName(string method) => method switch
     {
         "full_ft" => "Full FT",
         "lora" => "LoRA",

@@ -31,6 +31,16 @@ public static class MethodsCommand
         ["ia3"] = "learned scaling vectors (IA)³ on key/value outputs and feed-forward inputs",
         ["vera"] = "shared frozen random A, B with trained per-layer scaling vectors λ_b, λ_d. --rank",
         ["bitfit"] = "only the targets' biases",
+        ["rslora+dora"] = "DoRA scaled α/√r (peft: use_rslora and use_dora)",
+        ["pissa+rslora"] = "PiSSA scaled α/√r (init_lora_weights pissa, use_rslora)",
+        ["pissa+dora"] = "PiSSA with DoRA's magnitude, from ‖W‖ (init_lora_weights pissa, use_dora)",
+        ["pissa+rslora+dora"] = "PiSSA scaled α/√r with DoRA's magnitude",
+        ["olora+rslora"] = "OLoRA scaled α/√r (init_lora_weights olora, use_rslora)",
+        ["olora+dora"] = "OLoRA with DoRA's magnitude, from ‖W‖ (init_lora_weights olora, use_dora)",
+        ["olora+rslora+dora"] = "OLoRA scaled α/√r with DoRA's magnitude",
+        ["eva+rslora"] = "EVA scaled α/√r (init_lora_weights eva, use_rslora)",
+        ["eva+dora"] = "EVA with DoRA's magnitude (init_lora_weights eva, use_dora)",
+        ["eva+rslora+dora"] = "EVA scaled α/√r with DoRA's magnitude",
     };
 
     public static Command Create()

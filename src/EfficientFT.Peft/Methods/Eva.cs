@@ -22,17 +22,20 @@ namespace EfficientFT.Peft.Methods;
 /// what peft's "eva" init gives before its data pass.
 /// </para>
 /// </summary>
-public sealed class Eva : IPeftMethod, IDataDrivenInit
+/// <param name="name">The registry name: "eva", or a combination with rsLoRA and DoRA ("eva+dora").</param>
+/// <param name="rsLora">Scale α/√r (peft's use_rslora).</param>
+/// <param name="dora">DoRA's magnitude on top (peft's use_dora), which starts at ‖W‖ because B starts at zero.</param>
+public sealed class Eva(string name = "eva", bool rsLora = false, bool dora = false) : IPeftMethod, IDataDrivenInit
 {
     /// <summary>peft's IncrementalPCA seed for svd_lowrank.</summary>
     private const ulong SvdSeed = 42;
 
-    private readonly Lora _lora = new("eva");
+    private readonly Lora _lora = new(name, rsLora: rsLora, dora: dora);
 
     /// <summary>The initial lora_A rows of each module, from <see cref="Initialise"/>.</summary>
     private Dictionary<string, float[]> _initialA = [];
 
-    public string Name => "eva";
+    public string Name { get; } = name;
 
     public bool UsesPeftKeys => true;
 

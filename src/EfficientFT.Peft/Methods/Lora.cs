@@ -22,7 +22,8 @@ public enum LoraInit
 
 /// <summary>
 /// The LoRA family as peft 0.15.1 implements it: lora, rslora (s = α/√r, Kalajdzievski 2023), dora, pissa and
-/// olora — one adapter, different scales, magnitudes and initialisations. Rank and alpha may differ per module
+/// olora, and the combinations peft's flags allow (pissa+dora, rslora+dora, …) — one adapter, different scales,
+/// magnitudes and initialisations. Rank and alpha may differ per module
 /// (rank_pattern, alpha_pattern), and so then does the scale.
 /// </summary>
 public sealed class Lora(string name, LoraInit init = LoraInit.Default, bool rsLora = false, bool dora = false) : IPeftMethod
@@ -48,8 +49,9 @@ public sealed class Lora(string name, LoraInit init = LoraInit.Default, bool rsL
             if (rank < 1) throw new ArgumentException($"{Name}: rank must be at least 1, got {rank} for {path}.");
             var scale = Scale(options, path);
             var (a, b) = Initialise(layer, rank, options.PissaIterations, scale, rng);
-            // DoRA's magnitude starts at ‖W + s·B·A‖ per row, which is ‖W‖ because B starts at zero.
-            var magnitude = dora ? Tensor.Parameter(RowNorms(layer.Weight)) : null;
+            // DoRA's magnitude starts at ‖W + s·B·A‖ per row: ‖W‖ where B starts at zero; after PiSSA or OLoRA, W is the
+            // residual and the norm is the original weight's, computed from the parts as peft's dora_init does.
+            var magnitude = dora ? Tensor.Parameter(LoraAdapter.WeightNorm(layer.Weight, a, b, scale)) : null;
             a.RequiresGrad = true;
             b.RequiresGrad = true;
             layer.Adapter = new LoraAdapter(a, b, scale, (float)options.Dropout, magnitude);
@@ -102,12 +104,6 @@ public sealed class Lora(string name, LoraInit init = LoraInit.Default, bool rsL
                 return KeepResidual(layer, Tensor.Wrap(a, rank, inFeatures), Tensor.Wrap(b, outFeatures, rank), scale);
             }
         }
-    }
-
-    private static Tensor RowNorms(Tensor weight)
-    {
-        using var _ = GradMode.NoGrad();
-        return Ops.VectorNorm(weight, 1).Reshape(-1);
     }
 
     /// <summary>The base weight becomes W − s·B·A, so the adapted layer starts exactly where the base was.</summary>

@@ -59,10 +59,13 @@ public sealed class LoraAdapter(Tensor a, Tensor b, float scale, float dropout, 
     public Tensor Code(Tensor x, ForwardContext context) => Ops.Linear(context.Dropout(x, dropout), A);
 
     /// <summary>‖W + s·B·A‖ per output row, as a constant [out] (no gradient flows through it).</summary>
-    public Tensor WeightNorm(Tensor weight)
+    public Tensor WeightNorm(Tensor weight) => WeightNorm(weight, A, B, Scale);
+
+    /// <summary>‖W + s·B·A‖ per output row of any factors, as a constant [out]: DoRA's magnitude starts there.</summary>
+    public static Tensor WeightNorm(Tensor weight, Tensor a, Tensor b, float scale)
     {
         using var _ = GradMode.NoGrad();
-        return Ops.VectorNorm(weight + Ops.MatMul(B, A) * Scale, 1).Reshape(-1).Detach();
+        return Ops.VectorNorm(weight + Ops.MatMul(b, a) * scale, 1).Reshape(-1).Detach();
     }
 
     public void Merge(Linear layer)

@@ -25,15 +25,15 @@ namespace EfficientFT.Peft.Methods;
 public static class Mpc
 {
     /// <summary>
-    /// Installs <paramref name="options"/> on the adapters <paramref name="method"/> put on <paramref name="targets"/>:
-    /// MPC_n replaces each adapter by its nonlinear form and needs no hook; MPC_o and MPC_d return the loss term.
-    /// </summary>
-    /// <summary>
     /// Whether the method's adapter must stay linear, so MPC_n cannot apply: PiSSA and OLoRA leave W − s·B·A in the
     /// base weight, which only a linear adapter restores at the start; DoRA's norm ‖W + s·B·A‖ presumes a linear update.
     /// </summary>
-    public static bool MustStayLinear(string method) => method is "pissa" or "olora" or "dora";
+    public static bool MustStayLinear(string method) => PeftMethods.Parts(method).Any(part => part is "pissa" or "olora" or "dora");
 
+    /// <summary>
+    /// Installs <paramref name="options"/> on the adapters <paramref name="method"/> put on <paramref name="targets"/>:
+    /// MPC_n replaces each adapter by its nonlinear form and needs no hook; MPC_o and MPC_d return the loss term.
+    /// </summary>
     public static IStepHook? Install(IPeftMethod method, IReadOnlyList<(string Path, Linear Layer)> targets, MpcOptions options)
     {
         if (!double.IsFinite(options.Coefficient) || options.Coefficient <= 0)
