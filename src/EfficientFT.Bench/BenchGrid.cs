@@ -20,16 +20,18 @@ public static class BenchGrid
 {
     /// <summary>
     /// Every model and task the plan names must exist and read; the error names where the spec named it. A model's
-    /// config, weights (their headers) and tokenizer are read here, as a bad one would otherwise fail every run of it.
+    /// config, weights (their headers) and tokenizer are read here, as a bad one would otherwise fail every run of it,
+    /// and so is a max_length above the tokens a row of the model may hold, which would fail every run with a long row.
     /// </summary>
     public static void Validate(BenchPlan plan, TaskCatalog tasks, BenchRunner runner)
     {
         foreach (var (model, place) in plan.Models)
         {
+            ModelConfig config;
             try
             {
                 var dir = runner.ModelDirectory(model);
-                ModelConfig.Load(Path.Combine(dir, "config.json"));
+                config = ModelConfig.Load(Path.Combine(dir, "config.json"));
                 using (SafeTensorsCheckpoint.Open(dir)) { }
                 Tokenizer.FromFile(Path.Combine(dir, "tokenizer.json"));
             }
@@ -38,6 +40,9 @@ public static class BenchGrid
             {
                 throw place.Error(e.Message);
             }
+            if (config.MaxTokens is { } most && plan.Runs.FirstOrDefault(r => r.Settings.Model == model && r.Settings.MaxLength > most) is { } run)
+                throw plan.MaxLengths[run.Settings.MaxLength].Error(
+                    $"{run.Settings.MaxLength} tokens a row is more than model '{model}' takes ({most}); rows that long would fail its runs.");
         }
         foreach (var (task, place) in plan.Tasks)
         {

@@ -29,12 +29,18 @@ public sealed record RunPlan(int Index, RunSettings Settings, int? EvaluateEvery
     public bool Checkpoints => CheckpointEvery != null || CheckpointMinutes != null;
 }
 
-/// <summary>A spec expanded: the runs in order, and where each model and task value came from (for errors found later).</summary>
+/// <summary>
+/// A spec expanded: the runs in order, and where each model, task and max_length value came from (for errors found
+/// later, against the models).
+/// </summary>
 public sealed record BenchPlan(
     IReadOnlyList<RunPlan> Runs,
     IReadOnlyDictionary<string, SpecPlace> Models,
     IReadOnlyDictionary<string, SpecPlace> Tasks,
-    int DuplicatesRemoved);
+    int DuplicatesRemoved)
+{
+    public IReadOnlyDictionary<int, SpecPlace> MaxLengths { get; init; } = new Dictionary<int, SpecPlace>();
+}
 
 /// <summary>
 /// A benchmark spec (YAML). Format:
@@ -410,8 +416,9 @@ public sealed class BenchSpec
     }
 
     /// <summary>
-    /// The runs of the spec, in order, duplicates removed. <paramref name="model"/> replaces every model value and
-    /// <paramref name="tasks"/> every task list (the command line's --model and --tasks).
+    /// The runs of the spec, in order, duplicates removed. <paramref name="model"/> replaces every model value;
+    /// <paramref name="tasks"/> replaces the defaults' task list and keeps, of a block's own tasks, those it names (the
+    /// command line's --model and --tasks).
     /// </summary>
     public BenchPlan Expand(string? model = null, IReadOnlyList<string>? tasks = null)
     {
@@ -420,6 +427,7 @@ public sealed class BenchSpec
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var models = new Dictionary<string, SpecPlace>(StringComparer.Ordinal);
         var taskPlaces = new Dictionary<string, SpecPlace>(StringComparer.Ordinal);
+        var maxLengths = new Dictionary<int, SpecPlace>();
         var duplicates = 0;
         for (var b = 0; b < _blocks.Count; b++)
         {
@@ -440,10 +448,18 @@ public sealed class BenchSpec
                 effective["method"] = new Entry("method", methodItem.Place, [methodItem]);
                 if (model != null)
                     effective["model"] = new Entry("model", cli with { Key = "--model" }, [new Item(model, cli with { Key = "--model" })]);
-                if (tasks != null)
-                    effective["task"] = new Entry("task", cli with { Key = "--tasks" }, tasks.Select(t => new Item(t, cli with { Key = "--tasks" })).ToList());
-                if (!effective.TryGetValue("task", out var taskEntry))
+                if (!effective.TryGetValue("task", out var taskEntry) && tasks == null)
                     throw block.Place.Error("names no task (tasks: [...] here or in defaults).");
+                if (tasks != null)
+                {
+                    // A block with tasks of its own has settings meant for them, so it keeps those of its tasks the
+                    // command line names; the defaults' list is what the command line replaces.
+                    var ownTasks = taskEntry != null && !ReferenceEquals(taskEntry, _defaults.Settings.GetValueOrDefault("task"))
+                        ? taskEntry.Items.Select(i => i.Text!).Where(t => tasks.Any(c => SameTask(c, t))).ToList()
+                        : null;
+                    if (ownTasks is { Count: 0 }) continue;
+                    effective["task"] = new Entry("task", cli with { Key = "--tasks" }, (ownTasks ?? tasks).Select(t => new Item(t, cli with { Key = "--tasks" })).ToList());
+                }
                 // An empty list of anything makes the product empty: no run, and no word of why.
                 if (effective.Values.FirstOrDefault(e => e.Items.Count == 0) is { } empty)
                     throw empty.Place.Error($"an empty list: no {empty.Key} value, so no run.");
@@ -453,6 +469,7 @@ public sealed class BenchSpec
                     var settings = Resolve(combination);
                     models.TryAdd(settings.Model, combination["model"].Place);
                     taskPlaces.TryAdd(settings.Task, combination["task"].Place);
+                    maxLengths.TryAdd(settings.MaxLength, combination["max_length"].Place);
                     var plan = new RunPlan(runs.Count, settings, Int(combination, "evaluate_every"), Int(combination, "checkpoint_every"),
                         NullableDouble(combination, "checkpoint_minutes"), bool.Parse(combination["gradient_checkpointing"].Text!));
                     if (seen.Add(plan.Id)) runs.Add(plan);
@@ -460,8 +477,15 @@ public sealed class BenchSpec
                 }
             }
         }
-        return new BenchPlan(runs, models, taskPlaces, duplicates);
+        if (tasks?.FirstOrDefault(t => !taskPlaces.Keys.Any(run => SameTask(t, run))) is { } unrun)
+            throw (cli with { Key = "--tasks" }).Error($"'{unrun}' is run by no block: every block names tasks of its own, and none names it.");
+        return new BenchPlan(runs, models, taskPlaces, duplicates) { MaxLengths = maxLengths };
     }
+
+    /// <summary>The task a spec value names, GLUE's names in their one spelling.</summary>
+    private static string TaskName(string text) => GlueTasks.All.TryGetValue(text.Trim(), out var glue) ? glue.Name : text.Trim();
+
+    private static bool SameTask(string a, string b) => TaskName(a) == TaskName(b);
 
     private static Entry? Lookup(string key, Level block, Level defaults) =>
         block.Settings.GetValueOrDefault(key) ?? defaults.Settings.GetValueOrDefault(key);
@@ -518,7 +542,7 @@ public sealed class BenchSpec
         {
             Model = c["model"].Text!.Trim(),
             // GLUE names resolve in any case; one spelling keeps "RTE" and "rte" from being two sets of runs.
-            Task = GlueTasks.All.TryGetValue(c["task"].Text!.Trim(), out var glue) ? glue.Name : c["task"].Text!.Trim(),
+            Task = TaskName(c["task"].Text!),
             Method = method,
             Targets = targets,
             Rank = rank,

@@ -214,6 +214,31 @@ public class BenchSpecTests
         Assert.Equal(["rte", "stsb"], plan.Tasks.Keys.Order());
     }
 
+    /// <summary>
+    /// A block that names its own tasks holds settings meant for them (GLUE specs give RTE other epochs than SST-2), so
+    /// --tasks picks among them rather than running every block on every task; the defaults' list it replaces.
+    /// </summary>
+    [Fact]
+    public void Tasks_on_the_command_line_pick_among_blocks_with_tasks_of_their_own()
+    {
+        var spec = BenchSpec.Parse("""
+            defaults: { tasks: [toy], methods: [lora] }
+            grids:
+              - tasks: [RTE]
+                epochs: 20
+              - tasks: [sst2, mrpc]
+                epochs: 3
+              - seeds: [7]
+            """, "test.yaml", "test");
+        var plan = spec.Expand(tasks: ["rte", "sst2"]);
+        Assert.Equal([("rte", 20, 1UL), ("sst2", 3, 1UL), ("rte", 1, 7UL), ("sst2", 1, 7UL)],
+            plan.Runs.Select(r => (r.Settings.Task, r.Settings.Epochs, r.Settings.Seed)));
+
+        var onlyOwn = BenchSpec.Parse("grids:\n  - { tasks: [rte], methods: [lora] }\n  - { tasks: [sst2], methods: [lora] }\n", "own.yaml", "own");
+        var error = Assert.Throws<SpecException>(() => onlyOwn.Expand(tasks: ["rte", "cola"]));
+        Assert.Equal(("--tasks", true), (error.Key, error.Problem.Contains("'cola' is run by no block")));
+    }
+
     [Theory]
     [InlineData("grids:\n  - methods: [lora]\n    tasks: toy\n    rnak: 4\n", 4, "rnak", "unknown key")]
     [InlineData("grids:\n  - methods: [lora, lorax]\n    tasks: toy\n", 2, "methods", "unknown method 'lorax'")]
@@ -262,6 +287,15 @@ public class BenchSpecTests
         });
         Assert.Equal((5, "model"), (error.Line, error.Key));
         Assert.Contains("model.safetensors", error.Problem);
+    }
+
+    /// <summary>A max_length above the positions the model has would fail every run with a row that long.</summary>
+    [Fact]
+    public void A_max_length_longer_than_the_model_takes_is_reported_where_the_spec_sets_it()
+    {
+        var error = ValidationError(_ => "defaults:\n  tasks: toy\ngrids:\n  - methods: lora\n  - methods: dora\n    max_length: [64, 4096]\n");
+        Assert.Equal((6, "max_length"), (error.Line, error.Key));
+        Assert.Contains("4096 tokens a row is more than model 'embedded' takes", error.Problem);
     }
 
     /// <summary>

@@ -33,7 +33,7 @@ public static class TinyBench
         var config = new RobertaConfig
         {
             ModelType = "roberta", Architectures = ["RobertaForMaskedLM"], VocabSize = vocab.Count, HiddenSize = 16,
-            NumHiddenLayers = 1, NumAttentionHeads = 2, IntermediateSize = 32, HiddenAct = "gelu", MaxPositionEmbeddings = 40,
+            NumHiddenLayers = 1, NumAttentionHeads = 2, IntermediateSize = 32, HiddenAct = "gelu", MaxPositionEmbeddings = 130,
             PadTokenId = 1, BosTokenId = 0, EosTokenIds = [2], TypeVocabSize = 1, HiddenDropoutProb = 0, AttentionProbsDropoutProb = 0,
             TieWordEmbeddings = true,
         };

@@ -19,7 +19,7 @@ public static class BenchCommand
         var results = new Option<string?>("--results") { Description = "Results directory (default: results/<spec name>)." };
         var shard = new Option<string?>("--shard") { Description = "i/n: only runs whose index ≡ i (mod n); i is 0-based (Slurm: $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)." };
         var model = new Option<string?>("--model") { Description = "Replace every model of the spec: a directory, a repository id in the Hugging Face cache, or embedded." };
-        var tasks = new Option<string?>("--tasks") { Description = "Replace every task list of the spec (comma-separated), e.g. cola,rte with --glue-dir." };
+        var tasks = new Option<string?>("--tasks") { Description = "Run these tasks (comma-separated), e.g. cola,rte with --glue-dir: they replace the defaults' task list, and a block with tasks of its own runs those of them named here." };
         var glueDir = new Option<string?>("--glue-dir") { Description = "GLUE data in the original layout (CoLA/train.tsv, dev.tsv, …); makes GLUE task names resolve." };
         var dryRun = new Option<bool>("--dry-run") { Description = "List the runs and their ids; run nothing." };
         var jobs = new Option<int?>("--jobs") { Description = "Runs at once, each a process with an equal share of the cores (default: the spec's jobs, else 1)." };
