@@ -145,24 +145,9 @@ public sealed class BenchRunner(TaskCatalog tasks)
     /// </summary>
     public static PretrainedModel LoadClassifier(string directory, GlueTask task, ulong seed, bool frozenBf16 = false)
     {
-        var labels = task.IsRegression
-            ? new Dictionary<int, string> { [0] = "LABEL_0" }
-            : task.LabelNames.Select((name, i) => (name, i)).ToDictionary(p => p.i, p => p.name);
-        var (model, _) = Pretrained.Load(directory, config => config with
-        {
-            Architectures =
-            [
-                config switch
-                {
-                    RobertaConfig => "RobertaForSequenceClassification",
-                    LlamaConfig => "LlamaForSequenceClassification",
-                    _ => throw new NotSupportedException($"{directory}: no sequence classifier for model type {config.ModelType}."),
-                },
-            ],
-            Id2Label = labels,
-            Label2Id = labels.ToDictionary(kv => kv.Value, kv => kv.Key),
-            ProblemType = task.IsRegression ? ProblemType.Regression : ProblemType.SingleLabelClassification,
-        }, seed: seed, freshHead: true, holdInBFloat16: frozenBf16);
+        var labels = task.IsRegression ? ["LABEL_0"] : task.LabelNames;
+        var (model, _) = Pretrained.Load(directory, config => Pretrained.AsSequenceClassifier(config, labels, task.IsRegression),
+            seed: seed, freshHead: true, holdInBFloat16: frozenBf16);
         return model;
     }
 

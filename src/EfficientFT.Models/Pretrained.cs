@@ -24,16 +24,56 @@ public static class Pretrained
     /// its model type (a sequence classifier for encoders, a causal LM for decoders).
     /// </summary>
     public static string ArchitectureOf(ModelConfig config) =>
-        config.Architectures.FirstOrDefault(Architectures.ContainsKey) ?? config switch
+        config.Architectures.Select(Canonical).FirstOrDefault(Architectures.ContainsKey) ?? config switch
         {
             RobertaConfig => "RobertaForSequenceClassification",
             _ => "LlamaForCausalLM",
         };
 
+    /// <summary>
+    /// The class transformers names another model type's copy of: XLM-RoBERTa's classes are RoBERTa's and Mistral's
+    /// are LLaMA's, with the same tensor names ("XLMRobertaForMaskedLM" → "RobertaForMaskedLM").
+    /// </summary>
+    private static string Canonical(string architecture) =>
+        architecture.StartsWith("XLMRoberta", StringComparison.Ordinal) ? architecture["XLM".Length..]
+        : architecture.StartsWith("Mistral", StringComparison.Ordinal) ? "Llama" + architecture["Mistral".Length..]
+        : architecture;
+
+    /// <summary>
+    /// The sequence classifier of a config's model family, as AutoModelForSequenceClassification builds it, and the
+    /// head tensor whose rows are its labels.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The family has no sequence classifier here.</exception>
+    public static (string Architecture, string LabelTensor) SequenceClassifierOf(ModelConfig config) => config switch
+    {
+        RobertaConfig => ("RobertaForSequenceClassification", "classifier.out_proj.weight"),
+        LlamaConfig => ("LlamaForSequenceClassification", "score.weight"),
+        _ => throw new NotSupportedException($"no sequence classifier for model type {config.ModelType}."),
+    };
+
+    /// <summary>Whether the config builds a sequence classifier (a head of labels) rather than a language-model head.</summary>
+    public static bool IsSequenceClassifier(ModelConfig config) => ArchitectureOf(config).EndsWith("ForSequenceClassification", StringComparison.Ordinal);
+
+    /// <summary>
+    /// The config as its family's sequence classifier with these labels, the head's size; <paramref name="regression"/>
+    /// (one label) regresses, as transformers' num_labels = 1 and problem_type "regression".
+    /// </summary>
+    public static ModelConfig AsSequenceClassifier(ModelConfig config, IReadOnlyList<string> labels, bool regression)
+    {
+        if (regression && labels.Count != 1) throw new ArgumentException($"a regression head has one output, not {labels.Count}.");
+        return config with
+        {
+            Architectures = [SequenceClassifierOf(config).Architecture],
+            Id2Label = labels.Select((name, i) => (name, i)).ToDictionary(p => p.i, p => p.name),
+            Label2Id = labels.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i),
+            ProblemType = regression ? ProblemType.Regression : ProblemType.SingleLabelClassification,
+        };
+    }
+
     /// <summary>A model with zero weights for <paramref name="config"/>; <paramref name="architecture"/> defaults to <see cref="ArchitectureOf"/>.</summary>
     public static PretrainedModel Create(ModelConfig config, string? architecture = null)
     {
-        architecture ??= ArchitectureOf(config);
+        architecture = architecture == null ? ArchitectureOf(config) : Canonical(architecture);
         if (!Architectures.TryGetValue(architecture, out var create))
             throw new NotSupportedException($"Architecture {architecture} is not supported; supported: {string.Join(", ", Architectures.Keys)}.");
         return create(config);
@@ -58,16 +98,23 @@ public static class Pretrained
     public static (PretrainedModel Model, LoadReport Report) Load(string directory, Func<ModelConfig, ModelConfig> configure,
         string? architecture = null, ulong seed = 0, bool freshHead = false, bool holdInBFloat16 = false)
     {
-        var configPath = Path.Combine(directory, "config.json");
-        if (!File.Exists(configPath))
-            throw new FileNotFoundException($"{directory}: no config.json (expected a Hugging Face model directory).", configPath);
-        var model = Create(configure(ModelConfig.Load(configPath)), architecture);
+        var model = Create(configure(LoadConfig(directory)), architecture);
         if (holdInBFloat16) model.HoldFrozenMatricesInBFloat16(except: model.HeadModules);
         using var checkpoint = SafeTensorsCheckpoint.Open(directory);
         var names = checkpoint.Names.ToHashSet(StringComparer.Ordinal);
         if (freshHead) names.RemoveWhere(model.IsInHead);
         var report = model.LoadTensors(checkpoint, names, directory, new Rng(seed));
         return (model, report);
+    }
+
+    /// <summary>The config.json of a model directory.</summary>
+    /// <exception cref="FileNotFoundException">The directory has none.</exception>
+    public static ModelConfig LoadConfig(string directory)
+    {
+        var configPath = Path.Combine(directory, "config.json");
+        if (!File.Exists(configPath))
+            throw new FileNotFoundException($"{directory}: no config.json (expected a Hugging Face model directory).", configPath);
+        return ModelConfig.Load(configPath);
     }
 
     /// <summary>
@@ -78,7 +125,9 @@ public static class Pretrained
     /// </summary>
     public static void Save(PretrainedModel model, string directory)
     {
-        var config = model.ModelConfig with { Architectures = [model.Architecture] };
+        // A checkpoint's own name for the class stays (XLMRobertaForMaskedLM for an XLM-R model).
+        var name = model.ModelConfig.Architectures.FirstOrDefault(a => Canonical(a) == model.Architecture) ?? model.Architecture;
+        var config = model.ModelConfig with { Architectures = [name] };
         SafeTensorsWriter.SaveSharded(directory, model.NamedTensors().Select(p => KeyValuePair.Create(p.Name, p.Value)));
         // The weights go out in float32 whatever the checkpoint held, as save_pretrained writes a float32 model; a
         // bfloat16 torch_dtype carried over from the base would misdescribe them.

@@ -49,6 +49,36 @@ public sealed class PeftModel : IStepHook
     /// <summary>Frozen adapter tensors saved beside <see cref="Trainable"/> (VeRA's shared projections).</summary>
     public IReadOnlyList<PeftParameter> Buffers { get; }
 
+    /// <summary>
+    /// The model's tensors (by name) that <see cref="LoadAdapter"/> filled from the adapter's file: the head, where the
+    /// adapter was saved with it. Empty for an adapter made here.
+    /// </summary>
+    public IReadOnlySet<string> HeadFromAdapter { get; private set; } = new HashSet<string>();
+
+    /// <summary>
+    /// The labels of the sequence classifier an adapter was trained on: the rows of its <paramref name="labelTensor"/>
+    /// ("classifier.out_proj.weight"), when its task_type is SEQ_CLS and it carries that head; otherwise null.
+    /// </summary>
+    public static int? SequenceClassifierLabels(string directory, string labelTensor)
+    {
+        var configPath = Path.Combine(directory, "adapter_config.json");
+        var weightsPath = Path.Combine(directory, "adapter_model.safetensors");
+        if (!File.Exists(configPath) || !File.Exists(weightsPath)) return null;
+        JsonNode? taskType;
+        try
+        {
+            taskType = JsonNode.Parse(File.ReadAllText(configPath))?["task_type"];
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{configPath}: {e.Message}", e);
+        }
+        if (taskType?.GetValueKind() != JsonValueKind.String || taskType.GetValue<string>() != "SEQ_CLS") return null;
+        using var file = SafeTensorsFile.Open(weightsPath);
+        var key = KeyPrefix + labelTensor;
+        return file.Contains(key) && file.GetInfo(key).Shape is [var rows, ..] ? (int)rows : null;
+    }
+
     /// <summary>The key peft saves an adapter tensor under: base_model.model.{module path}.{suffix}.</summary>
     public static string AdapterKey(string modulePath, string suffix) => $"{KeyPrefix}{modulePath}.{suffix}";
 
@@ -248,6 +278,8 @@ public sealed class PeftModel : IStepHook
                 throw new InvalidDataException($"{directory}: tensor {p.Name} has shape {Shapes.Format(value.Shape)}, the model expects {Shapes.Format(p.Value.Shape)}.");
             p.Value.CopyFrom(value.AsSpan());
         }
+        peft.HeadFromAdapter = peft.Trainable.Where(p => p.Kind == "head" && file.Contains(p.Name))
+            .Select(p => p.Name.StartsWith(KeyPrefix, StringComparison.Ordinal) ? p.Name[KeyPrefix.Length..] : p.Name).ToHashSet(StringComparer.Ordinal);
         return peft;
     }
 }

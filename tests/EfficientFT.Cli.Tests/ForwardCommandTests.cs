@@ -57,6 +57,68 @@ public sealed class ForwardCommandTests : IDisposable
         }
     }
 
+    /// <summary>The case's adapter, with or without the head peft saved beside it (modules_to_save).</summary>
+    private string Adapter(string caseName, bool withHead)
+    {
+        var dir = Directory.CreateDirectory(Path.Combine(_dir, $"adapter-{withHead}")).FullName;
+        File.Copy(Path.Combine(Case(caseName), "adapter_final", "adapter_config.json"), Path.Combine(dir, "adapter_config.json"));
+        var tensors = SafeTensorsFile.LoadAll(Path.Combine(Case(caseName), "adapter_final", "adapter_model.safetensors"));
+        SafeTensorsWriter.Save(Path.Combine(dir, "adapter_model.safetensors"), tensors.Where(t => withHead || !t.Key.Contains(".classifier.", StringComparison.Ordinal)));
+        return dir;
+    }
+
+    /// <summary>
+    /// A peft SEQ_CLS adapter applies to the checkpoint it was trained from however that checkpoint was saved: with a
+    /// masked-LM head (roberta-base: peft's user builds the classifier with AutoModelForSequenceClassification, its
+    /// size from the adapter's head), or as a classifier whose head only the adapter holds. Forward and merge both
+    /// give peft's logits.
+    /// </summary>
+    [Theory]
+    [InlineData("RobertaForMaskedLM", false)]
+    [InlineData("RobertaForMaskedLM", true)]
+    [InlineData("RobertaForSequenceClassification", false)]
+    public void ASeqClsAdapter_OnItsBody_GivesPeftsLogits(string architecture, bool headInBase)
+    {
+        var dir = Case("roberta_cls__dora");
+        var (body, adapter) = (Bodies.Copy(Case("roberta_cls__dora"), _dir, architecture, headInBase), Path.Combine(dir, "adapter_final"));
+        var expected = SafeTensorsFile.LoadAll(Path.Combine(dir, "expected.safetensors"))["logits_final"].ToArray();
+        var adapted = Path.Combine(_dir, "adapted.safetensors");
+        Assert.Equal(0, Eft("forward", "--model", body, "--adapter", adapter, "--data", Path.Combine(dir, "batch.jsonl"), "--out", adapted));
+        var merged = Path.Combine(_dir, "merged");
+        Assert.Equal(0, Eft("merge", "--model", body, "--adapter", adapter, "--out", merged));
+        var fromMerged = Path.Combine(_dir, "merged.safetensors");
+        Assert.Equal(0, Eft("forward", "--model", merged, "--data", Path.Combine(dir, "batch.jsonl"), "--out", fromMerged));
+        foreach (var file in new[] { adapted, fromMerged })
+            Assert.All(SafeTensorsFile.LoadAll(file)["logits"].ToArray().Zip(expected), p => Assert.True(Math.Abs(p.First - p.Second) <= 1e-5, $"{file}: {p.First} vs {p.Second}"));
+    }
+
+    /// <summary>A head in neither the checkpoint nor the adapter would give random logits: forward and merge refuse, writing nothing.</summary>
+    [Theory]
+    [InlineData("forward")]
+    [InlineData("merge")]
+    public void AHeadNobodySaved_IsRefused(string command)
+    {
+        var dir = Case("roberta_cls__dora");
+        var (body, adapter) = (Bodies.Copy(Case("roberta_cls__dora"), _dir, "RobertaForSequenceClassification", withHead: false), Adapter("roberta_cls__dora", withHead: false));
+        var output = Path.Combine(_dir, "out");
+        var error = new StringWriter();
+        var previous = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            Assert.Equal(2, command == "forward"
+                ? Eft("forward", "--model", body, "--adapter", adapter, "--data", Path.Combine(dir, "batch.jsonl"), "--out", output)
+                : Eft("merge", "--model", body, "--adapter", adapter, "--out", output));
+        }
+        finally
+        {
+            Console.SetError(previous);
+        }
+        Assert.Contains($"lacks the RobertaForSequenceClassification head (classifier.dense.weight", error.ToString());
+        Assert.Contains($"{adapter} does not carry it", error.ToString());
+        Assert.False(Path.Exists(output));
+    }
+
     /// <summary>
     /// Each bad row is reported at its line before the model runs. The tiny RoBERTa has a vocabulary of 120 and three
     /// classes; its regression twin has one output.

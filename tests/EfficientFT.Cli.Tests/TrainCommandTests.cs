@@ -110,6 +110,29 @@ public sealed class TrainCommandTests : IDisposable
         Assert.False(Directory.Exists(output));
     }
 
+    /// <summary>
+    /// A checkpoint saved with a masked-LM head trains on rows labelled "label" as its family's classifier, as
+    /// AutoModelForSequenceClassification builds it: sized by the largest label, or by --num-labels; the adapter
+    /// carries the head, and applies to the same checkpoint again.
+    /// </summary>
+    [Theory]
+    [InlineData(null, 2)]
+    [InlineData("5", 5)]
+    public void Train_OnABodyWithAnLmHead_TrainsTheClassifierTheLabelsAsk(string? numLabels, int expected)
+    {
+        var body = Bodies.Copy(Case("roberta_cls__base"), _dir, "RobertaForMaskedLM", withHead: true);
+        var rows = Path.Combine(_dir, "rows.jsonl");
+        File.WriteAllText(rows, "{\"input_ids\": [5, 6, 7], \"label\": 0}\n{\"input_ids\": [8, 9], \"label\": 1}\n");
+        var output = Path.Combine(_dir, "out");
+        var (code, error) = EftWithError(["train", "--model", body, "--data", rows, "--max-steps", "1", "--output", output,
+            .. numLabels != null ? new[] { "--num-labels", numLabels } : []]);
+        Assert.True(code == 0, error);
+        if (numLabels == null) Assert.Contains("trains as RobertaForSequenceClassification with 2 classes (the largest label + 1)", error);
+        var head = SafeTensorsFile.LoadAll(Path.Combine(output, "adapter", "adapter_model.safetensors"))["base_model.model.classifier.out_proj.weight"];
+        Assert.Equal(expected, head.Dim(0));
+        Assert.Equal(0, Eft("forward", "--model", body, "--adapter", Path.Combine(output, "adapter"), "--data", rows, "--out", Path.Combine(_dir, "o.safetensors")));
+    }
+
     private (int Code, string Error) EftWithError(params string[] args)
     {
         var error = new StringWriter();

@@ -31,16 +31,9 @@ public static class ForwardCommand
     private static int Run(string modelDir, string dataPath, string outPath, string? adapterDir)
     {
         modelDir = ModelLocation.Resolve(modelDir);
-        var (model, report) = Pretrained.Load(modelDir);
-        if (report.NewlyInitialized.Count > 0)
-            throw new InvalidDataException($"{modelDir}: the checkpoint lacks the {model.Architecture} head ({string.Join(", ", report.NewlyInitialized)}); its logits would be random.");
-        if (report.Unused.Count > 0)
-            Console.Error.WriteLine($"eft: note: {report.Unused.Count} checkpoint tensor(s) unused by {model.Architecture}: {string.Join(", ", report.Unused.Take(5))}");
-        if (adapterDir != null)
-        {
-            var peft = PeftModel.LoadAdapter(model, adapterDir);
+        var (model, peft) = BaseModel.Load(modelDir, adapterDir);
+        if (peft != null)
             Console.Error.WriteLine($"eft: adapter {peft.Method.Name} on {peft.Targets.Count} modules, {peft.TrainableCount:N0} parameters");
-        }
         var batch = JsonlBatchReader.Read(dataPath, model.ModelConfig);
         // Labels of another kind than the model's loss reads ("labels" per token for a classifier) would otherwise be
         // dropped without a word, and the output would have no loss.

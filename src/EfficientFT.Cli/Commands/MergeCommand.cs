@@ -16,8 +16,8 @@ public static class MergeCommand
         var command = new Command("merge", "Merge an adapter into its base model and save a plain checkpoint.") { model, adapter, output };
         command.SetAction(r => CommandErrors.Run(() =>
         {
-            var (baseModel, _) = Pretrained.Load(ModelLocation.Resolve(r.GetValue(model)!));
-            var peft = PeftModel.LoadAdapter(baseModel, r.GetValue(adapter)!);
+            var (baseModel, loaded) = BaseModel.Load(ModelLocation.Resolve(r.GetValue(model)!), r.GetValue(adapter)!);
+            var peft = loaded!;
             Pretrained.Save(peft.MergeAndUnload(), r.GetValue(output)!);
             Console.WriteLine($"merged {peft.Method.Name} ({peft.Targets.Count} modules) into {baseModel.Architecture}; wrote {r.GetValue(output)}");
             return 0;

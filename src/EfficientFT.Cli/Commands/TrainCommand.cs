@@ -40,6 +40,7 @@ public static class TrainCommand
         var galoreScale = new Option<double>("--galore-scale") { Description = "GaLore: update scale.", DefaultValueFactory = _ => 0.25 };
         var initAdapter = new Option<string?>("--init-adapter") { Description = "Start from a saved adapter (continues a run; reproduces a reference)." };
         var data = new Option<string>("--data") { Description = "JSONL rows: input_ids, attention_mask, label or labels.", Required = true };
+        var numLabels = new Option<int?>("--num-labels") { Description = "The classifier's labels (1 regresses), for a checkpoint with a language-model head or another label set; by default the rows' largest \"label\" + 1, where the checkpoint has no classifier." };
         var batchSize = new Option<int>("--batch-size") { Description = "Rows per step.", DefaultValueFactory = _ => 8 };
         var maxSteps = new Option<int>("--max-steps") { Description = "Optimizer steps.", Required = true };
         var lr = new Option<double>("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => 1e-4 };
@@ -63,7 +64,7 @@ public static class TrainCommand
         var command = new Command("train", "Fine-tune a model with a parameter-efficient method.")
         {
             model, method, targets, pattern, layers, rank, alpha, dropout, lrRatio, loraPlus, mpc, sparseRate, adaInit,
-            galoreGap, galoreScale, initAdapter, data, batchSize, maxSteps, lr, betas, eps, weightDecay, noShuffle, seed, output,
+            galoreGap, galoreScale, initAdapter, data, numLabels, batchSize, maxSteps, lr, betas, eps, weightDecay, noShuffle, seed, output,
             schedule, warmupSteps, accumulation, maxGradNorm, checkpointEvery, checkpointMinutes, keepCheckpoints, resume, checkpointing,
             frozenBf16, packedWeights,
         };
@@ -78,7 +79,7 @@ public static class TrainCommand
             if (r.GetValue(maxGradNorm) is < 0 and var badNorm)
                 throw new ArgumentException($"--max-grad-norm must not be negative, got {badNorm}.");
             if (r.GetValue(initAdapter) is { } initFrom
-                && new Option[] { method, targets, pattern, layers, rank, alpha, dropout, mpc, sparseRate, adaInit }
+                && new Option[] { method, targets, pattern, layers, rank, alpha, dropout, mpc, sparseRate, adaInit, numLabels }
                     .Where(o => r.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList() is { Count: > 0 } overridden)
                 throw new ArgumentException($"--init-adapter {initFrom} brings its method and its settings (adapter_config.json), so {string.Join(", ", overridden)} would be ignored; leave them out.");
             var name = r.GetValue(method)!;
@@ -122,7 +123,7 @@ public static class TrainCommand
                     ["lr_ratio"] = r.GetValue(lrRatio), ["loraplus_ratio"] = r.GetValue(loraPlus) is { } lp ? Text(lp) : null,
                     ["mpc"] = r.GetValue(mpc), ["sparse_rate"] = Text(r.GetValue(sparseRate)), ["adalora_init_r"] = r.GetValue(adaInit) is { } ai ? Text(ai) : null,
                     ["galore_gap"] = Text(r.GetValue(galoreGap)), ["galore_scale"] = Text(r.GetValue(galoreScale)),
-                    ["init_adapter"] = r.GetValue(initAdapter), ["betas"] = r.GetValue(betas), ["eps"] = Text(r.GetValue(eps)),
+                    ["init_adapter"] = r.GetValue(initAdapter), ["num_labels"] = r.GetValue(numLabels) is { } nl ? Text(nl) : null, ["betas"] = r.GetValue(betas), ["eps"] = Text(r.GetValue(eps)),
                     ["weight_decay"] = Text(r.GetValue(weightDecay)), ["frozen_bf16"] = r.GetValue(frozenBf16) ? "true" : null,
                 }.Where(kv => kv.Value != null).ToDictionary(kv => kv.Key, kv => kv.Value!),
             };
@@ -130,7 +131,7 @@ public static class TrainCommand
                 r.GetValue(lr), ParseValueRatio(r.GetValue(lrRatio)), r.GetValue(loraPlus) ?? (name == "loraplus" ? 16 : null),
                 ParsePair(r.GetValue(betas)!, "--betas"), r.GetValue(eps), r.GetValue(weightDecay), trainer,
                 r.GetValue(galoreGap), r.GetValue(galoreScale));
-            return Run(ModelLocation.Resolve(r.GetValue(model)!), options, r.GetValue(initAdapter), r.GetValue(data)!, r.GetValue(output)!, settings,
+            return Run(ModelLocation.Resolve(r.GetValue(model)!), options, r.GetValue(initAdapter), r.GetValue(data)!, r.GetValue(numLabels), r.GetValue(output)!, settings,
                 r.GetValue(frozenBf16), PackedWeightsOption.Value(r, packedWeights));
         }));
         return command;
@@ -139,7 +140,7 @@ public static class TrainCommand
     private sealed record Settings(double LearningRate, double ValueRatio, double? LoraPlusRatio, (double, double) Betas,
         double Eps, double WeightDecay, TrainerOptions Trainer, int GaloreGap, double GaloreScale);
 
-    private static int Run(string modelDir, PeftOptions options, string? initAdapter, string dataPath, string outputDir, Settings s, bool frozenBf16,
+    private static int Run(string modelDir, PeftOptions options, string? initAdapter, string dataPath, int? numLabels, string outputDir, Settings s, bool frozenBf16,
         PackedWeights packedWeights)
     {
         var batchSize = s.Trainer.BatchSize;
@@ -153,7 +154,9 @@ public static class TrainCommand
         // --resume would continue the other run.
         if (!s.Trainer.Resume && checkpoints.Count > 0)
             throw new ArgumentException($"{outputDir} holds an earlier run's checkpoints ({string.Join(", ", checkpoints.Select(Path.GetFileName))}); pass --resume to continue it, or choose another --output or delete them.");
-        var (model, report) = Pretrained.Load(modelDir, config => config, seed: s.Trainer.Seed, holdInBFloat16: frozenBf16);
+        var (model, report) = BaseModel.Load(modelDir,
+            config => initAdapter != null ? BaseModel.ForAdapter(config, initAdapter) : BaseModel.ForRows(config, dataPath, numLabels),
+            s.Trainer.Seed, frozenBf16);
         if (report.NewlyInitialized.Count > 0)
             Console.Error.WriteLine($"eft: note: {model.Architecture} head initialised fresh: {string.Join(", ", report.NewlyInitialized)}");
         var rows = JsonlBatchReader.Read(dataPath, model.ModelConfig);

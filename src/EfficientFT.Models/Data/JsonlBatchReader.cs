@@ -69,6 +69,35 @@ public static class JsonlBatchReader
             : result with { ClassLabels = rows.Select(r => (int)r.Label!.Value).ToArray() };
     }
 
+    /// <summary>
+    /// What the rows' "label"s ask of a sequence classifier, before there is one to read them against: whether any row
+    /// has one, and how many classes they need (the largest index + 1), or null classes when some label is not a whole
+    /// number, which only regression reads. Lines that do not parse are left to <see cref="Read(string, ModelConfig)"/>
+    /// to report.
+    /// </summary>
+    public static (bool Labelled, int? Classes) LabelsOf(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file.", path);
+        var (labelled, wholeNumbers, largest) = (false, true, -1);
+        foreach (var line in File.ReadLines(path))
+        {
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            try
+            {
+                using var doc = JsonDocument.Parse(line);
+                if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("label", out var label)) continue;
+                labelled = true;
+                if (label.ValueKind == JsonValueKind.Number && label.TryGetInt32(out var index)) largest = Math.Max(largest, index);
+                else wholeNumbers = false;
+            }
+            catch (JsonException)
+            {
+                // Read names the line and the problem; here it only would not count.
+            }
+        }
+        return (labelled, labelled && wholeNumbers ? largest + 1 : null);
+    }
+
     /// <param name="Label">The class index or regression target; null where the row has none.</param>
     private sealed record Row(int Line, int[] Ids, int[] Mask, double? Label, int[]? TokenLabels);
 

@@ -54,6 +54,33 @@ public sealed class PretrainedTests
         Assert.Throws<NotSupportedException>(() => Pretrained.Create(untied, "RobertaForMaskedLM"));
     }
 
+    /// <summary>
+    /// transformers' XLM-RoBERTa and Mistral classes are RoBERTa's and LLaMA's under other names, with the same
+    /// tensors: a checkpoint saved as one builds the other (not the family's default head), and is saved under its own
+    /// name again.
+    /// </summary>
+    [Theory]
+    [InlineData("roberta_cls__base", "XLMRobertaForSequenceClassification", "RobertaForSequenceClassification")]
+    [InlineData("roberta_cls__base", "XLMRobertaForMaskedLM", "RobertaForMaskedLM")]
+    [InlineData("llama_lm__base", "MistralForCausalLM", "LlamaForCausalLM")]
+    [InlineData("llama_cls__lora", "MistralForSequenceClassification", "LlamaForSequenceClassification")]
+    public void AnotherModelTypesNameForTheSameClass_BuildsThatClass(string caseName, string name, string builds)
+    {
+        var source = Path.Combine(Fixtures.Case(caseName), "base");
+        using var dir = new TempDirectory();
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(source, "config.json")))!.AsObject();
+        config["architectures"] = new System.Text.Json.Nodes.JsonArray(name);
+        File.WriteAllText(dir.File("config.json"), config.ToJsonString());
+        File.Copy(Path.Combine(source, "model.safetensors"), dir.File("model.safetensors"));
+
+        var (model, _) = Pretrained.Load(dir.Path);
+        using var saved = new TempDirectory();
+        Pretrained.Save(model, saved.Path);
+
+        Assert.Equal(builds, model.Architecture);
+        Assert.Equal(name, System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(saved.File("config.json")))!["architectures"]![0]!.GetValue<string>());
+    }
+
     /// <summary>The weights are written in float32, so a bfloat16 base's torch_dtype must not describe them.</summary>
     [Fact]
     public void Save_OfABFloat16Base_SaysFloat32()

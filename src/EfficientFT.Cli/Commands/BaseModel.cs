@@ -1,0 +1,76 @@
+using EfficientFT.Models;
+using EfficientFT.Models.Configs;
+using EfficientFT.Models.Data;
+using EfficientFT.Peft;
+
+namespace EfficientFT.Cli.Commands;
+
+/// <summary>
+/// The model train, forward and merge start from. A checkpoint saved with a language-model head (roberta-base, a
+/// Llama) becomes its family's sequence classifier where the work is classification, as a transformers user writes
+/// AutoModelForSequenceClassification.from_pretrained(base, num_labels=…): for an adapter peft saved with task_type
+/// SEQ_CLS, whose head says how many labels, and for training rows labelled "label".
+/// </summary>
+internal static class BaseModel
+{
+    /// <summary>
+    /// The base with <paramref name="adapterDir"/>'s adapter on it, if any. A head that is still random afterwards,
+    /// neither in the checkpoint nor in the adapter, is refused: every logit would be noise.
+    /// </summary>
+    public static (PretrainedModel Model, PeftModel? Peft) Load(string modelDir, string? adapterDir)
+    {
+        var (model, report) = Load(modelDir, config => adapterDir != null ? ForAdapter(config, adapterDir) : config);
+        var peft = adapterDir != null ? PeftModel.LoadAdapter(model, adapterDir) : null;
+        var random = report.NewlyInitialized.Where(name => peft?.HeadFromAdapter.Contains(name) != true).ToList();
+        if (random.Count > 0)
+            throw new InvalidDataException($"{modelDir}: the checkpoint lacks the {model.Architecture} head ({string.Join(", ", random)})" +
+                                           (adapterDir != null ? $" and {adapterDir} does not carry it" : "") + "; its logits would be random.");
+        if (report.Unused.Count > 0)
+            Console.Error.WriteLine($"eft: note: {report.Unused.Count} checkpoint tensor(s) unused by {model.Architecture}: {string.Join(", ", report.Unused.Take(5))}");
+        return (model, peft);
+    }
+
+    /// <summary>
+    /// The checkpoint as <paramref name="choose"/> makes its config. A head it changes starts fresh: whatever tensors
+    /// the checkpoint holds under the head's names were another head's (transformers' ignore_mismatched_sizes).
+    /// </summary>
+    public static (PretrainedModel Model, LoadReport Report) Load(string modelDir, Func<ModelConfig, ModelConfig> choose,
+        ulong seed = 0, bool holdInBFloat16 = false)
+    {
+        var original = Pretrained.LoadConfig(modelDir);
+        var config = choose(original);
+        return Pretrained.Load(modelDir, _ => config, seed: seed, freshHead: !ReferenceEquals(config, original), holdInBFloat16: holdInBFloat16);
+    }
+
+    /// <summary>The config as the classifier a SEQ_CLS adapter was trained on, when it names another head.</summary>
+    public static ModelConfig ForAdapter(ModelConfig config, string adapterDir) =>
+        !Pretrained.IsSequenceClassifier(config) && PeftModel.SequenceClassifierLabels(adapterDir, Pretrained.SequenceClassifierOf(config).LabelTensor) is { } labels
+            ? Pretrained.AsSequenceClassifier(config, LabelNames(labels), regression: labels == 1)
+            : config;
+
+    /// <summary>
+    /// The config for training on <paramref name="dataPath"/>: with <paramref name="numLabels"/>, a classifier of that
+    /// many labels (1 regresses); otherwise a checkpoint without a classifier becomes one when the rows carry "label",
+    /// sized by the largest class (or regressing, when some label is not a whole number). Says what it chose.
+    /// </summary>
+    public static ModelConfig ForRows(ModelConfig config, string dataPath, int? numLabels)
+    {
+        if (numLabels is { } n)
+        {
+            if (n < 1) throw new ArgumentException($"--num-labels must be at least 1, got {n}.");
+            return config.NumLabels == n && Pretrained.IsSequenceClassifier(config) ? config : Pretrained.AsSequenceClassifier(config, LabelNames(n), regression: n == 1);
+        }
+        if (Pretrained.IsSequenceClassifier(config)) return config;
+        var (labelled, classes) = JsonlBatchReader.LabelsOf(dataPath);
+        if (!labelled) return config;
+        if (classes == 0) throw new InvalidDataException($"{dataPath}: every \"label\" is −100, so no row counts in the loss: there is nothing to train on.");
+        var classifier = Pretrained.AsSequenceClassifier(config, LabelNames(classes ?? 1), regression: classes == null);
+        Console.Error.WriteLine($"eft: note: the rows carry \"label\", so {Pretrained.ArchitectureOf(config)}'s body trains as {classifier.Architectures[0]} " +
+                                (classes is { } c ? $"with {c} classes (the largest label + 1)" : "regressing (not every label is a whole number)") +
+                                "; --num-labels N sets the head (1 regresses).");
+        return classifier;
+    }
+
+    /// <summary>transformers' names for labels a config does not name: LABEL_0, LABEL_1, ….</summary>
+    private static string[] LabelNames(int count) => Enumerable.Range(0, count).Select(i => $"LABEL_{i}").ToArray();
+}
