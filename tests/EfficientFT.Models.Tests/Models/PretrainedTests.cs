@@ -81,6 +81,23 @@ public sealed class PretrainedTests
         Assert.Equal(name, System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(saved.File("config.json")))!["architectures"]![0]!.GetValue<string>());
     }
 
+    /// <summary>
+    /// A multi-label classifier's loss is binary cross-entropy on multi-hot labels; computing cross-entropy on class
+    /// indices instead would train another objective, so labels are refused. Logits alone are the same either way.
+    /// </summary>
+    [Fact]
+    public void AMultiLabelClassifier_RefusesClassLabels_ButGivesLogits()
+    {
+        var (model, _) = Pretrained.Load(Path.Combine(Fixtures.Case("roberta_cls__base"), "base"),
+            c => c with { ProblemType = ProblemType.MultiLabelClassification });
+        var labelled = EfficientFT.Models.Data.JsonlBatchReader.Read(Path.Combine(Fixtures.Case("roberta_cls__base"), "batch.jsonl"), model.ModelConfig);
+        var unlabelled = labelled with { ClassLabels = null };
+
+        Assert.Contains("multi_label_classification", Assert.Throws<NotSupportedException>(() => model.LossItems(labelled)).Message);
+        Assert.Throws<NotSupportedException>(() => model.Forward(labelled, EfficientFT.Models.Nn.ForwardContext.Inference));
+        Assert.Null(model.Forward(unlabelled, EfficientFT.Models.Nn.ForwardContext.Inference).Loss);
+    }
+
     /// <summary>The weights are written in float32, so a bfloat16 base's torch_dtype must not describe them.</summary>
     [Fact]
     public void Save_OfABFloat16Base_SaysFloat32()
