@@ -126,8 +126,9 @@ public sealed class BenchSpec
     /// <param name="Nullable">null is a value (max_steps: null = none).</param>
     /// <param name="Methods">For a method option: the methods that read it.</param>
     /// <param name="Default">For a method option: its default, dropped from the settings when given.</param>
+    /// <param name="RunOption">How a run is made, not what it computes: not in a run's id, so one value only.</param>
     private sealed record KeyDef(Kind Kind, double Min = double.NegativeInfinity, bool Nullable = false,
-        double Max = double.PositiveInfinity, string[]? Methods = null, string? Default = null);
+        double Max = double.PositiveInfinity, string[]? Methods = null, string? Default = null, bool RunOption = false);
 
     /// <summary>Every key of defaults, blocks and per_method entries, in the order the product varies them.</summary>
     private static readonly (string Key, KeyDef Def)[] Keys =
@@ -154,10 +155,10 @@ public sealed class BenchSpec
         ("adam_beta2", new(Kind.Double, Min: 0, Max: 0.999999)),
         ("adam_epsilon", new(Kind.Double, Min: double.Epsilon)),
         ("gradient_accumulation_steps", new(Kind.Int, Min: 1)),
-        ("evaluate_every", new(Kind.Int, Min: 1, Nullable: true)),
-        ("checkpoint_every", new(Kind.Int, Min: 1, Nullable: true)),
-        ("checkpoint_minutes", new(Kind.Double, Min: double.Epsilon, Nullable: true)),
-        ("gradient_checkpointing", new(Kind.Bool)),
+        ("evaluate_every", new(Kind.Int, Min: 1, Nullable: true, RunOption: true)),
+        ("checkpoint_every", new(Kind.Int, Min: 1, Nullable: true, RunOption: true)),
+        ("checkpoint_minutes", new(Kind.Double, Min: double.Epsilon, Nullable: true, RunOption: true)),
+        ("gradient_checkpointing", new(Kind.Bool, RunOption: true)),
         ("frozen_bf16", new(Kind.Bool)),
         ("sparse_rate", new(Kind.Double, Min: double.Epsilon, Max: 1, Methods: ["sift"], Default: "0.2")),
         ("loraplus_ratio", new(Kind.Double, Min: double.Epsilon, Methods: ["loraplus"], Default: "16")),
@@ -342,6 +343,9 @@ public sealed class BenchSpec
                 YamlSequenceNode list => list.Children.Select(c => ReadItem(c, def, source, written)).ToList(),
                 _ => [ReadItem(value, def, source, written)],
             };
+            // Runs that differ only in such an option share an id, so a list of them would make one run and drop the rest.
+            if (def.RunOption && items.Select(i => i.Text).Distinct().Count() > 1)
+                throw place.Error("changes how a run is made, not its result, so it is not part of a run's id and a list of values would make one run; give one value (for both, use two results directories).");
             level.Settings[key] = new Entry(key, place, items);
         }
         return level;

@@ -259,6 +259,8 @@ public class BenchSpecTests
     [InlineData("defaults:\n  tasks: toy\n  adam_beta2: 1\ngrids:\n  - methods: lora\n", 3, "adam_beta2", "above the most allowed")]
     [InlineData("defaults:\n  tasks: toy\n  max_grad_norm: 0\ngrids:\n  - methods: lora\n", 3, "max_grad_norm", "null turns it off")]
     [InlineData("defaults:\n  tasks: toy\n  mpc: nonlinear:1\ngrids:\n  - methods: [lora, dora]\n", 3, "mpc", "dora is not one")]
+    [InlineData("defaults:\n  tasks: toy\ngrids:\n  - methods: lora\n    gradient_checkpointing: [false, true]\n", 5, "gradient_checkpointing", "a list of values would make one run")]
+    [InlineData("defaults:\n  tasks: toy\n  evaluate_every: [null, 50]\ngrids:\n  - methods: lora\n", 3, "evaluate_every", "not part of a run's id")]
     public void A_bad_spec_names_file_line_and_key(string yaml, int line, string key, string problem)
     {
         var error = Assert.Throws<SpecException>(() => Expand(yaml));

@@ -102,6 +102,8 @@ public static class BenchCommand
         BenchGrid.Validate(plan, catalog, runner);
         var store = new ResultsStore(root);
         store.SaveSpec(spec.Text);
+        if (plan.DuplicatesRemoved > 0 && !worker)
+            Console.Error.WriteLine($"eft: note: {plan.DuplicatesRemoved} of the spec's combinations are the same run as another (they differ only in settings those runs do not read, or in how a run is made), so {plan.Runs.Count} runs are made; --dry-run lists them.");
         var jobs = Math.Min(jobCount ?? spec.Jobs, Math.Max(1, mine.Count));
         // Ctrl+C reaches the workers too (one process group); each stops after its current step, and this process
         // waits for them and sums up what was recorded instead of ending at once.
@@ -146,6 +148,9 @@ public static class BenchCommand
         // with a warning rather than costing this grid its report.
         if (!cancelled && store.ReadAll(e => Console.Error.WriteLine($"eft: warning: {e.Message} Left out of the report.")) is { Count: > 0 } recorded)
         {
+            var own = records.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
+            if (recorded.Count(r => !own.Contains(r.Id)) is var others and > 0)
+                Console.Error.WriteLine($"eft: note: the report also covers {others} run(s) in {store.Root} that this grid did not ask for (an earlier spec's, or another shard's); a fresh --results directory keeps them apart.");
             var (markdown, html) = Report.Write(recorded, store.Root);
             Console.WriteLine($"report: {html} ({markdown})");
         }
