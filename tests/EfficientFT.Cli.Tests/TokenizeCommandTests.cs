@@ -3,6 +3,7 @@ using EfficientFT.Cli.Commands;
 namespace EfficientFT.Cli.Tests;
 
 /// <summary>A directory with vocab.json + merges.txt and no tokenizer.json gets what its tokenizer class adds.</summary>
+[Collection("console")]
 public sealed class TokenizeCommandTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("eft-tokenize-").FullName;
@@ -25,6 +26,39 @@ public sealed class TokenizeCommandTests : IDisposable
         var tokenizer = TokenizeCommand.Load(_dir);
         Assert.Equal(expected, tokenizer.Encode("hi hi").Tokens);
         Assert.Equal(["hi", special], tokenizer.Encode("hi" + special, addSpecialTokens: false).Tokens);
+    }
+
+    /// <summary>
+    /// --rows gives what eft train reads: Hugging Face's ids with the special tokens (the golden BERT records), the
+    /// line's label beside them, and with --max-length the text cut so that [CLS] … [SEP] fits.
+    /// </summary>
+    [Theory]
+    [InlineData(null)]
+    [InlineData(6)]
+    public void Rows_AreTheGoldenIdsWithTheLabel(int? maxLength)
+    {
+        var fixtures = Path.Combine(AppContext.BaseDirectory, "fixtures", "tokenizers");
+        var golden = File.ReadLines(Path.Combine(fixtures, "bert.jsonl")).Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!)
+            .Where(r => r["add_special_tokens"]!.GetValue<bool>()).Take(20).ToList();
+        var input = Path.Combine(_dir, "texts.jsonl");
+        File.WriteAllLines(input, golden.Select((r, i) => new System.Text.Json.Nodes.JsonObject { ["text"] = r["text"]!.GetValue<string>(), ["label"] = i % 3 }.ToJsonString()));
+        var output = Path.Combine(_dir, "rows.jsonl");
+
+        var code = EftCommand.Create().Parse(["tokenize", "--tokenizer", Path.Combine(fixtures, "bert", "tokenizer.json"), "--input", input,
+            "--output", output, "--rows", .. maxLength is { } m ? new[] { "--max-length", m.ToString() } : []]).Invoke();
+
+        Assert.Equal(0, code);
+        var rows = File.ReadLines(output).Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!).ToList();
+        Assert.Equal(golden.Count, rows.Count);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var ids = golden[i]["ids"]!.AsArray().Select(n => n!.GetValue<int>()).ToList();
+            if (maxLength is { } max && ids.Count > max) ids = [.. ids.Take(max - 1), ids[^1]];
+            Assert.Equal(ids, rows[i]["input_ids"]!.AsArray().Select(n => n!.GetValue<int>()));
+            Assert.Equal(Enumerable.Repeat(1, ids.Count), rows[i]["attention_mask"]!.AsArray().Select(n => n!.GetValue<int>()));
+            Assert.Equal(i % 3, rows[i]["label"]!.GetValue<int>());
+            Assert.Null(rows[i]["text"]);
+        }
     }
 
     [Fact]

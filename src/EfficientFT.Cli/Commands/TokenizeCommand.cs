@@ -6,18 +6,29 @@ using EfficientFT.Models.Tokenizers;
 
 namespace EfficientFT.Cli.Commands;
 
-/// <summary>`tokenize`: one {"text": …} per line in, one {"ids", "tokens", "decoded"} per line out.</summary>
+/// <summary>
+/// `tokenize`: one {"text": …} per line in, one {"ids", "tokens", "decoded"} per line out; or, with --rows, the rows
+/// eft train and eft forward read, as a Hugging Face user's dataset.map(tokenizer) makes them.
+/// </summary>
 public static class TokenizeCommand
 {
     public static Command Create()
     {
         var tokenizer = new Option<string>("--tokenizer") { Description = "tokenizer.json, or a directory with tokenizer.json or (for a RoBERTa or GPT-2 tokenizer) vocab.json + merges.txt.", Required = true };
-        var special = new Option<bool>("--add-special-tokens") { Description = "Add the post-processor's special tokens (<s> … </s>, [CLS] … [SEP])." };
-        var input = new Option<string>("--input") { Description = "JSONL with one {\"text\": …} per line.", Required = true };
+        var special = new Option<bool>("--add-special-tokens") { Description = "Add the post-processor's special tokens (<s> … </s>, [CLS] … [SEP]); --rows always adds them." };
+        var input = new Option<string>("--input") { Description = "JSONL with one {\"text\": …} per line (and \"text_pair\" for --rows).", Required = true };
         var output = new Option<string>("--output") { Description = "JSONL to write, one {\"ids\", \"tokens\", \"decoded\"} per input line.", Required = true };
-        var command = new Command("tokenize", "Tokenize texts with a Hugging Face tokenizer.") { tokenizer, special, input, output };
+        var rows = new Option<bool>("--rows") { Description = "Write the rows eft train and eft forward read instead: {\"input_ids\", \"attention_mask\"} with the special tokens, and every other field of the line (\"label\") as it was; \"text_pair\" is the second sequence." };
+        var maxLength = new Option<int?>("--max-length") { Description = "With --rows: truncate to this many tokens, special tokens included (the longer sequence of a pair first)." };
+        var command = new Command("tokenize", "Tokenize texts with a Hugging Face tokenizer.") { tokenizer, special, input, output, rows, maxLength };
         command.SetAction(r => CommandErrors.Run(() =>
-            Run(r.GetValue(tokenizer)!, r.GetValue(special), r.GetValue(input)!, r.GetValue(output)!)));
+        {
+            if (r.GetValue(maxLength) is { } max && (!r.GetValue(rows) || max < 1))
+                throw new ArgumentException(r.GetValue(rows) ? $"--max-length must be at least 1, got {max}." : "--max-length truncates the rows of --rows; add --rows.");
+            return r.GetValue(rows)
+                ? RunRows(r.GetValue(tokenizer)!, r.GetValue(input)!, r.GetValue(output)!, r.GetValue(maxLength))
+                : Run(r.GetValue(tokenizer)!, r.GetValue(special), r.GetValue(input)!, r.GetValue(output)!);
+        }));
         return command;
     }
 
@@ -69,10 +80,13 @@ public static class TokenizeCommand
     }
 
     /// <summary>The "text" of every line of a JSONL file; a bad line fails naming the file and line.</summary>
-    public static List<string> ReadTexts(string path)
+    public static List<string> ReadTexts(string path) => ReadLines(path).Select(l => l.Text).ToList();
+
+    /// <summary>Every line of a JSONL file with its "text"; a bad line fails naming the file and line.</summary>
+    private static List<(JsonObject Line, string Text, int Number)> ReadLines(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file.", path);
-        var texts = new List<string>();
+        var texts = new List<(JsonObject, string, int)>();
         var lineNumber = 0;
         foreach (var line in File.ReadLines(path))
         {
@@ -81,7 +95,7 @@ public static class TokenizeCommand
             try
             {
                 var node = JsonNode.Parse(line) as JsonObject ?? throw new InvalidDataException("the line is not a JSON object");
-                texts.Add(node["text"]?.GetValue<string>() ?? throw new InvalidDataException("it has no string \"text\""));
+                texts.Add((node, node["text"]?.GetValue<string>() ?? throw new InvalidDataException("it has no string \"text\""), lineNumber));
             }
             catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
             {
@@ -93,6 +107,48 @@ public static class TokenizeCommand
             }
         }
         return texts;
+    }
+
+    /// <summary>
+    /// Rows for training: the line's text (and text_pair) encoded with the special tokens and truncated to
+    /// <paramref name="maxLength"/>, as tokenizer(text, text_pair, truncation=True, max_length=N); the line's other
+    /// fields carried over, so its label stays with it.
+    /// </summary>
+    private static int RunRows(string tokenizerPath, string inputPath, string outputPath, int? maxLength)
+    {
+        var tokenizer = Load(tokenizerPath);
+        var lines = ReadLines(inputPath).Select(line =>
+        {
+            string? pair;
+            try
+            {
+                pair = line.Line["text_pair"]?.GetValue<string>();
+            }
+            catch (Exception e) when (e is InvalidOperationException or FormatException)
+            {
+                throw new InvalidDataException($"{inputPath}:{line.Number}: \"text_pair\" is not a string.", e);
+            }
+            Encoding encoding;
+            try
+            {
+                encoding = tokenizer.EncodeBatch([(line.Text, pair)], maxLength).Encodings[0];
+            }
+            catch (ArgumentException e)
+            {
+                throw new InvalidDataException($"{inputPath}:{line.Number}: {e.Message}", e);
+            }
+            var row = new JsonObject
+            {
+                ["input_ids"] = new JsonArray(encoding.Ids.Select(i => (JsonNode?)i).ToArray()),
+                ["attention_mask"] = new JsonArray(encoding.AttentionMask.Select(m => (JsonNode?)m).ToArray()),
+            };
+            foreach (var (key, value) in line.Line)
+                if (key is not ("text" or "text_pair" or "input_ids" or "attention_mask")) row[key] = value?.DeepClone();
+            return row.ToJsonString();
+        }).ToList();
+        AtomicFile.WriteAllLines(outputPath, lines);
+        Console.WriteLine($"tokenized {lines.Count} rows{(maxLength is { } m ? $" (at most {m} tokens)" : "")} → {outputPath}");
+        return 0;
     }
 
     private static int Run(string tokenizerPath, bool addSpecial, string inputPath, string outputPath)
