@@ -40,14 +40,14 @@ public static class Pretrained
         : architecture;
 
     /// <summary>
-    /// The sequence classifier of a config's model family, as AutoModelForSequenceClassification builds it, and the
-    /// head tensor whose rows are its labels.
+    /// The sequence classifier of a config's model family, as AutoModelForSequenceClassification builds it and names
+    /// it for the model type ("XLMRobertaForSequenceClassification"), and the head tensor whose rows are its labels.
     /// </summary>
     /// <exception cref="NotSupportedException">The family has no sequence classifier here.</exception>
     public static (string Architecture, string LabelTensor) SequenceClassifierOf(ModelConfig config) => config switch
     {
-        RobertaConfig => ("RobertaForSequenceClassification", "classifier.out_proj.weight"),
-        LlamaConfig => ("LlamaForSequenceClassification", "score.weight"),
+        RobertaConfig => ($"{(config.ModelType == "xlm-roberta" ? "XLMRoberta" : "Roberta")}ForSequenceClassification", "classifier.out_proj.weight"),
+        LlamaConfig => ($"{(config.ModelType == "mistral" ? "Mistral" : "Llama")}ForSequenceClassification", "score.weight"),
         _ => throw new NotSupportedException($"no sequence classifier for model type {config.ModelType}."),
     };
 

@@ -75,9 +75,14 @@ public sealed class PeftModel : IStepHook
         }
         if (taskType?.GetValueKind() != JsonValueKind.String || taskType.GetValue<string>() != "SEQ_CLS") return null;
         using var file = SafeTensorsFile.Open(weightsPath);
-        var key = KeyPrefix + labelTensor;
-        return file.Contains(key) && file.GetInfo(key).Shape is [var rows, ..] ? (int)rows : null;
+        // Methods without peft's keys (full_ft, BitFit, …) save the head under the model's own names.
+        return new[] { KeyPrefix + labelTensor, labelTensor }.FirstOrDefault(file.Contains) is { } key && file.GetInfo(key).Shape is [var rows, ..]
+            ? (int)rows
+            : null;
     }
+
+    /// <summary>A model tensor's name from its key in an adapter file, with or without peft's prefix.</summary>
+    private static string ModelName(string key) => key.StartsWith(KeyPrefix, StringComparison.Ordinal) ? key[KeyPrefix.Length..] : key;
 
     /// <summary>The key peft saves an adapter tensor under: base_model.model.{module path}.{suffix}.</summary>
     public static string AdapterKey(string modulePath, string suffix) => $"{KeyPrefix}{modulePath}.{suffix}";
@@ -279,7 +284,7 @@ public sealed class PeftModel : IStepHook
             p.Value.CopyFrom(value.AsSpan());
         }
         peft.HeadFromAdapter = peft.Trainable.Where(p => p.Kind == "head" && file.Contains(p.Name))
-            .Select(p => p.Name.StartsWith(KeyPrefix, StringComparison.Ordinal) ? p.Name[KeyPrefix.Length..] : p.Name).ToHashSet(StringComparer.Ordinal);
+            .Select(p => ModelName(p.Name)).ToHashSet(StringComparer.Ordinal);
         return peft;
     }
 }

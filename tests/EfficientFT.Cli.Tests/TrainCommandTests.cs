@@ -115,22 +115,48 @@ public sealed class TrainCommandTests : IDisposable
     /// AutoModelForSequenceClassification builds it: sized by the largest label, or by --num-labels; the adapter
     /// carries the head, and applies to the same checkpoint again.
     /// </summary>
+    /// <remarks>
+    /// Also a classifier checkpoint given another label set, and a method that saves the head under the model's own
+    /// names (BitFit): forward and a continued run (--init-adapter) size the head from the adapter.
+    /// </remarks>
     [Theory]
-    [InlineData(null, 2)]
-    [InlineData("5", 5)]
-    public void Train_OnABodyWithAnLmHead_TrainsTheClassifierTheLabelsAsk(string? numLabels, int expected)
+    [InlineData("RobertaForMaskedLM", "lora", null, 1, 2)]
+    [InlineData("RobertaForMaskedLM", "lora", null, 0, 2)]
+    [InlineData("RobertaForMaskedLM", "lora", "5", 1, 5)]
+    [InlineData("RobertaForMaskedLM", "bitfit", null, 4, 5)]
+    [InlineData("RobertaForSequenceClassification", "lora", "2", 1, 2)]
+    public void Train_OnABodyWithAnLmHead_TrainsTheClassifierTheLabelsAsk(string architecture, string method, string? numLabels, int secondLabel, int expected)
     {
-        var body = Bodies.Copy(Case("roberta_cls__base"), _dir, "RobertaForMaskedLM", withHead: true);
+        var body = Bodies.Copy(Case("roberta_cls__base"), _dir, architecture, withHead: true);
         var rows = Path.Combine(_dir, "rows.jsonl");
-        File.WriteAllText(rows, "{\"input_ids\": [5, 6, 7], \"label\": 0}\n{\"input_ids\": [8, 9], \"label\": 1}\n");
+        File.WriteAllText(rows, $"{{\"input_ids\": [5, 6, 7], \"label\": 0}}\n{{\"input_ids\": [8, 9], \"label\": {secondLabel}}}\n");
         var output = Path.Combine(_dir, "out");
-        var (code, error) = EftWithError(["train", "--model", body, "--data", rows, "--max-steps", "1", "--output", output,
+        var (code, error) = EftWithError(["train", "--model", body, "--method", method, "--data", rows, "--max-steps", "1", "--output", output,
             .. numLabels != null ? new[] { "--num-labels", numLabels } : []]);
         Assert.True(code == 0, error);
-        if (numLabels == null) Assert.Contains("trains as RobertaForSequenceClassification with 2 classes (the largest label + 1)", error);
-        var head = SafeTensorsFile.LoadAll(Path.Combine(output, "adapter", "adapter_model.safetensors"))["base_model.model.classifier.out_proj.weight"];
+        if (numLabels == null) Assert.Contains($"trains as RobertaForSequenceClassification with {expected} classes (the largest label + 1, at least 2)", error);
+        var adapter = Path.Combine(output, "adapter");
+        var tensors = SafeTensorsFile.LoadAll(Path.Combine(adapter, "adapter_model.safetensors"));
+        var head = tensors.GetValueOrDefault("base_model.model.classifier.out_proj.weight") ?? tensors["classifier.out_proj.weight"];
         Assert.Equal(expected, head.Dim(0));
-        Assert.Equal(0, Eft("forward", "--model", body, "--adapter", Path.Combine(output, "adapter"), "--data", rows, "--out", Path.Combine(_dir, "o.safetensors")));
+        Assert.Equal(0, Eft("forward", "--model", body, "--adapter", adapter, "--data", rows, "--out", Path.Combine(_dir, "o.safetensors")));
+        var again = EftWithError("train", "--model", body, "--init-adapter", adapter, "--data", rows, "--max-steps", "1", "--output", Path.Combine(_dir, "again"));
+        Assert.True(again.Code == 0, again.Error);
+    }
+
+    /// <summary>
+    /// A LLaMA classifier pools each row at its last token, found by pad_token_id; a base model's config without one
+    /// is refused before anything loads, not at the first step.
+    /// </summary>
+    [Fact]
+    public void Train_OnALlamaBodyWithoutAPadToken_IsRefusedUpFront()
+    {
+        var rows = Path.Combine(_dir, "rows.jsonl");
+        File.WriteAllText(rows, "{\"input_ids\": [5, 6, 7], \"label\": 0}\n{\"input_ids\": [8, 9], \"label\": 1}\n");
+        var (code, error) = EftWithError("train", "--model", Path.Combine(Case("llama_lm__base"), "base"), "--data", rows, "--max-steps", "1", "--output", Path.Combine(_dir, "out"));
+        Assert.Equal(2, code);
+        Assert.Contains("LlamaForSequenceClassification finds each row's last token by pad_token_id", error);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "out")));
     }
 
     private (int Code, string Error) EftWithError(params string[] args)

@@ -42,9 +42,13 @@ internal static class BaseModel
         return Pretrained.Load(modelDir, _ => config, seed: seed, freshHead: !ReferenceEquals(config, original), holdInBFloat16: holdInBFloat16);
     }
 
-    /// <summary>The config as the classifier a SEQ_CLS adapter was trained on, when it names another head.</summary>
+    /// <summary>
+    /// The config as the classifier a SEQ_CLS adapter was trained on, when it names another head or another number of
+    /// labels (an adapter trained with --num-labels on a classifier of another label set).
+    /// </summary>
     public static ModelConfig ForAdapter(ModelConfig config, string adapterDir) =>
-        !Pretrained.IsSequenceClassifier(config) && PeftModel.SequenceClassifierLabels(adapterDir, Pretrained.SequenceClassifierOf(config).LabelTensor) is { } labels
+        PeftModel.SequenceClassifierLabels(adapterDir, Pretrained.SequenceClassifierOf(config).LabelTensor) is { } labels
+        && !(Pretrained.IsSequenceClassifier(config) && config.NumLabels == labels)
             ? Pretrained.AsSequenceClassifier(config, LabelNames(labels), regression: labels == 1)
             : config;
 
@@ -58,18 +62,27 @@ internal static class BaseModel
         if (numLabels is { } n)
         {
             if (n < 1) throw new ArgumentException($"--num-labels must be at least 1, got {n}.");
-            return config.NumLabels == n && Pretrained.IsSequenceClassifier(config) ? config : Pretrained.AsSequenceClassifier(config, LabelNames(n), regression: n == 1);
+            return config.NumLabels == n && Pretrained.IsSequenceClassifier(config) ? config : Pooled(Pretrained.AsSequenceClassifier(config, LabelNames(n), regression: n == 1));
         }
         if (Pretrained.IsSequenceClassifier(config)) return config;
         var (labelled, classes) = JsonlBatchReader.LabelsOf(dataPath);
         if (!labelled) return config;
-        if (classes == 0) throw new InvalidDataException($"{dataPath}: every \"label\" is −100, so no row counts in the loss: there is nothing to train on.");
-        var classifier = Pretrained.AsSequenceClassifier(config, LabelNames(classes ?? 1), regression: classes == null);
+        // Two at least, as transformers' default num_labels: one output would regress.
+        var classifier = Pooled(Pretrained.AsSequenceClassifier(config, LabelNames(classes is { } k ? Math.Max(k, 2) : 1), regression: classes == null));
         Console.Error.WriteLine($"eft: note: the rows carry \"label\", so {Pretrained.ArchitectureOf(config)}'s body trains as {classifier.Architectures[0]} " +
-                                (classes is { } c ? $"with {c} classes (the largest label + 1)" : "regressing (not every label is a whole number)") +
+                                (classes != null ? $"with {classifier.NumLabels} classes (the largest label + 1, at least 2)" : "regressing (some label is a number with a fraction)") +
                                 "; --num-labels N sets the head (1 regresses).");
         return classifier;
     }
+
+    /// <summary>
+    /// A LLaMA classifier finds each row's last token by pad_token_id, and transformers refuses batches above one
+    /// without it; a base model's config often has none, which would fail only at the first step.
+    /// </summary>
+    private static ModelConfig Pooled(ModelConfig classifier) =>
+        classifier is LlamaConfig && classifier.PadTokenId == null
+            ? throw new InvalidDataException($"{classifier.Architectures[0]} finds each row's last token by pad_token_id, which the model's config.json does not set; set it there (the tokenizer's pad id, or its eos id as is usual for Llama).")
+            : classifier;
 
     /// <summary>transformers' names for labels a config does not name: LABEL_0, LABEL_1, ….</summary>
     private static string[] LabelNames(int count) => Enumerable.Range(0, count).Select(i => $"LABEL_{i}").ToArray();

@@ -157,8 +157,6 @@ public static class TrainCommand
         var (model, report) = BaseModel.Load(modelDir,
             config => initAdapter != null ? BaseModel.ForAdapter(config, initAdapter) : BaseModel.ForRows(config, dataPath, numLabels),
             s.Trainer.Seed, frozenBf16);
-        if (report.NewlyInitialized.Count > 0)
-            Console.Error.WriteLine($"eft: note: {model.Architecture} head initialised fresh: {string.Join(", ", report.NewlyInitialized)}");
         var rows = JsonlBatchReader.Read(dataPath, model.ModelConfig);
         try
         {
@@ -170,6 +168,8 @@ public static class TrainCommand
         }
         var initBatches = OptimizerSetup.InitBatches(options.Method, rows, batchSize);
         var peft = initAdapter != null ? PeftModel.LoadAdapter(model, initAdapter) : PeftModel.Create(model, options, initBatches);
+        if (report.NewlyInitialized.Where(name => !peft.HeadFromAdapter.Contains(name)).ToList() is { Count: > 0 } fresh)
+            Console.Error.WriteLine($"eft: note: {model.Architecture} head initialised fresh: {string.Join(", ", fresh)}");
         var optimizer = OptimizerSetup.Create(peft, new OptimizerSettings
         {
             LearningRate = s.LearningRate, ValueRatio = s.ValueRatio, LoraPlusRatio = s.LoraPlusRatio, Beta1 = s.Betas.Item1,

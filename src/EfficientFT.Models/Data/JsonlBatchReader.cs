@@ -71,9 +71,9 @@ public static class JsonlBatchReader
 
     /// <summary>
     /// What the rows' "label"s ask of a sequence classifier, before there is one to read them against: whether any row
-    /// has one, and how many classes they need (the largest index + 1), or null classes when some label is not a whole
-    /// number, which only regression reads. Lines that do not parse are left to <see cref="Read(string, ModelConfig)"/>
-    /// to report.
+    /// has one, and how many classes they need (the largest index + 1), or null classes when some label is a number
+    /// with a fraction, which only regression reads. Lines that do not parse, and labels that are no number, are left
+    /// to <see cref="Read(string, ModelConfig)"/> to report.
     /// </summary>
     public static (bool Labelled, int? Classes) LabelsOf(string path)
     {
@@ -87,7 +87,8 @@ public static class JsonlBatchReader
                 using var doc = JsonDocument.Parse(line);
                 if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("label", out var label)) continue;
                 labelled = true;
-                if (label.ValueKind == JsonValueKind.Number && label.TryGetInt32(out var index)) largest = Math.Max(largest, index);
+                if (label.ValueKind != JsonValueKind.Number) continue;
+                if (label.TryGetInt32(out var index)) largest = Math.Max(largest, index);
                 else wholeNumbers = false;
             }
             catch (JsonException)

@@ -98,6 +98,21 @@ public sealed class PretrainedTests
         Assert.Null(model.Forward(unlabelled, EfficientFT.Models.Nn.ForwardContext.Inference).Loss);
     }
 
+    /// <summary>A classifier made from an XLM-R or Mistral body takes that model type's class name, and keeps it when saved.</summary>
+    [Theory]
+    [InlineData("roberta_cls__base", "xlm-roberta", "XLMRobertaForSequenceClassification")]
+    [InlineData("llama_cls__lora", "mistral", "MistralForSequenceClassification")]
+    public void AClassifierFromABody_IsNamedForItsModelType(string caseName, string modelType, string name)
+    {
+        var (model, _) = Pretrained.Load(Path.Combine(Fixtures.Case(caseName), "base"),
+            c => Pretrained.AsSequenceClassifier(c with { ModelType = modelType }, ["a", "b", "c"], regression: false), freshHead: true);
+        using var saved = new TempDirectory();
+        Pretrained.Save(model, saved.Path);
+
+        Assert.Equal(name, System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(saved.File("config.json")))!["architectures"]![0]!.GetValue<string>());
+        Assert.Equal(3, model.ModelConfig.NumLabels);
+    }
+
     /// <summary>The weights are written in float32, so a bfloat16 base's torch_dtype must not describe them.</summary>
     [Fact]
     public void Save_OfABFloat16Base_SaysFloat32()
