@@ -131,7 +131,7 @@ public static class TokenizeCommand
             Encoding encoding;
             try
             {
-                encoding = tokenizer.EncodeBatch([(line.Text, pair)], maxLength).Encodings[0];
+                encoding = tokenizer.EncodeBatch([(line.Text, pair)], maxLength, padding: PaddingStrategy.None).Encodings[0];
             }
             catch (ArgumentException e)
             {
