@@ -40,9 +40,9 @@ public static class BenchGrid
             {
                 throw place.Error(e.Message);
             }
-            if (config.MaxTokens is { } most && plan.Runs.FirstOrDefault(r => r.Settings.Model == model && r.Settings.MaxLength > most) is { } run)
-                throw plan.MaxLengths[run.Settings.MaxLength].Error(
-                    $"{run.Settings.MaxLength} tokens a row is more than model '{model}' takes ({most}); rows that long would fail its runs.");
+            if (config.MaxTokens is { } most && plan.Runs.FirstOrDefault(r => r.Settings.Model == model && r.Settings.MaxLength > most) is { } run
+                && plan.MaxLengths[run.Settings.MaxLength] is var at)
+                throw at.Error($"{run.Settings.MaxLength} tokens a row{(at.Line == 0 ? " (the default)" : "")} is more than model '{model}' takes ({most}); rows that long would fail its runs.");
         }
         foreach (var (task, place) in plan.Tasks)
         {

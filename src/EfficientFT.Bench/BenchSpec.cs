@@ -428,7 +428,7 @@ public sealed class BenchSpec
     {
         var cli = new SpecPlace("command line", 0, 0, "");
         var runs = new List<RunPlan>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var seen = new Dictionary<string, (RunPlan Plan, Dictionary<string, Item> Combination)>(StringComparer.Ordinal);
         var models = new Dictionary<string, SpecPlace>(StringComparer.Ordinal);
         var taskPlaces = new Dictionary<string, SpecPlace>(StringComparer.Ordinal);
         var maxLengths = new Dictionary<int, SpecPlace>();
@@ -456,13 +456,17 @@ public sealed class BenchSpec
                     throw block.Place.Error("names no task (tasks: [...] here or in defaults).");
                 if (tasks != null)
                 {
+                    if (taskEntry is { Items.Count: 0 }) throw taskEntry.Place.Error("an empty list: no task value, so no run.");
                     // A block with tasks of its own has settings meant for them, so it keeps those of its tasks the
-                    // command line names; the defaults' list is what the command line replaces.
-                    var ownTasks = taskEntry != null && !ReferenceEquals(taskEntry, _defaults.Settings.GetValueOrDefault("task"))
-                        ? taskEntry.Items.Select(i => i.Text!).Where(t => tasks.Any(c => SameTask(c, t))).ToList()
-                        : null;
-                    if (ownTasks is { Count: 0 }) continue;
-                    effective["task"] = new Entry("task", cli with { Key = "--tasks" }, (ownTasks ?? tasks).Select(t => new Item(t, cli with { Key = "--tasks" })).ToList());
+                    // command line names (where the spec names them); the defaults' lists are what it replaces.
+                    var fromDefaults = taskEntry == null || ReferenceEquals(taskEntry, _defaults.Settings.GetValueOrDefault("task"))
+                        || ReferenceEquals(taskEntry, _defaults.PerMethod.GetValueOrDefault(method)?.Settings.GetValueOrDefault("task"));
+                    var cliTasks = cli with { Key = "--tasks" };
+                    var kept = fromDefaults
+                        ? tasks.Select(t => new Item(t, cliTasks)).ToList()
+                        : taskEntry!.Items.Where(i => tasks.Any(c => SameTask(c, i.Text!))).ToList();
+                    if (kept.Count == 0) continue;
+                    effective["task"] = new Entry("task", fromDefaults ? cliTasks : taskEntry!.Place, kept);
                 }
                 // An empty list of anything makes the product empty: no run, and no word of why.
                 if (effective.Values.FirstOrDefault(e => e.Items.Count == 0) is { } empty)
@@ -476,8 +480,12 @@ public sealed class BenchSpec
                     maxLengths.TryAdd(settings.MaxLength, combination["max_length"].Place);
                     var plan = new RunPlan(runs.Count, settings, Int(combination, "evaluate_every"), Int(combination, "checkpoint_every"),
                         NullableDouble(combination, "checkpoint_minutes"), bool.Parse(combination["gradient_checkpointing"].Text!));
-                    if (seen.Add(plan.Id)) runs.Add(plan);
-                    else duplicates++;
+                    if (seen.TryAdd(plan.Id, (plan, combination))) runs.Add(plan);
+                    else
+                    {
+                        duplicates++;
+                        RequireSameRunOptions(seen[plan.Id], plan, combination);
+                    }
                 }
             }
         }
@@ -490,6 +498,24 @@ public sealed class BenchSpec
     private static string TaskName(string text) => GlueTasks.All.TryGetValue(text.Trim(), out var glue) ? glue.Name : text.Trim();
 
     private static bool SameTask(string a, string b) => TaskName(a) == TaskName(b);
+
+    /// <summary>
+    /// Two combinations that make one run must not ask for it to be made differently: the run options are not in its
+    /// id, so the second's would be dropped without a word (gradient checkpointing on in one block, off in another).
+    /// </summary>
+    private static void RequireSameRunOptions((RunPlan Plan, Dictionary<string, Item> Combination) first, RunPlan plan, Dictionary<string, Item> combination)
+    {
+        static object?[] Options(RunPlan p) => [p.EvaluateEvery, p.CheckpointEvery, p.CheckpointMinutes, p.GradientCheckpointing];
+        string[] keys = ["evaluate_every", "checkpoint_every", "checkpoint_minutes", "gradient_checkpointing"];
+        var (mine, theirs) = (Options(plan), Options(first.Plan));
+        for (var i = 0; i < keys.Length; i++)
+        {
+            if (Equals(mine[i], theirs[i])) continue;
+            var earlier = first.Combination[keys[i]].Place;
+            throw combination[keys[i]].Place.Error(
+                $"is {combination[keys[i]].Text ?? "null"} here and {first.Combination[keys[i]].Text ?? "null"} {(earlier.Line > 0 ? $"at line {earlier.Line}" : "by default")} for the same run, which is made once: it changes how a run is made, not the run's id; give both the same value.");
+        }
+    }
 
     private static Entry? Lookup(string key, Level block, Level defaults) =>
         block.Settings.GetValueOrDefault(key) ?? defaults.Settings.GetValueOrDefault(key);

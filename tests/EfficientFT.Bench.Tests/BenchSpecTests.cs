@@ -261,6 +261,7 @@ public class BenchSpecTests
     [InlineData("defaults:\n  tasks: toy\n  mpc: nonlinear:1\ngrids:\n  - methods: [lora, dora]\n", 3, "mpc", "dora is not one")]
     [InlineData("defaults:\n  tasks: toy\ngrids:\n  - methods: lora\n    gradient_checkpointing: [false, true]\n", 5, "gradient_checkpointing", "a list of values would make one run")]
     [InlineData("defaults:\n  tasks: toy\n  evaluate_every: [null, 50]\ngrids:\n  - methods: lora\n", 3, "evaluate_every", "not part of a run's id")]
+    [InlineData("defaults:\n  tasks: toy\ngrids:\n  - methods: lora\n  - methods: lora\n    gradient_checkpointing: true\n", 6, "gradient_checkpointing", "is true here and false by default for the same run")]
     public void A_bad_spec_names_file_line_and_key(string yaml, int line, string key, string problem)
     {
         var error = Assert.Throws<SpecException>(() => Expand(yaml));

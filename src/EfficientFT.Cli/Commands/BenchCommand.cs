@@ -116,7 +116,7 @@ public static class BenchCommand
                  .. model != null ? ["--model", model] : Array.Empty<string>(), .. taskList != null ? ["--tasks", taskList] : Array.Empty<string>(),
                  .. glueDir != null ? ["--glue-dir", glueDir] : Array.Empty<string>(), .. retryFailed ? ["--retry-failed"] : Array.Empty<string>()],
                 ctrlC.Token);
-            return Finish(store, store.Read(mine.Select(p => p.Id)), code == 130, worker) ?? code;
+            return Finish(store, plan, store.Read(mine.Select(p => p.Id)), code == 130, worker) ?? code;
         }
 
         // The first Ctrl+C stops after the current step (no record for the unfinished run); a second kills.
@@ -127,7 +127,7 @@ public static class BenchCommand
             : RunPlain(plan, shard, store, runner, retryFailed, cancel.Token);
 
         Console.WriteLine($"{store.Root}: {outcome.Ran} run(s) made, {outcome.Skipped} finished run(s) skipped, {outcome.Records.Count}/{outcome.Runs} recorded{(outcome.Cancelled ? " (cancelled)" : "")}{(outcome.Busy > 0 ? $"; {outcome.Busy} being made by another process now (run again once it ends to sum them up)" : "")}");
-        return Finish(store, outcome.Records, outcome.Cancelled, worker)
+        return Finish(store, plan, outcome.Records, outcome.Cancelled, worker)
                ?? (outcome.Records.Any(r => r.Status == RunStatus.Failed) ? 1 : outcome.Busy > 0 ? LeftToAnotherProcess : 0);
     }
 
@@ -138,7 +138,7 @@ public static class BenchCommand
     internal const int LeftToAnotherProcess = 75;
 
     /// <summary>The summary table and the report (not for a worker: its parent writes them once); 130 when cancelled.</summary>
-    private static int? Finish(ResultsStore store, IReadOnlyList<RunRecord> records, bool cancelled, bool worker)
+    private static int? Finish(ResultsStore store, BenchPlan plan, IReadOnlyList<RunRecord> records, bool cancelled, bool worker)
     {
         if (worker) return cancelled ? 130 : null;
         Summary(records);
@@ -148,9 +148,9 @@ public static class BenchCommand
         // with a warning rather than costing this grid its report.
         if (!cancelled && store.ReadAll(e => Console.Error.WriteLine($"eft: warning: {e.Message} Left out of the report.")) is { Count: > 0 } recorded)
         {
-            var own = records.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
-            if (recorded.Count(r => !own.Contains(r.Id)) is var others and > 0)
-                Console.Error.WriteLine($"eft: note: the report also covers {others} run(s) in {store.Root} that this grid did not ask for (an earlier spec's, or another shard's); a fresh --results directory keeps them apart.");
+            var asked = plan.Runs.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
+            if (recorded.Count(r => !asked.Contains(r.Id)) is var others and > 0)
+                Console.Error.WriteLine($"eft: note: the report also covers {others} run(s) in {store.Root} that this grid does not ask for (an earlier spec's); a fresh --results directory keeps them apart.");
             var (markdown, html) = Report.Write(recorded, store.Root);
             Console.WriteLine($"report: {html} ({markdown})");
         }
