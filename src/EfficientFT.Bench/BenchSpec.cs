@@ -439,6 +439,7 @@ public sealed class BenchSpec
             var methods = Lookup("method", block, _defaults)
                 ?? throw block.Place.Error("names no method (methods: [...] here or in defaults).");
             if (methods.Items.Count == 0) throw methods.Place.Error("an empty list of methods.");
+            RefuseUnread(block, methods.Items.Select(i => i.Text!).ToList());
             foreach (var methodItem in methods.Items)
             {
                 var method = methodItem.Text!;
@@ -516,6 +517,34 @@ public sealed class BenchSpec
                 $"is {combination[keys[i]].Text ?? "null"} here and {first.Combination[keys[i]].Text ?? "null"} {(earlier.Line > 0 ? $"at line {earlier.Line}" : "by default")} for the same run, which is made once: it changes how a run is made, not the run's id; give both the same value.");
         }
     }
+
+    /// <summary>
+    /// A setting a block gives, or gives one of its methods, that no method it applies to reads would change none of
+    /// its runs: a sweep of it would collapse into one run, and a constraint meant for them (mpc on VeRA) would apply
+    /// to none. Defaults are exempt: they serve blocks of every method.
+    /// </summary>
+    private static void RefuseUnread(Level block, IReadOnlyList<string> methods)
+    {
+        foreach (var (key, entry) in block.Settings)
+            if (Readers(key) is { } readers && !methods.Any(readers.Contains))
+                throw entry.Place.Error($"none of this block's methods ({string.Join(", ", methods)}) reads it.");
+        foreach (var (method, level) in block.PerMethod)
+        {
+            if (!methods.Contains(method)) throw level.Place.Error($"{method} is not among this block's methods ({string.Join(", ", methods)}).");
+            foreach (var (key, entry) in level.Settings)
+                if (Readers(key) is { } readers && !readers.Contains(method))
+                    throw entry.Place.Error($"{method} does not read it.");
+        }
+    }
+
+    /// <summary>The methods that read a setting, or null when every method does.</summary>
+    private static IReadOnlySet<string>? Readers(string key) => key switch
+    {
+        "rank" => RankMethods,
+        "alpha" => AlphaMethods,
+        "adapter_dropout" => DropoutMethods,
+        _ => Defs.TryGetValue(key, out var def) && def.Methods != null ? def.Methods.ToHashSet() : null,
+    };
 
     private static Entry? Lookup(string key, Level block, Level defaults) =>
         block.Settings.GetValueOrDefault(key) ?? defaults.Settings.GetValueOrDefault(key);

@@ -262,6 +262,10 @@ public class BenchSpecTests
     [InlineData("defaults:\n  tasks: toy\ngrids:\n  - methods: lora\n    gradient_checkpointing: [false, true]\n", 5, "gradient_checkpointing", "a list of values would make one run")]
     [InlineData("defaults:\n  tasks: toy\n  evaluate_every: [null, 50]\ngrids:\n  - methods: lora\n", 3, "evaluate_every", "not part of a run's id")]
     [InlineData("defaults:\n  tasks: toy\ngrids:\n  - methods: lora\n  - methods: lora\n    gradient_checkpointing: true\n", 6, "gradient_checkpointing", "is true here and false by default for the same run")]
+    [InlineData("defaults:\n  tasks: toy\ngrids:\n  - methods: [vera, ia3]\n    mpc: orthogonal:0.1\n", 5, "mpc", "none of this block's methods (vera, ia3) reads it")]
+    [InlineData("defaults:\n  tasks: toy\ngrids:\n  - methods: full_ft\n    rank: [4, 8]\n", 5, "rank", "none of this block's methods (full_ft) reads it")]
+    [InlineData("grids:\n  - methods: lora\n    tasks: toy\n    per_method:\n      adalora: { adalora_init_r: 12 }\n", 5, "per_method.adalora", "adalora is not among this block's methods (lora)")]
+    [InlineData("grids:\n  - methods: [lora, sift]\n    tasks: toy\n    per_method:\n      lora: { sparse_rate: 0.1 }\n", 5, "sparse_rate", "lora does not read it")]
     public void A_bad_spec_names_file_line_and_key(string yaml, int line, string key, string problem)
     {
         var error = Assert.Throws<SpecException>(() => Expand(yaml));
