@@ -71,6 +71,27 @@ public sealed class TokenizeCommandTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Tokens added after training sit outside vocab.json and merges.txt; loaded without them, their text would split
+    /// into pieces with other ids. The class's own special tokens listed there are no such tokens.
+    /// </summary>
+    [Theory]
+    [InlineData("added_tokens.json", """{"<new>": 5}""", true)]
+    [InlineData("tokenizer_config.json", """{"tokenizer_class": "RobertaTokenizer", "added_tokens_decoder": {"5": {"content": "<new>", "special": false}}}""", true)]
+    [InlineData("tokenizer_config.json", """{"tokenizer_class": "RobertaTokenizer", "added_tokens_decoder": {"5": {"content": "<mask>", "special": true}}}""", false)]
+    public void AddedTokens_AreRefusedNotDropped(string file, string content, bool refused)
+    {
+        if (file != "tokenizer_config.json") File.WriteAllText(Path.Combine(_dir, "tokenizer_config.json"), """{"tokenizer_class": "RobertaTokenizer"}""");
+        File.WriteAllText(Path.Combine(_dir, file), content);
+        if (!refused)
+        {
+            Assert.Equal(["<s>", "hi", "</s>"], TokenizeCommand.Load(_dir).Encode("hi").Tokens);
+            return;
+        }
+        var e = Assert.Throws<NotSupportedException>(() => TokenizeCommand.Load(_dir));
+        Assert.Contains("<new>", e.Message);
+    }
+
     [Fact]
     public void AnotherTokenizerClass_IsRefusedNamingIt()
     {

@@ -70,13 +70,22 @@ public static class TokenizeCommand
         var settings = Read("tokenizer_config.json");
         var kind = settings?["tokenizer_class"]?.GetValue<string>() ?? Read("config.json")?["model_type"]?.GetValue<string>();
         var prefixSpace = settings?["add_prefix_space"]?.GetValue<bool>() ?? false;
-        return kind?.ToLowerInvariant() switch
+        const string saveTokenizerJson = "save a tokenizer.json with transformers (AutoTokenizer.from_pretrained(dir).save_pretrained(dir))";
+        var options = kind?.ToLowerInvariant() switch
         {
             "robertatokenizer" or "robertatokenizerfast" or "roberta" => ByteLevelBpeOptions.Roberta(prefixSpace),
             "gpt2tokenizer" or "gpt2tokenizerfast" or "gpt2" => ByteLevelBpeOptions.Gpt2(prefixSpace),
             _ => throw new NotSupportedException(
-                $"{directory}: vocab.json + merges.txt without tokenizer.json convert only for RoBERTa and GPT-2 tokenizers, and this one is {kind ?? "unnamed (no tokenizer_config.json or config.json says)"}; save a tokenizer.json with transformers (AutoTokenizer.from_pretrained(dir).save_pretrained(dir))."),
+                $"{directory}: vocab.json + merges.txt without tokenizer.json convert only for RoBERTa and GPT-2 tokenizers, and this one is {kind ?? "unnamed (no tokenizer_config.json or config.json says)"}; {saveTokenizerJson}."),
         };
+        // Tokens added with tokenizer.add_tokens live beside vocab.json (added_tokens.json, or tokenizer_config.json's
+        // added_tokens_decoder); without them the text they stand for would split into pieces and get other ids.
+        IEnumerable<string> fromFile = (Read("added_tokens.json") as JsonObject)?.Select(p => p.Key) ?? [];
+        IEnumerable<string> fromConfig = (settings?["added_tokens_decoder"] as JsonObject)?.Select(p => p.Value?["content"]?.GetValue<string>() ?? "") ?? [];
+        var added = fromFile.Concat(fromConfig).Where(token => !options.SpecialTokens!.Contains(token)).Distinct().ToList();
+        if (added.Count > 0)
+            throw new NotSupportedException($"{directory}: holds added tokens ({string.Join(", ", added.Take(5))}) that vocab.json + merges.txt leave out; {saveTokenizerJson}.");
+        return options;
     }
 
     /// <summary>The "text" of every line of a JSONL file; a bad line fails naming the file and line.</summary>
