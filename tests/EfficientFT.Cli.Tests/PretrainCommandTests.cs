@@ -78,6 +78,26 @@ public sealed class PretrainCommandTests : IDisposable
         Assert.Equal("RobertaForSequenceClassification", classifier.Architecture);
     }
 
+    /// <summary>
+    /// --resume reads only the newest checkpoint, so older ones go as new ones come (each holds the model and its
+    /// optimizer moments); a run that diverges keeps its directory, which shows it. A corpus saved with a byte order
+    /// mark reads as without.
+    /// </summary>
+    [Fact]
+    public void Pretrain_KeepsOnlyTheNewestCheckpoint_AndReadsACorpusWithAByteOrderMark()
+    {
+        var corpus = Path.Combine(_dir, "corpus.jsonl");
+        File.WriteAllLines(corpus, File.ReadAllLines(WriteCorpus(200)).Select(l => new JsonObject { ["text"] = l }.ToJsonString()), new System.Text.UTF8Encoding(true));
+        var output = Path.Combine(_dir, "model");
+        // A learning rate that warms up into divergence a few steps in, after some checkpoints.
+        var (code, error) = Capture(() => Eft(TinyModel(corpus, output, "--steps", "8", "--lr", "1e8", "--warmup-steps", "6",
+            "--max-grad-norm", "1e30", "--checkpoint-every", "1", "--layers", "1")));
+        Assert.Equal(3, code);
+        var diverged = int.Parse(System.Text.RegularExpressions.Regex.Match(error, @"diverged at step (\d+)").Groups[1].Value);
+        Assert.True(diverged >= 3, error);
+        Assert.Equal([$"checkpoint-{diverged - 1}"], Directory.GetDirectories(output + ".partial", "checkpoint-*").Select(Path.GetFileName));
+    }
+
     [Fact]
     public void Pretrain_MissingCorpusFile_FailsNamingItAndWritesNothing()
     {

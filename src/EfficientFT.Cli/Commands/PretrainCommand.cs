@@ -205,10 +205,12 @@ public static class PretrainCommand
             Abandon();
             return code;
         }
-        foreach (var checkpoint in Directory.EnumerateDirectories(partial, "checkpoint-*"))
-            Directory.Delete(checkpoint, recursive: true);
-        File.Delete(Path.Combine(partial, SettingsFile));
+        // Renamed before the checkpoints go: a rename that fails (OUTPUT made meanwhile) leaves OUTPUT.partial whole, the
+        // finished model with its checkpoints and settings, rather than a model stripped of what --resume reads.
         Directory.Move(partial, output);
+        foreach (var checkpoint in Directory.EnumerateDirectories(output, "checkpoint-*"))
+            Directory.Delete(checkpoint, recursive: true);
+        File.Delete(Path.Combine(output, SettingsFile));
         Console.WriteLine($"wrote {output}");
         return 0;
     }
@@ -236,6 +238,8 @@ public static class PretrainCommand
         {
             MaxSteps = s.Steps, BatchSize = s.BatchSize, MaxGradNorm = s.MaxGradNorm, WarmupSteps = s.WarmupSteps, Seed = s.Seed, Dropout = s.Dropout,
             EvaluateEvery = s.EvalEvery, CheckpointEvery = s.CheckpointEvery, OutputDirectory = partial, Resume = resume,
+            // --resume reads the newest; each older one would hold the model and its optimizer moments for nothing.
+            KeepCheckpoints = 1,
         };
         var tokensPerStep = (double)trainData.AttentionMask.Sum(v => (long)v) / trainData.Batch * s.BatchSize;
         var trainer = new Trainer(peft, optimizer, options)
@@ -317,7 +321,8 @@ public static class PretrainCommand
         var bytes = File.ReadAllBytes(path);
         var documents = new List<string>();
         var jsonl = path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase);
-        using var reader = new StringReader(System.Text.Encoding.UTF8.GetString(bytes));
+        // A byte order mark (Notepad, PowerShell) is no part of the first document; StreamReader drops it, GetString keeps it.
+        using var reader = new StreamReader(new MemoryStream(bytes), System.Text.Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
         var number = 0;
         for (var line = reader.ReadLine(); line != null; line = reader.ReadLine())
         {

@@ -68,6 +68,12 @@ public static class CustomTaskReader
         }
 
         var metrics = file.Metrics.Select(name => ParseMetric(name, path)).ToArray();
+        // Each metric is one column of the results: listed twice (or under both its names) it would fail every run's
+        // first evaluation, after its training.
+        if (metrics.GroupBy(m => m).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        {
+            throw Invalid(path, $"metric {twice.Key} is listed more than once in metrics.");
+        }
         foreach (var metric in metrics.Where(m => IsCorrelation(m) != file.Regression))
         {
             throw Invalid(path, $"metric {metric} does not apply to a {(file.Regression ? "regression" : "classification")} task.");

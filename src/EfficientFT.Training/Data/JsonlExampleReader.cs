@@ -88,7 +88,9 @@ public static class JsonlExampleReader
 
         if (task.IsRegression)
         {
-            return (float)value.GetDouble();
+            return (float)value.GetDouble() is var score && float.IsFinite(score)
+                ? score
+                : throw DataErrors.At(path, line, $"label {value.GetRawText()} is not a finite number.");
         }
 
         if (!value.TryGetInt32(out var id))

@@ -3,8 +3,8 @@ using System.Globalization;
 namespace EfficientFT.Training.Data;
 
 /// <summary>
-/// Turns a label cell into the example's float: a score for regression; for classification a class id or one of the
-/// task's label names, since the original GLUE files spell some labels out (entailment, not_entailment).
+/// Turns a label cell into the example's float: a score for regression; for classification one of the task's label
+/// names (the original GLUE files spell some labels out: entailment, not_entailment), or else a class id.
 /// </summary>
 internal static class LabelParser
 {
@@ -17,20 +17,25 @@ internal static class LabelParser
                 : throw DataErrors.At(path, line, $"label '{text}' is not a number.");
         }
 
+        // A name first, as datasets' ClassLabel reads a string: with names such as "1".."5" (star ratings) or "0", "4",
+        // the cell "4" is the class named "4", not class 4.
+        foreach (var candidate in (ReadOnlySpan<string>)[text, text.Trim()])
+        {
+            for (var i = 0; i < task.LabelNames.Count; i++)
+            {
+                if (task.LabelNames[i] == candidate)
+                {
+                    return i;
+                }
+            }
+        }
+
         if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var id))
         {
             return ClassId(task, id, path, line);
         }
 
-        for (var i = 0; i < task.LabelNames.Count; i++)
-        {
-            if (task.LabelNames[i] == text)
-            {
-                return i;
-            }
-        }
-
-        throw DataErrors.At(path, line, $"label '{text}' is neither a class id nor one of {string.Join(", ", task.LabelNames)}.");
+        throw DataErrors.At(path, line, $"label '{text}' is neither one of {string.Join(", ", task.LabelNames)} nor a class id.");
     }
 
     public static float ClassId(GlueTask task, int id, string path, long line) =>

@@ -46,11 +46,32 @@ public static class CorrelationMetrics
         return true;
     }
 
-    /// <summary>Pearson of the ranks, tied values sharing the mean of the ranks they span (scipy's rankdata "average").</summary>
+    /// <summary>
+    /// Pearson of the ranks, tied values sharing the mean of the ranks they span (scipy's rankdata "average"). NaN in
+    /// either input gives NaN, as scipy's spearmanr propagates it: a NaN has no rank.
+    /// </summary>
     public static double Spearman(ReadOnlySpan<double> predictions, ReadOnlySpan<double> references)
     {
         Inputs.CheckPaired(predictions.Length, references.Length);
+        if (HasNaN(predictions) || HasNaN(references))
+        {
+            return double.NaN;
+        }
+
         return Pearson(AverageRanks(predictions), AverageRanks(references));
+    }
+
+    private static bool HasNaN(ReadOnlySpan<double> values)
+    {
+        foreach (var v in values)
+        {
+            if (double.IsNaN(v))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>1-based ranks; a run of equal values at sorted positions i..j all get (i + j) / 2.</summary>

@@ -37,6 +37,21 @@ public sealed class GlueCustomTaskTests : IDisposable
         Assert.Equal([new TextExample("Nice", "Great phone", 1)], JsonlExampleReader.Read(task, jsonl));
     }
 
+    /// <summary>
+    /// A label cell is a class name first, as datasets' ClassLabel reads a string: with names that are numbers (star
+    /// ratings "1".."5", sentiment140's "0" and "4") the cell "4" is the class named "4"; a cell no name matches is a
+    /// class index.
+    /// </summary>
+    [Fact]
+    public void NumericLabelNames_AreMatchedAsNamesBeforeIndices()
+    {
+        var task = CustomTaskReader.Read(_files.Write("sentiment.json",
+            """{"name":"s","text_columns":["t"],"label_column":"y","label_names":["0","4"],"metrics":["accuracy"]}"""));
+        var csv = _files.Write("sentiment.csv", "t,y\nsad,0\nhappy,4\nfine, 4\nindexed,1\n");
+
+        Assert.Equal([0f, 1f, 1f, 1f], CsvExampleReader.Read(task, csv).Select(e => e.Label));
+    }
+
     [Fact]
     public void RegressionTask_DefaultsHeadlineToTheFirstMetric()
     {
@@ -56,6 +71,7 @@ public sealed class GlueCustomTaskTests : IDisposable
     [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","regression":true,"metrics":["accuracy"]}""", "does not apply")]
     [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","label_names":["n","p"],"metrics":["accuracy"],"headline":"f1"}""", "not among metrics")]
     [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","label_names":["n","p","q"],"metrics":["accuracy","f1"]}""", "f1 is binary")]
+    [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","label_names":["n","p"],"metrics":["mcc","matthews_correlation"]}""", "listed more than once")]
     public void InvalidDescriptions_NameTheFileAndTheProblem(string json, string expected)
     {
         var path = _files.Write("task.json", json);

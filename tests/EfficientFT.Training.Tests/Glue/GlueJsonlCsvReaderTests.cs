@@ -58,6 +58,10 @@ public sealed class GlueJsonlCsvReaderTests : IDisposable
 
         var broken = _files.Write("cola.jsonl", "{\"sentence\":\"ok\",\"label\":1}\n{\"sentence\":\n");
         Assert.Contains("cola.jsonl:2:", Assert.Throws<InvalidDataException>(() => JsonlExampleReader.Read(GlueTasks.Cola, broken)).Message);
+
+        // 1e39 overflows float32 to infinity, which would surface as a diverged run rather than a bad file.
+        var infinite = _files.Write("stsb-big.jsonl", "{\"sentence1\":\"x\",\"sentence2\":\"y\",\"label\":1e39}\n");
+        Assert.Contains("stsb-big.jsonl:1: label 1e39 is not a finite number", Assert.Throws<InvalidDataException>(() => JsonlExampleReader.Read(GlueTasks.Stsb, infinite)).Message);
     }
 
     [Fact]

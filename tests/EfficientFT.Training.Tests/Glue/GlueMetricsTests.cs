@@ -86,6 +86,14 @@ public sealed class GlueMetricsTests
         Assert.True(double.IsNaN(CorrelationMetrics.Pearson(constant, Enumerable.Range(0, 1500).Select(i => (double)i).ToArray())));
     }
 
+    /// <summary>A NaN has no rank: scipy's spearmanr gives NaN (nan_policy "propagate"), as Pearson does here.</summary>
+    [Fact]
+    public void Spearman_WithANaN_IsNaN()
+    {
+        Assert.True(double.IsNaN(CorrelationMetrics.Spearman([1, double.NaN, 3, 4], [1, 2, 3, 4])));
+        Assert.True(double.IsNaN(CorrelationMetrics.Spearman([1, 2, 3, 4], [double.NaN, 2, 3, 4])));
+    }
+
     [Fact]
     public void Spearman_OfAMonotoneTransform_IsOne()
     {
