@@ -30,8 +30,8 @@ public sealed record RunPlan(int Index, RunSettings Settings, int? EvaluateEvery
 }
 
 /// <summary>
-/// A spec expanded: the runs in order, and where each model, task and max_length value came from (for errors found
-/// later, against the models).
+/// A spec expanded: the runs in order, and where each model, task, max_length and target value came from (for errors
+/// found later, against the models).
 /// </summary>
 public sealed record BenchPlan(
     IReadOnlyList<RunPlan> Runs,
@@ -40,6 +40,9 @@ public sealed record BenchPlan(
     int DuplicatesRemoved)
 {
     public IReadOnlyDictionary<int, SpecPlace> MaxLengths { get; init; } = new Dictionary<int, SpecPlace>();
+
+    /// <summary>Where each target set (canonical, "q,v") came from.</summary>
+    public IReadOnlyDictionary<string, SpecPlace> TargetSets { get; init; } = new Dictionary<string, SpecPlace>();
 }
 
 /// <summary>
@@ -432,6 +435,7 @@ public sealed class BenchSpec
         var models = new Dictionary<string, SpecPlace>(StringComparer.Ordinal);
         var taskPlaces = new Dictionary<string, SpecPlace>(StringComparer.Ordinal);
         var maxLengths = new Dictionary<int, SpecPlace>();
+        var targetSets = new Dictionary<string, SpecPlace>(StringComparer.Ordinal);
         var duplicates = 0;
         for (var b = 0; b < _blocks.Count; b++)
         {
@@ -479,6 +483,7 @@ public sealed class BenchSpec
                     models.TryAdd(settings.Model, combination["model"].Place);
                     taskPlaces.TryAdd(settings.Task, combination["task"].Place);
                     maxLengths.TryAdd(settings.MaxLength, combination["max_length"].Place);
+                    targetSets.TryAdd(settings.Targets, combination["targets"].Place);
                     var plan = new RunPlan(runs.Count, settings, Int(combination, "evaluate_every"), Int(combination, "checkpoint_every"),
                         NullableDouble(combination, "checkpoint_minutes"), bool.Parse(combination["gradient_checkpointing"].Text!));
                     if (seen.TryAdd(plan.Id, (plan, combination))) runs.Add(plan);
@@ -492,7 +497,7 @@ public sealed class BenchSpec
         }
         if (tasks?.FirstOrDefault(t => !taskPlaces.Keys.Any(run => SameTask(t, run))) is { } unrun)
             throw (cli with { Key = "--tasks" }).Error($"'{unrun}' is run by no block: every block names tasks of its own, and none names it.");
-        return new BenchPlan(runs, models, taskPlaces, duplicates) { MaxLengths = maxLengths };
+        return new BenchPlan(runs, models, taskPlaces, duplicates) { MaxLengths = maxLengths, TargetSets = targetSets };
     }
 
     /// <summary>The task a spec value names, GLUE's names in their one spelling.</summary>

@@ -17,8 +17,9 @@ public sealed class BenchRunnerTests : IDisposable
         grids:
           - methods: [full_ft, lora]
             targets: ["q,v"]
-          - methods: [lora]
-            targets: gate
+          - methods: [pissa]
+            targets: ["q,v"]
+            rank: 32
         """;
 
     [Fact]
@@ -77,9 +78,10 @@ public sealed class BenchRunnerTests : IDisposable
             Assert.InRange(r.TrainableShare, 1e-6, 1);
         }
         Assert.True(records["loraq,v"].TrainableParameters < records["full_ftq,v"].TrainableParameters);
-        var failed = records["loragate"];
+        // PiSSA's rank cannot exceed the tiny model's 16 hidden features: a failure found only when the run starts.
+        var failed = records["pissaq,v"];
         Assert.Equal(RunStatus.Failed, failed.Status);
-        Assert.Contains("match no linear module", failed.Error);
+        Assert.Contains("exceeds min(out, in)", failed.Error);
 
         // As a process killed after writing a result but before removing its checkpoints leaves them.
         var leftover = Path.Combine(store.WorkDirectory(plan.Runs[0].Id), "checkpoint-2");
@@ -146,12 +148,12 @@ public sealed class BenchRunnerTests : IDisposable
         var plan = BenchSpec.Parse(Spec, "tiny.yaml", "tiny").Expand();
         var runner = new BenchRunner(new TaskCatalog(assets, null));
         var store = new ResultsStore(Path.Combine(_dir, "results"));
-        var gate = plan.Runs.Single(r => r.Settings.Targets == "gate");
-        var other = new RunRecord { Id = gate.Id, Settings = gate.Settings, Status = RunStatus.Completed, CodeVersion = "other process", Headline = 0.5 };
+        var failing = plan.Runs.Single(r => r.Settings.Method == "pissa");
+        var other = new RunRecord { Id = failing.Id, Settings = failing.Settings, Status = RunStatus.Completed, CodeVersion = "other process", Headline = 0.5 };
 
-        var outcome = BenchGrid.Run(plan, Shard.All, store, runner, started: run => { if (run.Id == gate.Id) store.Write(other); });
+        var outcome = BenchGrid.Run(plan, Shard.All, store, runner, started: run => { if (run.Id == failing.Id) store.Write(other); });
 
-        var kept = Assert.Single(outcome.Records, r => r.Id == gate.Id);
+        var kept = Assert.Single(outcome.Records, r => r.Id == failing.Id);
         Assert.Equal((RunStatus.Completed, "other process"), (kept.Status, kept.CodeVersion));
     }
 

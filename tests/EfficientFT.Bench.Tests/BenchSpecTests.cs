@@ -305,6 +305,15 @@ public class BenchSpecTests
         Assert.Contains("4096 tokens a row is more than model 'embedded' takes", error.Problem);
     }
 
+    /// <summary>Every run naming a projection the model lacks would fail at its start; the spec's targets are refused first.</summary>
+    [Fact]
+    public void A_target_the_model_lacks_is_reported_where_the_spec_names_it()
+    {
+        var error = ValidationError(_ => "defaults:\n  tasks: toy\ngrids:\n  - methods: lora\n    targets: [\"q,v\", \"q,v,gate\"]\n");
+        Assert.Equal((5, "targets"), (error.Line, error.Key));
+        Assert.Contains("'q,v,gate' names gate, and model 'embedded' (roberta) has no gate projection", error.Problem);
+    }
+
     /// <summary>
     /// The error <see cref="BenchGrid.Validate"/> gives for the spec text <paramref name="spec"/> returns; it gets the
     /// tiny assets' directory, where it may put a model of its own.
