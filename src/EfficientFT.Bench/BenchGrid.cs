@@ -41,11 +41,11 @@ public static class BenchGrid
                 throw place.Error(e.Message);
             }
             if (config.MaxTokens is { } most && plan.Runs.FirstOrDefault(r => r.Settings.Model == model && r.Settings.MaxLength > most) is { } run
-                && plan.MaxLengths[run.Settings.MaxLength] is var at)
+                && plan.MaxLengths[(model, run.Settings.MaxLength)] is var at)
                 throw at.Error($"{run.Settings.MaxLength} tokens a row{(at.Line == 0 ? " (the default)" : "")} is more than model '{model}' takes ({most}); rows that long would fail its runs.");
             // RoBERTa's feed-forward block has no gate projection; every run naming it would fail at its start.
             if (config is RobertaConfig && plan.Runs.FirstOrDefault(r => r.Settings.Model == model && r.Settings.Targets.Split(',').Contains("gate")) is { } gated)
-                throw plan.TargetSets[gated.Settings.Targets].Error($"'{gated.Settings.Targets}' names gate, and model '{model}' ({config.ModelType}) has no gate projection.");
+                throw plan.TargetSets[(model, gated.Settings.Targets)].Error($"'{gated.Settings.Targets}' names gate, and model '{model}' ({config.ModelType}) has no gate projection.");
         }
         foreach (var (task, place) in plan.Tasks)
         {

@@ -39,10 +39,11 @@ public sealed record BenchPlan(
     IReadOnlyDictionary<string, SpecPlace> Tasks,
     int DuplicatesRemoved)
 {
-    public IReadOnlyDictionary<int, SpecPlace> MaxLengths { get; init; } = new Dictionary<int, SpecPlace>();
+    /// <summary>Where each model's max_length values came from.</summary>
+    public IReadOnlyDictionary<(string Model, int MaxLength), SpecPlace> MaxLengths { get; init; } = new Dictionary<(string, int), SpecPlace>();
 
-    /// <summary>Where each target set (canonical, "q,v") came from.</summary>
-    public IReadOnlyDictionary<string, SpecPlace> TargetSets { get; init; } = new Dictionary<string, SpecPlace>();
+    /// <summary>Where each model's target sets (canonical, "q,v") came from.</summary>
+    public IReadOnlyDictionary<(string Model, string Targets), SpecPlace> TargetSets { get; init; } = new Dictionary<(string, string), SpecPlace>();
 }
 
 /// <summary>
@@ -434,8 +435,8 @@ public sealed class BenchSpec
         var seen = new Dictionary<string, (RunPlan Plan, Dictionary<string, Item> Combination)>(StringComparer.Ordinal);
         var models = new Dictionary<string, SpecPlace>(StringComparer.Ordinal);
         var taskPlaces = new Dictionary<string, SpecPlace>(StringComparer.Ordinal);
-        var maxLengths = new Dictionary<int, SpecPlace>();
-        var targetSets = new Dictionary<string, SpecPlace>(StringComparer.Ordinal);
+        var maxLengths = new Dictionary<(string, int), SpecPlace>();
+        var targetSets = new Dictionary<(string, string), SpecPlace>();
         var duplicates = 0;
         for (var b = 0; b < _blocks.Count; b++)
         {
@@ -463,9 +464,8 @@ public sealed class BenchSpec
                 {
                     if (taskEntry is { Items.Count: 0 }) throw taskEntry.Place.Error("an empty list: no task value, so no run.");
                     // A block with tasks of its own has settings meant for them, so it keeps those of its tasks the
-                    // command line names (where the spec names them); the defaults' lists are what it replaces.
-                    var fromDefaults = taskEntry == null || ReferenceEquals(taskEntry, _defaults.Settings.GetValueOrDefault("task"))
-                        || ReferenceEquals(taskEntry, _defaults.PerMethod.GetValueOrDefault(method)?.Settings.GetValueOrDefault("task"));
+                    // command line names (where the spec names them); the defaults' list is what it replaces.
+                    var fromDefaults = taskEntry == null || ReferenceEquals(taskEntry, _defaults.Settings.GetValueOrDefault("task"));
                     var cliTasks = cli with { Key = "--tasks" };
                     var kept = fromDefaults
                         ? tasks.Select(t => new Item(t, cliTasks)).ToList()
@@ -482,15 +482,16 @@ public sealed class BenchSpec
                     var settings = Resolve(combination);
                     models.TryAdd(settings.Model, combination["model"].Place);
                     taskPlaces.TryAdd(settings.Task, combination["task"].Place);
-                    maxLengths.TryAdd(settings.MaxLength, combination["max_length"].Place);
-                    targetSets.TryAdd(settings.Targets, combination["targets"].Place);
+                    maxLengths.TryAdd((settings.Model, settings.MaxLength), combination["max_length"].Place);
+                    targetSets.TryAdd((settings.Model, settings.Targets), combination["targets"].Place);
                     var plan = new RunPlan(runs.Count, settings, Int(combination, "evaluate_every"), Int(combination, "checkpoint_every"),
                         NullableDouble(combination, "checkpoint_minutes"), bool.Parse(combination["gradient_checkpointing"].Text!));
                     if (seen.TryAdd(plan.Id, (plan, combination))) runs.Add(plan);
                     else
                     {
                         duplicates++;
-                        RequireSameRunOptions(seen[plan.Id], plan, combination);
+                        // --model can merge blocks written for different models; their options then cannot agree.
+                        if (model == null) RequireSameRunOptions(seen[plan.Id], plan, combination);
                     }
                 }
             }
@@ -514,12 +515,13 @@ public sealed class BenchSpec
         static object?[] Options(RunPlan p) => [p.EvaluateEvery, p.CheckpointEvery, p.CheckpointMinutes, p.GradientCheckpointing];
         string[] keys = ["evaluate_every", "checkpoint_every", "checkpoint_minutes", "gradient_checkpointing"];
         var (mine, theirs) = (Options(plan), Options(first.Plan));
+        static string Where(Item item) => $"{item.Text ?? "null"} {(item.Place.Line > 0 ? $"at line {item.Place.Line}" : "by default")}";
         for (var i = 0; i < keys.Length; i++)
         {
             if (Equals(mine[i], theirs[i])) continue;
-            var earlier = first.Combination[keys[i]].Place;
-            throw combination[keys[i]].Place.Error(
-                $"is {combination[keys[i]].Text ?? "null"} here and {first.Combination[keys[i]].Text ?? "null"} {(earlier.Line > 0 ? $"at line {earlier.Line}" : "by default")} for the same run, which is made once: it changes how a run is made, not the run's id; give both the same value.");
+            var (earlier, later) = (first.Combination[keys[i]], combination[keys[i]]);
+            throw (later.Place.Line > 0 ? later : earlier).Place.Error(
+                $"is {Where(earlier)} and {Where(later)} for the same run, which is made once: it changes how a run is made, not the run's id; give both the same value.");
         }
     }
 

@@ -205,6 +205,25 @@ public class BenchSpecTests
         Assert.Equal(one.Runs.Select(r => r.Id).Order(), two.Runs.Select(r => r.Id).Order());
     }
 
+    /// <summary>
+    /// --model can merge blocks written for different models into one run each; options meant for one model's block
+    /// (checkpointing the large one) then differ without the spec being wrong, and the first block's are kept.
+    /// </summary>
+    [Fact]
+    public void Model_override_merging_blocks_keeps_the_first_blocks_run_options()
+    {
+        var spec = BenchSpec.Parse("""
+            defaults: { tasks: [toy], methods: [lora] }
+            grids:
+              - models: [small]
+              - models: [large]
+                gradient_checkpointing: true
+            """, "models.yaml", "models");
+        Assert.Equal(2, spec.Expand().Runs.Count);
+        var merged = spec.Expand(model: "embedded");
+        Assert.Equal((1, 1, false), (merged.Runs.Count, merged.DuplicatesRemoved, merged.Runs[0].GradientCheckpointing));
+    }
+
     [Fact]
     public void Overrides_replace_models_and_tasks()
     {
@@ -261,7 +280,8 @@ public class BenchSpecTests
     [InlineData("defaults:\n  tasks: toy\n  mpc: nonlinear:1\ngrids:\n  - methods: [lora, dora]\n", 3, "mpc", "dora is not one")]
     [InlineData("defaults:\n  tasks: toy\ngrids:\n  - methods: lora\n    gradient_checkpointing: [false, true]\n", 5, "gradient_checkpointing", "a list of values would make one run")]
     [InlineData("defaults:\n  tasks: toy\n  evaluate_every: [null, 50]\ngrids:\n  - methods: lora\n", 3, "evaluate_every", "not part of a run's id")]
-    [InlineData("defaults:\n  tasks: toy\ngrids:\n  - methods: lora\n  - methods: lora\n    gradient_checkpointing: true\n", 6, "gradient_checkpointing", "is true here and false by default for the same run")]
+    [InlineData("defaults:\n  tasks: toy\ngrids:\n  - methods: lora\n  - methods: lora\n    gradient_checkpointing: true\n", 6, "gradient_checkpointing", "is false by default and true at line 6 for the same run")]
+    [InlineData("defaults:\n  tasks: toy\ngrids:\n  - methods: lora\n    gradient_checkpointing: true\n  - methods: lora\n", 5, "gradient_checkpointing", "is true at line 5 and false by default for the same run")]
     [InlineData("defaults:\n  tasks: toy\ngrids:\n  - methods: [vera, ia3]\n    mpc: orthogonal:0.1\n", 5, "mpc", "none of this block's methods (vera, ia3) reads it")]
     [InlineData("defaults:\n  tasks: toy\ngrids:\n  - methods: full_ft\n    rank: [4, 8]\n", 5, "rank", "none of this block's methods (full_ft) reads it")]
     [InlineData("grids:\n  - methods: lora\n    tasks: toy\n    per_method:\n      adalora: { adalora_init_r: 12 }\n", 5, "per_method.adalora", "adalora is not among this block's methods (lora)")]

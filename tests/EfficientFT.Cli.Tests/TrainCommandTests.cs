@@ -155,7 +155,7 @@ public sealed class TrainCommandTests : IDisposable
         File.WriteAllText(rows, "{\"input_ids\": [5, 6, 7], \"label\": 0}\n{\"input_ids\": [8, 9], \"label\": 1}\n");
         var (code, error) = EftWithError("train", "--model", Path.Combine(Case("llama_lm__base"), "base"), "--data", rows, "--max-steps", "1", "--output", Path.Combine(_dir, "out"));
         Assert.Equal(2, code);
-        Assert.Contains("config.json: sets no pad_token_id, and LlamaForSequenceClassification finds each row's last token by it", error);
+        Assert.Contains("config.json: sets no pad_token_id, and LlamaForSequenceClassification finds each row's last token by it in a batch", error);
         Assert.False(Directory.Exists(Path.Combine(_dir, "out")));
     }
 

@@ -57,18 +57,18 @@ internal static class BaseModel
     /// many labels (1 regresses); otherwise a checkpoint without a classifier becomes one when the rows carry "label",
     /// sized by the largest class (or regressing, when some label is not a whole number). Says what it chose.
     /// </summary>
-    public static ModelConfig ForRows(ModelConfig config, string modelDir, string dataPath, int? numLabels)
+    public static ModelConfig ForRows(ModelConfig config, string dataPath, int? numLabels)
     {
         if (numLabels is { } n)
         {
             if (n < 1) throw new ArgumentException($"--num-labels must be at least 1, got {n}.");
-            return config.NumLabels == n && Pretrained.IsSequenceClassifier(config) ? config : Pooled(Pretrained.AsSequenceClassifier(config, LabelNames(n), regression: n == 1), modelDir);
+            return config.NumLabels == n && Pretrained.IsSequenceClassifier(config) ? config : Pretrained.AsSequenceClassifier(config, LabelNames(n), regression: n == 1);
         }
         if (Pretrained.IsSequenceClassifier(config)) return config;
         var (labelled, classes) = JsonlBatchReader.LabelsOf(dataPath);
         if (!labelled) return config;
         // Two at least, as transformers' default num_labels: one output would regress.
-        var classifier = Pooled(Pretrained.AsSequenceClassifier(config, LabelNames(classes is { } k ? Math.Max(k, 2) : 1), regression: classes == null), modelDir);
+        var classifier = Pretrained.AsSequenceClassifier(config, LabelNames(classes is { } k ? Math.Max(k, 2) : 1), regression: classes == null);
         Console.Error.WriteLine($"eft: note: the rows carry \"label\", so {Pretrained.ArchitectureOf(config)}'s body trains as {classifier.Architectures[0]} " +
                                 (classes != null ? $"with {classifier.NumLabels} classes (the largest label + 1, at least 2)" : "regressing (some label is a number with a fraction)") +
                                 "; --num-labels N sets the head (1 regresses).");
@@ -76,13 +76,17 @@ internal static class BaseModel
     }
 
     /// <summary>
-    /// A LLaMA classifier finds each row's last token by pad_token_id, and transformers refuses batches above one
-    /// without it; a base model's config often has none, which would fail only at the first step.
+    /// The config to train from: the classifier an initial adapter was trained on, or the one the rows ask for
+    /// (<see cref="ForRows"/>). A LLaMA classifier finds each row's last token by pad_token_id, and transformers refuses
+    /// batches above one without it; a base model's config often has none, which would fail only at the first step.
     /// </summary>
-    private static ModelConfig Pooled(ModelConfig classifier, string modelDir) =>
-        classifier is LlamaConfig && classifier.PadTokenId == null
-            ? throw new InvalidDataException($"{Path.Combine(modelDir, "config.json")}: sets no pad_token_id, and {classifier.Architectures[0]} finds each row's last token by it; set it there (the tokenizer's pad id, or its eos id as is usual for Llama).")
-            : classifier;
+    public static ModelConfig ForTraining(ModelConfig config, string modelDir, string dataPath, int? numLabels, string? initAdapter, int batchSize)
+    {
+        var chosen = initAdapter != null ? ForAdapter(config, initAdapter) : ForRows(config, dataPath, numLabels);
+        if (batchSize > 1 && chosen is LlamaConfig { PadTokenId: null } && Pretrained.IsSequenceClassifier(chosen))
+            throw new InvalidDataException($"{Path.Combine(modelDir, "config.json")}: sets no pad_token_id, and {Pretrained.ArchitectureOf(chosen)} finds each row's last token by it in a batch; set it there (the tokenizer's pad id, or its eos id as is usual for Llama).");
+        return chosen;
+    }
 
     /// <summary>transformers' names for labels a config does not name: LABEL_0, LABEL_1, ….</summary>
     private static string[] LabelNames(int count) => Enumerable.Range(0, count).Select(i => $"LABEL_{i}").ToArray();

@@ -155,7 +155,7 @@ public static class TrainCommand
         if (!s.Trainer.Resume && checkpoints.Count > 0)
             throw new ArgumentException($"{outputDir} holds an earlier run's checkpoints ({string.Join(", ", checkpoints.Select(Path.GetFileName))}); pass --resume to continue it, or choose another --output or delete them.");
         var (model, report) = BaseModel.Load(modelDir,
-            config => initAdapter != null ? BaseModel.ForAdapter(config, initAdapter) : BaseModel.ForRows(config, modelDir, dataPath, numLabels),
+            config => BaseModel.ForTraining(config, modelDir, dataPath, numLabels, initAdapter, batchSize),
             s.Trainer.Seed, frozenBf16);
         var rows = JsonlBatchReader.Read(dataPath, model.ModelConfig);
         try

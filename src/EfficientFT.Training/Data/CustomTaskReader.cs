@@ -72,7 +72,7 @@ public static class CustomTaskReader
         // first evaluation, after its training.
         if (metrics.GroupBy(m => m).FirstOrDefault(g => g.Count() > 1) is { } twice)
         {
-            throw Invalid(path, $"metric {twice.Key} is listed more than once in metrics.");
+            throw Invalid(path, $"metrics lists one metric more than once ({string.Join(", ", file.Metrics.Where(name => ParseMetric(name, path) == twice.Key))}).");
         }
         foreach (var metric in metrics.Where(m => IsCorrelation(m) != file.Regression))
         {

@@ -4,7 +4,8 @@ namespace EfficientFT.Training.Data;
 
 /// <summary>
 /// Turns a label cell into the example's float: a score for regression; for classification one of the task's label
-/// names (the original GLUE files spell some labels out: entailment, not_entailment), or else a class id.
+/// names (the original GLUE files spell some labels out: entailment, not_entailment), or else a class id, unless the
+/// names are numbers themselves.
 /// </summary>
 internal static class LabelParser
 {
@@ -30,12 +31,17 @@ internal static class LabelParser
             }
         }
 
-        if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var id))
+        // Names that are numbers leave an index unreadable: with names "1".."5", the cell "1" is the name, so a file of
+        // indices 0..4 would shift by one without a word. Only names are read then.
+        var numericNames = task.LabelNames.All(n => int.TryParse(n, NumberStyles.Integer, CultureInfo.InvariantCulture, out _));
+        if (!numericNames && int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var id))
         {
             return ClassId(task, id, path, line);
         }
 
-        throw DataErrors.At(path, line, $"label '{text}' is neither one of {string.Join(", ", task.LabelNames)} nor a class id.");
+        throw DataErrors.At(path, line, numericNames
+            ? $"label '{text}' is not one of {string.Join(", ", task.LabelNames)} (the label names are numbers, so a label is read as a name, not a class index)."
+            : $"label '{text}' is neither one of {string.Join(", ", task.LabelNames)} nor a class id.");
     }
 
     public static float ClassId(GlueTask task, int id, string path, long line) =>

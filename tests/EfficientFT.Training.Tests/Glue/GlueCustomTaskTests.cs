@@ -39,17 +39,20 @@ public sealed class GlueCustomTaskTests : IDisposable
 
     /// <summary>
     /// A label cell is a class name first, as datasets' ClassLabel reads a string: with names that are numbers (star
-    /// ratings "1".."5", sentiment140's "0" and "4") the cell "4" is the class named "4"; a cell no name matches is a
-    /// class index.
+    /// ratings "1".."5", sentiment140's "0" and "4") the cell "4" is the class named "4". An index would then be
+    /// ambiguous, so a cell no such name matches is refused rather than read as one.
     /// </summary>
     [Fact]
-    public void NumericLabelNames_AreMatchedAsNamesBeforeIndices()
+    public void NumericLabelNames_AreReadAsNamesOnly()
     {
         var task = CustomTaskReader.Read(_files.Write("sentiment.json",
             """{"name":"s","text_columns":["t"],"label_column":"y","label_names":["0","4"],"metrics":["accuracy"]}"""));
-        var csv = _files.Write("sentiment.csv", "t,y\nsad,0\nhappy,4\nfine, 4\nindexed,1\n");
+        var csv = _files.Write("sentiment.csv", "t,y\nsad,0\nhappy,4\nfine, 4\n");
+        Assert.Equal([0f, 1f, 1f], CsvExampleReader.Read(task, csv).Select(e => e.Label));
 
-        Assert.Equal([0f, 1f, 1f, 1f], CsvExampleReader.Read(task, csv).Select(e => e.Label));
+        var indexed = _files.Write("indexed.csv", "t,y\nsad,0\nhappy,1\n");
+        var error = Assert.Throws<InvalidDataException>(() => CsvExampleReader.Read(task, indexed));
+        Assert.Contains("indexed.csv:3: label '1' is not one of 0, 4 (the label names are numbers", error.Message);
     }
 
     [Fact]
@@ -71,7 +74,7 @@ public sealed class GlueCustomTaskTests : IDisposable
     [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","regression":true,"metrics":["accuracy"]}""", "does not apply")]
     [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","label_names":["n","p"],"metrics":["accuracy"],"headline":"f1"}""", "not among metrics")]
     [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","label_names":["n","p","q"],"metrics":["accuracy","f1"]}""", "f1 is binary")]
-    [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","label_names":["n","p"],"metrics":["mcc","matthews_correlation"]}""", "listed more than once")]
+    [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","label_names":["n","p"],"metrics":["mcc","matthews_correlation"]}""", "metrics lists one metric more than once (mcc, matthews_correlation)")]
     public void InvalidDescriptions_NameTheFileAndTheProblem(string json, string expected)
     {
         var path = _files.Write("task.json", json);
