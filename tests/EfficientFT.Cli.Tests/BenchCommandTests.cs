@@ -164,15 +164,34 @@ public sealed class BenchCommandTests : IDisposable
     }
 
     /// <summary>`eft bench --preset quick` in-process on the tiny model and GLUE TSVs; its exit code and what it printed.</summary>
-    private (int Code, string Output) QuickBenchOnGlue(string tasks, string results, bool terminal, int jobs = 1)
+    private (int Code, string Output) QuickBenchOnGlue(string tasks, string results, bool terminal, int jobs = 1, params string[] more)
     {
         TinyBench.CreateAssets(_dir);
         var glue = TinyBench.CreateGlue(_dir);
         using var capture = new ConsoleCapture(terminal);
         var code = EftCommand.Create().Parse([
             "bench", "--preset", "quick", "--model", Path.Combine(_dir, "assets", "model"), "--glue-dir", glue,
-            "--tasks", tasks, "--results", results, "--jobs", jobs.ToString(System.Globalization.CultureInfo.InvariantCulture)]).Invoke();
+            "--tasks", tasks, "--results", results, "--jobs", jobs.ToString(System.Globalization.CultureInfo.InvariantCulture), .. more]).Invoke();
         return (code, capture.Text.ToString());
+    }
+
+    /// <summary>A shard is made in one process: --jobs beside it has no effect, and says so instead of being dropped.</summary>
+    [Fact]
+    public void Jobs_beside_a_shard_are_said_not_to_apply()
+    {
+        var error = new StringWriter();
+        var previous = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            var (code, output) = QuickBenchOnGlue("rte", Path.Combine(_dir, "shard-results"), terminal: false, jobs: 2, "--shard", "0/8");
+            Assert.True(code == 0, output + error);
+        }
+        finally
+        {
+            Console.SetError(previous);
+        }
+        Assert.Contains("--shard makes its runs in this one process, so --jobs 2 does not apply", error.ToString());
     }
 
     [Fact]

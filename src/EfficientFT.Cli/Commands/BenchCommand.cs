@@ -105,6 +105,8 @@ public static class BenchCommand
         if (plan.DuplicatesRemoved > 0 && !worker)
             Console.Error.WriteLine($"eft: note: {plan.DuplicatesRemoved} of the spec's combinations are the same run as another (they differ only in settings those runs do not read, or in how a run is made), so {plan.Runs.Count} runs are made; --dry-run lists them.");
         var jobs = Math.Min(jobCount ?? spec.Jobs, Math.Max(1, mine.Count));
+        if ((jobCount ?? spec.Jobs) > 1 && shardText != null && !worker)
+            Console.Error.WriteLine($"eft: note: --shard makes its runs in this one process, so {(jobCount != null ? "--jobs" : "the spec's jobs")} {jobCount ?? spec.Jobs} does not apply; run shards side by side for that.");
         // Ctrl+C reaches the workers too (one process group); each stops after its current step, and this process
         // waits for them and sums up what was recorded instead of ending at once.
         using var ctrlC = new ConsoleRun.CtrlC();
