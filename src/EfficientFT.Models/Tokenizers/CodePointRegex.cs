@@ -17,15 +17,18 @@ internal sealed class CodePointRegex
 
     private CodePointRegex(Regex regex) => _regex = regex;
 
-    /// <summary>Compiles <paramref name="pattern"/> once per process; the tokenizers that share a pattern share it.</summary>
-    /// <exception cref="ArgumentException">The pattern is not valid .NET regex syntax.</exception>
+    /// <summary>
+    /// Compiles Oniguruma's <paramref name="pattern"/> (<see cref="OnigurumaSyntax"/>) once per process; the tokenizers
+    /// that share a pattern share it.
+    /// </summary>
+    /// <exception cref="ArgumentException">The pattern is not valid regex syntax, or has no .NET equivalent.</exception>
     public static CodePointRegex Get(string pattern)
     {
         lock (Cache)
         {
             if (!Cache.TryGetValue(pattern, out var regex))
             {
-                regex = new Regex(pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant);
+                regex = new Regex(OnigurumaSyntax.ToDotNet(pattern), RegexOptions.Compiled | RegexOptions.CultureInvariant);
                 Cache[pattern] = regex;
             }
             return new CodePointRegex(regex);
