@@ -348,7 +348,7 @@ public sealed class BenchSpec
                 _ => [ReadItem(value, def, source, written)],
             };
             // Runs that differ only in such an option share an id, so a list of them would make one run and drop the rest.
-            if (def.RunOption && items.Select(i => i.Text).Distinct().Count() > 1)
+            if (def.RunOption && items.Select(i => Value(def, i.Text)).Distinct().Count() > 1)
                 throw place.Error("changes how a run is made, not its result, so it is not part of a run's id and a list of values would make one run; give one value (for both, use two results directories).");
             level.Settings[key] = new Entry(key, place, items);
         }
@@ -432,7 +432,7 @@ public sealed class BenchSpec
     {
         var cli = new SpecPlace("command line", 0, 0, "");
         var runs = new List<RunPlan>();
-        var seen = new Dictionary<string, (RunPlan Plan, Dictionary<string, Item> Combination)>(StringComparer.Ordinal);
+        var seen = new Dictionary<string, Dictionary<string, Item>>(StringComparer.Ordinal);
         var models = new Dictionary<string, SpecPlace>(StringComparer.Ordinal);
         var taskPlaces = new Dictionary<string, SpecPlace>(StringComparer.Ordinal);
         var maxLengths = new Dictionary<(string, int), SpecPlace>();
@@ -486,12 +486,12 @@ public sealed class BenchSpec
                     targetSets.TryAdd((settings.Model, settings.Targets), combination["targets"].Place);
                     var plan = new RunPlan(runs.Count, settings, Int(combination, "evaluate_every"), Int(combination, "checkpoint_every"),
                         NullableDouble(combination, "checkpoint_minutes"), bool.Parse(combination["gradient_checkpointing"].Text!));
-                    if (seen.TryAdd(plan.Id, (plan, combination))) runs.Add(plan);
+                    if (seen.TryAdd(plan.Id, combination)) runs.Add(plan);
                     else
                     {
                         duplicates++;
                         // --model can merge blocks written for different models; their options then cannot agree.
-                        if (model == null) RequireSameRunOptions(seen[plan.Id], plan, combination);
+                        if (model == null) RequireSameRunOptions(seen[plan.Id], combination);
                     }
                 }
             }
@@ -510,20 +510,26 @@ public sealed class BenchSpec
     /// Two combinations that make one run must not ask for it to be made differently: the run options are not in its
     /// id, so the second's would be dropped without a word (gradient checkpointing on in one block, off in another).
     /// </summary>
-    private static void RequireSameRunOptions((RunPlan Plan, Dictionary<string, Item> Combination) first, RunPlan plan, Dictionary<string, Item> combination)
+    private static void RequireSameRunOptions(Dictionary<string, Item> first, Dictionary<string, Item> combination)
     {
-        static object?[] Options(RunPlan p) => [p.EvaluateEvery, p.CheckpointEvery, p.CheckpointMinutes, p.GradientCheckpointing];
-        string[] keys = ["evaluate_every", "checkpoint_every", "checkpoint_minutes", "gradient_checkpointing"];
-        var (mine, theirs) = (Options(plan), Options(first.Plan));
         static string Where(Item item) => $"{item.Text ?? "null"} {(item.Place.Line > 0 ? $"at line {item.Place.Line}" : "by default")}";
-        for (var i = 0; i < keys.Length; i++)
+        foreach (var (key, def) in Keys.Where(k => k.Def.RunOption))
         {
-            if (Equals(mine[i], theirs[i])) continue;
-            var (earlier, later) = (first.Combination[keys[i]], combination[keys[i]]);
+            var (earlier, later) = (first[key], combination[key]);
+            if (Equals(Value(def, earlier.Text), Value(def, later.Text))) continue;
             throw (later.Place.Line > 0 ? later : earlier).Place.Error(
                 $"is {Where(earlier)} and {Where(later)} for the same run, which is made once: it changes how a run is made, not the run's id; give both the same value.");
         }
     }
+
+    /// <summary>A checked value as what it stands for, so that 10 and 10.0 compare equal.</summary>
+    private static object? Value(KeyDef def, string? text) => text == null ? null : def.Kind switch
+    {
+        Kind.Int => int.Parse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture),
+        Kind.Double => double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture),
+        Kind.Bool => bool.Parse(text),
+        _ => text,
+    };
 
     /// <summary>
     /// A setting a block gives, or gives one of its methods, that no method it applies to reads would change none of

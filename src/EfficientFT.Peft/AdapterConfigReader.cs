@@ -21,20 +21,28 @@ public static class AdapterConfigReader
 
     public static PeftOptions Read(string path)
     {
-        JsonObject config;
-        try
-        {
-            config = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException("the file is not a JSON object");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{path}: {e.Message}", e);
-        }
+        var config = Parse(path);
         try
         {
             return FromJson(config);
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException or InvalidDataException or NotSupportedException)
+        {
+            throw new InvalidDataException($"{path}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The adapter's task_type ("SEQ_CLS", "CAUSAL_LM"), or null where it names none.</summary>
+    public static string? TaskType(string path) =>
+        Parse(path)["task_type"] is JsonValue type && type.GetValueKind() == JsonValueKind.String ? type.GetValue<string>() : null;
+
+    private static JsonObject Parse(string path)
+    {
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new InvalidDataException($"{path}: the file is not a JSON object");
+        }
+        catch (JsonException e)
         {
             throw new InvalidDataException($"{path}: {e.Message}", e);
         }

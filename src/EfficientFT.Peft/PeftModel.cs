@@ -63,17 +63,7 @@ public sealed class PeftModel : IStepHook
     {
         var configPath = Path.Combine(directory, "adapter_config.json");
         var weightsPath = Path.Combine(directory, "adapter_model.safetensors");
-        if (!File.Exists(configPath) || !File.Exists(weightsPath)) return null;
-        JsonNode? taskType;
-        try
-        {
-            taskType = JsonNode.Parse(File.ReadAllText(configPath))?["task_type"];
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{configPath}: {e.Message}", e);
-        }
-        if (taskType?.GetValueKind() != JsonValueKind.String || taskType.GetValue<string>() != "SEQ_CLS") return null;
+        if (!File.Exists(configPath) || !File.Exists(weightsPath) || AdapterConfigReader.TaskType(configPath) != "SEQ_CLS") return null;
         using var file = SafeTensorsFile.Open(weightsPath);
         // Methods without peft's keys (full_ft, BitFit, …) save the head under the model's own names.
         return new[] { KeyPrefix + labelTensor, labelTensor }.FirstOrDefault(file.Contains) is { } key && file.GetInfo(key).Shape is [var rows, ..]
