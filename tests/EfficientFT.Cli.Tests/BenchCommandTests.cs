@@ -179,18 +179,9 @@ public sealed class BenchCommandTests : IDisposable
     [Fact]
     public void Jobs_beside_a_shard_are_said_not_to_apply()
     {
-        var error = new StringWriter();
-        var previous = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            var (code, output) = QuickBenchOnGlue("rte", Path.Combine(_dir, "shard-results"), terminal: false, jobs: 2, "--shard", "0/8");
-            Assert.True(code == 0, output + error);
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
+        using var error = new ErrorCapture();
+        var (code, output) = QuickBenchOnGlue("rte", Path.Combine(_dir, "shard-results"), terminal: false, jobs: 2, "--shard", "0/8");
+        Assert.True(code == 0, output + error);
         Assert.Contains("--shard makes its runs in this one process, so --jobs 2 does not apply", error.ToString());
     }
 

@@ -9,17 +9,8 @@ public sealed class CommandErrorsTests
 {
     private static (int Code, string Error) Run(Exception thrown)
     {
-        var error = new StringWriter();
-        var previous = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            return (CommandErrors.Run(() => throw thrown), error.ToString());
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
+        using var error = new ErrorCapture();
+        return (CommandErrors.Run(() => throw thrown), error.ToString());
     }
 
     public static TheoryData<Exception, string> UserFailures => new()

@@ -45,18 +45,9 @@ public sealed class DownloadCommandTests : IDisposable
 
     private static (int Code, string Output, string Error) Eft(params string[] args)
     {
-        var error = new StringWriter();
-        var previous = Console.Error;
-        Console.SetError(error);
+        using var error = new ErrorCapture();
         using var capture = new ConsoleCapture();
-        try
-        {
-            return (EftCommand.Create().Parse(args).Invoke(), capture.Text.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
+        return (EftCommand.Create().Parse(args).Invoke(), capture.Text.ToString(), error.ToString());
     }
 
     [Fact]
@@ -74,9 +65,7 @@ public sealed class DownloadCommandTests : IDisposable
     public void Download_OnATerminal_DrawsABarPerFile()
     {
         ConsoleRun.InteractiveOverride = true;
-        var error = new StringWriter();
-        var previous = Console.Error;
-        Console.SetError(error);
+        using var error = new ErrorCapture();
         using var capture = new ConsoleCapture(terminal: true);
         try
         {
@@ -84,7 +73,6 @@ public sealed class DownloadCommandTests : IDisposable
         }
         finally
         {
-            Console.SetError(previous);
             ConsoleRun.InteractiveOverride = null;
         }
         var text = capture.Text.ToString();

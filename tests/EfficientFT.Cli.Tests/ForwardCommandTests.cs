@@ -101,19 +101,10 @@ public sealed class ForwardCommandTests : IDisposable
         var dir = Case("roberta_cls__dora");
         var (body, adapter) = (Bodies.Copy(Case("roberta_cls__dora"), _dir, "RobertaForSequenceClassification", withHead: false), Adapter("roberta_cls__dora", withHead: false));
         var output = Path.Combine(_dir, "out");
-        var error = new StringWriter();
-        var previous = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            Assert.Equal(2, command == "forward"
-                ? Eft("forward", "--model", body, "--adapter", adapter, "--data", Path.Combine(dir, "batch.jsonl"), "--out", output)
-                : Eft("merge", "--model", body, "--adapter", adapter, "--out", output));
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
+        using var error = new ErrorCapture();
+        Assert.Equal(2, command == "forward"
+            ? Eft("forward", "--model", body, "--adapter", adapter, "--data", Path.Combine(dir, "batch.jsonl"), "--out", output)
+            : Eft("merge", "--model", body, "--adapter", adapter, "--out", output));
         Assert.Contains($"lacks the RobertaForSequenceClassification head (classifier.dense.weight", error.ToString());
         Assert.Contains($"{adapter} does not carry it", error.ToString());
         Assert.False(Path.Exists(output));
@@ -140,17 +131,8 @@ public sealed class ForwardCommandTests : IDisposable
         var rows = Path.Combine(_dir, "rows.jsonl");
         File.WriteAllText(rows, content);
         var output = Path.Combine(_dir, "out.safetensors");
-        var error = new StringWriter();
-        var previous = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            Assert.Equal(2, Eft("forward", "--model", Path.Combine(Case(caseName), "base"), "--data", rows, "--out", output));
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
+        using var error = new ErrorCapture();
+        Assert.Equal(2, Eft("forward", "--model", Path.Combine(Case(caseName), "base"), "--data", rows, "--out", output));
         Assert.Contains(where, error.ToString());
         Assert.Contains(what, error.ToString());
         Assert.DoesNotContain("   at ", error.ToString());
@@ -168,18 +150,9 @@ public sealed class ForwardCommandTests : IDisposable
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, "config.json"), """{"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "n_embd": 8}""");
         SafeTensorsWriter.Save(Path.Combine(dir, "model.safetensors"), [KeyValuePair.Create("wte.weight", Tensor.Zeros(3, 8))]);
-        var error = new StringWriter();
-        var previous = Console.Error;
-        Console.SetError(error);
+        using var error = new ErrorCapture();
         using var capture = new ConsoleCapture();
-        try
-        {
-            Assert.Equal(0, Eft("inspect", dir));
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
+        Assert.Equal(0, Eft("inspect", dir));
         Assert.Contains("gpt2", error.ToString());
         var row = capture.Text.ToString().Split('\n').Single(l => l.Contains("wte.weight"));
         Assert.Equal("24", row.Split('│', '|').Select(c => c.Trim()).Where(c => c.Length > 0).Last());
@@ -190,17 +163,8 @@ public sealed class ForwardCommandTests : IDisposable
     {
         var path = Path.Combine(_dir, "model.safetensors");
         File.WriteAllBytes(path, [1, 2, 3]);
-        var error = new StringWriter();
-        var previous = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            Assert.Equal(2, Eft("inspect", path));
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
+        using var error = new ErrorCapture();
+        Assert.Equal(2, Eft("inspect", path));
         Assert.Contains(path, error.ToString());
     }
 }

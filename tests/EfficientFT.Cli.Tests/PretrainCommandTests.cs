@@ -149,16 +149,7 @@ public sealed class PretrainCommandTests : IDisposable
 
     private static (int Code, string Error) Capture(Func<int> run)
     {
-        var error = new StringWriter();
-        var previous = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            return (run(), error.ToString());
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
+        using var error = new ErrorCapture();
+        return (run(), error.ToString());
     }
 }

@@ -13,17 +13,8 @@ public sealed class ReportCommandTests : IDisposable
 
     private static (int Code, string Error) Eft(params string[] args)
     {
-        var error = new StringWriter();
-        var previous = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            return (EftCommand.Create().Parse(args).Invoke(), error.ToString());
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
+        using var error = new ErrorCapture();
+        return (EftCommand.Create().Parse(args).Invoke(), error.ToString());
     }
 
     private void WriteRun(string shard, ulong seed, double headline)

@@ -93,18 +93,9 @@ public sealed class TrainCommandTests : IDisposable
         var rows = Path.Combine(_dir, "rows.jsonl");
         File.WriteAllText(rows, "{\"input_ids\": [5, 6, 7]}\n{\"input_ids\": [8, 9]}\n");
         var output = Path.Combine(_dir, "out");
-        var error = new StringWriter();
-        var previous = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            Assert.Equal(2, Eft("train", "--model", Path.Combine(Case("roberta_cls__lambda"), "base"), "--data", rows,
-                "--max-steps", "1", "--output", output));
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
+        using var error = new ErrorCapture();
+        Assert.Equal(2, Eft("train", "--model", Path.Combine(Case("roberta_cls__lambda"), "base"), "--data", rows,
+            "--max-steps", "1", "--output", output));
         Assert.Contains(rows, error.ToString());
         Assert.Contains("nothing to train on", error.ToString());
         Assert.False(Directory.Exists(output));
@@ -161,17 +152,8 @@ public sealed class TrainCommandTests : IDisposable
 
     private (int Code, string Error) EftWithError(params string[] args)
     {
-        var error = new StringWriter();
-        var previous = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            return (Eft(args), error.ToString());
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
+        using var error = new ErrorCapture();
+        return (Eft(args), error.ToString());
     }
 
     /// <summary>
@@ -228,18 +210,9 @@ public sealed class TrainCommandTests : IDisposable
     public void Train_BadOption_FailsClearly(string option, string value)
     {
         var dir = Case("roberta_cls__lambda");
-        var error = new StringWriter();
-        var previous = Console.Error;
-        Console.SetError(error);
-        try
-        {
-            Assert.Equal(2, Eft("train", "--model", Path.Combine(dir, "base"), "--data", Path.Combine(dir, "batch.jsonl"),
-                "--max-steps", "1", option, value, "--output", _dir));
-        }
-        finally
-        {
-            Console.SetError(previous);
-        }
+        using var error = new ErrorCapture();
+        Assert.Equal(2, Eft("train", "--model", Path.Combine(dir, "base"), "--data", Path.Combine(dir, "batch.jsonl"),
+            "--max-steps", "1", option, value, "--output", _dir));
         Assert.Contains(option, error.ToString());
     }
 
