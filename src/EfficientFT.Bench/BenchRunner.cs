@@ -146,7 +146,8 @@ public sealed class BenchRunner(TaskCatalog tasks)
     public static PretrainedModel LoadClassifier(string directory, GlueTask task, ulong seed, bool frozenBf16 = false)
     {
         var labels = task.IsRegression ? ["LABEL_0"] : task.LabelNames;
-        var (model, _) = Pretrained.Load(directory, config => Pretrained.AsSequenceClassifier(config, labels, task.IsRegression),
+        var (model, _) = Pretrained.Load(directory, config => Pretrained.AsSequenceClassifier(config, labels,
+            task.IsRegression ? ProblemType.Regression : ProblemType.SingleLabelClassification),
             seed: seed, freshHead: true, holdInBFloat16: frozenBf16);
         return model;
     }

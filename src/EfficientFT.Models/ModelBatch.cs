@@ -2,14 +2,17 @@ namespace EfficientFT.Models;
 
 /// <summary>
 /// A rectangular batch of token ids, B rows of T tokens, row-major, with its attention mask (1 = token, 0 = pad)
-/// and optional labels: one class or value per row for sequence classification or regression, or one target per
-/// token (−100 = ignored) for language modelling.
+/// and optional labels: one class or value per row for sequence classification or regression, one probability per
+/// class per row for multi-label classification, or one target per token (−100 = ignored) for language modelling.
 /// </summary>
 public sealed record ModelBatch(int Batch, int Length, int[] InputIds, int[] AttentionMask)
 {
     public int[]? ClassLabels { get; init; }
 
     public float[]? RegressionLabels { get; init; }
+
+    /// <summary>Multi-label targets, B rows of C class probabilities (multi-hot: 1 where the class applies), row-major.</summary>
+    public float[]? MultiHotLabels { get; init; }
 
     public int[]? TokenLabels { get; init; }
 
@@ -23,6 +26,7 @@ public sealed record ModelBatch(int Batch, int Length, int[] InputIds, int[] Att
         {
             ClassLabels = ClassLabels == null ? null : rows.Select(r => ClassLabels[r]).ToArray(),
             RegressionLabels = RegressionLabels == null ? null : rows.Select(r => RegressionLabels[r]).ToArray(),
+            MultiHotLabels = MultiHotRows(rows),
             TokenLabels = TokenLabels == null ? null : Take(TokenLabels, Length),
         };
     }
@@ -50,8 +54,16 @@ public sealed record ModelBatch(int Batch, int Length, int[] InputIds, int[] Att
         {
             ClassLabels = ClassLabels == null ? null : rows.Select(r => ClassLabels[r]).ToArray(),
             RegressionLabels = RegressionLabels == null ? null : rows.Select(r => RegressionLabels[r]).ToArray(),
+            MultiHotLabels = MultiHotRows(rows),
             TokenLabels = TokenLabels == null ? null : Take(TokenLabels),
         };
+    }
+
+    private float[]? MultiHotRows(IReadOnlyList<int> rows)
+    {
+        if (MultiHotLabels == null) return null;
+        var classes = MultiHotLabels.Length / Batch;
+        return rows.SelectMany(r => MultiHotLabels.AsSpan(r * classes, classes).ToArray()).ToArray();
     }
 
     /// <summary>Checks sizes up front so a malformed batch fails with its shape in the message.</summary>
@@ -64,6 +76,8 @@ public sealed record ModelBatch(int Batch, int Length, int[] InputIds, int[] Att
             throw new ArgumentException($"Batch {Batch}×{Length}: {ClassLabels.Length} class labels, expected {Batch}.");
         if (RegressionLabels != null && RegressionLabels.Length != Batch)
             throw new ArgumentException($"Batch {Batch}×{Length}: {RegressionLabels.Length} regression labels, expected {Batch}.");
+        if (MultiHotLabels != null && (MultiHotLabels.Length == 0 || MultiHotLabels.Length % Batch != 0))
+            throw new ArgumentException($"Batch {Batch}×{Length}: {MultiHotLabels.Length} multi-label targets, not the same number of classes for each of {Batch} rows.");
         if (TokenLabels != null && TokenLabels.Length != Batch * Length)
             throw new ArgumentException($"Batch {Batch}×{Length}: {TokenLabels.Length} token labels, expected {Batch * Length}.");
     }

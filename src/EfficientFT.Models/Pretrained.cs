@@ -55,18 +55,18 @@ public static class Pretrained
     public static bool IsSequenceClassifier(ModelConfig config) => ArchitectureOf(config).EndsWith("ForSequenceClassification", StringComparison.Ordinal);
 
     /// <summary>
-    /// The config as its family's sequence classifier with these labels, the head's size; <paramref name="regression"/>
-    /// (one label) regresses, as transformers' num_labels = 1 and problem_type "regression".
+    /// The config as its family's sequence classifier with these labels, the head's size, and <paramref name="problem"/>
+    /// as its problem_type (one label regresses; null leaves the loss to the labels' kind, as transformers).
     /// </summary>
-    public static ModelConfig AsSequenceClassifier(ModelConfig config, IReadOnlyList<string> labels, bool regression)
+    public static ModelConfig AsSequenceClassifier(ModelConfig config, IReadOnlyList<string> labels, ProblemType? problem)
     {
-        if (regression && labels.Count != 1) throw new ArgumentException($"a regression head has one output, not {labels.Count}.");
+        if (problem == ProblemType.Regression && labels.Count != 1) throw new ArgumentException($"a regression head has one output, not {labels.Count}.");
         return config with
         {
             Architectures = [SequenceClassifierOf(config).Architecture],
             Id2Label = labels.Select((name, i) => (name, i)).ToDictionary(p => p.i, p => p.name),
             Label2Id = labels.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i),
-            ProblemType = regression ? ProblemType.Regression : ProblemType.SingleLabelClassification,
+            ProblemType = problem,
         };
     }
 

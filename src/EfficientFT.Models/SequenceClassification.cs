@@ -6,36 +6,42 @@ namespace EfficientFT.Models;
 /// <summary>The loss rule transformers' *ForSequenceClassification heads share.</summary>
 public static class SequenceClassification
 {
-    /// <summary>One label, or problem_type "regression", means regression.</summary>
-    public static bool IsRegression(ModelConfig config) => config.NumLabels == 1 || config.ProblemType == ProblemType.Regression;
+    /// <summary>problem_type "regression", or one label where no problem_type asks for the multi-label loss.</summary>
+    public static bool IsRegression(ModelConfig config) =>
+        config.ProblemType == ProblemType.Regression || (config.NumLabels == 1 && config.ProblemType != ProblemType.MultiLabelClassification);
 
-    /// <summary>The rows a regression loss averages over, or the class labels other than −100.</summary>
+    /// <summary>
+    /// The rows (multi-label: every row weighs the same, as its C terms are averaged) or regression targets a loss
+    /// averages over, or the class labels other than −100.
+    /// </summary>
     /// <exception cref="InvalidDataException">The batch has no labels of the kind the head reads.</exception>
-    /// <exception cref="NotSupportedException">The config asks for the multi-label loss.</exception>
     public static int LossItems(ModelConfig config, ModelBatch batch, string architecture)
     {
-        RefuseMultiLabel(config, architecture);
-        return (IsRegression(config) ? batch.RegressionLabels?.Length : batch.ClassLabels?.Count(l => l != -100))
-            ?? throw new InvalidDataException($"{architecture} computes its loss from {(IsRegression(config) ? "regression targets" : "class labels")} (\"label\"), and the rows have none.");
+        var (items, kind) = IsRegression(config) ? (batch.RegressionLabels?.Length, "regression targets")
+            : batch.MultiHotLabels != null || config.ProblemType == ProblemType.MultiLabelClassification
+                ? (batch.MultiHotLabels != null ? batch.Batch : (int?)null, "multi-hot labels (an array of one probability per class)")
+                : (batch.ClassLabels?.Count(l => l != -100), "class labels");
+        return items ?? throw new InvalidDataException($"{architecture} computes its loss from {kind} (\"label\"), and the rows have none.");
     }
 
     /// <summary>
-    /// transformers trains problem_type "multi_label_classification" with binary cross-entropy on multi-hot labels;
-    /// cross-entropy on class indices would train another objective without a word.
+    /// MSE on [B, 1] logits against float labels, binary cross-entropy on [B, C] against multi-hot labels (transformers'
+    /// problem_type "multi_label_classification", which it also picks for float labels when the config names none), or
+    /// cross-entropy on [B, C] against class labels; null without labels.
     /// </summary>
-    private static void RefuseMultiLabel(ModelConfig config, string architecture)
-    {
-        if (config.ProblemType == ProblemType.MultiLabelClassification)
-            throw new NotSupportedException($"{architecture} with problem_type \"multi_label_classification\" computes its loss with binary cross-entropy on multi-hot labels, which is not supported (logits without labels are).");
-    }
-
-    /// <summary>MSE on [B, 1] logits against float labels, or cross-entropy on [B, C] against class labels; null without labels.</summary>
-    /// <exception cref="NotSupportedException">The config asks for the multi-label loss.</exception>
+    /// <exception cref="InvalidDataException">The labels are of another kind than the config's problem_type.</exception>
     public static Tensor? Loss(ModelConfig config, Tensor logits, ModelBatch batch)
     {
-        if (batch.ClassLabels != null) RefuseMultiLabel(config, config.Architectures.FirstOrDefault() ?? "the model");
         if (IsRegression(config))
             return batch.RegressionLabels is { } values ? Ops.MseLoss(logits.Reshape(-1), Tensor.FromArray(values, values.Length)) : null;
-        return batch.ClassLabels is { } labels ? Ops.CrossEntropy(logits, labels) : null;
+        if (batch.MultiHotLabels is { } hot)
+        {
+            if (config.ProblemType == ProblemType.SingleLabelClassification)
+                throw new InvalidDataException("multi-hot labels for a model whose problem_type is single_label_classification, which reads one class index per row.");
+            return Ops.BinaryCrossEntropyWithLogits(logits, Tensor.FromArray(hot, logits.ShapeArray()));
+        }
+        if (batch.ClassLabels is { } labels && config.ProblemType == ProblemType.MultiLabelClassification)
+            throw new InvalidDataException("class indices for a model whose problem_type is multi_label_classification, which reads an array of one probability per class per row.");
+        return batch.ClassLabels is { } classes ? Ops.CrossEntropy(logits, classes) : null;
     }
 }

@@ -250,6 +250,8 @@ public sealed class Trainer(PeftModel peft, IOptimizer optimizer, TrainerOptions
         Add(data.ClassLabels, 3);
         Add(data.RegressionLabels, 4);
         Add(data.TokenLabels, 5);
+        // Only when present, so the digests of checkpoints saved before multi-label rows existed stay the same.
+        if (data.MultiHotLabels != null) Add(data.MultiHotLabels, 6);
         return string.Create(CultureInfo.InvariantCulture, $"{data.Batch}×{data.Length} rows, sha256 {Convert.ToHexStringLower(hash.GetHashAndReset())[..16]}");
     }
 

@@ -136,6 +136,47 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     /// <summary>
+    /// Rows whose "label" is an array train a multi-label classifier with binary cross-entropy, as transformers does
+    /// for float labels: a body gets a head of one output per entry, and forward's loss is the mean of BCE's definition
+    /// over the logits it writes. A method without an adapter file saves the merged model with problem_type
+    /// "multi_label_classification", so it reads the rows again. A classifier whose config says single-label refuses
+    /// the arrays at their line unless --num-labels asks for the head anew.
+    /// </summary>
+    [Fact]
+    public void Train_OnMultiHotRows_TrainsAMultiLabelClassifier()
+    {
+        var body = Bodies.Copy(Case("roberta_cls__base"), _dir, "RobertaForMaskedLM", withHead: true);
+        var rows = Path.Combine(_dir, "rows.jsonl");
+        File.WriteAllText(rows, "{\"input_ids\": [5, 6, 7], \"label\": [1, 0, 1, 0]}\n{\"input_ids\": [8, 9], \"label\": [0, 1, 0, 0]}\n");
+        var (code, error) = EftWithError("train", "--model", body, "--data", rows, "--max-steps", "2", "--output", Path.Combine(_dir, "out"));
+        Assert.True(code == 0, error);
+        Assert.Contains("trains as RobertaForSequenceClassification with 4 labels, multi-label", error);
+        var adapter = Path.Combine(_dir, "out", "adapter");
+        Assert.Equal(4, SafeTensorsFile.LoadAll(Path.Combine(adapter, "adapter_model.safetensors"))["base_model.model.classifier.out_proj.weight"].Dim(0));
+
+        var written = Path.Combine(_dir, "o.safetensors");
+        Assert.Equal(0, Eft("forward", "--model", body, "--adapter", adapter, "--data", rows, "--out", written));
+        var result = SafeTensorsFile.LoadAll(written);
+        float[] targets = [1, 0, 1, 0, 0, 1, 0, 0];
+        var expected = result["logits"].ToArray().Zip(targets, (x, y) => y == 1 ? Math.Log(1 + Math.Exp(-x)) : Math.Log(1 + Math.Exp(x))).Average();
+        Assert.Equal(expected, result["loss"].Item(), 5);
+
+        Assert.Equal(0, Eft("train", "--model", body, "--method", "sift", "--data", rows, "--max-steps", "1", "--output", Path.Combine(_dir, "sift")));
+        var merged = Path.Combine(_dir, "sift", "merged");
+        Assert.Equal("multi_label_classification", JsonNode.Parse(File.ReadAllText(Path.Combine(merged, "config.json")))!["problem_type"]!.GetValue<string>());
+        Assert.Equal(0, Eft("forward", "--model", merged, "--data", rows, "--out", written));
+
+        var classifier = Path.Combine(Case("roberta_cls__base"), "base");
+        File.WriteAllText(rows, "{\"input_ids\": [5, 6, 7], \"label\": [1, 0, 1]}\n");
+        (code, error) = EftWithError("train", "--model", classifier, "--data", rows, "--max-steps", "1", "--output", Path.Combine(_dir, "single"));
+        Assert.Equal(2, code);
+        Assert.Contains($"{rows}:1:", error);
+        Assert.Contains("problem_type is single_label_classification", error);
+        (code, error) = EftWithError("train", "--model", classifier, "--data", rows, "--num-labels", "3", "--max-steps", "1", "--output", Path.Combine(_dir, "renamed"));
+        Assert.True(code == 0, error);
+    }
+
+    /// <summary>
     /// A LLaMA classifier pools each row at its last token, found by pad_token_id; a base model's config without one
     /// is refused before anything loads, not at the first step.
     /// </summary>

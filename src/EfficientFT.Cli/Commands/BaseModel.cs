@@ -49,28 +49,38 @@ internal static class BaseModel
     public static ModelConfig ForAdapter(ModelConfig config, string adapterDir) =>
         PeftModel.SequenceClassifierLabels(adapterDir, Pretrained.SequenceClassifierOf(config).LabelTensor) is { } labels
         && !(Pretrained.IsSequenceClassifier(config) && config.NumLabels == labels)
-            ? Pretrained.AsSequenceClassifier(config, LabelNames(labels), regression: labels == 1)
+            ? Pretrained.AsSequenceClassifier(config, LabelNames(labels), labels == 1 ? ProblemType.Regression : null)
             : config;
 
     /// <summary>
     /// The config for training on <paramref name="dataPath"/>: with <paramref name="numLabels"/>, a classifier of that
     /// many labels (1 regresses); otherwise a checkpoint without a classifier becomes one when the rows carry "label",
-    /// sized by the largest class (or regressing, when some label is not a whole number). Says what it chose.
+    /// sized by the largest class or a multi-label row's entries (or regressing, when some label is not a whole
+    /// number). Rows of multi-hot arrays make the problem_type multi-label where the config names none, as transformers
+    /// records it at its first forward, so a saved model reads them again. Says what it chose.
     /// </summary>
     public static ModelConfig ForRows(ModelConfig config, string dataPath, int? numLabels)
     {
+        var rows = JsonlBatchReader.LabelsOf(dataPath);
         if (numLabels is { } n)
         {
             if (n < 1) throw new ArgumentException($"--num-labels must be at least 1, got {n}.");
-            return config.NumLabels == n && Pretrained.IsSequenceClassifier(config) ? config : Pretrained.AsSequenceClassifier(config, LabelNames(n), regression: n == 1);
+            var problem = rows.MultiHot ? ProblemType.MultiLabelClassification : n == 1 ? ProblemType.Regression : ProblemType.SingleLabelClassification;
+            return config.NumLabels == n && Pretrained.IsSequenceClassifier(config)
+                ? config with { ProblemType = problem }
+                : Pretrained.AsSequenceClassifier(config, LabelNames(n), problem);
         }
-        if (Pretrained.IsSequenceClassifier(config)) return config;
-        var (labelled, classes) = JsonlBatchReader.LabelsOf(dataPath);
-        if (!labelled) return config;
+        if (Pretrained.IsSequenceClassifier(config))
+            return rows.MultiHot && config.ProblemType == null ? config with { ProblemType = ProblemType.MultiLabelClassification } : config;
+        if (!rows.Labelled) return config;
         // Two at least, as transformers' default num_labels: one output would regress.
-        var classifier = Pretrained.AsSequenceClassifier(config, LabelNames(classes is { } k ? Math.Max(k, 2) : 1), regression: classes == null);
+        var classifier = rows.MultiHot ? Pretrained.AsSequenceClassifier(config, LabelNames(rows.Classes!.Value), ProblemType.MultiLabelClassification)
+            : rows.Classes is { } k ? Pretrained.AsSequenceClassifier(config, LabelNames(Math.Max(k, 2)), ProblemType.SingleLabelClassification)
+            : Pretrained.AsSequenceClassifier(config, LabelNames(1), ProblemType.Regression);
         Console.Error.WriteLine($"eft: note: the rows carry \"label\", so {Pretrained.ArchitectureOf(config)}'s body trains as {classifier.Architectures[0]} " +
-                                (classes != null ? $"with {classifier.NumLabels} classes (the largest label + 1, at least 2)" : "regressing (some label is a number with a fraction)") +
+                                (rows.MultiHot ? $"with {classifier.NumLabels} labels, multi-label (each row's array has an entry per label)"
+                                    : rows.Classes != null ? $"with {classifier.NumLabels} classes (the largest label + 1, at least 2)"
+                                    : "regressing (some label is a number with a fraction)") +
                                 "; --num-labels N sets the head (1 regresses).");
         return classifier;
     }

@@ -37,7 +37,7 @@ public static class ForwardCommand
         var batch = JsonlBatchReader.Read(dataPath, model.ModelConfig);
         // Labels of another kind than the model's loss reads ("labels" per token for a classifier) would otherwise be
         // dropped without a word, and the output would have no loss.
-        if (batch is not { ClassLabels: null, RegressionLabels: null, TokenLabels: null })
+        if (batch is not { ClassLabels: null, RegressionLabels: null, MultiHotLabels: null, TokenLabels: null })
         {
             try
             {

@@ -5,7 +5,8 @@ namespace EfficientFT.Models.Data;
 
 /// <summary>
 /// Pre-tokenized rows, one JSON object per line: "input_ids", optional "attention_mask" (default all 1), and either
-/// "label" (a class index, or a number for regression) or "labels" (one target per token, −100 ignored). Rows of
+/// "label" (a class index, a number for regression, or for multi-label classification an array of one 0/1 or
+/// probability per class) or "labels" (one target per token, −100 ignored). Rows of
 /// different lengths are right-padded with the pad id and masked out, as a Hugging Face collator would.
 /// </summary>
 public static class JsonlBatchReader
@@ -19,12 +20,23 @@ public static class JsonlBatchReader
     /// surface only when training reached it, as a cross-entropy or embedding error that names neither file nor line.
     /// </summary>
     public static ModelBatch Read(string path, ModelConfig config) =>
-        Read(path, config.PaddingIndex, SequenceClassification.IsRegression(config), config.VocabSize, config.NumLabels, config.MaxTokens);
+        Read(path, config.PaddingIndex, SequenceClassification.IsRegression(config), config.VocabSize, config.NumLabels, config.MaxTokens,
+            config.ProblemType switch
+            {
+                ProblemType.MultiLabelClassification => true,
+                ProblemType.SingleLabelClassification => false,
+                _ => null,
+            });
 
     /// <param name="vocabSize">When given, every input id and token label (other than −100) must be below it.</param>
     /// <param name="numLabels">When given and not <paramref name="regression"/>, every class label must be below it.</param>
     /// <param name="maxTokens">When given, no row may hold more tokens (ids other than the pad id).</param>
-    public static ModelBatch Read(string path, int padTokenId, bool regression, int? vocabSize = null, int? numLabels = null, int? maxTokens = null)
+    /// <param name="multiLabel">
+    /// True when the model's problem_type is multi-label (every "label" an array), false when it is single-label (every
+    /// "label" a class index); null lets the rows say, as transformers picks the loss by the labels' type.
+    /// </param>
+    public static ModelBatch Read(string path, int padTokenId, bool regression, int? vocabSize = null, int? numLabels = null, int? maxTokens = null,
+        bool? multiLabel = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file.", path);
         var rows = new List<Row>();
@@ -35,7 +47,7 @@ public static class JsonlBatchReader
             if (string.IsNullOrWhiteSpace(line)) continue;
             try
             {
-                var row = ParseRow(line, lineNumber, regression, vocabSize, numLabels);
+                var row = ParseRow(line, lineNumber, regression, vocabSize, numLabels, multiLabel);
                 if (maxTokens is { } most && row.Ids.Count(id => id != padTokenId) is var tokens && tokens > most)
                     throw new InvalidDataException($"the row has {tokens} tokens, more than the model's positions allow ({most})");
                 rows.Add(row);
@@ -48,7 +60,8 @@ public static class JsonlBatchReader
         if (rows.Count == 0) throw new InvalidDataException($"{path}: no rows.");
         // A file with some rows labelled is a mistake, not an unlabelled file: dropping every label would train on
         // nothing or print logits with no loss, and exit 0 either way.
-        RequireAllOrNone(path, rows, r => r.Label != null, "\"label\"");
+        RequireAllOrNone(path, rows, r => r.Label != null || r.MultiHot != null, "\"label\"");
+        RequireSameLabelKind(path, rows);
         RequireAllOrNone(path, rows, r => r.TokenLabels != null, "\"labels\"");
 
         var length = rows.Max(r => r.Ids.Length);
@@ -63,6 +76,7 @@ public static class JsonlBatchReader
             rows[r].TokenLabels?.CopyTo(tokenLabels!, r * length);
         }
         var result = new ModelBatch(batch, length, inputIds, attention) { TokenLabels = tokenLabels };
+        if (rows[0].MultiHot != null) return result with { MultiHotLabels = rows.SelectMany(r => r.MultiHot!).ToArray() };
         if (rows[0].Label == null) return result;
         return regression
             ? result with { RegressionLabels = rows.Select(r => (float)r.Label!.Value).ToArray() }
@@ -71,14 +85,15 @@ public static class JsonlBatchReader
 
     /// <summary>
     /// What the rows' "label"s ask of a sequence classifier, before there is one to read them against: whether any row
-    /// has one, and how many classes they need (the largest index + 1), or null classes when some label is a number
-    /// with a fraction, which only regression reads. Lines that do not parse, and labels that are no number, are left
-    /// to <see cref="Read(string, ModelConfig)"/> to report.
+    /// has one, how many classes they need (the largest index + 1, or a multi-label row's entries), or null classes
+    /// when some label is a number with a fraction, which only regression reads. Lines that do not parse, and labels
+    /// of no such kind, are left to <see cref="Read(string, ModelConfig)"/> to report.
     /// </summary>
-    public static (bool Labelled, int? Classes) LabelsOf(string path)
+    public static RowLabels LabelsOf(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file.", path);
         var (labelled, wholeNumbers, largest) = (false, true, -1);
+        int? multiHot = null;
         foreach (var line in File.ReadLines(path))
         {
             if (string.IsNullOrWhiteSpace(line)) continue;
@@ -87,6 +102,7 @@ public static class JsonlBatchReader
                 using var doc = JsonDocument.Parse(line);
                 if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("label", out var label)) continue;
                 labelled = true;
+                if (label.ValueKind == JsonValueKind.Array) multiHot ??= label.GetArrayLength();
                 if (label.ValueKind != JsonValueKind.Number) continue;
                 if (label.TryGetInt32(out var index)) largest = Math.Max(largest, index);
                 else wholeNumbers = false;
@@ -96,13 +112,20 @@ public static class JsonlBatchReader
                 // Read names the line and the problem; here it only would not count.
             }
         }
-        return (labelled, labelled && wholeNumbers ? largest + 1 : null);
+        return multiHot is { } width ? new RowLabels(true, width, MultiHot: true)
+            : new RowLabels(labelled, labelled && wholeNumbers ? largest + 1 : null, MultiHot: false);
     }
 
-    /// <param name="Label">The class index or regression target; null where the row has none.</param>
-    private sealed record Row(int Line, int[] Ids, int[] Mask, double? Label, int[]? TokenLabels);
+    /// <param name="Labelled">Whether any row has a "label".</param>
+    /// <param name="Classes">The classes the labels need; null when they regress.</param>
+    /// <param name="MultiHot">Whether the labels are arrays, one entry per class (multi-label classification).</param>
+    public readonly record struct RowLabels(bool Labelled, int? Classes, bool MultiHot);
 
-    private static Row ParseRow(string line, int lineNumber, bool regression, int? vocabSize, int? numLabels)
+    /// <param name="Label">The class index or regression target; null where the row has none or has <paramref name="MultiHot"/>.</param>
+    /// <param name="MultiHot">A multi-label row's class probabilities.</param>
+    private sealed record Row(int Line, int[] Ids, int[] Mask, double? Label, float[]? MultiHot, int[]? TokenLabels);
+
+    private static Row ParseRow(string line, int lineNumber, bool regression, int? vocabSize, int? numLabels, bool? multiLabel)
     {
         using var doc = JsonDocument.Parse(line);
         var root = doc.RootElement;
@@ -119,8 +142,32 @@ public static class JsonlBatchReader
             throw new InvalidDataException($"labels has {tokenLabels.Length} entries for {ids.Length} input_ids");
         if (tokenLabels != null && vocabSize is { } v && Array.FindIndex(tokenLabels, t => t != IgnoredLabel && (t < 0 || t >= v)) is var badLabel and >= 0)
             throw new InvalidDataException($"\"labels\" holds {tokenLabels[badLabel]}, neither −100 nor inside the model's vocabulary of {v}");
-        double? label = root.TryGetProperty("label", out var lab) ? regression ? RegressionTarget(lab) : ClassIndex(lab, numLabels) : null;
-        return new Row(lineNumber, ids, mask, label, tokenLabels);
+        if (!root.TryGetProperty("label", out var lab)) return new Row(lineNumber, ids, mask, null, null, tokenLabels);
+        if (lab.ValueKind == JsonValueKind.Array && !regression && multiLabel != false)
+            return new Row(lineNumber, ids, mask, null, MultiHot(lab, numLabels), tokenLabels);
+        if (multiLabel == true)
+            throw new InvalidDataException($"\"label\" is {lab.GetRawText()}, but the model's problem_type is multi_label_classification (an array of one 0/1 or probability per class is needed)");
+        if (lab.ValueKind == JsonValueKind.Array)
+            throw new InvalidDataException(regression
+                ? "\"label\" is an array, but this model regresses (one number is needed)"
+                : "\"label\" is an array, but the model's problem_type is single_label_classification (one class index is needed; the config's problem_type \"multi_label_classification\" reads arrays)");
+        double label = regression ? RegressionTarget(lab) : ClassIndex(lab, numLabels);
+        return new Row(lineNumber, ids, mask, label, null, tokenLabels);
+    }
+
+    /// <summary>
+    /// One probability per class, as transformers' BCEWithLogitsLoss reads float labels. A list of class indices
+    /// ([2, 7], as some datasets store multi-label rows) would otherwise train as probabilities outside [0, 1].
+    /// </summary>
+    private static float[] MultiHot(JsonElement e, int? numLabels)
+    {
+        var values = e.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.Number && x.TryGetSingle(out var v) && v is >= 0 and <= 1
+            ? v
+            : throw new InvalidDataException($"\"label\" holds {x.GetRawText()}, not a probability from 0 to 1: a multi-label row is one 0/1 (or probability) per class, not a list of class indices")).ToArray();
+        if (values.Length == 0) throw new InvalidDataException("\"label\" is an empty array; a multi-label row has one entry per class");
+        if (numLabels is { } n && values.Length != n)
+            throw new InvalidDataException($"\"label\" has {values.Length} entries, but the model has {n} classes (one entry per class is needed)");
+        return values;
     }
 
     private static double RegressionTarget(JsonElement e) =>
@@ -136,6 +183,15 @@ public static class JsonlBatchReader
         if (numLabels is { } n && v != IgnoredLabel && (v < 0 || v >= n))
             throw new InvalidDataException($"\"label\" is {v}, outside the model's {n} classes (0 to {n - 1}, or {IgnoredLabel} to leave the row out of the loss)");
         return v;
+    }
+
+    private static void RequireSameLabelKind(string path, List<Row> rows)
+    {
+        var first = rows[0];
+        if (rows.FirstOrDefault(r => (r.MultiHot != null) != (first.MultiHot != null)) is { } mixed)
+            throw new InvalidDataException($"{path}:{mixed.Line}: \"label\" is {(mixed.MultiHot != null ? "an array" : "a number")}, but on line {first.Line} it is {(first.MultiHot != null ? "an array" : "a number")}; label every row one way.");
+        if (first.MultiHot != null && rows.FirstOrDefault(r => r.MultiHot!.Length != first.MultiHot.Length) is { } other)
+            throw new InvalidDataException($"{path}:{other.Line}: \"label\" has {other.MultiHot!.Length} entries, but on line {first.Line} it has {first.MultiHot.Length}; a multi-label row has one entry per class.");
     }
 
     private static void RequireAllOrNone(string path, List<Row> rows, Func<Row, bool> has, string field)

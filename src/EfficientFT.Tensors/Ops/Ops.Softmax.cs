@@ -156,6 +156,36 @@ public static partial class Ops
         });
     }
 
+    /// <summary>
+    /// Mean binary cross-entropy of <paramref name="logits"/> against <paramref name="target"/> probabilities of the
+    /// same shape, as PyTorch's BCEWithLogitsLoss: −mean(y·log σ(x) + (1 − y)·log(1 − σ(x))), computed as
+    /// max(x, 0) − x·y + log(1 + e^(−|x|)) so a large logit neither overflows nor takes the log of 0.
+    /// </summary>
+    public static Tensor BinaryCrossEntropyWithLogits(Tensor logits, Tensor target)
+    {
+        if (!Shapes.SameShape(logits.Shape, target.Shape))
+            throw new ArgumentException($"binary_cross_entropy_with_logits: logits {logits.Describe()} and target {target.Describe()} differ in shape.");
+        if (target.RequiresGrad)
+            throw new ArgumentException("binary_cross_entropy_with_logits: the target is data here; its gradient is not computed.");
+        logits = logits.Contiguous();
+        var xs = logits.Storage;
+        var ys = target.Contiguous().Storage;
+        var n = Math.Max(1, logits.Size);
+        double total = 0;
+        for (var i = 0; i < logits.Size; i++)
+            total += Math.Max(xs[i], 0) - (double)xs[i] * ys[i] + Math.Log(1 + Math.Exp(-Math.Abs(xs[i])));
+        return Record(Tensor.Scalar((float)(total / n)), "binary_cross_entropy_with_logits", [logits], dy =>
+        {
+            // d/dx = (σ(x) − y) / n.
+            var scale = dy.AsSpan()[0] / n;
+            var sigma = new float[logits.Size];
+            TensorPrimitives.Sigmoid(xs, sigma);
+            TensorPrimitives.Subtract(sigma, ys, sigma);
+            var dx = GradOf(logits);
+            TensorPrimitives.MultiplyAdd(sigma, scale, dx, dx);
+        });
+    }
+
     /// <summary>y = softmax(x) for one row (y may be x); returns the row's log-sum-exp, which attention keeps.</summary>
     internal static float SoftmaxRow(ReadOnlySpan<float> x, Span<float> y)
     {

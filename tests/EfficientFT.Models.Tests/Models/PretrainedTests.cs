@@ -82,20 +82,34 @@ public sealed class PretrainedTests
     }
 
     /// <summary>
-    /// A multi-label classifier's loss is binary cross-entropy on multi-hot labels; computing cross-entropy on class
-    /// indices instead would train another objective, so labels are refused. Logits alone are the same either way.
+    /// A multi-label classifier's loss is binary cross-entropy on multi-hot labels (transformers' BCEWithLogitsLoss):
+    /// here the mean over every row and class of the definition, taken on the reference's logits. Class indices are
+    /// refused at their line: cross-entropy on them would train another objective.
     /// </summary>
     [Fact]
-    public void AMultiLabelClassifier_RefusesClassLabels_ButGivesLogits()
+    public void AMultiLabelClassifier_TakesBinaryCrossEntropyOnMultiHotLabels()
     {
-        var (model, _) = Pretrained.Load(Path.Combine(Fixtures.Case("roberta_cls__base"), "base"),
-            c => c with { ProblemType = ProblemType.MultiLabelClassification });
-        var labelled = EfficientFT.Models.Data.JsonlBatchReader.Read(Path.Combine(Fixtures.Case("roberta_cls__base"), "batch.jsonl"), model.ModelConfig);
-        var unlabelled = labelled with { ClassLabels = null };
+        var dir = Fixtures.Case("roberta_cls__base");
+        var (model, _) = Pretrained.Load(Path.Combine(dir, "base"), c => c with { ProblemType = ProblemType.MultiLabelClassification });
+        var rows = Path.Combine(dir, "batch.jsonl");
+        var indices = Assert.Throws<InvalidDataException>(() => EfficientFT.Models.Data.JsonlBatchReader.Read(rows, model.ModelConfig));
+        Assert.Contains($"{rows}:1:", indices.Message);
+        Assert.Contains("multi_label_classification", indices.Message);
 
-        Assert.Contains("multi_label_classification", Assert.Throws<NotSupportedException>(() => model.LossItems(labelled)).Message);
-        Assert.Throws<NotSupportedException>(() => model.Forward(labelled, EfficientFT.Models.Nn.ForwardContext.Inference));
-        Assert.Null(model.Forward(unlabelled, EfficientFT.Models.Nn.ForwardContext.Inference).Loss);
+        var batch = EfficientFT.Models.Data.JsonlBatchReader.Read(rows, 1, regression: false) with { ClassLabels = null };
+        var targets = Enumerable.Range(0, batch.Batch * 3).Select(i => i % 4 == 0 ? 1f : i % 5 == 0 ? 0.5f : 0f).ToArray();
+        var logits = Fixtures.Expected("roberta_cls__base")["logits_init"].ToArray();
+        var expected = logits.Zip(targets, (x, y) =>
+        {
+            var sigma = 1 / (1 + Math.Exp(-x));
+            return -(y * Math.Log(sigma) + (1 - y) * Math.Log(1 - sigma));
+        }).Average();
+
+        var output = model.Forward(batch with { MultiHotLabels = targets }, EfficientFT.Models.Nn.ForwardContext.Inference);
+
+        Assert.Equal(batch.Batch, model.LossItems(batch with { MultiHotLabels = targets }));
+        Assert.Equal(expected, output.Loss!.Item(), 5);
+        Assert.Null(model.Forward(batch, EfficientFT.Models.Nn.ForwardContext.Inference).Loss);
     }
 
     /// <summary>A classifier made from an XLM-R or Mistral body takes that model type's class name, and keeps it when saved.</summary>
@@ -105,7 +119,7 @@ public sealed class PretrainedTests
     public void AClassifierFromABody_IsNamedForItsModelType(string caseName, string modelType, string name)
     {
         var (model, _) = Pretrained.Load(Path.Combine(Fixtures.Case(caseName), "base"),
-            c => Pretrained.AsSequenceClassifier(c with { ModelType = modelType }, ["a", "b", "c"], regression: false), freshHead: true);
+            c => Pretrained.AsSequenceClassifier(c with { ModelType = modelType }, ["a", "b", "c"], ProblemType.SingleLabelClassification), freshHead: true);
         using var saved = new TempDirectory();
         Pretrained.Save(model, saved.Path);
 

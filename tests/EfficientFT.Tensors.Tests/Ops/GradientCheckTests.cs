@@ -23,6 +23,7 @@ public sealed class GradientCheckTests
 
     private static readonly int[] EmbeddingIds = [3, 0, 5, 1, 3, 6, 0, 2, 4];
     private static readonly int[] CrossEntropyTargets = [2, -100, 0, 6, 1];
+    private static readonly float[] BceTargets = [0f, 1f, 0.3f, 1f, 0f, 0f, 1f, 0.9f, 1f, 0f, 0.5f, 1f];
     private static readonly int[] KeyMask = [1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 0];
     private static readonly int[] Positions = [0, 1, 2, 3, 4, 7, 8, 9, 10, 11];
 
@@ -71,6 +72,8 @@ public sealed class GradientCheckTests
         ["log_softmax"] = new(r => [U(r, 3, 19)], x => O.LogSoftmax(x[0])),
         ["cross_entropy_ignore_index"] = new(r => [U(r, 5, 7)], x => O.CrossEntropy(x[0], CrossEntropyTargets)),
         ["mse_loss"] = new(r => [U(r, 4, 5), U(r, 4, 5)], x => O.MseLoss(x[0], x[1])),
+        ["binary_cross_entropy_with_logits"] = new(r => [T.Uniform(r, -4f, 4f, 3, 4)],
+            x => O.BinaryCrossEntropyWithLogits(x[0], T.FromArray(BceTargets, 3, 4))),
         // One input feeding several ops: the first writes its gradient into a new buffer chunk by chunk, the others
         // add to it; 2,560 elements so that the elementwise kernels split across threads.
         ["fan_out_accumulates"] = new(r => [T.Uniform(r, -3f, 3f, 40, 64), Positive(r, 64), U(r, 64)],
@@ -173,7 +176,7 @@ public sealed class GradientCheckTests
             ["Exp"] = ["exp"], ["Log"] = ["log"], ["Sqrt"] = ["sqrt"], ["Pow"] = ["pow_integer"], ["Abs"] = ["abs"],
             ["Tanh"] = ["tanh"], ["Sigmoid"] = ["sigmoid"], ["Gelu"] = ["gelu"], ["Silu"] = ["silu"], ["Relu"] = ["relu"],
             ["Softmax"] = ["softmax"], ["LogSoftmax"] = ["log_softmax"], ["CrossEntropy"] = ["cross_entropy_ignore_index"],
-            ["MseLoss"] = ["mse_loss"], ["LayerNorm"] = ["layer_norm"], ["RmsNorm"] = ["rms_norm"],
+            ["MseLoss"] = ["mse_loss"], ["BinaryCrossEntropyWithLogits"] = ["binary_cross_entropy_with_logits"], ["LayerNorm"] = ["layer_norm"], ["RmsNorm"] = ["rms_norm"],
             ["Embedding"] = ["embedding"], ["Dropout"] = ["dropout"], ["DropoutAdd"] = ["dropout_add", "dropout_add_own_residual"], ["MatMul"] = ["matmul"],
             ["Linear"] = ["linear"], ["LowRankLinear"] = ["low_rank_linear", "low_rank_linear_from_input"], ["Attention"] = ["attention"], ["Rotary"] = ["rotary"],
             ["VectorNorm"] = ["vector_norm_rows"], ["Gather"] = ["gather"], ["ScatterAdd"] = ["scatter_add"],

@@ -295,6 +295,27 @@ public sealed class ReferenceTests
         Assert.Equal((row0 + row2) / 2, loss, 5);
     }
 
+    /// <summary>
+    /// BCE with logits as its definition −(y·log σ(x) + (1 − y)·log(1 − σ(x))), averaged over every entry, where that
+    /// form is safe in double precision; at ±100 the definition's limits: a confident right logit costs 0, a confident
+    /// wrong one |x|, with no overflow to infinity or NaN.
+    /// </summary>
+    [Fact]
+    public void BinaryCrossEntropyWithLogits_IsTheMeanOfTheDefinition()
+    {
+        float[] x = [-2.5f, -0.3f, 0f, 0.7f, 3f, 1.2f];
+        float[] y = [0f, 1f, 1f, 0.25f, 1f, 0f];
+        var expected = x.Zip(y, (xi, yi) =>
+        {
+            var sigma = 1 / (1 + Math.Exp(-xi));
+            return -(yi * Math.Log(sigma) + (1 - yi) * Math.Log(1 - sigma));
+        }).Average();
+        Assert.Equal(expected, O.BinaryCrossEntropyWithLogits(T.FromArray(x, 2, 3), T.FromArray(y, 2, 3)).Item(), 6);
+
+        var extremes = O.BinaryCrossEntropyWithLogits(T.FromArray([100f, -100f, 100f, -100f], 2, 2), T.FromArray([1f, 0f, 0f, 1f], 2, 2));
+        Assert.Equal((0 + 0 + 100 + 100) / 4.0, extremes.Item(), 4);
+    }
+
     [Fact]
     public void CrossEntropy_OverAWideVocabularyMatchesDoublePrecision()
     {
