@@ -116,6 +116,7 @@ public sealed class TrainCommandTests : IDisposable
     [InlineData("RobertaForMaskedLM", "lora", "5", 1, 5)]
     [InlineData("RobertaForMaskedLM", "bitfit", null, 4, 5)]
     [InlineData("RobertaForSequenceClassification", "lora", "2", 1, 2)]
+    [InlineData("RobertaForSequenceClassification", "lora", "3", 1, 3)]
     public void Train_OnABodyWithAnLmHead_TrainsTheClassifierTheLabelsAsk(string architecture, string method, string? numLabels, int secondLabel, int expected)
     {
         var body = Bodies.Copy(Case("roberta_cls__base"), _dir, architecture, withHead: true);
@@ -126,6 +127,8 @@ public sealed class TrainCommandTests : IDisposable
             .. numLabels != null ? new[] { "--num-labels", numLabels } : []]);
         Assert.True(code == 0, error);
         if (numLabels == null) Assert.Contains($"trains as RobertaForSequenceClassification with {expected} classes (the largest label + 1, at least 2)", error);
+        // The checkpoint's own head is kept where it has the labels asked for.
+        Assert.Equal(architecture == "RobertaForSequenceClassification" && expected == 3, !error.Contains("initialised fresh"));
         var adapter = Path.Combine(output, "adapter");
         var tensors = SafeTensorsFile.LoadAll(Path.Combine(adapter, "adapter_model.safetensors"));
         var head = tensors.GetValueOrDefault("base_model.model.classifier.out_proj.weight") ?? tensors["classifier.out_proj.weight"];
@@ -174,6 +177,14 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Contains("problem_type is single_label_classification", error);
         (code, error) = EftWithError("train", "--model", classifier, "--data", rows, "--num-labels", "3", "--max-steps", "1", "--output", Path.Combine(_dir, "renamed"));
         Assert.True(code == 0, error);
+        Assert.DoesNotContain("initialised fresh", error);
+        (code, error) = EftWithError("forward", "--model", classifier, "--adapter", Path.Combine(_dir, "renamed", "adapter"), "--data", rows, "--out", written);
+        Assert.True(code == 0, error);
+
+        File.WriteAllText(rows, "{\"input_ids\": [5, 6, 7], \"label\": [1, 0, 1, 0]}\n{\"input_ids\": [8, 9], \"label\": 2}\n");
+        (code, error) = EftWithError("train", "--model", body, "--data", rows, "--max-steps", "1", "--output", Path.Combine(_dir, "mixed"));
+        Assert.Equal(2, code);
+        Assert.Contains($"{rows}:2: \"label\" is a number, but on line 1 it is an array; label every row one way.", error);
     }
 
     /// <summary>

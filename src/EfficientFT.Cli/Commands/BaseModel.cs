@@ -31,26 +31,33 @@ internal static class BaseModel
     }
 
     /// <summary>
-    /// The checkpoint as <paramref name="choose"/> makes its config. A head it changes starts fresh: whatever tensors
-    /// the checkpoint holds under the head's names were another head's (transformers' ignore_mismatched_sizes).
+    /// The checkpoint as <paramref name="choose"/> makes its config. A head it changes (another class, or another
+    /// number of labels) starts fresh: whatever tensors the checkpoint holds under the head's names were another
+    /// head's (transformers' ignore_mismatched_sizes). Another problem_type keeps the head: only the loss differs.
     /// </summary>
     public static (PretrainedModel Model, LoadReport Report) Load(string modelDir, Func<ModelConfig, ModelConfig> choose,
         ulong seed = 0, bool holdInBFloat16 = false)
     {
         var original = Pretrained.LoadConfig(modelDir);
         var config = choose(original);
-        return Pretrained.Load(modelDir, _ => config, seed: seed, freshHead: !ReferenceEquals(config, original), holdInBFloat16: holdInBFloat16);
+        var freshHead = Pretrained.ArchitectureOf(config) != Pretrained.ArchitectureOf(original) || config.NumLabels != original.NumLabels;
+        return Pretrained.Load(modelDir, _ => config, seed: seed, freshHead: freshHead, holdInBFloat16: holdInBFloat16);
     }
 
     /// <summary>
     /// The config as the classifier a SEQ_CLS adapter was trained on, when it names another head or another number of
-    /// labels (an adapter trained with --num-labels on a classifier of another label set).
+    /// labels (an adapter trained with --num-labels on a classifier of another label set). An adapter that carries
+    /// the head does not say whether it was trained single- or multi-label, so of several labels the rows' kind decides,
+    /// as transformers does without a problem_type; one label regresses.
     /// </summary>
-    public static ModelConfig ForAdapter(ModelConfig config, string adapterDir) =>
-        PeftModel.SequenceClassifierLabels(adapterDir, Pretrained.SequenceClassifierOf(config).LabelTensor) is { } labels
-        && !(Pretrained.IsSequenceClassifier(config) && config.NumLabels == labels)
-            ? Pretrained.AsSequenceClassifier(config, LabelNames(labels), labels == 1 ? ProblemType.Regression : null)
-            : config;
+    public static ModelConfig ForAdapter(ModelConfig config, string adapterDir)
+    {
+        if (PeftModel.SequenceClassifierLabels(adapterDir, Pretrained.SequenceClassifierOf(config).LabelTensor) is not { } labels) return config;
+        var problem = labels == 1 ? ProblemType.Regression : (ProblemType?)null;
+        return Pretrained.IsSequenceClassifier(config) && config.NumLabels == labels
+            ? config with { ProblemType = labels == 1 && config.ProblemType == ProblemType.MultiLabelClassification ? config.ProblemType : problem }
+            : Pretrained.AsSequenceClassifier(config, LabelNames(labels), problem);
+    }
 
     /// <summary>
     /// The config for training on <paramref name="dataPath"/>: with <paramref name="numLabels"/>, a classifier of that
@@ -70,8 +77,9 @@ internal static class BaseModel
                 ? config with { ProblemType = problem }
                 : Pretrained.AsSequenceClassifier(config, LabelNames(n), problem);
         }
+        // One output without a problem_type regresses, as transformers reads it.
         if (Pretrained.IsSequenceClassifier(config))
-            return rows.MultiHot && config.ProblemType == null ? config with { ProblemType = ProblemType.MultiLabelClassification } : config;
+            return rows.MultiHot && config.ProblemType == null && config.NumLabels > 1 ? config with { ProblemType = ProblemType.MultiLabelClassification } : config;
         if (!rows.Labelled) return config;
         // Two at least, as transformers' default num_labels: one output would regress.
         var classifier = rows.MultiHot ? Pretrained.AsSequenceClassifier(config, LabelNames(rows.Classes!.Value), ProblemType.MultiLabelClassification)
@@ -81,7 +89,7 @@ internal static class BaseModel
                                 (rows.MultiHot ? $"with {classifier.NumLabels} labels, multi-label (each row's array has an entry per label)"
                                     : rows.Classes != null ? $"with {classifier.NumLabels} classes (the largest label + 1, at least 2)"
                                     : "regressing (some label is a number with a fraction)") +
-                                "; --num-labels N sets the head (1 regresses).");
+                                "; --num-labels N sets the head (1 regresses, unless the labels are arrays).");
         return classifier;
     }
 

@@ -40,7 +40,7 @@ public static class TrainCommand
         var galoreScale = new Option<double>("--galore-scale") { Description = "GaLore: update scale.", DefaultValueFactory = _ => 0.25 };
         var initAdapter = new Option<string?>("--init-adapter") { Description = "Start from a saved adapter (continues a run; reproduces a reference)." };
         var data = new Option<string>("--data") { Description = "JSONL rows: input_ids, attention_mask, label or labels.", Required = true };
-        var numLabels = new Option<int?>("--num-labels") { Description = "The classifier's labels (1 regresses), for a checkpoint with a language-model head or another label set; by default the rows' largest \"label\" + 1, where the checkpoint has no classifier." };
+        var numLabels = new Option<int?>("--num-labels") { Description = "The classifier's labels (1 regresses, unless the labels are arrays), for a checkpoint with a language-model head or another label set; by default the rows' largest \"label\" + 1, or a multi-label row's entries, where the checkpoint has no classifier." };
         var batchSize = new Option<int>("--batch-size") { Description = "Rows per step.", DefaultValueFactory = _ => 8 };
         var maxSteps = new Option<int>("--max-steps") { Description = "Optimizer steps.", Required = true };
         var lr = new Option<double>("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => 1e-4 };

@@ -47,7 +47,7 @@ public static class JsonlBatchReader
             if (string.IsNullOrWhiteSpace(line)) continue;
             try
             {
-                var row = ParseRow(line, lineNumber, regression, vocabSize, numLabels, multiLabel);
+                var row = ParseRow(line, lineNumber, regression, vocabSize);
                 if (maxTokens is { } most && row.Ids.Count(id => id != padTokenId) is var tokens && tokens > most)
                     throw new InvalidDataException($"the row has {tokens} tokens, more than the model's positions allow ({most})");
                 rows.Add(row);
@@ -61,7 +61,7 @@ public static class JsonlBatchReader
         // A file with some rows labelled is a mistake, not an unlabelled file: dropping every label would train on
         // nothing or print logits with no loss, and exit 0 either way.
         RequireAllOrNone(path, rows, r => r.Label != null || r.MultiHot != null, "\"label\"");
-        RequireSameLabelKind(path, rows);
+        RequireLabelsTheModelReads(path, rows, regression, numLabels, multiLabel);
         RequireAllOrNone(path, rows, r => r.TokenLabels != null, "\"labels\"");
 
         var length = rows.Max(r => r.Ids.Length);
@@ -125,7 +125,7 @@ public static class JsonlBatchReader
     /// <param name="MultiHot">A multi-label row's class probabilities.</param>
     private sealed record Row(int Line, int[] Ids, int[] Mask, double? Label, float[]? MultiHot, int[]? TokenLabels);
 
-    private static Row ParseRow(string line, int lineNumber, bool regression, int? vocabSize, int? numLabels, bool? multiLabel)
+    private static Row ParseRow(string line, int lineNumber, bool regression, int? vocabSize)
     {
         using var doc = JsonDocument.Parse(line);
         var root = doc.RootElement;
@@ -143,31 +143,22 @@ public static class JsonlBatchReader
         if (tokenLabels != null && vocabSize is { } v && Array.FindIndex(tokenLabels, t => t != IgnoredLabel && (t < 0 || t >= v)) is var badLabel and >= 0)
             throw new InvalidDataException($"\"labels\" holds {tokenLabels[badLabel]}, neither −100 nor inside the model's vocabulary of {v}");
         if (!root.TryGetProperty("label", out var lab)) return new Row(lineNumber, ids, mask, null, null, tokenLabels);
-        if (lab.ValueKind == JsonValueKind.Array && !regression && multiLabel != false)
-            return new Row(lineNumber, ids, mask, null, MultiHot(lab, numLabels), tokenLabels);
-        if (multiLabel == true)
-            throw new InvalidDataException($"\"label\" is {lab.GetRawText()}, but the model's problem_type is multi_label_classification (an array of one 0/1 or probability per class is needed)");
         if (lab.ValueKind == JsonValueKind.Array)
-            throw new InvalidDataException(regression
-                ? "\"label\" is an array, but this model regresses (one number is needed)"
-                : "\"label\" is an array, but the model's problem_type is single_label_classification (one class index is needed; the config's problem_type \"multi_label_classification\" reads arrays)");
-        double label = regression ? RegressionTarget(lab) : ClassIndex(lab, numLabels);
-        return new Row(lineNumber, ids, mask, label, null, tokenLabels);
+            return regression ? throw new InvalidDataException("\"label\" is an array, but this model regresses (one number is needed)")
+                : new Row(lineNumber, ids, mask, null, MultiHot(lab), tokenLabels);
+        return new Row(lineNumber, ids, mask, regression ? RegressionTarget(lab) : ClassIndex(lab), null, tokenLabels);
     }
 
     /// <summary>
     /// One probability per class, as transformers' BCEWithLogitsLoss reads float labels. A list of class indices
     /// ([2, 7], as some datasets store multi-label rows) would otherwise train as probabilities outside [0, 1].
     /// </summary>
-    private static float[] MultiHot(JsonElement e, int? numLabels)
+    private static float[] MultiHot(JsonElement e)
     {
         var values = e.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.Number && x.TryGetSingle(out var v) && v is >= 0 and <= 1
             ? v
             : throw new InvalidDataException($"\"label\" holds {x.GetRawText()}, not a probability from 0 to 1: a multi-label row is one 0/1 (or probability) per class, not a list of class indices")).ToArray();
-        if (values.Length == 0) throw new InvalidDataException("\"label\" is an empty array; a multi-label row has one entry per class");
-        if (numLabels is { } n && values.Length != n)
-            throw new InvalidDataException($"\"label\" has {values.Length} entries, but the model has {n} classes (one entry per class is needed)");
-        return values;
+        return values.Length > 0 ? values : throw new InvalidDataException("\"label\" is an empty array; a multi-label row has one entry per class");
     }
 
     private static double RegressionTarget(JsonElement e) =>
@@ -176,22 +167,35 @@ public static class JsonlBatchReader
             : throw new InvalidDataException($"\"label\" is {e.GetRawText()}, but this model regresses (a finite number is needed)");
 
     /// <summary>A class index, or −100, which cross-entropy ignores as Hugging Face's does (a row kept out of the loss).</summary>
-    private static double ClassIndex(JsonElement e, int? numLabels)
-    {
-        if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt32(out var v))
-            throw new InvalidDataException($"\"label\" is {e.GetRawText()}, but this model classifies (an integer class index is needed)");
-        if (numLabels is { } n && v != IgnoredLabel && (v < 0 || v >= n))
-            throw new InvalidDataException($"\"label\" is {v}, outside the model's {n} classes (0 to {n - 1}, or {IgnoredLabel} to leave the row out of the loss)");
-        return v;
-    }
+    private static double ClassIndex(JsonElement e) =>
+        e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var v)
+            ? v
+            : throw new InvalidDataException($"\"label\" is {e.GetRawText()}, but this model classifies (an integer class index is needed)");
 
-    private static void RequireSameLabelKind(string path, List<Row> rows)
+    /// <summary>
+    /// Every row's "label" of one kind, and of the kind and size the model reads, checked once all rows are read so
+    /// that a file mixing kinds is told so rather than that the model wants the other kind.
+    /// </summary>
+    private static void RequireLabelsTheModelReads(string path, List<Row> rows, bool regression, int? numLabels, bool? multiLabel)
     {
         var first = rows[0];
+        if (first.Label == null && first.MultiHot == null) return;
         if (rows.FirstOrDefault(r => (r.MultiHot != null) != (first.MultiHot != null)) is { } mixed)
             throw new InvalidDataException($"{path}:{mixed.Line}: \"label\" is {(mixed.MultiHot != null ? "an array" : "a number")}, but on line {first.Line} it is {(first.MultiHot != null ? "an array" : "a number")}; label every row one way.");
-        if (first.MultiHot != null && rows.FirstOrDefault(r => r.MultiHot!.Length != first.MultiHot.Length) is { } other)
-            throw new InvalidDataException($"{path}:{other.Line}: \"label\" has {other.MultiHot!.Length} entries, but on line {first.Line} it has {first.MultiHot.Length}; a multi-label row has one entry per class.");
+        if (first.MultiHot != null)
+        {
+            if (rows.FirstOrDefault(r => r.MultiHot!.Length != first.MultiHot.Length) is { } other)
+                throw new InvalidDataException($"{path}:{other.Line}: \"label\" has {other.MultiHot!.Length} entries, but on line {first.Line} it has {first.MultiHot.Length}; a multi-label row has one entry per class.");
+            if (multiLabel == false)
+                throw new InvalidDataException($"{path}:{first.Line}: \"label\" is an array, but the model's problem_type is single_label_classification (one class index is needed; a config with problem_type \"multi_label_classification\" reads arrays)");
+            if (numLabels is { } n && first.MultiHot.Length != n)
+                throw new InvalidDataException($"{path}:{first.Line}: \"label\" has {first.MultiHot.Length} entries, but the model has {n} classes (one entry per class is needed)");
+            return;
+        }
+        if (multiLabel == true)
+            throw new InvalidDataException($"{path}:{first.Line}: \"label\" is a number, but the model's problem_type is multi_label_classification (an array of one 0/1 or probability per class is needed)");
+        if (!regression && numLabels is { } classes && rows.FirstOrDefault(r => r.Label is var v && v != IgnoredLabel && (v < 0 || v >= classes)) is { } outside)
+            throw new InvalidDataException($"{path}:{outside.Line}: \"label\" is {outside.Label}, outside the model's {classes} classes (0 to {classes - 1}, or {IgnoredLabel} to leave the row out of the loss)");
     }
 
     private static void RequireAllOrNone(string path, List<Row> rows, Func<Row, bool> has, string field)

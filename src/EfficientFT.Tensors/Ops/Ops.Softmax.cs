@@ -168,17 +168,17 @@ public static partial class Ops
         if (target.RequiresGrad)
             throw new ArgumentException("binary_cross_entropy_with_logits: the target is data here; its gradient is not computed.");
         logits = logits.Contiguous();
-        var xs = logits.Storage;
-        var ys = target.Contiguous().Storage;
+        var xs = logits.AsSpan().ToArray();
+        var ys = target.Contiguous().AsSpan().ToArray();
         var n = Math.Max(1, logits.Size);
         double total = 0;
-        for (var i = 0; i < logits.Size; i++)
+        for (var i = 0; i < xs.Length; i++)
             total += Math.Max(xs[i], 0) - (double)xs[i] * ys[i] + Math.Log(1 + Math.Exp(-Math.Abs(xs[i])));
         return Record(Tensor.Scalar((float)(total / n)), "binary_cross_entropy_with_logits", [logits], dy =>
         {
             // d/dx = (σ(x) − y) / n.
             var scale = dy.AsSpan()[0] / n;
-            var sigma = new float[logits.Size];
+            var sigma = new float[xs.Length];
             TensorPrimitives.Sigmoid(xs, sigma);
             TensorPrimitives.Subtract(sigma, ys, sigma);
             var dx = GradOf(logits);

@@ -25,12 +25,13 @@ public sealed class JsonlBatchReaderTests
         Assert.Equal([1f, 0f, 1f, 0f, 0.5f, 0f], batch.MultiHotLabels!);
         Assert.Null(batch.ClassLabels);
         Assert.Equal([0f, 0.5f, 0f], batch.Select([1]).MultiHotLabels!);
+        Assert.Equal([1f, 0f, 1f], batch.SelectTrimmed([0]).MultiHotLabels!);
     }
 
     /// <summary>Each mistake is refused at its line, with what the row needed.</summary>
     [Theory]
     [InlineData("[1, 0, 1]\n[0, 1]", false, null, 2, "has 2 entries, but on line 1 it has 3")]
-    [InlineData("[1, 0, 1]\n[0, 1]", false, 3, 2, "has 2 entries, but the model has 3 classes")]
+    [InlineData("[1, 0]\n[0, 1]", false, 3, 1, "has 2 entries, but the model has 3 classes")]
     [InlineData("[2, 7]\n[1]", false, null, 1, "holds 2, not a probability from 0 to 1: a multi-label row is one 0/1 (or probability) per class, not a list of class indices")]
     [InlineData("[]\n[1]", false, null, 1, "is an empty array")]
     [InlineData("1\n[0, 1]", false, null, 2, "\"label\" is an array, but on line 1 it is a number")]
