@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # One measuring sitting for issue 6: ours and the PyTorch peer alternately, so both see the same machine state.
-# Needs Debian's python3-torch and ../shared/bench/peer_pytorch.py (the RoBERTa peer); takes about 17 minutes.
+# Needs Debian's python3-torch; the RoBERTa peer is tools/peer_pytorch.py, a verbatim copy of the project's
+# ../shared/bench/peer_pytorch.py kept here so a fresh clone can measure. Takes about 17 minutes at two rounds.
 # Run nothing else meanwhile: the machines are shared and two cores are all there is.
 # Usage: tools/perf-sitting.sh [rounds]   (from the repository root)
 # Ends with issue 6's table (tools/sitting_table.py): each of our runs against the peer runs of its round.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 rounds="${1:-2}"
-peer_script=../shared/bench/peer_pytorch.py
-[[ -f "$peer_script" ]] || { echo "perf-sitting: $peer_script not found (the RoBERTa peer lives in ../shared)." >&2; exit 1; }
+peer_script=tools/peer_pytorch.py
+# Ratios against another peer than the one the issue names would not compare with earlier sittings.
+if [[ -f ../shared/bench/peer_pytorch.py ]] && ! cmp -s ../shared/bench/peer_pytorch.py "$peer_script"; then
+    echo "perf-sitting: $peer_script differs from ../shared/bench/peer_pytorch.py; copy the shared one over it first." >&2
+    exit 1
+fi
 # Debian's torch takes its BLAS from the libblas.so.3 alternative. Installing python3-torch alone leaves that on the
 # reference BLAS, whose peer took over 16 minutes of CPU without finishing one 2-thread run on the Zen 3 VM: every
 # ratio would then flatter us. Refuse to measure rather than report such a peer.

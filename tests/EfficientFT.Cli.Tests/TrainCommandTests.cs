@@ -188,6 +188,24 @@ public sealed class TrainCommandTests : IDisposable
     }
 
     /// <summary>
+    /// A run that diverges names the step whose loss was not finite (here the first: a regression target near
+    /// float32's largest value squares to infinity); the log holds the losses before it, and no adapter is written.
+    /// </summary>
+    [Fact]
+    public void Train_ThatDiverges_NamesTheStepAndKeepsTheLossesBeforeIt()
+    {
+        var rows = Path.Combine(_dir, "rows.jsonl");
+        File.WriteAllText(rows, "{\"input_ids\": [5, 6, 7], \"label\": 3e38}\n{\"input_ids\": [8, 9], \"label\": -3e38}\n");
+        var output = Path.Combine(_dir, "out");
+        var (code, error) = EftWithError("train", "--model", Path.Combine(Case("roberta_cls__base"), "base"), "--num-labels", "1",
+            "--data", rows, "--max-steps", "4", "--output", output);
+        Assert.Equal(3, code);
+        Assert.Contains("training diverged at step 1;", error);
+        Assert.Empty(File.ReadAllLines(Path.Combine(output, "train_log.jsonl")));
+        Assert.False(Directory.Exists(Path.Combine(output, "adapter")));
+    }
+
+    /// <summary>
     /// A LLaMA classifier pools each row at its last token, found by pad_token_id; a base model's config without one
     /// is refused before anything loads, not at the first step.
     /// </summary>

@@ -204,7 +204,7 @@ public static class TrainCommand
         if (result.Status == TrainingStatus.Diverged)
         {
             WriteLog(logPath, result);
-            Console.Error.WriteLine($"eft: training diverged at step {result.Steps}; no adapter written ({logPath} has the losses).");
+            Console.Error.WriteLine($"eft: training diverged at step {result.Steps + 1}; no adapter written ({logPath} has the losses).");
             foreach (var earlier in new[] { adapterDir, Path.Combine(outputDir, "merged") }.Where(Directory.Exists))
                 Console.Error.WriteLine($"eft: {earlier} is from an earlier run, not this one.");
             return 3;
