@@ -5,8 +5,8 @@ public sealed record MergeOutcome(int Copied, int AlreadyThere, IReadOnlyList<st
 
 /// <summary>
 /// Unions the runs/ of several results directories (shards run apart) into one. A run present in several with the
-/// same outcome (status, scores, losses) is kept once, whatever its timings; one with a different outcome is a
-/// conflict and nothing is written.
+/// same outcome (status, scores, losses) is kept once, whatever its timings; a failed run gives way to the same run
+/// ended elsewhere; any other difference of outcome is a conflict and nothing is written.
 /// </summary>
 public static class ResultsMerge
 {
@@ -22,7 +22,7 @@ public static class ResultsMerge
             var record = RunRecordJson.Read(file);
             chosen[record.Id] = (record, file);
         }
-        var existing = chosen.Keys.ToHashSet(StringComparer.Ordinal);
+        var existing = chosen.ToDictionary(kv => kv.Key, kv => kv.Value.Record, StringComparer.Ordinal);
         var conflicts = new List<string>();
         var same = 0;
         foreach (var input in inputs)
@@ -37,6 +37,7 @@ public static class ResultsMerge
                     continue;
                 }
                 if (SameOutcome(kept.Record, record)) same++;
+                else if (Reconcile(kept.Record, record) is { } ended) chosen[record.Id] = ended == record ? (record, file) : kept;
                 else conflicts.Add($"{record.Id}: {kept.Path} ({kept.Record.Status}, headline {kept.Record.Headline}) vs {file} ({record.Status}, headline {record.Headline})");
             }
         }
@@ -44,7 +45,7 @@ public static class ResultsMerge
         var copied = 0;
         foreach (var (id, (record, _)) in chosen)
         {
-            if (existing.Contains(id)) continue;
+            if (existing.TryGetValue(id, out var there) && ReferenceEquals(there, record)) continue;
             target.Write(record);
             copied++;
         }
@@ -52,6 +53,17 @@ public static class ResultsMerge
         if (spec != null && !File.Exists(Path.Combine(output, "spec.yaml"))) target.SaveSpec(File.ReadAllText(spec));
         return new MergeOutcome(copied, same, []);
     }
+
+    /// <summary>
+    /// Of two records of one run, the one to keep, or null when they disagree on how it ended. A failed run's record
+    /// gives way to one that ended: a failure is an accident of its process (memory, a full disk), which --retry-failed
+    /// exists to make good, possibly in another directory.
+    /// </summary>
+    public static RunRecord? Reconcile(RunRecord a, RunRecord b) =>
+        SameOutcome(a, b) ? a
+        : a.Status == RunStatus.Failed && b.Status != RunStatus.Failed ? b
+        : b.Status == RunStatus.Failed && a.Status != RunStatus.Failed ? a
+        : null;
 
     private static bool SameOutcome(RunRecord a, RunRecord b) =>
         a.Status == b.Status && a.Headline.Equals(b.Headline)

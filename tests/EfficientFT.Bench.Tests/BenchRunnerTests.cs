@@ -297,6 +297,13 @@ public sealed class BenchRunnerTests : IDisposable
         Assert.Equal(0, conflict.Copied);
         Assert.Empty(Directory.EnumerateFiles(Path.Combine(_dir, "bad", "runs")));
 
+        // A failed record gives way to the same run ended elsewhere, also where the output already holds the failure.
+        var failedThere = new ResultsStore(Path.Combine(_dir, "failed"));
+        failedThere.Write(first with { Status = RunStatus.Failed, Error = "out of memory", Headline = null, Scores = new Dictionary<string, double>() });
+        var retried = ResultsMerge.Merge(failedThere.Root, [a.Root]);
+        Assert.Empty(retried.Conflicts);
+        Assert.Equal(RunStatus.Completed, failedThere.ReadAll().Single(r => r.Id == first.Id).Status);
+
         var missing = Assert.Throws<DirectoryNotFoundException>(() => ResultsMerge.Merge(Path.Combine(_dir, "typo"), [a.Root, Path.Combine(_dir, "nosuch")]));
         Assert.Contains("nosuch", missing.Message);
         Assert.False(Directory.Exists(Path.Combine(_dir, "typo")));

@@ -13,12 +13,14 @@ public static class Report
 
     /// <summary>
     /// Every run file under each directory's runs/ folder (or the directory itself when it has none). A run id seen
-    /// twice with the same content is read once; with different content it is an error naming both files.
+    /// twice is read once when both say the same of how it ended (timings and machine may differ: overlapping shards),
+    /// or as the one that ended when the other failed, as <c>bench merge</c> keeps it; otherwise it is an error naming
+    /// both files.
     /// </summary>
     /// <param name="unreadable">Given, a run file that does not parse is passed to it and left out; otherwise it throws.</param>
     public static IReadOnlyList<RunRecord> Load(IEnumerable<string> dirs, Action<InvalidDataException>? unreadable = null)
     {
-        var byId = new Dictionary<string, (RunRecord Record, string Json, string Path)>(StringComparer.Ordinal);
+        var byId = new Dictionary<string, (RunRecord Record, string Path)>(StringComparer.Ordinal);
         foreach (var dir in dirs)
         {
             if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir}: no such results directory.");
@@ -36,14 +38,14 @@ public static class Report
                     unreadable(e);
                     continue;
                 }
-                var json = RunRecordJson.Serialize(record);
                 if (byId.TryGetValue(record.Id, out var seen))
                 {
-                    if (seen.Json != json)
-                        throw new InvalidDataException($"run {record.Id} appears twice with different results: {seen.Path} and {file}.");
+                    var kept = ResultsMerge.Reconcile(seen.Record, record)
+                               ?? throw new InvalidDataException($"run {record.Id} appears twice with different results: {seen.Path} and {file}.");
+                    if (kept == record) byId[record.Id] = (record, file);
                     continue;
                 }
-                byId[record.Id] = (record, json, file);
+                byId[record.Id] = (record, file);
             }
         }
         if (byId.Count == 0) throw new InvalidDataException($"no run results (runs/*.json) in {string.Join(", ", dirs)}.");
@@ -58,8 +60,10 @@ public static class Report
         Directory.CreateDirectory(outDir);
         var md = Path.Combine(outDir, MarkdownFile);
         var html = Path.Combine(outDir, HtmlFile);
-        AtomicFile.WriteAllText(md, MarkdownReport.Render(runs, table));
-        AtomicFile.WriteAllText(html, HtmlReport.Render(runs, table));
+        // Both rendered before either is written, so a failure leaves the previous pair rather than a new and an old.
+        var (mdText, htmlText) = (MarkdownReport.Render(runs, table), HtmlReport.Render(runs, table));
+        AtomicFile.WriteAllText(md, mdText);
+        AtomicFile.WriteAllText(html, htmlText);
         return (md, html);
     }
 }

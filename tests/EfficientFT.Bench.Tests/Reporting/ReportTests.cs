@@ -306,6 +306,29 @@ public sealed class ReportTests : IDisposable
         Assert.Equal(runs.Select(r => r.Id).Order(), loaded.Select(r => r.Id).Order());
     }
 
+    /// <summary>
+    /// Overlapping shards made the same run twice: only timings and the machine differ, so it is one run. A run that
+    /// failed in one directory and ended in another (a retry made there) is read as the one that ended, whichever
+    /// directory comes first.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_duplicate_that_differs_in_timings_or_failed_elsewhere_is_read_once(bool failedFirst)
+    {
+        var run = Known()[0];
+        string a = Path.Combine(_dir, "a"), b = Path.Combine(_dir, "b"), c = Path.Combine(_dir, "c");
+        SyntheticResults.WriteTo(a, [run]);
+        SyntheticResults.WriteTo(b, [run with { SecondsPerStep = run.SecondsPerStep * 2, WallSeconds = 1234, Machine = "another host" }]);
+        Assert.Single(Report.Load([a, b]));
+
+        var failed = run with { Status = RunStatus.Failed, Error = "out of memory", Scores = new Dictionary<string, double>(), Headline = null };
+        SyntheticResults.WriteTo(c, [failed]);
+        var loaded = Assert.Single(Report.Load(failedFirst ? [c, a] : [a, c]));
+        Assert.Equal(RunStatus.Completed, loaded.Status);
+        Assert.Equal(run.Headline, loaded.Headline);
+    }
+
     [Fact]
     public void Same_run_id_with_different_results_fails_naming_both_files()
     {
