@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -107,7 +108,8 @@ public sealed record RunSettings
         get
         {
             var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(CanonicalJson())))[..10];
-            var readable = $"{Task}-{Method}-{Targets.Replace(",", "")}-r{Rank}-l{Lambda:G4}-s{Seed}";
+            // Invariant, as the id must not change with the culture of the process that makes the run.
+            var readable = string.Create(CultureInfo.InvariantCulture, $"{Task}-{Method}-{Targets.Replace(",", "")}-r{Rank}-l{Lambda:G4}-s{Seed}");
             var safe = new string(readable.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '.' or '_' ? c : '_').ToArray());
             return $"{safe}-{hash}";
         }

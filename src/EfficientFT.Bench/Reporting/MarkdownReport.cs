@@ -12,10 +12,10 @@ internal static class MarkdownReport
         sb.AppendLine("# EfficientFT benchmark report").AppendLine();
         sb.AppendLine($"- **Runs:** {o.Outcomes}");
         sb.AppendLine($"- **Models:** {string.Join(", ", o.Models.Select(Md))}");
-        sb.AppendLine($"- **Tasks:** {string.Join(", ", table.Tasks.Select(t => $"{Md(t)} ({table.Metrics[t]})"))}");
+        sb.AppendLine($"- **Tasks:** {string.Join(", ", table.Tasks.Select(t => $"{Md(t)} ({Md(table.Metrics[t])})"))}");
         sb.AppendLine($"- **Seeds:** {string.Join(", ", o.Seeds)}");
-        sb.AppendLine($"- **Code:** {string.Join(", ", o.CodeVersions)}");
-        sb.AppendLine($"- **Machine:** {string.Join("; ", o.Machines)}");
+        sb.AppendLine($"- **Code:** {string.Join(", ", o.CodeVersions.Select(Md))}");
+        sb.AppendLine($"- **Machine:** {string.Join("; ", o.Machines.Select(Md))}");
         sb.AppendLine($"- **Finished:** {o.Finished}").AppendLine();
 
         sb.AppendLine("## Results").AppendLine();
@@ -26,14 +26,14 @@ internal static class MarkdownReport
         if (table.ShowsLearningRate) header.Add("lr");
         if (table.ShowsSettings) header.Add("Settings");
         header.Add("Trainable (share)");
-        header.AddRange(table.Tasks.Select(t => $"{Md(t)} ({table.Metrics[t]})"));
+        header.AddRange(table.Tasks.Select(t => $"{Md(t)} ({Md(table.Metrics[t])})"));
         header.Add("Avg");
         sb.AppendLine(Row(header));
         sb.AppendLine(Row(header.Select((_, i) => i < header.Count - table.Tasks.Count - 1 ? "---" : "---:")));
         foreach (var row in table.Rows)
         {
             var k = row.Key;
-            var cells = new List<string> { ConfigKey.MethodName(k.Method), Md(k.Targets), k.UsesRank ? k.Rank.ToString() : "—", Format.Number(k.Lambda) };
+            var cells = new List<string> { Md(ConfigKey.MethodName(k.Method)), Md(k.Targets), k.UsesRank ? k.Rank.ToString() : "—", Format.Number(k.Lambda) };
             if (table.ShowsModel) cells.Insert(0, Md(k.Model));
             if (table.ShowsLearningRate) cells.Add(Format.Number(k.LearningRate));
             if (table.ShowsSettings) cells.Add(k.Rest.Length > 0 ? Md(k.Rest) : "—");
@@ -57,13 +57,13 @@ internal static class MarkdownReport
         if (targets.Count > 0)
         {
             sb.AppendLine("### q,v against q,k,v (same method, rank and λ)").AppendLine();
-            foreach (var s in targets) sb.AppendLine($"- {s}");
+            foreach (var s in targets) sb.AppendLine($"- {Md(s)}");
             sb.AppendLine();
         }
         if (lambdas.Count > 0)
         {
             sb.AppendLine("### The value learning-rate ratio λ").AppendLine();
-            foreach (var s in lambdas) sb.AppendLine($"- {s}");
+            foreach (var s in lambdas) sb.AppendLine($"- {Md(s)}");
             sb.AppendLine();
         }
         if (targets.Count == 0 && lambdas.Count == 0)

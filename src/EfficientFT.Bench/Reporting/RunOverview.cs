@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace EfficientFT.Bench.Reporting;
 
 /// <summary>What a set of runs covers, for the report's header: models, tasks, seeds, outcomes, code and machines.</summary>
@@ -21,6 +23,6 @@ internal sealed record RunOverview(
     public string Outcomes => $"{Runs} ({Completed} completed, {Diverged} diverged, {Failed} failed)";
 
     public string Finished => First is { } a && Last is { } b
-        ? a.Date == b.Date ? a.ToString("yyyy-MM-dd") : $"{a:yyyy-MM-dd} to {b:yyyy-MM-dd}"
+        ? a.Date == b.Date ? a.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) : string.Create(CultureInfo.InvariantCulture, $"{a:yyyy-MM-dd} to {b:yyyy-MM-dd}")
         : "—";
 }

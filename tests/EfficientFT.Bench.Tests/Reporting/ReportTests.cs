@@ -88,6 +88,13 @@ public sealed class ReportTests : IDisposable
         var text = File.ReadAllText(md);
         Assert.Contains("`InvalidOperationException: List<Tensor> was *empty*`", text);
         Assert.Contains("my\\_task\\*", text);
+
+        // Also in the sentences computed from the table, which name tasks and models.
+        List<RunRecord> compared = [.. Seeds("my_task*", "q,v", 10, [0.70, 0.72]), .. Seeds("my_task*", "q,k,v", 15, [0.60, 0.61])];
+        var (findings, _) = Report.Write(compared, Path.Combine(_dir, "findings"));
+        var sentences = File.ReadAllText(findings);
+        Assert.Contains("q,v against q,k,v", sentences);
+        Assert.DoesNotContain("my_task*", sentences);
     }
 
     /// <summary>
