@@ -20,14 +20,14 @@ internal static class MarkdownReport
 
         sb.AppendLine("## Results").AppendLine();
         sb.AppendLine($"Headline metric ×100 on each task's evaluation split, mean ± sample std over {table.Seeds} seed{(table.Seeds == 1 ? "" : "s")} " +
-                      "(n given where fewer completed); the best mean per column in bold. Trainable parameters include the classification head.").AppendLine();
+                      "(n given where fewer completed); the best mean per column and model in bold, among cells whose every run completed. Trainable parameters include the classification head.").AppendLine();
         var header = new List<string> { "Method", "Targets", "Rank", "λ" };
         if (table.ShowsModel) header.Insert(0, "Model");
         if (table.ShowsLearningRate) header.Add("lr");
         if (table.ShowsSettings) header.Add("Settings");
         header.Add("Trainable (share)");
         header.AddRange(table.Tasks.Select(t => $"{Md(t)} ({Md(table.Metrics[t])})"));
-        header.Add("Avg");
+        header.Add(table.AverageHeading);
         sb.AppendLine(Row(header));
         sb.AppendLine(Row(header.Select((_, i) => i < header.Count - table.Tasks.Count - 1 ? "---" : "---:")));
         foreach (var row in table.Rows)

@@ -104,13 +104,22 @@ public sealed class ResultsTable
     }
 
     /// <summary>
-    /// Whether the row's mean on <paramref name="task"/> is the highest as the table prints it: rows that tie there are
-    /// all best, whichever comes first and whatever rounding lies below the printed digits.
+    /// Whether the row's mean on <paramref name="task"/> is the highest as the table prints it among the rows of its
+    /// model whose every run there completed with a score: rows that tie are all best, whichever comes first and
+    /// whatever rounding lies below the printed digits. A cell that lost a seed is not crowned on the seeds left, and
+    /// one model's rows are not ranked against another's.
     /// </summary>
     public bool IsBest(ResultsRow row, string task) =>
-        row.Cells[task].HasScore && Format.Score(row.Cells[task].Mean) == Format.Score(Rows.Where(r => r.Cells[task].HasScore).Max(r => r.Cells[task].Mean));
+        row.Cells[task].IsWhole && Format.Score(row.Cells[task].Mean)
+            == Format.Score(Rows.Where(r => r.Key.Model == row.Key.Model && r.Cells[task].IsWhole).Max(r => r.Cells[task].Mean));
 
     /// <summary>As <see cref="IsBest"/> for the average over all tasks (rows missing a task have no average).</summary>
     public bool IsBestAverage(ResultsRow row) =>
-        row.Average is { } average && Format.Score(average) == Format.Score(Rows.Where(r => r.Average is not null).Max(r => r.Average!.Value));
+        IsWholeAverage(row) && Format.Score(row.Average!.Value)
+            == Format.Score(Rows.Where(r => r.Key.Model == row.Key.Model && IsWholeAverage(r)).Max(r => r.Average!.Value));
+
+    private static bool IsWholeAverage(ResultsRow row) => row.Average != null && row.Cells.Values.All(c => c.IsWhole);
+
+    /// <summary>The average column's heading: how many tasks it averages, so a subset is not read as the paper's eight.</summary>
+    public string AverageHeading => Tasks.Count == 1 ? "Avg (1 task)" : $"Avg ({Tasks.Count} tasks)";
 }
