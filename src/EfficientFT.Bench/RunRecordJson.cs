@@ -29,6 +29,9 @@ public static class RunRecordJson
             // "required" makes the keys present, not their values non-null; every reader keys runs by id.
             if (string.IsNullOrEmpty(record.Id) || record.Settings is null)
                 throw new InvalidDataException($"{path}: not a run result (no id or settings).");
+            // A status the report does not know would count in a cell's runs under no heading.
+            if (record.Status is not (RunStatus.Completed or RunStatus.Diverged or RunStatus.Failed))
+                throw new InvalidDataException($"{path}: status \"{record.Status}\" is not one of {RunStatus.Completed}, {RunStatus.Diverged}, {RunStatus.Failed}.");
             return record;
         }
         catch (JsonException e)

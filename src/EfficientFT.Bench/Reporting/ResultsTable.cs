@@ -97,7 +97,11 @@ public sealed class ResultsTable
     /// </summary>
     private static string MetricLabel(IReadOnlyList<RunRecord> runs)
     {
-        var metric = runs.Select(r => r.HeadlineMetric).FirstOrDefault(m => m != null) ?? "score";
+        // A custom task's id comes from its path, so runs made before its task.json changed its headline are pooled
+        // with the new ones; the column then says it mixes metrics rather than naming one of them.
+        var named = runs.Select(r => r.HeadlineMetric).OfType<string>().Distinct().Order(StringComparer.Ordinal).ToList();
+        if (named.Count > 1) return $"{string.Join(" or ", named)}: runs disagree on the headline metric";
+        var metric = named.FirstOrDefault() ?? "score";
         var splits = runs.SelectMany(r => r.Scores.Keys).Where(k => k.StartsWith(metric + "_", StringComparison.Ordinal))
             .Select(k => k[(metric.Length + 1)..]).Distinct().Order(StringComparer.Ordinal).ToList();
         return splits.Count > 1 ? $"{metric}, mean of {string.Join(" and ", splits)}" : metric;

@@ -75,6 +75,14 @@ public sealed class ReportTests : IDisposable
         Assert.Equal("accuracy, mean of validation_matched and validation_mismatched", ResultsTable.Build(runs).Metrics["mnli"]);
     }
 
+    /// <summary>Runs of one task naming different headline metrics (a task.json edited between runs) are labelled so.</summary>
+    [Fact]
+    public void A_column_whose_runs_disagree_on_the_headline_metric_says_so()
+    {
+        List<RunRecord> runs = [.. Seeds("mine", "q,v", 10, [0.70]), .. Seeds("mine", "q,k,v", 10, [0.60]).Select(r => r with { HeadlineMetric = "f1" })];
+        Assert.Equal("accuracy or f1: runs disagree on the headline metric", ResultsTable.Build(runs).Metrics["mine"]);
+    }
+
     /// <summary>An error's or a name's Markdown characters are shown as they are, not as a tag or emphasis.</summary>
     [Fact]
     public void Errors_and_names_keep_their_markdown_characters()
@@ -376,6 +384,27 @@ public sealed class ReportTests : IDisposable
         var left = new List<InvalidDataException>();
         Assert.Equal(2, Report.Load([_dir], left.Add).Count);
         Assert.Contains(bad, Assert.Single(left).Message);
+
+        // A status no report heading counts ("cancelled") is refused at its file.
+        File.Delete(bad);
+        var odd = Path.Combine(_dir, "runs", "odd.json");
+        File.WriteAllText(odd, RunRecordJson.Serialize(Known()[0] with { Id = "odd", Status = "cancelled" }));
+        Assert.Contains($"{odd}: status \"cancelled\" is not one of completed, diverged, failed", Assert.Throws<InvalidDataException>(() => Report.Load([_dir])).Message);
+    }
+
+    /// <summary>Gradient checkpointing trades time for memory, so its runs are costed apart from the same configuration's.</summary>
+    [Fact]
+    public void Cost_rows_keep_gradient_checkpointing_apart()
+    {
+        List<RunRecord> runs =
+        [
+            .. Seeds("rte", "q,v", 10, [0.70]).Select(r => r with { SecondsPerStep = 1, PeakMemoryBytes = 4_000 }),
+            .. Seeds("mrpc", "q,v", 10, [0.70]).Select(r => r with { SecondsPerStep = 3, PeakMemoryBytes = 1_000, GradientCheckpointing = true }),
+        ];
+        var costs = CostRow.Of(ResultsTable.Build(runs));
+        Assert.Equal(2, costs.Count);
+        Assert.Equal((1.0, 4_000L), (costs.Single(c => !c.Label.Contains("checkpointing")).SecondsPerStep, costs.Single(c => !c.Label.Contains("checkpointing")).PeakMemoryBytes));
+        Assert.Equal(3.0, costs.Single(c => c.Label.EndsWith("(gradient checkpointing)", StringComparison.Ordinal)).SecondsPerStep);
     }
 
     /// <summary>
