@@ -77,9 +77,9 @@ internal static class HtmlReport
         var sweeps = Plots.LambdaSweeps(table);
         var losses = Plots.LossCurves(table);
         Figures(sb, "Score against trainable parameters",
-            "One marker per table row (colour = method, shape = targets), labelled with its λ; bars are ±1 std over seeds. Hover a marker for its row.", scatter);
+            "One marker per table row (colour = method, shape = targets), labelled with its λ (and model, where there are several); bars are ±1 std over seeds. Hover a marker for its row.", scatter);
         Figures(sb, "λ sweeps", "Score against λ = η_V / η_QK on a log₂ axis, a line per target set; bars are ±1 std over seeds.", sweeps);
-        Figures(sb, "Training loss", "Mean over completed seeds per configuration, smoothed by a moving average over 4% of the steps; colour = λ, dash = targets.", losses);
+        Figures(sb, "Training loss", "Mean over completed seeds per configuration, smoothed by a moving average over 4% of the steps; colour = λ (and rank or other settings, where they vary), dash = targets; each line is named in the legend.", losses);
 
         CostSection(sb, table);
         LostSection(sb, runs, table);

@@ -28,7 +28,8 @@ internal static class Plots
             {
                 var cell = row.Cells[task];
                 var k = row.Key;
-                var label = (k.UsesRank && ranksPerMethod[k.Method] > 1 ? $"r{k.Rank} " : "") + $"λ{Format.Number(k.Lambda)}" +
+                // Colour and shape say method and targets only, so with several models the label names the model.
+                var label = (table.ShowsModel ? k.Model + " " : "") + (k.UsesRank && ranksPerMethod[k.Method] > 1 ? $"r{k.Rank} " : "") + $"λ{Format.Number(k.Lambda)}" +
                             (table.ShowsLearningRate ? $" lr{Format.Number(k.LearningRate)}" : "") + Rest(k);
                 chart.Add(new ChartSeries(table.Label(k), Palette.Color(methods.IndexOf(k.Method)),
                     [new ChartPoint(row.TrainableParameters, cell.Mean, cell.Std, label,

@@ -75,6 +75,21 @@ public sealed class ReportTests : IDisposable
         Assert.Equal("accuracy, mean of validation_matched and validation_mismatched", ResultsTable.Build(runs).Metrics["mnli"]);
     }
 
+    /// <summary>Markers say method (colour) and targets (shape); with two models each marker's label names its model.</summary>
+    [Fact]
+    public void Score_markers_name_their_model_where_there_are_several()
+    {
+        List<RunRecord> runs =
+        [
+            .. Seeds("rte", "q,v", 10, [0.60, 0.62]),
+            .. Seeds("rte", "q,v", 10, [0.80, 0.82]).Select(r => r with { Settings = r.Settings with { Model = "big-model" } }),
+        ];
+        var svg = Assert.Single(Plots.ScoreVsParameters(ResultsTable.Build(runs)));
+        var labels = svg.Descendants().Where(e => e.Name.LocalName == "text").Select(e => e.Value).ToList();
+        Assert.Contains(labels, l => l.StartsWith("big-model ", StringComparison.Ordinal));
+        Assert.Contains(labels, l => l.StartsWith(runs[0].Settings.Model + " ", StringComparison.Ordinal));
+    }
+
     /// <summary>Runs of one task naming different headline metrics (a task.json edited between runs) are labelled so.</summary>
     [Fact]
     public void A_column_whose_runs_disagree_on_the_headline_metric_says_so()
