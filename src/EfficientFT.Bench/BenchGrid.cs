@@ -1,6 +1,7 @@
 using EfficientFT.Models.Configs;
 using EfficientFT.Models.SafeTensors;
 using EfficientFT.Models.Tokenizers;
+using EfficientFT.Peft;
 
 namespace EfficientFT.Bench;
 
@@ -46,6 +47,12 @@ public static class BenchGrid
             // RoBERTa's feed-forward block has no gate projection; every run naming it would fail at its start.
             if (config is RobertaConfig && plan.Runs.FirstOrDefault(r => r.Settings.Model == model && r.Settings.Targets.Split(',').Contains("gate")) is { } gated)
                 throw plan.TargetSets[(model, gated.Settings.Targets)].Error($"'{gated.Settings.Targets}' names gate, and model '{model}' ({config.ModelType}) has no gate projection.");
+            // PiSSA and OLoRA take their factors from the weight's singular vectors or its QR, so a rank above a
+            // targeted layer's smaller side would fail every such run at its start.
+            if (plan.Runs.Where(r => r.Settings.Model == model && PeftMethods.Parts(r.Settings.Method)[0] is "pissa" or "olora")
+                    .FirstOrDefault(r => r.Settings.Rank > SmallestSide(config, r.Settings.Targets)) is { } tooWide)
+                throw plan.Ranks[(model, tooWide.Settings.Rank)].Error($"rank {tooWide.Settings.Rank} is more than {tooWide.Settings.Method} can take on model '{model}': " +
+                                                                        $"of its {tooWide.Settings.Targets} projections the narrowest has {SmallestSide(config, tooWide.Settings.Targets)} features on one side.");
         }
         foreach (var (task, place) in plan.Tasks)
         {
@@ -58,6 +65,20 @@ public static class BenchGrid
                 throw place.Error(e.Message);
             }
         }
+    }
+
+    /// <summary>The smaller side of the narrowest projection among <paramref name="targets"/> ("q,v": short names).</summary>
+    private static int SmallestSide(ModelConfig config, string targets)
+    {
+        var (queries, keysAndValues) = config is LlamaConfig llama
+            ? (llama.NumAttentionHeads * llama.HeadDim, llama.NumKeyValueHeads * llama.HeadDim)
+            : (config.HiddenSize, config.HiddenSize);
+        return targets.Split(',').Min(t => Math.Min(config.HiddenSize, t switch
+        {
+            "q" or "o" => queries,
+            "k" or "v" => keysAndValues,
+            _ => config.IntermediateSize,
+        }));
     }
 
     /// <param name="retryFailed">Make the runs whose result says they failed again, from their newest checkpoint.</param>

@@ -335,6 +335,20 @@ public class BenchSpecTests
     }
 
     /// <summary>
+    /// PiSSA and OLoRA (alone or with DoRA/rsLoRA) factor the weight, so their rank cannot exceed a targeted layer's
+    /// smaller side (the tiny model's 16 hidden features); LoRA's can, so the same rank is fine for it.
+    /// </summary>
+    [Theory]
+    [InlineData("pissa")]
+    [InlineData("olora+dora")]
+    public void A_rank_above_a_layer_a_factoring_method_reads_is_reported_where_the_spec_sets_it(string method)
+    {
+        var error = ValidationError(_ => $"defaults:\n  tasks: toy\ngrids:\n  - methods: [lora, {method}]\n    rank: [8, 32]\n");
+        Assert.Equal((5, "rank"), (error.Line, error.Key));
+        Assert.Contains($"rank 32 is more than {method} can take on model 'embedded': of its q,v projections the narrowest has 16 features on one side", error.Problem);
+    }
+
+    /// <summary>
     /// The error <see cref="BenchGrid.Validate"/> gives for the spec text <paramref name="spec"/> returns; it gets the
     /// tiny assets' directory, where it may put a model of its own.
     /// </summary>
