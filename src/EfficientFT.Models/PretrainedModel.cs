@@ -66,8 +66,17 @@ public abstract class PretrainedModel : Module
     /// never holds a second copy of the model, nor a float32 copy of a tensor held in bfloat16.
     /// </summary>
     /// <param name="names">The checkpoint's tensors to consider (all of them, or all but a head to start fresh).</param>
+    /// <exception cref="InvalidDataException">A tensor the model takes is stored as integers or 8-bit floats.</exception>
     public LoadReport LoadTensors(SafeTensorsCheckpoint checkpoint, IReadOnlySet<string> names, string source, Rng? rng = null) =>
-        LoadTensors(names, name => checkpoint.GetInfo(name).IntShape(source), checkpoint.ReadInto, source, rng);
+        LoadTensors(names, name =>
+        {
+            var info = checkpoint.GetInfo(name);
+            // A quantized checkpoint (bitsandbytes' int8, FP8) keeps a weight's shape and stores its scales beside it:
+            // read as numbers, its codes would load as weights a hundred times too large, without a word.
+            if (info.DType is not (SafeTensorsDType.F16 or SafeTensorsDType.BF16 or SafeTensorsDType.F32 or SafeTensorsDType.F64))
+                throw new InvalidDataException($"{source}: tensor {name} is stored as {info.DType}, not as floating point (F16, BF16, F32, F64): a quantized checkpoint, which eft does not read; use the unquantized weights.");
+            return info.IntShape(source);
+        }, checkpoint.ReadInto, source, rng);
 
     private LoadReport LoadTensors(IReadOnlySet<string> names, Func<string, int[]> shapeOf, Action<string, Tensor> copyInto, string source, Rng? rng)
     {

@@ -146,7 +146,8 @@ public sealed record LlamaConfig : ModelConfig
             // MistralConfig's default is 8 key/value heads, but an explicit null means one per attention head.
             NumKeyValueHeads = r.Int("num_key_value_heads",
                 modelType == "mistral" && !r.Json.ContainsKey("num_key_value_heads") ? d.NumKeyValueHeads : common.NumAttentionHeads),
-            HeadDim = r.Int("head_dim", common.HiddenSize / common.NumAttentionHeads),
+            // Guarded: num_attention_heads 0 is reported by ValidateCommon, not as a division by zero.
+            HeadDim = r.Int("head_dim", common.NumAttentionHeads > 0 ? common.HiddenSize / common.NumAttentionHeads : 0),
             RmsNormEps = r.Double("rms_norm_eps", d.RmsNormEps),
             RopeTheta = rope?.OptionalDouble("rope_theta") ?? r.Double("rope_theta", d.RopeTheta),
             RopeScaling = rope != null ? ReadRopeScaling(r, rope, "rope_parameters") : r.Json["rope_scaling"] switch
@@ -161,6 +162,8 @@ public sealed record LlamaConfig : ModelConfig
             SlidingWindow = r.Json.ContainsKey("sliding_window") ? r.OptionalInt("sliding_window") : d.SlidingWindow,
         };
         config.ValidateCommon(r);
+        RequirePositive(r, "rms_norm_eps", config.RmsNormEps);
+        RequirePositive(r, "rope_theta", config.RopeTheta);
         if (config.NumKeyValueHeads <= 0 || config.NumAttentionHeads % config.NumKeyValueHeads != 0)
             throw r.Error($"num_attention_heads {config.NumAttentionHeads} is not a multiple of num_key_value_heads {config.NumKeyValueHeads}.");
         if (config.HeadDim <= 0 || config.HeadDim % 2 != 0)

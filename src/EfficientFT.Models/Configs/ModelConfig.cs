@@ -97,7 +97,9 @@ public abstract record ModelConfig
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(json);
+            // A key given twice is refused at parse time, naming the file; JsonNode would otherwise throw an
+            // ArgumentException without it when the key is first read.
+            root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false });
         }
         catch (JsonException e)
         {
@@ -177,8 +179,9 @@ public abstract record ModelConfig
             HiddenAct = r.String("hidden_act", config.HiddenAct),
             MaxPositionEmbeddings = r.Int("max_position_embeddings", config.MaxPositionEmbeddings),
             InitializerRange = r.Double("initializer_range", config.InitializerRange),
-            // transformers keeps an explicit null as "no such token", so only an absent key takes the default.
-            PadTokenId = r.Json.ContainsKey("pad_token_id") ? r.OptionalInt("pad_token_id") : config.PadTokenId,
+            // transformers keeps an explicit null as "no such token", so only an absent key takes the default. LLaMA-1's
+            // configs say -1 for the same thing; as an id it would pad rows with a token outside the vocabulary.
+            PadTokenId = r.Json.ContainsKey("pad_token_id") ? r.OptionalInt("pad_token_id") is >= 0 and var pad ? pad : null : config.PadTokenId,
             BosTokenId = r.Json.ContainsKey("bos_token_id") ? r.OptionalInt("bos_token_id") : config.BosTokenId,
             EosTokenIds = r.Json.ContainsKey("eos_token_id") ? r.IntOrIntList("eos_token_id", null) : config.EosTokenIds,
             TieWordEmbeddings = r.Bool("tie_word_embeddings", config.TieWordEmbeddings),
@@ -202,6 +205,16 @@ public abstract record ModelConfig
             if (value <= 0) throw r.Error($"\"{key}\" is {value}; it must be positive.");
         }
         if (NumLabels == 0) throw r.Error("id2label is empty; a head needs at least one label.");
+        if (PadTokenId >= VocabSize) throw r.Error($"pad_token_id {PadTokenId} is outside the vocabulary of {VocabSize}.");
+        // An unknown activation would otherwise fail at the first forward pass, after the whole checkpoint loaded.
+        if (!Nn.Activation.Supported.Contains(HiddenAct))
+            throw r.Error($"hidden_act '{HiddenAct}' is not supported; supported: {string.Join(", ", Nn.Activation.Supported)}.");
+    }
+
+    /// <summary>A normalisation epsilon or rotary base must be positive: zero or less gives NaN without a word.</summary>
+    private protected static void RequirePositive(ConfigReader r, string key, double value)
+    {
+        if (!(value > 0)) throw r.Error($"\"{key}\" is {value.ToString(CultureInfo.InvariantCulture)}; it must be positive.");
     }
 
     /// <summary>LABEL_0 .. LABEL_{n-1}, transformers' names when a config gives only num_labels.</summary>

@@ -67,6 +67,7 @@ public sealed record RobertaConfig : ModelConfig
             ClassifierDropout = r.OptionalDouble("classifier_dropout"),
         };
         config.ValidateCommon(r);
+        RequirePositive(r, "layer_norm_eps", config.LayerNormEps);
         if (config.HiddenSize % config.NumAttentionHeads != 0)
             throw r.Error($"hidden_size {config.HiddenSize} is not a multiple of num_attention_heads {config.NumAttentionHeads}.");
         // Relative position embeddings change every attention score; the layers here compute absolute ones only, and the

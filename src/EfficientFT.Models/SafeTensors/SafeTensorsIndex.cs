@@ -36,7 +36,8 @@ public sealed class SafeTensorsIndex
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(File.ReadAllText(path));
+            // A tensor listed twice in weight_map would otherwise load from whichever shard came last.
+            root = JsonNode.Parse(File.ReadAllText(path), documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false });
         }
         catch (JsonException e)
         {

@@ -73,6 +73,9 @@ public static partial class SafeTensorsWriter
             return written;
         }
 
+        // Shards are replaced one by one; an old index left beside them while they are would make a save that fails
+        // halfway load as a mix of old and new shards. Without it, such a directory reads as incomplete.
+        File.Delete(Path.Combine(directory, indexFile));
         var weightMap = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var k = 0; k < shards.Count; k++)
         {

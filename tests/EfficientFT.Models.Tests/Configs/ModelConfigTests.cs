@@ -159,6 +159,15 @@ public sealed class ModelConfigTests
         Assert.Equal(32, mistral.NumKeyValueHeads);
     }
 
+    /// <summary>LLaMA-1's configs say pad_token_id -1 for "no pad token"; as an id it would pad rows outside the vocabulary.</summary>
+    [Fact]
+    public void ANegativePadTokenId_MeansNone()
+    {
+        var config = ModelConfig.Parse("""{"model_type": "llama", "pad_token_id": -1}""");
+        Assert.Null(config.PadTokenId);
+        Assert.Equal(0, config.PaddingIndex);
+    }
+
     [Fact]
     public void UnknownModelType_NamesFileTypeAndSupportedOnes()
     {
@@ -191,6 +200,13 @@ public sealed class ModelConfigTests
     [InlineData("{\"model_type\": \"llama\", \"eos_token_id\": [1, \"x\"]}", "eos_token_id")]
     [InlineData("{\"model_type\": \"roberta\", \"position_embedding_type\": \"relative_key\"}", "relative_key")]
     [InlineData("{\"model_type\": \"llama\", \"rope_parameters\": {\"rope_type\": \"llama3\", \"factor\": 8.0}}", "rope_parameters")]
+    [InlineData("{\"model_type\": \"llama\", \"num_attention_heads\": 0, \"head_dim\": 64}", "\"num_attention_heads\" is 0")]
+    [InlineData("{\"model_type\": \"llama\", \"vocab_size\": 100, \"pad_token_id\": 100}", "pad_token_id 100 is outside the vocabulary of 100")]
+    [InlineData("{\"model_type\": \"roberta\", \"hidden_act\": \"gelu_fast\"}", "hidden_act 'gelu_fast' is not supported")]
+    [InlineData("{\"model_type\": \"llama\", \"rms_norm_eps\": 0}", "\"rms_norm_eps\" is 0; it must be positive")]
+    [InlineData("{\"model_type\": \"llama\", \"rope_theta\": -1}", "\"rope_theta\" is -1; it must be positive")]
+    [InlineData("{\"model_type\": \"roberta\", \"layer_norm_eps\": 0}", "\"layer_norm_eps\" is 0; it must be positive")]
+    [InlineData("{\"model_type\": \"llama\", \"hidden_size\": 64, \"hidden_size\": 128}", "hidden_size")]
     [InlineData("[1, 2]", "object")]
     [InlineData("{\"model_type\": ", "JSON")]
     public void BadValues_NameTheKey(string json, string expected)

@@ -211,6 +211,38 @@ public sealed class PretrainedTests
         Assert.InRange(std, 0.5 * model.ModelConfig.InitializerRange, 2 * model.ModelConfig.InitializerRange);
     }
 
+    /// <summary>
+    /// bitsandbytes' int8 checkpoints keep a weight's shape and store its codes as I8: read as numbers they would load
+    /// as weights scaled wrongly, so such a tensor is refused, named with its dtype.
+    /// </summary>
+    [Fact]
+    public void Load_OfAnInt8Weight_IsRefusedNamingTheTensorAndItsDType()
+    {
+        using var dir = new TempDirectory();
+        var source = Path.Combine(Fixtures.Case("roberta_cls__base"), "base");
+        File.Copy(Path.Combine(source, "config.json"), dir.File("config.json"));
+        const string quantized = "roberta.encoder.layer.0.attention.self.query.weight";
+        var header = new System.Text.Json.Nodes.JsonObject();
+        var data = new List<byte>();
+        foreach (var (name, tensor) in SafeTensorsFile.LoadAll(Path.Combine(source, "model.safetensors")))
+        {
+            var bytes = name == quantized ? new byte[tensor.Size] : System.Runtime.InteropServices.MemoryMarshal.AsBytes(tensor.Contiguous().AsSpan()).ToArray();
+            header[name] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["dtype"] = name == quantized ? "I8" : "F32",
+                ["shape"] = new System.Text.Json.Nodes.JsonArray(tensor.ShapeArray().Select(d => (System.Text.Json.Nodes.JsonNode?)d).ToArray()),
+                ["data_offsets"] = new System.Text.Json.Nodes.JsonArray(data.Count, data.Count + bytes.Length),
+            };
+            data.AddRange(bytes);
+        }
+        var json = System.Text.Encoding.UTF8.GetBytes(header.ToJsonString());
+        File.WriteAllBytes(dir.File("model.safetensors"), [.. BitConverter.GetBytes((ulong)json.Length), .. json, .. data]);
+
+        var e = Assert.Throws<InvalidDataException>(() => Pretrained.Load(dir.Path));
+        Assert.Contains($"tensor {quantized} is stored as I8, not as floating point", e.Message);
+        Assert.Contains(dir.Path, e.Message);
+    }
+
     [Fact]
     public void Load_MissingBodyTensor_NamesTheCheckpointAndTensor()
     {
