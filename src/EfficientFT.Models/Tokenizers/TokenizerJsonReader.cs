@@ -44,10 +44,12 @@ internal sealed class TokenizerJsonReader
     {
         if (root.ValueKind != JsonValueKind.Object)
             throw Error($"the top level should be a JSON object, but is {root.ValueKind}.");
+        // The model first: T5's and XLM-R's files (Unigram) would otherwise be refused for their Precompiled
+        // normalizer, which says nothing of the model that is missing.
+        var model = ReadModel(Required(root, "model", "tokenizer"));
         var normalizer = Optional(root, "normalizer", "tokenizer") is { } n ? ReadNormalizer(n, "normalizer") : null;
         var preTokenizer = Optional(root, "pre_tokenizer", "tokenizer") is { } p
             ? ReadPreTokenizer(p, "pre_tokenizer") : null;
-        var model = ReadModel(Required(root, "model", "tokenizer"));
         var postProcessor = Optional(root, "post_processor", "tokenizer") is { } pp
             ? ReadPostProcessor(pp, "post_processor") : null;
         var decoder = Optional(root, "decoder", "tokenizer") is { } d ? ReadDecoder(d, "decoder") : null;

@@ -39,6 +39,23 @@ public sealed class OnigurumaSyntaxTests
         Assert.Equal(["ab", "c]"], Matches(@"[a[b]]+|[]c]+", "abc]"));
     }
 
+    /// <summary>
+    /// Ruby syntax, Oniguruma's default: ^ and $ anchor at each line, the m option lets . match a newline, {,n} is
+    /// {0,n}, and \b is a boundary of Oniguruma's word characters (क and the spacing vowel sign ी make one word).
+    /// </summary>
+    [Fact]
+    public void RubySyntax_KeepsItsMeaning()
+    {
+        Assert.Equal(["ab", "cd"], Matches(@"^\w+", "ab\ncd"));
+        Assert.Equal(["b", "d"], Matches(@"\w$", "ab\ncd"));
+        Assert.Equal(["a\nb"], Matches(@"(?m)a.b", "a\nb"));
+        Assert.Equal(["a\nb"], Matches(@"(?m:a.b)", "a\nb"));
+        Assert.Equal(["baa"], Matches(@"ba{,2}", "baaa"));
+        Assert.Equal(["ी", "x"], Matches(@"\w\b", "की x"));
+        Assert.Equal(["क"], Matches(@"\w\B", "की x"));
+        Assert.Equal(["a\bb"], Matches(@"a[\b]b", "a\bb"));
+    }
+
     [Theory]
     [InlineData(@"[[:alpha:]]+", "POSIX bracket")]
     [InlineData(@"[a-z&&[^aeiou]]+", "intersection")]
