@@ -72,6 +72,44 @@ public sealed class TokenizeCommandTests : IDisposable
     }
 
     /// <summary>
+    /// --causal-lm labels each row with its ids (Hugging Face's golden ids for Mistral, &lt;s&gt; included); a prompt and
+    /// response make one sequence whose prompt tokens (&lt;s&gt; ▁Hello) are −100. A pair of texts, or --causal-lm without
+    /// --rows, is refused.
+    /// </summary>
+    [Fact]
+    public void CausalLmRows_AreLabelledWithTheirIds_ThePromptLeftOut()
+    {
+        var tokenizer = Path.Combine(AppContext.BaseDirectory, "fixtures", "tokenizers", "mistral", "tokenizer.json");
+        var input = Path.Combine(_dir, "texts.jsonl");
+        File.WriteAllLines(input, ["""{"text": "Hello world", "source": "a"}""", """{"prompt": "Hello", "response": " world"}"""]);
+        var output = Path.Combine(_dir, "rows.jsonl");
+        var (code, error) = Tokenize("--tokenizer", tokenizer, "--input", input, "--output", output, "--rows", "--causal-lm");
+        Assert.True(code == 0, error);
+        var rows = File.ReadLines(output).Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!).ToList();
+        int[] Ints(System.Text.Json.Nodes.JsonNode row, string key) => row[key]!.AsArray().Select(n => n!.GetValue<int>()).ToArray();
+        Assert.Equal([1, 22557, 1526], Ints(rows[0], "input_ids"));
+        Assert.Equal([1, 22557, 1526], Ints(rows[0], "labels"));
+        Assert.Equal("a", rows[0]["source"]!.GetValue<string>());
+        Assert.Equal([1, 22557, 1526], Ints(rows[1], "input_ids"));
+        Assert.Equal([-100, -100, 1526], Ints(rows[1], "labels"));
+        Assert.Null(rows[1]["prompt"]);
+
+        File.WriteAllLines(input, ["""{"text": "Hello", "text_pair": "world"}"""]);
+        (code, error) = Tokenize("--tokenizer", tokenizer, "--input", input, "--output", Path.Combine(_dir, "pair.jsonl"), "--rows", "--causal-lm");
+        Assert.Equal(2, code);
+        Assert.Contains($"{input}:1: \"text_pair\" makes a pair of sequences", error);
+        (code, error) = Tokenize("--tokenizer", tokenizer, "--input", input, "--output", Path.Combine(_dir, "plain.jsonl"), "--causal-lm");
+        Assert.Equal(2, code);
+        Assert.Contains("--causal-lm labels the rows of --rows", error);
+    }
+
+    private static (int Code, string Error) Tokenize(params string[] args)
+    {
+        using var error = new ErrorCapture();
+        return (EftCommand.Create().Parse(["tokenize", .. args]).Invoke(), error.ToString());
+    }
+
+    /// <summary>
     /// Tokens added after training sit outside vocab.json and merges.txt; loaded without them, their text would split
     /// into pieces with other ids. The class's own special tokens listed there are no such tokens.
     /// </summary>

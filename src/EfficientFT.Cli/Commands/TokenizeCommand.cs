@@ -20,13 +20,15 @@ public static class TokenizeCommand
         var output = new Option<string>("--output") { Description = "JSONL to write, one {\"ids\", \"tokens\", \"decoded\"} per input line.", Required = true };
         var rows = new Option<bool>("--rows") { Description = "Write the rows eft train and eft forward read instead: {\"input_ids\", \"attention_mask\"} with the special tokens, and every other field of the line (\"label\") as it was; \"text_pair\" is the second sequence." };
         var maxLength = new Option<int?>("--max-length") { Description = "With --rows: truncate to this many tokens, special tokens included (the longer sequence of a pair first)." };
-        var command = new Command("tokenize", "Tokenize texts with a Hugging Face tokenizer.") { tokenizer, special, input, output, rows, maxLength };
+        var causalLm = new Option<bool>("--causal-lm") { Description = "With --rows: also write \"labels\" for a causal language model, the input ids (each token predicted from those before it). A line with \"prompt\" and \"response\" instead of \"text\" is their concatenation with the prompt's tokens labelled -100, left out of the loss; end the response with the tokenizer's end-of-sequence token (\"</s>\", \"<|end_of_text|>\") for the model to learn to stop." };
+        var command = new Command("tokenize", "Tokenize texts with a Hugging Face tokenizer.") { tokenizer, special, input, output, rows, maxLength, causalLm };
         command.SetAction(r => CommandErrors.Run(() =>
         {
             if (r.GetValue(maxLength) is { } max && (!r.GetValue(rows) || max < 1))
                 throw new ArgumentException(r.GetValue(rows) ? $"--max-length must be at least 1, got {max}." : "--max-length truncates the rows of --rows; add --rows.");
+            if (r.GetValue(causalLm) && !r.GetValue(rows)) throw new ArgumentException("--causal-lm labels the rows of --rows; add --rows.");
             return r.GetValue(rows)
-                ? RunRows(r.GetValue(tokenizer)!, r.GetValue(input)!, r.GetValue(output)!, r.GetValue(maxLength))
+                ? RunRows(r.GetValue(tokenizer)!, r.GetValue(input)!, r.GetValue(output)!, r.GetValue(maxLength), r.GetValue(causalLm))
                 : Run(r.GetValue(tokenizer)!, r.GetValue(special), r.GetValue(input)!, r.GetValue(output)!);
         }));
         return command;
@@ -91,11 +93,17 @@ public static class TokenizeCommand
     /// <summary>The "text" of every line of a JSONL file; a bad line fails naming the file and line.</summary>
     public static List<string> ReadTexts(string path) => ReadLines(path).Select(l => l.Text).ToList();
 
-    /// <summary>Every line of a JSONL file with its "text"; a bad line fails naming the file and line.</summary>
-    private static List<(JsonObject Line, string Text, int Number)> ReadLines(string path)
+    /// <summary>A line of the input: its text, and with "prompt" and "response" the prompt, the text being both.</summary>
+    private sealed record TextLine(JsonObject Line, string Text, int Number, string? Prompt = null);
+
+    /// <summary>
+    /// Every line of a JSONL file with its "text", or with <paramref name="promptResponse"/> its "prompt" and
+    /// "response" where it has them; a bad line fails naming the file and line.
+    /// </summary>
+    private static List<TextLine> ReadLines(string path, bool promptResponse = false)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file.", path);
-        var texts = new List<(JsonObject, string, int)>();
+        var texts = new List<TextLine>();
         var lineNumber = 0;
         foreach (var line in File.ReadLines(path))
         {
@@ -104,7 +112,16 @@ public static class TokenizeCommand
             try
             {
                 var node = JsonNode.Parse(line) as JsonObject ?? throw new InvalidDataException("the line is not a JSON object");
-                texts.Add((node, node["text"]?.GetValue<string>() ?? throw new InvalidDataException("it has no string \"text\""), lineNumber));
+                if (promptResponse && node.ContainsKey("prompt"))
+                {
+                    if (node.ContainsKey("text")) throw new InvalidDataException("it has both \"text\" and \"prompt\"; give one");
+                    var prompt = node["prompt"]?.GetValue<string>() ?? throw new InvalidDataException("\"prompt\" is not a string");
+                    var response = node["response"]?.GetValue<string>() ?? throw new InvalidDataException("it has \"prompt\" but no string \"response\"");
+                    texts.Add(new TextLine(node, prompt + response, lineNumber, prompt));
+                    continue;
+                }
+                texts.Add(new TextLine(node, node["text"]?.GetValue<string>() ?? throw new InvalidDataException(
+                    promptResponse ? "it has no string \"text\" (or \"prompt\" and \"response\")" : "it has no string \"text\""), lineNumber));
             }
             catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
             {
@@ -121,12 +138,13 @@ public static class TokenizeCommand
     /// <summary>
     /// Rows for training: the line's text (and text_pair) encoded with the special tokens and truncated to
     /// <paramref name="maxLength"/>, as tokenizer(text, text_pair, truncation=True, max_length=N); the line's other
-    /// fields carried over, so its label stays with it.
+    /// fields carried over, so its label stays with it. With <paramref name="causalLm"/>, "labels" are the ids, as
+    /// transformers' DataCollatorForLanguageModeling(mlm=False) makes them, and a prompt's tokens are −100.
     /// </summary>
-    private static int RunRows(string tokenizerPath, string inputPath, string outputPath, int? maxLength)
+    private static int RunRows(string tokenizerPath, string inputPath, string outputPath, int? maxLength, bool causalLm)
     {
         var tokenizer = Load(tokenizerPath);
-        var lines = ReadLines(inputPath).Select(line =>
+        var lines = ReadLines(inputPath, promptResponse: causalLm).Select(line =>
         {
             string? pair;
             try
@@ -137,6 +155,8 @@ public static class TokenizeCommand
             {
                 throw new InvalidDataException($"{inputPath}:{line.Number}: \"text_pair\" is not a string.", e);
             }
+            if (causalLm && pair != null)
+                throw new InvalidDataException($"{inputPath}:{line.Number}: \"text_pair\" makes a pair of sequences, which a causal language model does not read; give \"text\", or \"prompt\" and \"response\".");
             Encoding encoding;
             try
             {
@@ -151,13 +171,29 @@ public static class TokenizeCommand
                 ["input_ids"] = new JsonArray(encoding.Ids.Select(i => (JsonNode?)i).ToArray()),
                 ["attention_mask"] = new JsonArray(encoding.AttentionMask.Select(m => (JsonNode?)m).ToArray()),
             };
+            if (causalLm)
+            {
+                // The prompt's share is where its own encoding and the whole line's agree: a template that ends every
+                // sequence with a token, or a merge across the join, then costs the prompt, not the response.
+                var prompted = line.Prompt == null ? 0
+                    : CommonPrefix(tokenizer.EncodeBatch([(line.Prompt, null)], null, padding: PaddingStrategy.None).Encodings[0].Ids, encoding.Ids);
+                row["labels"] = new JsonArray(encoding.Ids.Select((id, i) => (JsonNode?)(i < prompted ? -100 : id)).ToArray());
+            }
             foreach (var (key, value) in line.Line)
-                if (key is not ("text" or "text_pair" or "input_ids" or "attention_mask")) row[key] = value?.DeepClone();
+                if (key is not ("text" or "text_pair" or "input_ids" or "attention_mask") && !(causalLm && key is "prompt" or "response" or "labels"))
+                    row[key] = value?.DeepClone();
             return row.ToJsonString();
         }).ToList();
         AtomicFile.WriteAllLines(outputPath, lines);
         Console.WriteLine($"tokenized {lines.Count} rows{(maxLength is { } m ? $" (at most {m} tokens)" : "")} → {outputPath}");
         return 0;
+    }
+
+    private static int CommonPrefix(IReadOnlyList<int> a, IReadOnlyList<int> b)
+    {
+        var n = 0;
+        while (n < a.Count && n < b.Count && a[n] == b[n]) n++;
+        return n;
     }
 
     private static int Run(string tokenizerPath, bool addSpecial, string inputPath, string outputPath)
