@@ -2,6 +2,7 @@ using EfficientFT.Models.Configs;
 using EfficientFT.Models.SafeTensors;
 using EfficientFT.Models.Tokenizers;
 using EfficientFT.Peft;
+using EfficientFT.Peft.Methods;
 
 namespace EfficientFT.Bench;
 
@@ -49,9 +50,9 @@ public static class BenchGrid
                 throw plan.TargetSets[(model, gated.Settings.Targets)].Error($"'{gated.Settings.Targets}' names gate, and model '{model}' ({config.ModelType}) has no gate projection.");
             // PiSSA and OLoRA take their factors from the weight's singular vectors or its QR, so a rank above a
             // targeted layer's smaller side would fail every such run at its start.
-            if (plan.Runs.Where(r => r.Settings.Model == model && PeftMethods.Parts(r.Settings.Method)[0] is "pissa" or "olora")
+            if (plan.Runs.Where(r => r.Settings.Model == model && PeftMethods.Create(r.Settings.Method) is Lora { FactorsTheWeight: true })
                     .FirstOrDefault(r => r.Settings.Rank > SmallestSide(config, r.Settings.Targets)) is { } tooWide)
-                throw plan.Ranks[(model, tooWide.Settings.Rank)].Error($"rank {tooWide.Settings.Rank} is more than {tooWide.Settings.Method} can take on model '{model}': " +
+                throw plan.Ranks[(model, tooWide.Settings.Method, tooWide.Settings.Rank)].Error($"rank {tooWide.Settings.Rank} is more than {tooWide.Settings.Method} can take on model '{model}': " +
                                                                         $"of its {tooWide.Settings.Targets} projections the narrowest has {SmallestSide(config, tooWide.Settings.Targets)} features on one side.");
         }
         foreach (var (task, place) in plan.Tasks)

@@ -113,7 +113,7 @@ public sealed class BenchRunner(TaskCatalog tasks)
             var trainSeconds = result.StepSeconds.Sum();
             var diverged = result.Status == TrainingStatus.Diverged;
             return Record(diverged ? RunStatus.Diverged : RunStatus.Completed,
-                    diverged ? $"the loss was not finite at step {result.Steps + 1}." : null) with
+                    diverged ? $"the loss was not finite at step {result.DivergedStep}." : null) with
                 {
                     Scores = diverged ? new Dictionary<string, double>() : final,
                     HeadlineMetric = data.Task.HeadlineMetric.ShortName(),

@@ -45,8 +45,8 @@ public sealed record BenchPlan(
     /// <summary>Where each model's target sets (canonical, "q,v") came from.</summary>
     public IReadOnlyDictionary<(string Model, string Targets), SpecPlace> TargetSets { get; init; } = new Dictionary<(string, string), SpecPlace>();
 
-    /// <summary>Where each model's ranks came from, for the methods that read one.</summary>
-    public IReadOnlyDictionary<(string Model, int Rank), SpecPlace> Ranks { get; init; } = new Dictionary<(string, int), SpecPlace>();
+    /// <summary>Where each model's rank for a method came from, for the methods that read one.</summary>
+    public IReadOnlyDictionary<(string Model, string Method, int Rank), SpecPlace> Ranks { get; init; } = new Dictionary<(string, string, int), SpecPlace>();
 }
 
 /// <summary>
@@ -440,7 +440,7 @@ public sealed class BenchSpec
         var taskPlaces = new Dictionary<string, SpecPlace>(StringComparer.Ordinal);
         var maxLengths = new Dictionary<(string, int), SpecPlace>();
         var targetSets = new Dictionary<(string, string), SpecPlace>();
-        var ranks = new Dictionary<(string, int), SpecPlace>();
+        var ranks = new Dictionary<(string, string, int), SpecPlace>();
         var duplicates = 0;
         for (var b = 0; b < _blocks.Count; b++)
         {
@@ -488,7 +488,7 @@ public sealed class BenchSpec
                     taskPlaces.TryAdd(settings.Task, combination["task"].Place);
                     maxLengths.TryAdd((settings.Model, settings.MaxLength), combination["max_length"].Place);
                     targetSets.TryAdd((settings.Model, settings.Targets), combination["targets"].Place);
-                    if (combination.TryGetValue("rank", out var rankValue)) ranks.TryAdd((settings.Model, settings.Rank), rankValue.Place);
+                    if (combination.TryGetValue("rank", out var rankValue)) ranks.TryAdd((settings.Model, settings.Method, settings.Rank), rankValue.Place);
                     var plan = new RunPlan(runs.Count, settings, Int(combination, "evaluate_every"), Int(combination, "checkpoint_every"),
                         NullableDouble(combination, "checkpoint_minutes"), bool.Parse(combination["gradient_checkpointing"].Text!));
                     if (seen.TryAdd(plan.Id, combination)) runs.Add(plan);

@@ -36,9 +36,10 @@ public static class ResultsMerge
                     chosen[record.Id] = (record, file);
                     continue;
                 }
-                if (SameOutcome(kept.Record, record)) same++;
-                else if (Reconcile(kept.Record, record) is { } ended) chosen[record.Id] = ended == record ? (record, file) : kept;
-                else conflicts.Add($"{record.Id}: {kept.Path} ({kept.Record.Status}, headline {kept.Record.Headline}) vs {file} ({record.Status}, headline {record.Headline})");
+                var reconciled = Reconcile(kept.Record, record);
+                if (reconciled == null) conflicts.Add($"{record.Id}: {kept.Path} ({kept.Record.Status}, headline {kept.Record.Headline}) vs {file} ({record.Status}, headline {record.Headline})");
+                else if (ReferenceEquals(reconciled, kept.Record)) same++;
+                else chosen[record.Id] = (record, file);
             }
         }
         if (conflicts.Count > 0) return new MergeOutcome(0, same, conflicts);
@@ -55,15 +56,20 @@ public static class ResultsMerge
     }
 
     /// <summary>
-    /// Of two records of one run, the one to keep, or null when they disagree on how it ended. A failed run's record
-    /// gives way to one that ended: a failure is an accident of its process (memory, a full disk), which --retry-failed
-    /// exists to make good, possibly in another directory.
+    /// Of two records of one run, the one to keep (the first when they say the same), or null when they disagree on how
+    /// it ended. A failed run's record gives way to one that ended: a failure is an accident of its process (memory, a
+    /// full disk), which --retry-failed exists to make good, possibly in another directory; of two failures the later
+    /// is kept, as the more recent attempt.
     /// </summary>
     public static RunRecord? Reconcile(RunRecord a, RunRecord b) =>
         SameOutcome(a, b) ? a
-        : a.Status == RunStatus.Failed && b.Status != RunStatus.Failed ? b
-        : b.Status == RunStatus.Failed && a.Status != RunStatus.Failed ? a
-        : null;
+        : (a.Status == RunStatus.Failed, b.Status == RunStatus.Failed) switch
+        {
+            (true, false) => b,
+            (false, true) => a,
+            (true, true) => b.FinishedAt > a.FinishedAt ? b : a,
+            _ => null,
+        };
 
     private static bool SameOutcome(RunRecord a, RunRecord b) =>
         a.Status == b.Status && a.Headline.Equals(b.Headline)

@@ -43,7 +43,7 @@ public abstract class PretrainedModel : Module
 
     /// <summary>The token labels other than −100 of a language model's batch, or the error that it has none.</summary>
     protected int CountTokenTargets(int[]? labels) => labels?.Count(l => l != -100)
-        ?? throw new InvalidDataException($"{Architecture} computes its loss from token labels (\"labels\"), and the rows have none.");
+        ?? throw new InvalidDataException($"{Architecture} computes its loss from token labels (\"labels\"), and the rows have none (eft tokenize --rows --causal-lm writes them for a causal language model).");
 
     /// <summary>
     /// Names in a checkpoint that this model deliberately does not use (for example RoBERTa's pooler, which the
@@ -73,8 +73,8 @@ public abstract class PretrainedModel : Module
             var info = checkpoint.GetInfo(name);
             // A quantized checkpoint (bitsandbytes' int8, FP8) keeps a weight's shape and stores its scales beside it:
             // read as numbers, its codes would load as weights a hundred times too large, without a word.
-            if (info.DType is not (SafeTensorsDType.F16 or SafeTensorsDType.BF16 or SafeTensorsDType.F32 or SafeTensorsDType.F64))
-                throw new InvalidDataException($"{source}: tensor {name} is stored as {info.DType}, not as floating point (F16, BF16, F32, F64): a quantized checkpoint, which eft does not read; use the unquantized weights.");
+            if (!info.DType.IsFloatingPoint() || info.DType.ElementSize() == 1)
+                throw new InvalidDataException($"{source}: tensor {name} is stored as {info.DType.HeaderName()}, not as floating point of 16 bits or more: a quantized checkpoint, which eft does not read; use the unquantized weights.");
             return info.IntShape(source);
         }, checkpoint.ReadInto, source, rng);
 

@@ -13,4 +13,8 @@ public sealed record TrainingResult(
     TimeSpan WallTime,
     double SecondsPerStep,
     double TokensPerSecond,
-    IReadOnlyList<double> StepSeconds);
+    IReadOnlyList<double> StepSeconds)
+{
+    /// <summary>The step whose loss was not finite (the one after the last completed), for a diverged run.</summary>
+    public int? DivergedStep => Status == TrainingStatus.Diverged ? Steps + 1 : null;
+}

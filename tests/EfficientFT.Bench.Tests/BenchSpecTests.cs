@@ -348,6 +348,14 @@ public class BenchSpecTests
         Assert.Contains($"rank 32 is more than {method} can take on model 'embedded': of its q,v projections the narrowest has 16 features on one side", error.Problem);
     }
 
+    /// <summary>The rank's place is the one the refused method took it from, not another method's block with the same rank.</summary>
+    [Fact]
+    public void A_too_large_rank_is_reported_at_the_block_of_the_method_that_cannot_take_it()
+    {
+        var error = ValidationError(_ => "defaults:\n  tasks: toy\ngrids:\n  - methods: lora\n    rank: 32\n  - methods: pissa\n    rank: 32\n");
+        Assert.Equal((7, "rank"), (error.Line, error.Key));
+    }
+
     /// <summary>
     /// The error <see cref="BenchGrid.Validate"/> gives for the spec text <paramref name="spec"/> returns; it gets the
     /// tiny assets' directory, where it may put a model of its own.

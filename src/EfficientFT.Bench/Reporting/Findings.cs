@@ -80,7 +80,8 @@ public static class Findings
             var config = (table.ShowsModel ? k.Model + " " : "") + $"{ConfigKey.MethodName(k.Method)} {k.Targets}" +
                          (k.UsesRank ? $" r={k.Rank}" : "") + (table.ShowsLearningRate ? $" lr={Format.Number(k.LearningRate)}" : "");
             var parts = new List<string>();
-            if (rows.Where(r => r.Average is not null).MaxBy(r => r.Average!.Value) is { } bestAvg)
+            // The best as the table bolds it: among cells that lost no seed.
+            if (rows.Where(table.IsRankableAverage).MaxBy(r => r.Average!.Value) is { } bestAvg)
             {
                 var s = $"the best average is at λ={Format.Number(bestAvg.Key.Lambda)} ({Format.Score(bestAvg.Average!.Value)})";
                 if (baseline?.Average is double b && !ReferenceEquals(bestAvg, baseline))
@@ -93,7 +94,7 @@ public static class Findings
             var corrected = false;
             foreach (var t in table.Tasks)
             {
-                var best = rows.Where(r => r.Cells[t].HasScore).MaxBy(r => r.Cells[t].Mean);
+                var best = rows.Where(r => table.IsRankable(r.Cells[t])).MaxBy(r => r.Cells[t].Mean);
                 if (best == null) continue;
                 var text = $"{t} λ={Format.Number(best.Key.Lambda)}";
                 if (baseline != null && baseline.Cells[t].HasScore && !ReferenceEquals(best, baseline))

@@ -92,7 +92,7 @@ internal static class HtmlReport
     {
         sb.Append("<h2 id=\"results\">Results</h2>\n");
         sb.Append($"<p>Headline metric ×100, mean ± sample std over {table.Seeds} seed{(table.Seeds == 1 ? "" : "s")} (n given where fewer completed); " +
-                  "the best mean per column and model in bold, among cells whose every run completed. Diverged and failed runs are counted in their cell. Trainable parameters include the classification head.</p>\n");
+                  "the best mean per column and model in bold, among cells where every seed completed with a score. Diverged and failed runs are counted in their cell. Trainable parameters include the classification head.</p>\n");
         sb.Append("<div class=\"wrap\"><table>\n<thead><tr>");
         if (table.ShowsModel) sb.Append("<th>Model</th>");
         sb.Append("<th>Method</th><th>Targets</th><th class=\"num\">Rank</th><th class=\"num\">λ</th>");

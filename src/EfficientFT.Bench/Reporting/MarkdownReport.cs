@@ -20,7 +20,7 @@ internal static class MarkdownReport
 
         sb.AppendLine("## Results").AppendLine();
         sb.AppendLine($"Headline metric ×100 on each task's evaluation split, mean ± sample std over {table.Seeds} seed{(table.Seeds == 1 ? "" : "s")} " +
-                      "(n given where fewer completed); the best mean per column and model in bold, among cells whose every run completed. Trainable parameters include the classification head.").AppendLine();
+                      "(n given where fewer completed); the best mean per column and model in bold, among cells where every seed completed with a score. Trainable parameters include the classification head.").AppendLine();
         var header = new List<string> { "Method", "Targets", "Rank", "λ" };
         if (table.ShowsModel) header.Insert(0, "Model");
         if (table.ShowsLearningRate) header.Add("lr");

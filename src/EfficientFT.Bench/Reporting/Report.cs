@@ -42,7 +42,7 @@ public static class Report
                 {
                     var kept = ResultsMerge.Reconcile(seen.Record, record)
                                ?? throw new InvalidDataException($"run {record.Id} appears twice with different results: {seen.Path} and {file}.");
-                    if (kept == record) byId[record.Id] = (record, file);
+                    if (ReferenceEquals(kept, record)) byId[record.Id] = (record, file);
                     continue;
                 }
                 byId[record.Id] = (record, file);

@@ -114,15 +114,22 @@ public sealed class ResultsTable
     /// one model's rows are not ranked against another's.
     /// </summary>
     public bool IsBest(ResultsRow row, string task) =>
-        row.Cells[task].IsWhole && Format.Score(row.Cells[task].Mean)
-            == Format.Score(Rows.Where(r => r.Key.Model == row.Key.Model && r.Cells[task].IsWhole).Max(r => r.Cells[task].Mean));
+        IsRankable(row.Cells[task]) && Format.Score(row.Cells[task].Mean)
+            == Format.Score(Rows.Where(r => r.Key.Model == row.Key.Model && IsRankable(r.Cells[task])).Max(r => r.Cells[task].Mean));
 
     /// <summary>As <see cref="IsBest"/> for the average over all tasks (rows missing a task have no average).</summary>
     public bool IsBestAverage(ResultsRow row) =>
-        IsWholeAverage(row) && Format.Score(row.Average!.Value)
-            == Format.Score(Rows.Where(r => r.Key.Model == row.Key.Model && IsWholeAverage(r)).Max(r => r.Average!.Value));
+        IsRankableAverage(row) && Format.Score(row.Average!.Value)
+            == Format.Score(Rows.Where(r => r.Key.Model == row.Key.Model && IsRankableAverage(r)).Max(r => r.Average!.Value));
 
-    private static bool IsWholeAverage(ResultsRow row) => row.Average != null && row.Cells.Values.All(c => c.IsWhole);
+    /// <summary>
+    /// Whether a cell may be called best: every seed of the table completed there with a score. A mean over the seeds
+    /// left when others diverged, failed or are not made yet (a shard not merged) is not comparable with a whole one.
+    /// </summary>
+    public bool IsRankable(ScoreCell cell) => cell.HasScore && cell.Completed == cell.Runs && cell.Completed >= Seeds;
+
+    /// <summary>Whether the row's average may be called best: every one of its cells is rankable.</summary>
+    public bool IsRankableAverage(ResultsRow row) => row.Average != null && row.Cells.Values.All(IsRankable);
 
     /// <summary>The average column's heading: how many tasks it averages, so a subset is not read as the paper's eight.</summary>
     public string AverageHeading => Tasks.Count == 1 ? "Avg (1 task)" : $"Avg ({Tasks.Count} tasks)";

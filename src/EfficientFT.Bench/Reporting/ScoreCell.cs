@@ -14,9 +14,6 @@ public sealed record ScoreCell(IReadOnlyList<double> Scores, int Runs, int Diver
 
     public bool HasScore => Scores.Count > 0;
 
-    /// <summary>Every run of the cell completed with a score: a mean over the survivors of lost seeds is not comparable.</summary>
-    public bool IsWhole => HasScore && Completed == Runs;
-
     public double Mean => Scores.Count == 0 ? double.NaN : Scores.Average();
 
     /// <summary>Sample standard deviation over seeds (n − 1); 0 for a single seed.</summary>

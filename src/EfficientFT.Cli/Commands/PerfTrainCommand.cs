@@ -146,7 +146,7 @@ public static class PerfTrainCommand
         // Once more after the steps, keeping the higher: a peak taken while the machine stalled would put the step
         // above its own bound.
         peak = Math.Max(peak, gemmPeak.Measure(8));
-        if (result.Status != TrainingStatus.Completed) throw new ArithmeticException($"perf train: the run ended {result.Status} at step {result.Steps}.");
+        if (result.Status != TrainingStatus.Completed) throw new ArithmeticException($"perf train: the run ended {result.Status} at step {result.DivergedStep ?? result.Steps}.");
         var times = result.StepSeconds.Skip(warmup).Select(t => t * 1e3).ToList();
         var flopsPerStep = counting.Flops / (warmup + steps);
         // The higher of the two bracketing peaks, so a stall during one of them cannot raise the step's share.

@@ -258,7 +258,7 @@ public static class PretrainCommand
         if (result.Status == TrainingStatus.Diverged)
         {
             WriteLog(logPath, result);
-            Console.Error.WriteLine($"eft: pretraining diverged at step {result.Steps + 1}; the losses until then are in {logPath}. Delete {partial} before starting again (a lower --lr, perhaps).");
+            Console.Error.WriteLine($"eft: pretraining diverged at step {result.DivergedStep}; the losses until then are in {logPath}. Delete {partial} before starting again (a lower --lr, perhaps).");
             return 3;
         }
         var finalLoss = result.Evaluations[^1].Metrics["heldout_loss"];

@@ -32,6 +32,12 @@ public sealed class Lora(string name, LoraInit init = LoraInit.Default, bool rsL
 
     public bool UsesPeftKeys => true;
 
+    /// <summary>
+    /// Whether A and B are taken from the weight (PiSSA's singular vectors, OLoRA's QR), so the rank cannot exceed a
+    /// targeted layer's smaller side.
+    /// </summary>
+    public bool FactorsTheWeight => init != LoraInit.Default;
+
     /// <summary>s = α/r (α/√r for rsLoRA) of the module at <paramref name="path"/>.</summary>
     public float Scale(PeftOptions options, string path)
     {
@@ -66,7 +72,7 @@ public sealed class Lora(string name, LoraInit init = LoraInit.Default, bool rsL
     private (Tensor A, Tensor B) Initialise(Linear layer, int rank, int? pissaIterations, float scale, Rng rng)
     {
         var (outFeatures, inFeatures) = (layer.OutFeatures, layer.InFeatures);
-        if (rank > Math.Min(outFeatures, inFeatures) && init != LoraInit.Default)
+        if (rank > Math.Min(outFeatures, inFeatures) && FactorsTheWeight)
             throw new ArgumentException($"{Name}: rank {rank} exceeds min(out, in) = {Math.Min(outFeatures, inFeatures)} of a {outFeatures}×{inFeatures} layer.");
         switch (init)
         {

@@ -239,7 +239,7 @@ public sealed class PretrainedTests
         File.WriteAllBytes(dir.File("model.safetensors"), [.. BitConverter.GetBytes((ulong)json.Length), .. json, .. data]);
 
         var e = Assert.Throws<InvalidDataException>(() => Pretrained.Load(dir.Path));
-        Assert.Contains($"tensor {quantized} is stored as I8, not as floating point", e.Message);
+        Assert.Contains($"tensor {quantized} is stored as I8, not as floating point of 16 bits or more", e.Message);
         Assert.Contains(dir.Path, e.Message);
     }
 
