@@ -11,6 +11,13 @@ public static class SequenceClassification
         config.ProblemType == ProblemType.Regression || (config.NumLabels == 1 && config.ProblemType != ProblemType.MultiLabelClassification);
 
     /// <summary>
+    /// The problem_type of a head of <paramref name="numLabels"/> trained on rows of multi-hot arrays or not: multi-label,
+    /// else one label regresses and several classify.
+    /// </summary>
+    public static ProblemType ProblemFor(int numLabels, bool multiHot) =>
+        multiHot ? ProblemType.MultiLabelClassification : numLabels == 1 ? ProblemType.Regression : ProblemType.SingleLabelClassification;
+
+    /// <summary>
     /// The rows (multi-label: every row weighs the same, as its C terms are averaged) or regression targets a loss
     /// averages over, or the class labels other than −100.
     /// </summary>

@@ -197,7 +197,11 @@ public sealed class PeftModel : IStepHook
     }
 
     /// <summary>Writes adapter_config.json and adapter_model.safetensors (each atomically) to <paramref name="directory"/>.</summary>
-    public void SaveAdapter(string directory)
+    /// <param name="baseModel">
+    /// The base model as the user named it (a repository id or a directory), written as base_model_name_or_path so
+    /// that peft's AutoPeftModel.from_pretrained(adapter) finds the base.
+    /// </param>
+    public void SaveAdapter(string directory, string? baseModel = null)
     {
         // The config first: a method that cannot be saved refuses there, before any file is written.
         var config = AdapterConfig(Options.Targets);
@@ -219,6 +223,7 @@ public sealed class PeftModel : IStepHook
             config["peft_type"] = $"EFT_{config["peft_type"]!.GetValue<string>()}{AdapterConfigReader.MpcNonlinearSuffix}";
             config[AdapterConfigReader.MpcNonlinearGainKey] = nonlinear.Coefficient;
         }
+        if (baseModel != null && config.ContainsKey("base_model_name_or_path")) config["base_model_name_or_path"] = baseModel;
         var text = config.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
         AtomicFile.WriteAllText(Path.Combine(directory, "adapter_config.json"), text);
     }

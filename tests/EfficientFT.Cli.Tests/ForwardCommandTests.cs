@@ -123,7 +123,7 @@ public sealed class ForwardCommandTests : IDisposable
     [InlineData("roberta_cls__base", "{\"input_ids\": [5, 6], \"label\": 1}\n{\"input_ids\": [5, 6], \"label\": null}\n", "rows.jsonl:2", "\"label\" is null")]
     [InlineData("roberta_reg__lora", "{\"input_ids\": [5, 6], \"label\": \"0.5\"}\n", "rows.jsonl:1", "a finite number is needed")]
     // 40 positions from padding_idx + 1 = 2 leave room for 38 tokens.
-    [InlineData("roberta_cls__base", "{\"input_ids\": [5, 6]}\n{\"input_ids\": [5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5]}\n", "rows.jsonl:2", "39 tokens, more than the model's positions allow (38)")]
+    [InlineData("roberta_cls__base", "{\"input_ids\": [5, 6]}\n{\"input_ids\": [5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5]}\n", "rows.jsonl:2", "39 tokens, more than the model takes (38)")]
     [InlineData("roberta_cls__base", "{\"input_ids\": [5, 6], \"labels\": [5, 6]}\n", "rows.jsonl", "class labels (\"label\"), and the rows have none")]
     [InlineData("llama_lm__base", "{\"input_ids\": [5, 6], \"label\": 1}\n", "rows.jsonl", "token labels (\"labels\"), and the rows have none")]
     public void Forward_BadRows_FailsWithExitCode2NamingTheLineAndWritesNothing(string caseName, string content, string where, string what)

@@ -94,6 +94,11 @@ public sealed class TokenizeCommandTests : IDisposable
         Assert.Equal([-100, -100, 1526], Ints(rows[1], "labels"));
         Assert.Null(rows[1]["prompt"]);
 
+        // A response cut off by --max-length leaves the row nothing to learn, which is said, naming the line.
+        (code, error) = Tokenize("--tokenizer", tokenizer, "--input", input, "--output", output, "--rows", "--causal-lm", "--max-length", "2");
+        Assert.True(code == 0, error);
+        Assert.Contains($"1 row(s) keep no token of their response within --max-length, so nothing of them is learned: {input} lines 2", error);
+
         File.WriteAllLines(input, ["""{"text": "Hello", "text_pair": "world"}"""]);
         (code, error) = Tokenize("--tokenizer", tokenizer, "--input", input, "--output", Path.Combine(_dir, "pair.jsonl"), "--rows", "--causal-lm");
         Assert.Equal(2, code);

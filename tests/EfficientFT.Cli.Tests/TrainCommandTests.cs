@@ -143,7 +143,7 @@ public sealed class TrainCommandTests : IDisposable
     /// for float labels: a body gets a head of one output per entry, and forward's loss is the mean of BCE's definition
     /// over the logits it writes. A method without an adapter file saves the merged model with problem_type
     /// "multi_label_classification", so it reads the rows again. A classifier whose config says single-label refuses
-    /// the arrays at their line unless --num-labels asks for the head anew.
+    /// the arrays at their line unless --num-labels says to train its head (same size, kept) multi-label.
     /// </summary>
     [Fact]
     public void Train_OnMultiHotRows_TrainsAMultiLabelClassifier()
@@ -156,6 +156,8 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Contains("trains as RobertaForSequenceClassification with 4 labels, multi-label", error);
         var adapter = Path.Combine(_dir, "out", "adapter");
         Assert.Equal(4, SafeTensorsFile.LoadAll(Path.Combine(adapter, "adapter_model.safetensors"))["base_model.model.classifier.out_proj.weight"].Dim(0));
+        // peft's AutoPeftModel finds the base by the name the run was given.
+        Assert.Equal(body, JsonNode.Parse(File.ReadAllText(Path.Combine(adapter, "adapter_config.json")))!["base_model_name_or_path"]!.GetValue<string>());
 
         var written = Path.Combine(_dir, "o.safetensors");
         Assert.Equal(0, Eft("forward", "--model", body, "--adapter", adapter, "--data", rows, "--out", written));
@@ -178,6 +180,7 @@ public sealed class TrainCommandTests : IDisposable
         (code, error) = EftWithError("train", "--model", classifier, "--data", rows, "--num-labels", "3", "--max-steps", "1", "--output", Path.Combine(_dir, "renamed"));
         Assert.True(code == 0, error);
         Assert.DoesNotContain("initialised fresh", error);
+        Assert.Contains("config.json's problem_type is single_label_classification; the rows train the head as multi_label_classification", error);
         (code, error) = EftWithError("forward", "--model", classifier, "--adapter", Path.Combine(_dir, "renamed", "adapter"), "--data", rows, "--out", written);
         Assert.True(code == 0, error);
 
@@ -185,6 +188,23 @@ public sealed class TrainCommandTests : IDisposable
         (code, error) = EftWithError("train", "--model", body, "--data", rows, "--max-steps", "1", "--output", Path.Combine(_dir, "mixed"));
         Assert.Equal(2, code);
         Assert.Contains($"{rows}:2: \"label\" is a number, but on line 1 it is an array; label every row one way.", error);
+    }
+
+    /// <summary>
+    /// Rows made for a causal language model keep a dataset's "label" beside their "labels" (tokenize --causal-lm
+    /// carries other fields over): the model trains as the language model it is, not as a classifier of "label".
+    /// </summary>
+    [Fact]
+    public void Train_OnTokenLabelledRowsWithAStrayLabel_TrainsTheLanguageModel()
+    {
+        var rows = Path.Combine(_dir, "rows.jsonl");
+        File.WriteAllLines(rows, File.ReadLines(Path.Combine(Case("llama_lm__base"), "batch.jsonl"))
+            .Select(l => { var row = JsonNode.Parse(l)!.AsObject(); row["label"] = 7; return row.ToJsonString(); }));
+        var output = Path.Combine(_dir, "out");
+        var (code, error) = EftWithError("train", "--model", Path.Combine(Case("llama_lm__base"), "base"), "--data", rows, "--max-steps", "1", "--output", output);
+        Assert.True(code == 0, error);
+        Assert.Contains("rows carry per-token \"labels\", so LlamaForCausalLM trains as it is", error);
+        Assert.Equal("CAUSAL_LM", JsonNode.Parse(File.ReadAllText(Path.Combine(output, "adapter", "adapter_config.json")))!["task_type"]!.GetValue<string>());
     }
 
     /// <summary>
@@ -216,7 +236,7 @@ public sealed class TrainCommandTests : IDisposable
         File.WriteAllText(rows, "{\"input_ids\": [5, 6, 7], \"label\": 0}\n{\"input_ids\": [8, 9], \"label\": 1}\n");
         var (code, error) = EftWithError("train", "--model", Path.Combine(Case("llama_lm__base"), "base"), "--data", rows, "--max-steps", "1", "--output", Path.Combine(_dir, "out"));
         Assert.Equal(2, code);
-        Assert.Contains("config.json: sets no pad_token_id, and LlamaForSequenceClassification finds each row's last token by it in a batch", error);
+        Assert.Contains("config.json: sets no pad_token_id (or -1, which means none), and LlamaForSequenceClassification finds each row's last token by it in a batch", error);
         Assert.False(Directory.Exists(Path.Combine(_dir, "out")));
     }
 

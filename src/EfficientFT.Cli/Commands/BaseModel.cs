@@ -53,10 +53,11 @@ internal static class BaseModel
     public static ModelConfig ForAdapter(ModelConfig config, string adapterDir)
     {
         if (PeftModel.SequenceClassifierLabels(adapterDir, Pretrained.SequenceClassifierOf(config).LabelTensor) is not { } labels) return config;
-        var problem = labels == 1 ? ProblemType.Regression : (ProblemType?)null;
-        return Pretrained.IsSequenceClassifier(config) && config.NumLabels == labels
-            ? config with { ProblemType = labels == 1 && config.ProblemType == ProblemType.MultiLabelClassification ? config.ProblemType : problem }
-            : Pretrained.AsSequenceClassifier(config, LabelNames(labels), problem);
+        var ownSize = Pretrained.IsSequenceClassifier(config) && config.NumLabels == labels;
+        // One output regresses, unless the checkpoint's own one-output head says it is multi-label.
+        ProblemType? problem = labels > 1 ? null
+            : ownSize && config.ProblemType == ProblemType.MultiLabelClassification ? ProblemType.MultiLabelClassification : ProblemType.Regression;
+        return ownSize ? config with { ProblemType = problem } : Pretrained.AsSequenceClassifier(config, LabelNames(labels), problem);
     }
 
     /// <summary>
@@ -72,19 +73,27 @@ internal static class BaseModel
         if (numLabels is { } n)
         {
             if (n < 1) throw new ArgumentException($"--num-labels must be at least 1, got {n}.");
-            var problem = rows.MultiHot ? ProblemType.MultiLabelClassification : n == 1 ? ProblemType.Regression : ProblemType.SingleLabelClassification;
-            return config.NumLabels == n && Pretrained.IsSequenceClassifier(config)
-                ? config with { ProblemType = problem }
-                : Pretrained.AsSequenceClassifier(config, LabelNames(n), problem);
+            var problem = SequenceClassification.ProblemFor(n, rows.MultiHot);
+            if (!(config.NumLabels == n && Pretrained.IsSequenceClassifier(config))) return Pretrained.AsSequenceClassifier(config, LabelNames(n), problem);
+            // The head keeps its weights; a problem_type its config.json names and the rows do not fit is said, not hidden.
+            if (config.ProblemType is { } named && named != problem)
+                Console.Error.WriteLine($"eft: note: config.json's problem_type is {ModelConfig.ProblemTypeName(named)}; the rows train the head as {ModelConfig.ProblemTypeName(problem)}.");
+            return config with { ProblemType = problem };
         }
         // One output without a problem_type regresses, as transformers reads it.
         if (Pretrained.IsSequenceClassifier(config))
             return rows.MultiHot && config.ProblemType == null && config.NumLabels > 1 ? config with { ProblemType = ProblemType.MultiLabelClassification } : config;
         if (!rows.Labelled) return config;
+        // Rows made for the language model (tokenize --causal-lm keeps a dataset's other fields, "label" among them)
+        // train it; only --num-labels turns such a checkpoint into a classifier.
+        if (rows.TokenLabelled)
+        {
+            Console.Error.WriteLine($"eft: note: the rows carry per-token \"labels\", so {Pretrained.ArchitectureOf(config)} trains as it is and their \"label\" is not read; --num-labels N trains a classifier instead.");
+            return config;
+        }
         // Two at least, as transformers' default num_labels: one output would regress.
-        var classifier = rows.MultiHot ? Pretrained.AsSequenceClassifier(config, LabelNames(rows.Classes!.Value), ProblemType.MultiLabelClassification)
-            : rows.Classes is { } k ? Pretrained.AsSequenceClassifier(config, LabelNames(Math.Max(k, 2)), ProblemType.SingleLabelClassification)
-            : Pretrained.AsSequenceClassifier(config, LabelNames(1), ProblemType.Regression);
+        var size = rows.MultiHot ? rows.Classes!.Value : rows.Classes is { } k ? Math.Max(k, 2) : 1;
+        var classifier = Pretrained.AsSequenceClassifier(config, LabelNames(size), SequenceClassification.ProblemFor(size, rows.MultiHot));
         Console.Error.WriteLine($"eft: note: the rows carry \"label\", so {Pretrained.ArchitectureOf(config)}'s body trains as {classifier.Architectures[0]} " +
                                 (rows.MultiHot ? $"with {classifier.NumLabels} labels, multi-label (each row's array has an entry per label)"
                                     : rows.Classes != null ? $"with {classifier.NumLabels} classes (the largest label + 1, at least 2)"
@@ -102,7 +111,7 @@ internal static class BaseModel
     {
         var chosen = initAdapter != null ? ForAdapter(config, initAdapter) : ForRows(config, dataPath, numLabels);
         if (batchSize > 1 && chosen is LlamaConfig { PadTokenId: null } && Pretrained.IsSequenceClassifier(chosen))
-            throw new InvalidDataException($"{Path.Combine(modelDir, "config.json")}: sets no pad_token_id, and {Pretrained.ArchitectureOf(chosen)} finds each row's last token by it in a batch; set it there (the tokenizer's pad id, or its eos id as is usual for Llama).");
+            throw new InvalidDataException($"{Path.Combine(modelDir, "config.json")}: sets no pad_token_id (or -1, which means none), and {Pretrained.ArchitectureOf(chosen)} finds each row's last token by it in a batch; set it there (the tokenizer's pad id, or its eos id as is usual for Llama).");
         return chosen;
     }
 

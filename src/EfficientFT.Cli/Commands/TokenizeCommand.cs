@@ -139,11 +139,13 @@ public static class TokenizeCommand
     /// Rows for training: the line's text (and text_pair) encoded with the special tokens and truncated to
     /// <paramref name="maxLength"/>, as tokenizer(text, text_pair, truncation=True, max_length=N); the line's other
     /// fields carried over, so its label stays with it. With <paramref name="causalLm"/>, "labels" are the ids, as
-    /// transformers' DataCollatorForLanguageModeling(mlm=False) makes them, and a prompt's tokens are −100.
+    /// transformers' DataCollatorForLanguageModeling(mlm=False) makes them for rows without padding (an end-of-sequence
+    /// token that is also the pad token stays a target), and a prompt's tokens are −100.
     /// </summary>
     private static int RunRows(string tokenizerPath, string inputPath, string outputPath, int? maxLength, bool causalLm)
     {
         var tokenizer = Load(tokenizerPath);
+        var unlearned = new List<int>();
         var lines = ReadLines(inputPath, promptResponse: causalLm).Select(line =>
         {
             string? pair;
@@ -158,9 +160,11 @@ public static class TokenizeCommand
             if (causalLm && pair != null)
                 throw new InvalidDataException($"{inputPath}:{line.Number}: \"text_pair\" makes a pair of sequences, which a causal language model does not read; give \"text\", or \"prompt\" and \"response\".");
             Encoding encoding;
+            IReadOnlyList<int>? promptIds;
             try
             {
                 encoding = tokenizer.EncodeBatch([(line.Text, pair)], maxLength, padding: PaddingStrategy.None).Encodings[0];
+                promptIds = causalLm && line.Prompt != null ? tokenizer.EncodeBatch([(line.Prompt, null)], null, padding: PaddingStrategy.None).Encodings[0].Ids : null;
             }
             catch (ArgumentException e)
             {
@@ -175,8 +179,8 @@ public static class TokenizeCommand
             {
                 // The prompt's share is where its own encoding and the whole line's agree: a template that ends every
                 // sequence with a token, or a merge across the join, then costs the prompt, not the response.
-                var prompted = line.Prompt == null ? 0
-                    : CommonPrefix(tokenizer.EncodeBatch([(line.Prompt, null)], null, padding: PaddingStrategy.None).Encodings[0].Ids, encoding.Ids);
+                var prompted = promptIds == null ? 0 : CommonPrefix(promptIds, encoding.Ids);
+                if (prompted >= encoding.Ids.Length) unlearned.Add(line.Number);
                 row["labels"] = new JsonArray(encoding.Ids.Select((id, i) => (JsonNode?)(i < prompted ? -100 : id)).ToArray());
             }
             foreach (var (key, value) in line.Line)
@@ -185,6 +189,9 @@ public static class TokenizeCommand
             return row.ToJsonString();
         }).ToList();
         AtomicFile.WriteAllLines(outputPath, lines);
+        // Such a row trains nothing: its response was cut off (or empty), and every label is −100.
+        if (unlearned.Count > 0)
+            Console.Error.WriteLine($"eft: note: {unlearned.Count} row(s) keep no token of their response{(maxLength != null ? " within --max-length" : "")}, so nothing of them is learned: {inputPath} lines {string.Join(", ", unlearned.Take(10))}{(unlearned.Count > 10 ? ", …" : "")}.");
         Console.WriteLine($"tokenized {lines.Count} rows{(maxLength is { } m ? $" (at most {m} tokens)" : "")} → {outputPath}");
         return 0;
     }

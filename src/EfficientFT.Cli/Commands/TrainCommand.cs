@@ -6,6 +6,8 @@ using EfficientFT.Models;
 using EfficientFT.Models.Data;
 using EfficientFT.Models.Hub;
 using EfficientFT.Models.IO;
+using EfficientFT.Models.Llama;
+using EfficientFT.Models.Roberta;
 using EfficientFT.Peft;
 using EfficientFT.Peft.Methods;
 using EfficientFT.Tensors;
@@ -131,7 +133,7 @@ public static class TrainCommand
                 r.GetValue(lr), ParseValueRatio(r.GetValue(lrRatio)), r.GetValue(loraPlus) ?? (name == "loraplus" ? 16 : null),
                 ParsePair(r.GetValue(betas)!, "--betas"), r.GetValue(eps), r.GetValue(weightDecay), trainer,
                 r.GetValue(galoreGap), r.GetValue(galoreScale));
-            return Run(ModelLocation.Resolve(r.GetValue(model)!), options, r.GetValue(initAdapter), r.GetValue(data)!, r.GetValue(numLabels), r.GetValue(output)!, settings,
+            return Run(r.GetValue(model)!, ModelLocation.Resolve(r.GetValue(model)!), options, r.GetValue(initAdapter), r.GetValue(data)!, r.GetValue(numLabels), r.GetValue(output)!, settings,
                 r.GetValue(frozenBf16), PackedWeightsOption.Value(r, packedWeights));
         }));
         return command;
@@ -140,7 +142,7 @@ public static class TrainCommand
     private sealed record Settings(double LearningRate, double ValueRatio, double? LoraPlusRatio, (double, double) Betas,
         double Eps, double WeightDecay, TrainerOptions Trainer, int GaloreGap, double GaloreScale);
 
-    private static int Run(string modelDir, PeftOptions options, string? initAdapter, string dataPath, int? numLabels, string outputDir, Settings s, bool frozenBf16,
+    private static int Run(string modelName, string modelDir, PeftOptions options, string? initAdapter, string dataPath, int? numLabels, string outputDir, Settings s, bool frozenBf16,
         PackedWeights packedWeights)
     {
         var batchSize = s.Trainer.BatchSize;
@@ -157,6 +159,9 @@ public static class TrainCommand
         var (model, report) = BaseModel.Load(modelDir,
             config => BaseModel.ForTraining(config, modelDir, dataPath, numLabels, initAdapter, batchSize),
             s.Trainer.Seed, frozenBf16);
+        // Training reads only the loss, so a language-model head runs at its targets alone (same loss and gradients).
+        if (model is LlamaForCausalLM causal) causal.LogitsAtTargetsOnly = true;
+        if (model is RobertaForMaskedLM masked) masked.LogitsAtTargetsOnly = true;
         var rows = JsonlBatchReader.Read(dataPath, model.ModelConfig);
         try
         {
@@ -204,7 +209,7 @@ public static class TrainCommand
         if (result.Status == TrainingStatus.Diverged)
         {
             WriteLog(logPath, result);
-            Console.Error.WriteLine($"eft: training diverged at step {result.Steps + 1}; no adapter written ({logPath} has the losses).");
+            Console.Error.WriteLine($"eft: training diverged at step {result.DivergedStep}; no adapter written ({logPath} has the losses).");
             foreach (var earlier in new[] { adapterDir, Path.Combine(outputDir, "merged") }.Where(Directory.Exists))
                 Console.Error.WriteLine($"eft: {earlier} is from an earlier run, not this one.");
             return 3;
@@ -213,7 +218,7 @@ public static class TrainCommand
         string wrote;
         try
         {
-            peft.SaveAdapter(adapterDir);
+            peft.SaveAdapter(adapterDir, modelName);
             wrote = adapterDir;
         }
         catch (NotSupportedException e)

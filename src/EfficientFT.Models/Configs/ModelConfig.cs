@@ -293,7 +293,8 @@ public abstract record ModelConfig
             $"problem_type '{other}' is not one of regression, single_label_classification, multi_label_classification."),
     };
 
-    private static string ProblemTypeName(ProblemType p) => p switch
+    /// <summary>The problem_type as config.json spells it.</summary>
+    public static string ProblemTypeName(ProblemType p) => p switch
     {
         Configs.ProblemType.Regression => "regression",
         Configs.ProblemType.SingleLabelClassification => "single_label_classification",

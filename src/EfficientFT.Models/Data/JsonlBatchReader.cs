@@ -19,6 +19,10 @@ public static class JsonlBatchReader
     /// vocabulary, no more tokens than its positions allow, class labels inside its head. Otherwise a bad row would
     /// surface only when training reached it, as a cross-entropy or embedding error that names neither file nor line.
     /// </summary>
+    /// <remarks>
+    /// A language model reads "labels"; a row's "label" beside them (a field of the dataset the rows came from) is
+    /// left unread rather than checked as a class the model has no head for.
+    /// </remarks>
     public static ModelBatch Read(string path, ModelConfig config) =>
         Read(path, config.PaddingIndex, SequenceClassification.IsRegression(config), config.VocabSize, config.NumLabels, config.MaxTokens,
             config.ProblemType switch
@@ -26,7 +30,7 @@ public static class JsonlBatchReader
                 ProblemType.MultiLabelClassification => true,
                 ProblemType.SingleLabelClassification => false,
                 _ => null,
-            });
+            }, labelBesideTokenLabels: Pretrained.IsSequenceClassifier(config), positionsSkipPadding: config is RobertaConfig);
 
     /// <param name="vocabSize">When given, every input id and token label (other than −100) must be below it.</param>
     /// <param name="numLabels">When given and not <paramref name="regression"/>, every class label must be below it.</param>
@@ -35,8 +39,10 @@ public static class JsonlBatchReader
     /// True when the model's problem_type is multi-label (every "label" an array), false when it is single-label (every
     /// "label" a class index); null lets the rows say, as transformers picks the loss by the labels' type.
     /// </param>
+    /// <param name="labelBesideTokenLabels">Whether a row's "label" is read when it also has "labels".</param>
+    /// <param name="positionsSkipPadding">Whether the model numbers only the tokens other than the pad id (RoBERTa).</param>
     public static ModelBatch Read(string path, int padTokenId, bool regression, int? vocabSize = null, int? numLabels = null, int? maxTokens = null,
-        bool? multiLabel = null)
+        bool? multiLabel = null, bool labelBesideTokenLabels = true, bool positionsSkipPadding = false)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file.", path);
         var rows = new List<Row>();
@@ -47,9 +53,9 @@ public static class JsonlBatchReader
             if (string.IsNullOrWhiteSpace(line)) continue;
             try
             {
-                var row = ParseRow(line, lineNumber, regression, vocabSize);
-                if (maxTokens is { } most && row.Ids.Count(id => id != padTokenId) is var tokens && tokens > most)
-                    throw new InvalidDataException($"the row has {tokens} tokens, more than the model's positions allow ({most})");
+                var row = ParseRow(line, lineNumber, regression, vocabSize, labelBesideTokenLabels);
+                if (maxTokens is { } most && PositionsTaken(row, padTokenId, positionsSkipPadding) is var tokens && tokens > most)
+                    throw new InvalidDataException($"the row has {tokens} tokens, more than the model takes ({most})");
                 rows.Add(row);
             }
             catch (Exception e) when (e is JsonException or InvalidDataException or FormatException or InvalidOperationException)
@@ -86,13 +92,14 @@ public static class JsonlBatchReader
     /// <summary>
     /// What the rows' "label"s ask of a sequence classifier, before there is one to read them against: whether any row
     /// has one, how many classes they need (the largest index + 1, or a multi-label row's entries), or null classes
-    /// when some label is a number with a fraction, which only regression reads. Lines that do not parse, and labels
-    /// of no such kind, are left to <see cref="Read(string, ModelConfig)"/> to report.
+    /// when some label is a number with a fraction, which only regression reads; and whether any row has per-token
+    /// "labels". Lines that do not parse, and labels of no such kind (an empty array), are left to
+    /// <see cref="Read(string, ModelConfig)"/> to report.
     /// </summary>
     public static RowLabels LabelsOf(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such file.", path);
-        var (labelled, wholeNumbers, largest) = (false, true, -1);
+        var (labelled, wholeNumbers, largest, tokenLabelled) = (false, true, -1, false);
         int? multiHot = null;
         foreach (var line in File.ReadLines(path))
         {
@@ -100,9 +107,11 @@ public static class JsonlBatchReader
             try
             {
                 using var doc = JsonDocument.Parse(line);
-                if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("label", out var label)) continue;
+                if (doc.RootElement.ValueKind != JsonValueKind.Object) continue;
+                tokenLabelled |= doc.RootElement.TryGetProperty("labels", out _);
+                if (!doc.RootElement.TryGetProperty("label", out var label)) continue;
                 labelled = true;
-                if (label.ValueKind == JsonValueKind.Array) multiHot ??= label.GetArrayLength();
+                if (label.ValueKind == JsonValueKind.Array && label.GetArrayLength() > 0) multiHot ??= label.GetArrayLength();
                 if (label.ValueKind != JsonValueKind.Number) continue;
                 if (label.TryGetInt32(out var index)) largest = Math.Max(largest, index);
                 else wholeNumbers = false;
@@ -112,20 +121,21 @@ public static class JsonlBatchReader
                 // Read names the line and the problem; here it only would not count.
             }
         }
-        return multiHot is { } width ? new RowLabels(true, width, MultiHot: true)
-            : new RowLabels(labelled, labelled && wholeNumbers ? largest + 1 : null, MultiHot: false);
+        return multiHot is { } width ? new RowLabels(true, width, MultiHot: true, tokenLabelled)
+            : new RowLabels(labelled, labelled && wholeNumbers ? largest + 1 : null, MultiHot: false, tokenLabelled);
     }
 
     /// <param name="Labelled">Whether any row has a "label".</param>
     /// <param name="Classes">The classes the labels need; null when they regress.</param>
     /// <param name="MultiHot">Whether the labels are arrays, one entry per class (multi-label classification).</param>
-    public readonly record struct RowLabels(bool Labelled, int? Classes, bool MultiHot);
+    /// <param name="TokenLabelled">Whether any row has per-token "labels", which a language model reads.</param>
+    public readonly record struct RowLabels(bool Labelled, int? Classes, bool MultiHot, bool TokenLabelled = false);
 
     /// <param name="Label">The class index or regression target; null where the row has none or has <paramref name="MultiHot"/>.</param>
     /// <param name="MultiHot">A multi-label row's class probabilities.</param>
     private sealed record Row(int Line, int[] Ids, int[] Mask, double? Label, float[]? MultiHot, int[]? TokenLabels);
 
-    private static Row ParseRow(string line, int lineNumber, bool regression, int? vocabSize)
+    private static Row ParseRow(string line, int lineNumber, bool regression, int? vocabSize, bool labelBesideTokenLabels)
     {
         using var doc = JsonDocument.Parse(line);
         var root = doc.RootElement;
@@ -142,7 +152,8 @@ public static class JsonlBatchReader
             throw new InvalidDataException($"labels has {tokenLabels.Length} entries for {ids.Length} input_ids");
         if (tokenLabels != null && vocabSize is { } v && Array.FindIndex(tokenLabels, t => t != IgnoredLabel && (t < 0 || t >= v)) is var badLabel and >= 0)
             throw new InvalidDataException($"\"labels\" holds {tokenLabels[badLabel]}, neither −100 nor inside the model's vocabulary of {v}");
-        if (!root.TryGetProperty("label", out var lab)) return new Row(lineNumber, ids, mask, null, null, tokenLabels);
+        if (!root.TryGetProperty("label", out var lab) || (tokenLabels != null && !labelBesideTokenLabels))
+            return new Row(lineNumber, ids, mask, null, null, tokenLabels);
         if (lab.ValueKind == JsonValueKind.Array)
             return regression ? throw new InvalidDataException("\"label\" is an array, but this model regresses (one number is needed)")
                 : new Row(lineNumber, ids, mask, null, MultiHot(lab), tokenLabels);
@@ -197,6 +208,14 @@ public static class JsonlBatchReader
         if (!regression && numLabels is { } classes && rows.FirstOrDefault(r => r.Label is var v && v != IgnoredLabel && (v < 0 || v >= classes)) is { } outside)
             throw new InvalidDataException($"{path}:{outside.Line}: \"label\" is {outside.Label}, outside the model's {classes} classes (0 to {classes - 1}, or {IgnoredLabel} to leave the row out of the loss)");
     }
+
+    /// <summary>
+    /// The positions a row takes: RoBERTa numbers the tokens other than the pad id; a LLaMA every position up to its
+    /// last attended token, as the trimmed batches train it, pads that are real tokens (an end-of-sequence used as pad)
+    /// included.
+    /// </summary>
+    private static int PositionsTaken(Row row, int padTokenId, bool skipPadding) =>
+        skipPadding ? row.Ids.Count(id => id != padTokenId) : row.Mask.AsSpan().LastIndexOfAnyExcept(0) + 1;
 
     private static void RequireAllOrNone(string path, List<Row> rows, Func<Row, bool> has, string field)
     {

@@ -45,6 +45,28 @@ public sealed class ModelParityTests
         AssertMatches(model, output, expected["logits_init"], expected["loss_init"], expected);
     }
 
+    /// <summary>
+    /// With the head run at the labelled positions alone, the causal LM's loss and every gradient are still the
+    /// reference's, and its logits are those rows of the reference's: [targets, vocab].
+    /// </summary>
+    [Fact]
+    public void CausalLm_LogitsAtTargetsOnly_KeepsLossAndEveryGradient()
+    {
+        var (model, batch) = LoadCase("llama_lm__base");
+        ((EfficientFT.Models.Llama.LlamaForCausalLM)model).LogitsAtTargetsOnly = true;
+        model.SetTrainable(true);
+        var expected = Fixtures.Expected("llama_lm__base");
+        var output = model.Forward(batch, ForwardContext.Inference);
+        output.Loss!.Backward();
+
+        var vocab = expected["logits_init"].Dim(-1);
+        var all = expected["logits_init"].Reshape(-1, vocab).ToArray();
+        var kept = Enumerable.Range(0, batch.Batch * batch.Length)
+            .Where(i => i % batch.Length != batch.Length - 1 && batch.TokenLabels![i + 1] != -100).ToArray();
+        var logits = Tensor.FromArray(kept.SelectMany(i => all.AsSpan(i * vocab, vocab).ToArray()).ToArray(), kept.Length, vocab);
+        AssertMatches(model, output, logits, expected["loss_init"], expected);
+    }
+
     /// <summary>Logits, loss and the gradient of every tensor of the model against the reference, all failures at once.</summary>
     private static void AssertMatches(PretrainedModel model, ModelOutput output, Tensor logits, Tensor loss, Dictionary<string, Tensor> expected)
     {
