@@ -28,7 +28,7 @@ internal sealed class CodePointRegex
         {
             if (!Cache.TryGetValue(pattern, out var regex))
             {
-                regex = new Regex(OnigurumaSyntax.ToDotNet(pattern), RegexOptions.Compiled | RegexOptions.CultureInvariant | RegexOptions.Multiline);
+                regex = new Regex(OnigurumaSyntax.ToDotNet(pattern), RegexOptions.Compiled | RegexOptions.CultureInvariant);
                 Cache[pattern] = regex;
             }
             return new CodePointRegex(regex);

@@ -6,7 +6,8 @@ namespace EfficientFT.Models.Tokenizers;
 /// tokenizer.json's regexes are Oniguruma's (the engine Hugging Face's tokenizers runs, with its default Ruby
 /// syntax); where .NET reads the same text otherwise, the pattern is rewritten into the .NET spelling of Oniguruma's
 /// meaning. Constructs that have none are refused, since .NET would run them as something else. In Ruby syntax ^ and
-/// $ anchor at every line, which the caller gives .NET as <see cref="System.Text.RegularExpressions.RegexOptions.Multiline"/>.
+/// $ anchor at every line: the .NET pattern starts with (?m), which Ruby's own m option can no longer mean, as it is
+/// rewritten to .NET's s.
 /// </summary>
 internal static class OnigurumaSyntax
 {
@@ -30,7 +31,7 @@ internal static class OnigurumaSyntax
     /// <exception cref="ArgumentException">The pattern uses Oniguruma syntax with no .NET equivalent here.</exception>
     public static string ToDotNet(string pattern)
     {
-        var result = new StringBuilder(pattern.Length + 16);
+        var result = new StringBuilder(pattern.Length + 16).Append("(?m)");
         // 0 outside a character class; n inside n nested ones, of which only the outermost is written.
         var depth = 0;
         for (var i = 0; i < pattern.Length; i++)
