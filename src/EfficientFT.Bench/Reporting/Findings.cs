@@ -94,7 +94,7 @@ public static class Findings
             var corrected = false;
             foreach (var t in table.Tasks)
             {
-                var best = rows.Where(r => table.IsRankable(r.Cells[t])).MaxBy(r => r.Cells[t].Mean);
+                var best = rows.Where(r => table.IsRankable(r, t)).MaxBy(r => r.Cells[t].Mean);
                 if (best == null) continue;
                 var text = $"{t} λ={Format.Number(best.Key.Lambda)}";
                 if (baseline != null && baseline.Cells[t].HasScore && !ReferenceEquals(best, baseline))

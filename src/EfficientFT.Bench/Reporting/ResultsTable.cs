@@ -88,7 +88,8 @@ public sealed class ResultsTable
         rows.Sort((a, b) => ConfigKey.Compare(a.Key, b.Key));
         var metrics = tasks.ToDictionary(t => t, t => MetricLabel(runs.Where(r => r.Settings.Task == t).ToList()));
         var seeds = rows.SelectMany(r => r.Cells.Values).Select(c => c.Completed).DefaultIfEmpty(0).Max();
-        return new ResultsTable { Tasks = tasks, Rows = rows, Metrics = metrics, Seeds = seeds, Varying = varying };
+        var mixed = tasks.Where(t => runs.Where(r => r.Settings.Task == t).Select(r => r.HeadlineMetric).OfType<string>().Distinct().Count() > 1).ToHashSet();
+        return new ResultsTable { Tasks = tasks, Rows = rows, Metrics = metrics, Seeds = seeds, Varying = varying, MixedMetricTasks = mixed };
     }
 
     /// <summary>
@@ -114,8 +115,8 @@ public sealed class ResultsTable
     /// one model's rows are not ranked against another's.
     /// </summary>
     public bool IsBest(ResultsRow row, string task) =>
-        IsRankable(row.Cells[task]) && Format.Score(row.Cells[task].Mean)
-            == Format.Score(Rows.Where(r => r.Key.Model == row.Key.Model && IsRankable(r.Cells[task])).Max(r => r.Cells[task].Mean));
+        IsRankable(row, task) && Format.Score(row.Cells[task].Mean)
+            == Format.Score(Rows.Where(r => r.Key.Model == row.Key.Model && IsRankable(r, task)).Max(r => r.Cells[task].Mean));
 
     /// <summary>As <see cref="IsBest"/> for the average over all tasks (rows missing a task have no average).</summary>
     public bool IsBestAverage(ResultsRow row) =>
@@ -123,13 +124,18 @@ public sealed class ResultsTable
             == Format.Score(Rows.Where(r => r.Key.Model == row.Key.Model && IsRankableAverage(r)).Max(r => r.Average!.Value));
 
     /// <summary>
-    /// Whether a cell may be called best: every seed of the table completed there with a score. A mean over the seeds
-    /// left when others diverged, failed or are not made yet (a shard not merged) is not comparable with a whole one.
+    /// Whether the row's cell on <paramref name="task"/> may be called best: every seed of the table completed there
+    /// with a score, and the task's runs agree on their headline metric. A mean over the seeds left when others
+    /// diverged, failed or are not made yet (a shard not merged) is not comparable with a whole one.
     /// </summary>
-    public bool IsRankable(ScoreCell cell) => cell.HasScore && cell.Completed == cell.Runs && cell.Completed >= Seeds;
+    public bool IsRankable(ResultsRow row, string task) =>
+        row.Cells[task] is var cell && cell.HasScore && cell.Completed == cell.Runs && cell.Completed >= Seeds && !MixedMetricTasks.Contains(task);
 
     /// <summary>Whether the row's average may be called best: every one of its cells is rankable.</summary>
-    public bool IsRankableAverage(ResultsRow row) => row.Average != null && row.Cells.Values.All(IsRankable);
+    public bool IsRankableAverage(ResultsRow row) => row.Average != null && Tasks.All(t => IsRankable(row, t));
+
+    /// <summary>Tasks whose runs name different headline metrics (a custom task.json edited between runs).</summary>
+    public IReadOnlySet<string> MixedMetricTasks { get; private init; } = new HashSet<string>();
 
     /// <summary>The average column's heading: how many tasks it averages, so a subset is not read as the paper's eight.</summary>
     public string AverageHeading => Tasks.Count == 1 ? "Avg (1 task)" : $"Avg ({Tasks.Count} tasks)";

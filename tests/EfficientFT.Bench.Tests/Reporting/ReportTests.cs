@@ -95,7 +95,9 @@ public sealed class ReportTests : IDisposable
     public void A_column_whose_runs_disagree_on_the_headline_metric_says_so()
     {
         List<RunRecord> runs = [.. Seeds("mine", "q,v", 10, [0.70]), .. Seeds("mine", "q,k,v", 10, [0.60]).Select(r => r with { HeadlineMetric = "f1" })];
-        Assert.Equal("accuracy or f1: runs disagree on the headline metric", ResultsTable.Build(runs).Metrics["mine"]);
+        var table = ResultsTable.Build(runs);
+        Assert.Equal("accuracy or f1: runs disagree on the headline metric", table.Metrics["mine"]);
+        Assert.DoesNotContain(table.Rows, r => table.IsBest(r, "mine"));
     }
 
     /// <summary>An error's or a name's Markdown characters are shown as they are, not as a tag or emphasis.</summary>
