@@ -147,7 +147,7 @@ public sealed class BenchRunner(TaskCatalog tasks)
     {
         var labels = task.IsRegression ? ["LABEL_0"] : task.LabelNames;
         var (model, _) = Pretrained.Load(directory, config => Pretrained.AsSequenceClassifier(config, labels,
-            task.IsRegression ? ProblemType.Regression : ProblemType.SingleLabelClassification),
+            task.IsRegression ? ProblemType.Regression : task.IsMultiLabel ? ProblemType.MultiLabelClassification : ProblemType.SingleLabelClassification),
             seed: seed, freshHead: true, holdInBFloat16: frozenBf16);
         return model;
     }
@@ -174,7 +174,16 @@ public sealed class BenchRunner(TaskCatalog tasks)
     public static ModelBatch Tokenize(Tokenizer tokenizer, IReadOnlyList<TextExample> examples, GlueTask task, int maxLength, string? padToken = null)
     {
         var encoding = tokenizer.EncodeBatch(examples.Select(e => (e.First, e.Second)).ToList(), maxLength, padToken: padToken);
-        return new ModelBatch(examples.Count, encoding.SequenceLength, encoding.Ids, encoding.AttentionMask)
+        var batch = new ModelBatch(examples.Count, encoding.SequenceLength, encoding.Ids, encoding.AttentionMask);
+        if (task.IsMultiLabel)
+        {
+            var hot = new float[examples.Count * task.LabelCount];
+            for (var row = 0; row < examples.Count; row++)
+                foreach (var label in examples[row].Labels ?? [])
+                    hot[row * task.LabelCount + label] = 1;
+            return batch with { MultiHotLabels = hot };
+        }
+        return batch with
         {
             ClassLabels = task.IsRegression ? null : examples.Select(e => (int)e.Label).ToArray(),
             RegressionLabels = task.IsRegression ? examples.Select(e => e.Label).ToArray() : null,

@@ -16,6 +16,7 @@ public static class GlueEvaluation
     /// </summary>
     public static IReadOnlyDictionary<string, double> Evaluate(PeftModel peft, IReadOnlyList<ModelBatch> batches, GlueTask task)
     {
+        if (task.IsMultiLabel) return EvaluateMultiLabel(peft, batches, task);
         var predictions = new List<double>();
         var references = new List<double>();
         using (GradMode.NoGrad())
@@ -40,6 +41,25 @@ public static class GlueEvaluation
             m => MetricEvaluator.Compute(m, predictions.ToArray(), references.ToArray()));
     }
 
+    /// <summary>
+    /// A label is predicted where its logit is above 0 (sigmoid above 0.5, as transformers' multi-label examples
+    /// threshold), and scored against the multi-hot references.
+    /// </summary>
+    private static IReadOnlyDictionary<string, double> EvaluateMultiLabel(PeftModel peft, IReadOnlyList<ModelBatch> batches, GlueTask task)
+    {
+        var predicted = new List<bool>();
+        var reference = new List<bool>();
+        using (GradMode.NoGrad())
+        {
+            foreach (var batch in batches)
+            {
+                foreach (var logit in peft.Forward(batch, ForwardContext.Inference).Logits.Contiguous().ToArray()) predicted.Add(logit > 0);
+                reference.AddRange((batch.MultiHotLabels ?? throw Unlabelled(task)).Select(v => v >= 0.5f));
+            }
+        }
+        return task.Metrics.ToDictionary(m => m.ToString(), m => MultiLabelMetrics.Compute(m, predicted, reference, task.LabelCount));
+    }
+
     private static int ArgMax(ReadOnlySpan<float> scores)
     {
         var best = 0;
@@ -49,5 +69,5 @@ public static class GlueEvaluation
     }
 
     private static InvalidOperationException Unlabelled(GlueTask task) =>
-        new($"{task.Name}: an evaluation batch has no {(task.IsRegression ? "regression" : "class")} labels.");
+        new($"{task.Name}: an evaluation batch has no {(task.IsRegression ? "regression" : task.IsMultiLabel ? "multi-hot" : "class")} labels.");
 }

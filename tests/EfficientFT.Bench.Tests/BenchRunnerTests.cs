@@ -319,4 +319,51 @@ public sealed class BenchRunnerTests : IDisposable
         var error = Assert.Throws<InvalidDataException>(() => JsonlExampleReader.Read(data.Task, Path.Combine(_dir, "t", "train.jsonl")));
         Assert.Contains("train.jsonl:1", error.Message);
     }
+
+    /// <summary>
+    /// A multi-label custom task: each row names any of "sentiment" (a positive word), "food" and "film"; the grid
+    /// trains a multi-label head with binary cross-entropy and scores micro-F1, macro-F1 and exact match.
+    /// </summary>
+    [Fact]
+    public void A_multi_label_custom_task_runs_and_is_scored_by_its_metrics()
+    {
+        var assets = TinyBench.CreateAssets(_dir);
+        var task = Path.Combine(_dir, "tags");
+        Directory.CreateDirectory(task);
+        File.WriteAllText(Path.Combine(task, "task.json"), """
+            { "name": "tags", "text_columns": ["text"], "label_column": "labels", "label_names": ["sentiment", "food", "film"],
+              "multi_label": true, "metrics": ["micro_f1", "macro_f1", "exact_match"] }
+            """);
+        static string Line((string Text, bool Positive) e)
+        {
+            var labels = new[] { e.Positive ? "sentiment" : null, e.Text.Contains("food") ? "food" : null, e.Text.Contains("film") ? "film" : null };
+            return new System.Text.Json.Nodes.JsonObject
+            {
+                ["text"] = e.Text,
+                ["labels"] = new System.Text.Json.Nodes.JsonArray(labels.OfType<string>().Select(l => (System.Text.Json.Nodes.JsonNode?)l).ToArray()),
+            }.ToJsonString();
+        }
+        File.WriteAllLines(Path.Combine(task, "train.jsonl"), TinyBench.Sentences(32, 1).Select(Line));
+        File.WriteAllLines(Path.Combine(task, "validation.jsonl"), TinyBench.Sentences(16, 2).Select(Line));
+        var plan = BenchSpec.Parse($"defaults: {{ model: embedded, max_steps: 4, batch_size: 8, max_length: 24, lr: 5e-3 }}\ngrids: [ {{ methods: lora, tasks: [\"{task}/task.json\"] }} ]\n",
+            "tags.yaml", "tags").Expand();
+        var catalog = new TaskCatalog(assets, null);
+        var runner = new BenchRunner(catalog);
+        BenchGrid.Validate(plan, catalog, runner);
+
+        var record = Assert.Single(BenchGrid.Run(plan, Shard.All, new ResultsStore(Path.Combine(_dir, "results")), runner).Records);
+
+        Assert.True(record.Status == RunStatus.Completed, record.Error);
+        Assert.Equal("micro_f1", record.HeadlineMetric);
+        Assert.Equal(["exact_match", "macro_f1", "micro_f1"], record.Scores.Keys.Order());
+        Assert.All(record.Scores.Values, v => Assert.InRange(v, 0, 1));
+        Assert.Equal(record.Scores["micro_f1"], record.Headline);
+
+        // The head has one output per label: the rows were read as multi-hot targets, not as class indices.
+        var data = catalog.Load(Path.Combine(task, "task.json"));
+        Assert.Equal(3, BenchRunner.LoadClassifier(Path.Combine(assets, "model"), data.Task, 1).ModelConfig.NumLabels);
+        var rows = BenchRunner.Tokenize(EfficientFT.Models.Tokenizers.Tokenizer.FromFile(Path.Combine(assets, "model", "tokenizer.json")), data.Train, data.Task, 24);
+        Assert.Null(rows.ClassLabels);
+        Assert.Equal(data.Train.Select(e => e.Labels!.Contains(0) ? 1f : 0f), Enumerable.Range(0, rows.Batch).Select(r => rows.MultiHotLabels![r * 3]));
+    }
 }

@@ -8,6 +8,12 @@ public static class CsvExampleReader
 {
     public static IReadOnlyList<TextExample> Read(GlueTask task, string path)
     {
+        // A cell holds one label; a separator inside it would be a convention of this reader alone.
+        if (task.IsMultiLabel)
+        {
+            throw DataErrors.At(path, 1, $"task {task.Name} is multi-label, whose rows are read from JSONL (an array of label names per row), not CSV.");
+        }
+
         using var reader = new StreamReader(path);
         var examples = new List<TextExample>();
         List<string>? header = null;

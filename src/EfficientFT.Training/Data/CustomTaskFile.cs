@@ -9,4 +9,5 @@ internal sealed record CustomTaskFile(
     IReadOnlyList<string>? LabelNames = null,
     bool Regression = false,
     string? Headline = null,
-    IReadOnlyList<string>? EvaluationSplits = null);
+    IReadOnlyList<string>? EvaluationSplits = null,
+    bool MultiLabel = false);

@@ -11,8 +11,10 @@ namespace EfficientFT.Training.Data;
 /// { "name": "reviews", "text_columns": ["title", "body"], "label_column": "stars",
 ///   "label_names": ["bad", "good"], "metrics": ["accuracy", "f1"], "headline": "accuracy" }
 /// </code>
-/// A regression task sets "regression": true instead of "label_names". "headline" defaults to the first metric and
-/// "evaluation_splits" to ["validation"]. JSON rather than YAML keeps the library on System.Text.Json alone.
+/// A regression task sets "regression": true instead of "label_names". A multi-label task sets "multi_label": true
+/// beside its label_names, holds a JSON array of label names (or ids) per row, and is scored by micro_f1, macro_f1 and
+/// exact_match. "headline" defaults to the first metric and "evaluation_splits" to ["validation"]. JSON rather than
+/// YAML keeps the library on System.Text.Json alone.
 /// </summary>
 public static class CustomTaskReader
 {
@@ -57,9 +59,14 @@ public static class CustomTaskReader
                 : "a classification task needs label_names (or \"regression\": true).");
         }
 
-        if (!file.Regression && labelNames.Count < 2)
+        if (file.MultiLabel && file.Regression)
         {
-            throw Invalid(path, "label_names needs at least two classes.");
+            throw Invalid(path, "a task is multi_label or regression, not both.");
+        }
+
+        if (!file.Regression && labelNames.Count < (file.MultiLabel ? 1 : 2))
+        {
+            throw Invalid(path, file.MultiLabel ? "label_names is empty." : "label_names needs at least two classes.");
         }
 
         if (file.Metrics.Count == 0)
@@ -74,9 +81,10 @@ public static class CustomTaskReader
         {
             throw Invalid(path, $"metrics lists one metric more than once ({string.Join(", ", file.Metrics.Where(name => ParseMetric(name, path) == twice.Key))}).");
         }
-        foreach (var metric in metrics.Where(m => IsCorrelation(m) != file.Regression))
+        foreach (var metric in metrics.Where(m => IsCorrelation(m) != file.Regression || IsMultiLabel(m) != file.MultiLabel))
         {
-            throw Invalid(path, $"metric {metric} does not apply to a {(file.Regression ? "regression" : "classification")} task.");
+            throw Invalid(path, $"metric {metric.ShortName()} does not apply to a {(file.Regression ? "regression" : file.MultiLabel ? "multi-label" : "classification")} task" +
+                                (file.MultiLabel ? " (micro_f1, macro_f1 and exact_match do)." : "."));
         }
 
         // F1 here is the binary score of class 1, as GLUE's; with three or more classes it would score one class
@@ -106,7 +114,8 @@ public static class CustomTaskReader
             metrics,
             headline,
             splits,
-            file.LabelColumn);
+            file.LabelColumn,
+            file.MultiLabel);
     }
 
     private static Metric ParseMetric(string name, string path) =>
@@ -115,6 +124,8 @@ public static class CustomTaskReader
             : throw Invalid(path, $"unknown metric '{name}'; known: {string.Join(", ", MetricNames.ByName.Keys)}.");
 
     private static bool IsCorrelation(Metric metric) => metric is Metric.Pearson or Metric.Spearman;
+
+    private static bool IsMultiLabel(Metric metric) => metric is Metric.MicroF1 or Metric.MacroF1 or Metric.ExactMatch;
 
     private static InvalidDataException Invalid(string path, string message) => new($"{path}: {message}");
 }

@@ -14,6 +14,7 @@ namespace EfficientFT.Training.Data;
 /// <param name="HeadlineMetric">The one metric a run is ranked by.</param>
 /// <param name="EvaluationSplits">The splits evaluated; the headline averages <see cref="HeadlineMetric"/> over them.</param>
 /// <param name="LabelKey">The label column of JSONL and CSV files.</param>
+/// <param name="IsMultiLabel">Each row has any number of the labels (JSONL arrays of names), trained with binary cross-entropy.</param>
 public sealed record GlueTask(
     string Name,
     SentenceKeys SentenceKeys,
@@ -22,7 +23,8 @@ public sealed record GlueTask(
     IReadOnlyList<Metric> Metrics,
     Metric HeadlineMetric,
     IReadOnlyList<string> EvaluationSplits,
-    string LabelKey = "label")
+    string LabelKey = "label",
+    bool IsMultiLabel = false)
 {
     public int LabelCount => IsRegression ? 1 : LabelNames.Count;
 

@@ -43,6 +43,15 @@ public static class JsonlExampleReader
                     throw DataErrors.At(path, line, "not a JSON object.");
                 }
 
+                if (task.IsMultiLabel)
+                {
+                    examples.Add(new TextExample(
+                        Text(row, task.SentenceKeys.First, path, line),
+                        task.SentenceKeys.Second is { } pairKey ? Text(row, pairKey, path, line) : null,
+                        0, Labels(task, Property(row, task.LabelKey, path, line), path, line)));
+                    continue;
+                }
+
                 var label = Label(task, Property(row, task.LabelKey, path, line), path, line);
                 if (task.IsRegression && label == Unlabeled)
                 {
@@ -71,6 +80,25 @@ public static class JsonlExampleReader
         return value.ValueKind == JsonValueKind.String
             ? value.GetString()!
             : throw DataErrors.At(path, line, $"'{key}' is {value.ValueKind}, not a string.");
+    }
+
+    /// <summary>A multi-label row's labels: an array of names or ids, each once; an empty array is a row no label applies to.</summary>
+    private static int[] Labels(GlueTask task, JsonElement value, string path, long line)
+    {
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            throw DataErrors.At(path, line, $"label is {value.ValueKind}, but task {task.Name} is multi-label: an array of label names is needed.");
+        }
+
+        var ids = value.EnumerateArray().Select(e => e.ValueKind switch
+        {
+            JsonValueKind.String => (int)LabelParser.Parse(task, e.GetString()!, path, line),
+            JsonValueKind.Number when e.TryGetInt32(out var id) => (int)LabelParser.ClassId(task, id, path, line),
+            _ => throw DataErrors.At(path, line, $"label holds {e.GetRawText()}, neither a label name nor a label id."),
+        }).ToArray();
+        return ids.Distinct().Count() == ids.Length
+            ? ids
+            : throw DataErrors.At(path, line, $"label names one label twice ({value.GetRawText()}).");
     }
 
     private static float? Label(GlueTask task, JsonElement value, string path, long line)

@@ -15,6 +15,9 @@ public static class MetricNames
         ["matthews_correlation"] = Metric.MatthewsCorrelation,
         ["pearson"] = Metric.Pearson,
         ["spearman"] = Metric.Spearman,
+        ["micro_f1"] = Metric.MicroF1,
+        ["macro_f1"] = Metric.MacroF1,
+        ["exact_match"] = Metric.ExactMatch,
     };
 
     /// <summary>The name a result records the metric by.</summary>
@@ -25,6 +28,9 @@ public static class MetricNames
         Metric.MatthewsCorrelation => "mcc",
         Metric.Pearson => "pearson",
         Metric.Spearman => "spearman",
+        Metric.MicroF1 => "micro_f1",
+        Metric.MacroF1 => "macro_f1",
+        Metric.ExactMatch => "exact_match",
         _ => throw new ArgumentOutOfRangeException(nameof(metric), metric, null),
     };
 }

@@ -75,6 +75,9 @@ public sealed class GlueCustomTaskTests : IDisposable
     [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","label_names":["n","p"],"metrics":["accuracy"],"headline":"f1"}""", "not among metrics")]
     [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","label_names":["n","p","q"],"metrics":["accuracy","f1"]}""", "f1 is binary")]
     [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","label_names":["n","p"],"metrics":["mcc","matthews_correlation"]}""", "metrics lists one metric more than once (mcc, matthews_correlation)")]
+    [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","label_names":["n","p"],"multi_label":true,"metrics":["accuracy"]}""", "metric accuracy does not apply to a multi-label task (micro_f1, macro_f1 and exact_match do)")]
+    [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","label_names":["n","p"],"metrics":["micro_f1"]}""", "metric micro_f1 does not apply to a classification task")]
+    [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","regression":true,"multi_label":true,"metrics":["pearson"]}""", "multi_label or regression, not both")]
     public void InvalidDescriptions_NameTheFileAndTheProblem(string json, string expected)
     {
         var path = _files.Write("task.json", json);
@@ -92,5 +95,30 @@ public sealed class GlueCustomTaskTests : IDisposable
 
         var missingRequired = _files.Write("short.json", """{"name":"x","text_columns":["a"]}""");
         Assert.Contains(missingRequired, Assert.Throws<InvalidDataException>(() => CustomTaskReader.Read(missingRequired)).Message);
+    }
+
+    /// <summary>
+    /// A multi-label task reads each row's label as a JSON array of names or ids (empty: no label applies); a label
+    /// named twice, a plain label, or a CSV file is refused naming the file.
+    /// </summary>
+    [Fact]
+    public void MultiLabelTask_ReadsArraysOfLabels()
+    {
+        var task = CustomTaskReader.Read(_files.Write("tags.json",
+            """{"name":"tags","text_columns":["t"],"label_column":"y","label_names":["a","b","c"],"multi_label":true,"metrics":["micro_f1","exact_match"]}"""));
+        Assert.True(task.IsMultiLabel);
+        Assert.Equal(Metric.MicroF1, task.HeadlineMetric);
+        var jsonl = _files.Write("tags.jsonl", "{\"t\":\"x\",\"y\":[\"c\",0]}\n{\"t\":\"z\",\"y\":[]}\n");
+        var rows = JsonlExampleReader.Read(task, jsonl);
+        Assert.Equal([[2, 0], []], rows.Select(r => r.Labels!.ToArray()));
+
+        foreach (var (line, problem) in new[] { ("{\"t\":\"x\",\"y\":[\"a\",\"a\"]}", "names one label twice"), ("{\"t\":\"x\",\"y\":\"a\"}", "an array of label names is needed"), ("{\"t\":\"x\",\"y\":[\"d\"]}", "label 'd'") })
+        {
+            var bad = _files.Write("bad.jsonl", line + "\n");
+            var error = Assert.Throws<InvalidDataException>(() => JsonlExampleReader.Read(task, bad));
+            Assert.Contains("bad.jsonl:1", error.Message);
+            Assert.Contains(problem, error.Message);
+        }
+        Assert.Contains("multi-label", Assert.Throws<InvalidDataException>(() => CsvExampleReader.Read(task, _files.Write("tags.csv", "t,y\nx,a\n"))).Message);
     }
 }

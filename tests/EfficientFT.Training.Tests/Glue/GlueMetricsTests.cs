@@ -131,4 +131,21 @@ public sealed class GlueMetricsTests
     }
 
     private static IEnumerable<int> Repeat(int value, int count) => Enumerable.Repeat(value, count);
+
+    /// <summary>
+    /// Three rows of three labels. References 101, 010, 000; predictions 110, 010, 001. Pooled: TP 2, FP 2, FN 1, so
+    /// micro-F1 = 4 / 7. Per label: label 0 F1 1; label 1 TP 1, FP 1, so 2/3; label 2 TP 0, FP 1, FN 1, so 0: macro-F1 =
+    /// (1 + 2/3 + 0) / 3 = 5/9. Only row 1 is right throughout: exact match 1/3.
+    /// </summary>
+    [Fact]
+    public void MultiLabel_MicroMacroAndExactMatch()
+    {
+        bool[] reference = [true, false, true, false, true, false, false, false, false];
+        bool[] predicted = [true, true, false, false, true, false, false, false, true];
+        Assert.Equal(4.0 / 7.0, MultiLabelMetrics.Compute(Metric.MicroF1, predicted, reference, 3), Tolerance);
+        Assert.Equal(5.0 / 9.0, MultiLabelMetrics.Compute(Metric.MacroF1, predicted, reference, 3), Tolerance);
+        Assert.Equal(1.0 / 3.0, MultiLabelMetrics.Compute(Metric.ExactMatch, predicted, reference, 3), Tolerance);
+        // A label never true and never predicted scores 0, as scikit-learn's zero_division=0.
+        Assert.Equal(0.5, MultiLabelMetrics.Compute(Metric.MacroF1, [true, false], [true, false], 2), Tolerance);
+    }
 }
