@@ -179,7 +179,7 @@ public sealed class BenchRunner(TaskCatalog tasks)
         {
             var hot = new float[examples.Count * task.LabelCount];
             for (var row = 0; row < examples.Count; row++)
-                foreach (var label in examples[row].Labels ?? [])
+                foreach (var label in examples[row].Labels ?? throw new InvalidOperationException($"{task.Name}: example {row} has no labels, and the task is multi-label."))
                     hot[row * task.LabelCount + label] = 1;
             return batch with { MultiHotLabels = hot };
         }

@@ -53,7 +53,10 @@ public static class GlueEvaluation
         {
             foreach (var batch in batches)
             {
-                foreach (var logit in peft.Forward(batch, ForwardContext.Inference).Logits.Contiguous().ToArray()) predicted.Add(logit > 0);
+                var logits = peft.Forward(batch, ForwardContext.Inference).Logits.Contiguous().ToArray();
+                if (logits.Length != batch.Batch * task.LabelCount)
+                    throw new InvalidOperationException($"{task.Name}: {logits.Length} logits for {batch.Batch} rows of {task.LabelCount} labels.");
+                predicted.AddRange(logits.Select(logit => logit > 0));
                 reference.AddRange((batch.MultiHotLabels ?? throw Unlabelled(task)).Select(v => v >= 0.5f));
             }
         }

@@ -3,6 +3,8 @@ using EfficientFT.Models.Nn;
 using EfficientFT.Models.Tokenizers;
 using EfficientFT.Tensors.Autograd;
 using EfficientFT.Training.Data;
+using EfficientFT.Training;
+using EfficientFT.Training.Metrics;
 
 namespace EfficientFT.Bench.Tests;
 
@@ -361,9 +363,35 @@ public sealed class BenchRunnerTests : IDisposable
 
         // The head has one output per label: the rows were read as multi-hot targets, not as class indices.
         var data = catalog.Load(Path.Combine(task, "task.json"));
-        Assert.Equal(3, BenchRunner.LoadClassifier(Path.Combine(assets, "model"), data.Task, 1).ModelConfig.NumLabels);
+        var classifier = BenchRunner.LoadClassifier(Path.Combine(assets, "model"), data.Task, 1);
+        Assert.Equal((3, EfficientFT.Models.Configs.ProblemType.MultiLabelClassification), (classifier.ModelConfig.NumLabels, classifier.ModelConfig.ProblemType));
         var rows = BenchRunner.Tokenize(EfficientFT.Models.Tokenizers.Tokenizer.FromFile(Path.Combine(assets, "model", "tokenizer.json")), data.Train, data.Task, 24);
         Assert.Null(rows.ClassLabels);
         Assert.Equal(data.Train.Select(e => e.Labels!.Contains(0) ? 1f : 0f), Enumerable.Range(0, rows.Batch).Select(r => rows.MultiHotLabels![r * 3]));
+    }
+
+    /// <summary>
+    /// Each logit is one decision, above 0 (sigmoid above 0.5) or not. With the head's weight zeroed and its bias
+    /// (2, −2, 0.5), every row predicts labels a and c. References {a} and {a, b, c}: TP 3, FP 1, FN 1, so micro-F1
+    /// 6/8; per label F1 1, 0 and 2/3, so macro-F1 5/9; no row exactly right.
+    /// </summary>
+    [Fact]
+    public void Multi_label_evaluation_thresholds_each_logit_at_zero()
+    {
+        var assets = TinyBench.CreateAssets(_dir);
+        var task = new GlueTask("tags", new SentenceKeys("text", null), ["a", "b", "c"], false,
+            [Metric.MicroF1, Metric.MacroF1, Metric.ExactMatch], Metric.MicroF1, ["validation"], "labels", IsMultiLabel: true);
+        var model = BenchRunner.LoadClassifier(Path.Combine(assets, "model"), task, 1);
+        var head = model.NamedTensors().ToDictionary(p => p.Name, p => p.Value);
+        head["classifier.out_proj.weight"].AsSpan().Clear();
+        head["classifier.out_proj.bias"].CopyFrom([2f, -2f, 0.5f]);
+        var rows = BenchRunner.Tokenize(EfficientFT.Models.Tokenizers.Tokenizer.FromFile(Path.Combine(assets, "model", "tokenizer.json")),
+            [new TextExample("good film", null, 0, [0]), new TextExample("bad food", null, 0, [0, 1, 2])], task, 24);
+
+        var scores = GlueEvaluation.Evaluate(EfficientFT.Peft.PeftModel.CreateWhole(model), [rows], task);
+
+        Assert.Equal(6.0 / 8.0, scores["MicroF1"], 12);
+        Assert.Equal(5.0 / 9.0, scores["MacroF1"], 12);
+        Assert.Equal(0.0, scores["ExactMatch"], 12);
     }
 }

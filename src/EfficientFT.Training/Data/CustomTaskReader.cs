@@ -51,22 +51,22 @@ public static class CustomTaskReader
             throw Invalid(path, $"text_columns names {file.TextColumns.Count} columns; a task has one sentence or a pair.");
         }
 
-        var labelNames = file.LabelNames ?? [];
-        if (file.Regression == labelNames.Count > 0)
-        {
-            throw Invalid(path, file.Regression
-                ? "a regression task has no label_names."
-                : "a classification task needs label_names (or \"regression\": true).");
-        }
-
         if (file.MultiLabel && file.Regression)
         {
             throw Invalid(path, "a task is multi_label or regression, not both.");
         }
 
-        if (!file.Regression && labelNames.Count < (file.MultiLabel ? 1 : 2))
+        var labelNames = file.LabelNames ?? [];
+        if (file.Regression == labelNames.Count > 0)
         {
-            throw Invalid(path, file.MultiLabel ? "label_names is empty." : "label_names needs at least two classes.");
+            throw Invalid(path, file.Regression
+                ? "a regression task has no label_names."
+                : file.MultiLabel ? "a multi-label task needs label_names." : "a classification task needs label_names (or \"regression\": true).");
+        }
+
+        if (!file.Regression && !file.MultiLabel && labelNames.Count < 2)
+        {
+            throw Invalid(path, "label_names needs at least two classes.");
         }
 
         if (file.Metrics.Count == 0)
@@ -84,7 +84,7 @@ public static class CustomTaskReader
         foreach (var metric in metrics.Where(m => IsCorrelation(m) != file.Regression || IsMultiLabel(m) != file.MultiLabel))
         {
             throw Invalid(path, $"metric {metric.ShortName()} does not apply to a {(file.Regression ? "regression" : file.MultiLabel ? "multi-label" : "classification")} task" +
-                                (file.MultiLabel ? " (micro_f1, macro_f1 and exact_match do)." : "."));
+                                (file.MultiLabel ? " (micro_f1, macro_f1 and exact_match do)." : IsMultiLabel(metric) ? "; a multi-label task sets \"multi_label\": true." : "."));
         }
 
         // F1 here is the binary score of class 1, as GLUE's; with three or more classes it would score one class

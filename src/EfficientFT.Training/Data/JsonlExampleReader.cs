@@ -82,23 +82,32 @@ public static class JsonlExampleReader
             : throw DataErrors.At(path, line, $"'{key}' is {value.ValueKind}, not a string.");
     }
 
-    /// <summary>A multi-label row's labels: an array of names or ids, each once; an empty array is a row no label applies to.</summary>
+    /// <summary>
+    /// A multi-label row's labels: an array of names or ids, each once; an empty array is a row no label applies to.
+    /// An array of one 0/1 per label, as eft train's rows hold them, would read as ids ([1, 0] as both labels), so such
+    /// an array of numbers is refused: names leave no doubt.
+    /// </summary>
     private static int[] Labels(GlueTask task, JsonElement value, string path, long line)
     {
         if (value.ValueKind != JsonValueKind.Array)
         {
-            throw DataErrors.At(path, line, $"label is {value.ValueKind}, but task {task.Name} is multi-label: an array of label names is needed.");
+            throw DataErrors.At(path, line, $"'{task.LabelKey}' is {value.ValueKind}, but task {task.Name} is multi-label: an array of the label names (or ids) that apply is needed.");
+        }
+
+        if (value.GetArrayLength() == task.LabelCount && value.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var bit) && bit is 0 or 1))
+        {
+            throw DataErrors.At(path, line, $"'{task.LabelKey}' is {value.GetRawText()}, one 0/1 per label as eft train reads rows, or label ids? A bench task lists the labels that apply; write their names.");
         }
 
         var ids = value.EnumerateArray().Select(e => e.ValueKind switch
         {
             JsonValueKind.String => (int)LabelParser.Parse(task, e.GetString()!, path, line),
             JsonValueKind.Number when e.TryGetInt32(out var id) => (int)LabelParser.ClassId(task, id, path, line),
-            _ => throw DataErrors.At(path, line, $"label holds {e.GetRawText()}, neither a label name nor a label id."),
+            _ => throw DataErrors.At(path, line, $"'{task.LabelKey}' holds {e.GetRawText()}, neither a label name nor a label id."),
         }).ToArray();
         return ids.Distinct().Count() == ids.Length
             ? ids
-            : throw DataErrors.At(path, line, $"label names one label twice ({value.GetRawText()}).");
+            : throw DataErrors.At(path, line, $"'{task.LabelKey}' names one label twice ({value.GetRawText()}).");
     }
 
     private static float? Label(GlueTask task, JsonElement value, string path, long line)

@@ -77,7 +77,8 @@ public sealed class GlueCustomTaskTests : IDisposable
     [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","label_names":["n","p"],"metrics":["mcc","matthews_correlation"]}""", "metrics lists one metric more than once (mcc, matthews_correlation)")]
     [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","label_names":["n","p"],"multi_label":true,"metrics":["accuracy"]}""", "metric accuracy does not apply to a multi-label task (micro_f1, macro_f1 and exact_match do)")]
     [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","label_names":["n","p"],"metrics":["micro_f1"]}""", "metric micro_f1 does not apply to a classification task")]
-    [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","regression":true,"multi_label":true,"metrics":["pearson"]}""", "multi_label or regression, not both")]
+    [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","regression":true,"multi_label":true,"label_names":["n"],"metrics":["pearson"]}""", "multi_label or regression, not both")]
+    [InlineData("""{"name":"x","text_columns":["a"],"label_column":"y","multi_label":true,"metrics":["micro_f1"]}""", "a multi-label task needs label_names")]
     public void InvalidDescriptions_NameTheFileAndTheProblem(string json, string expected)
     {
         var path = _files.Write("task.json", json);
@@ -110,9 +111,9 @@ public sealed class GlueCustomTaskTests : IDisposable
         Assert.Equal(Metric.MicroF1, task.HeadlineMetric);
         var jsonl = _files.Write("tags.jsonl", "{\"t\":\"x\",\"y\":[\"c\",0]}\n{\"t\":\"z\",\"y\":[]}\n");
         var rows = JsonlExampleReader.Read(task, jsonl);
-        Assert.Equal([[2, 0], []], rows.Select(r => r.Labels!.ToArray()));
+        Assert.Equal([new TextExample("x", null, 0, [2, 0]), new TextExample("z", null, 0, [])], rows);
 
-        foreach (var (line, problem) in new[] { ("{\"t\":\"x\",\"y\":[\"a\",\"a\"]}", "names one label twice"), ("{\"t\":\"x\",\"y\":\"a\"}", "an array of label names is needed"), ("{\"t\":\"x\",\"y\":[\"d\"]}", "label 'd'") })
+        foreach (var (line, problem) in new[] { ("{\"t\":\"x\",\"y\":[\"a\",\"a\"]}", "names one label twice"), ("{\"t\":\"x\",\"y\":\"a\"}", "an array of the label names (or ids) that apply is needed"), ("{\"t\":\"x\",\"y\":[\"d\"]}", "label 'd'"), ("{\"t\":\"x\",\"y\":[1,0,1]}", "one 0/1 per label as eft train reads rows") })
         {
             var bad = _files.Write("bad.jsonl", line + "\n");
             var error = Assert.Throws<InvalidDataException>(() => JsonlExampleReader.Read(task, bad));
