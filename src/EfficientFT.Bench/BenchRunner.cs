@@ -147,7 +147,7 @@ public sealed class BenchRunner(TaskCatalog tasks)
     {
         var labels = task.IsRegression ? ["LABEL_0"] : task.LabelNames;
         var (model, _) = Pretrained.Load(directory, config => Pretrained.AsSequenceClassifier(config, labels,
-            task.IsRegression ? ProblemType.Regression : task.IsMultiLabel ? ProblemType.MultiLabelClassification : ProblemType.SingleLabelClassification),
+            SequenceClassification.ProblemFor(task.LabelCount, task.IsMultiLabel)),
             seed: seed, freshHead: true, holdInBFloat16: frozenBf16);
         return model;
     }

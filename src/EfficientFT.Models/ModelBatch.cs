@@ -19,17 +19,7 @@ public sealed record ModelBatch(int Batch, int Length, int[] InputIds, int[] Att
     public int[] Shape => [Batch, Length];
 
     /// <summary>The rows at <paramref name="rows"/>, in that order, as a batch of their own.</summary>
-    public ModelBatch Select(IReadOnlyList<int> rows)
-    {
-        int[] Take(int[] source, int width) => rows.SelectMany(r => source.AsSpan(r * width, width).ToArray()).ToArray();
-        return new ModelBatch(rows.Count, Length, Take(InputIds, Length), Take(AttentionMask, Length))
-        {
-            ClassLabels = ClassLabels == null ? null : rows.Select(r => ClassLabels[r]).ToArray(),
-            RegressionLabels = RegressionLabels == null ? null : rows.Select(r => RegressionLabels[r]).ToArray(),
-            MultiHotLabels = MultiHotRows(rows),
-            TokenLabels = TokenLabels == null ? null : Take(TokenLabels, Length),
-        };
-    }
+    public ModelBatch Select(IReadOnlyList<int> rows) => Take(rows, Length);
 
     /// <summary>
     /// <see cref="Select"/>, then drops the trailing columns that are padding in every selected row, so a batch is only
@@ -38,32 +28,26 @@ public sealed record ModelBatch(int Batch, int Length, int[] InputIds, int[] Att
     /// </summary>
     public ModelBatch SelectTrimmed(IReadOnlyList<int> rows)
     {
-        var width = 0;
-        foreach (var r in rows)
-        {
-            var mask = AttentionMask.AsSpan(r * Length, Length);
-            var last = mask.LastIndexOfAnyExcept(0);
-            if (last + 1 > width) width = last + 1;
-        }
-        width = Math.Max(width, 1);
-        if (width == Length) return Select(rows);
-        int[] Take(int[] source) => rows.SelectMany(r => source.AsSpan(r * Length, width).ToArray()).ToArray();
+        var width = 1;
+        foreach (var r in rows) width = Math.Max(width, AttentionMask.AsSpan(r * Length, Length).LastIndexOfAnyExcept(0) + 1);
         if (TokenLabels != null && rows.Any(r => TokenLabels.AsSpan(r * Length + width, Length - width).ContainsAnyExcept(-100)))
-            return Select(rows);
-        return new ModelBatch(rows.Count, width, Take(InputIds), Take(AttentionMask))
-        {
-            ClassLabels = ClassLabels == null ? null : rows.Select(r => ClassLabels[r]).ToArray(),
-            RegressionLabels = RegressionLabels == null ? null : rows.Select(r => RegressionLabels[r]).ToArray(),
-            MultiHotLabels = MultiHotRows(rows),
-            TokenLabels = TokenLabels == null ? null : Take(TokenLabels),
-        };
+            width = Length;
+        return Take(rows, width);
     }
 
-    private float[]? MultiHotRows(IReadOnlyList<int> rows)
+    /// <summary>The rows at <paramref name="rows"/>, each cut to its first <paramref name="width"/> tokens, with their labels.</summary>
+    private ModelBatch Take(IReadOnlyList<int> rows, int width)
     {
-        if (MultiHotLabels == null) return null;
-        var classes = MultiHotLabels.Length / Batch;
-        return rows.SelectMany(r => MultiHotLabels.AsSpan(r * classes, classes).ToArray()).ToArray();
+        T[]? Rows<T>(T[]? source, int stride, int count) =>
+            source == null ? null : rows.SelectMany(r => source.AsSpan(r * stride, count).ToArray()).ToArray();
+        var classes = MultiHotLabels == null ? 0 : MultiHotLabels.Length / Batch;
+        return new ModelBatch(rows.Count, width, Rows(InputIds, Length, width)!, Rows(AttentionMask, Length, width)!)
+        {
+            ClassLabels = Rows(ClassLabels, 1, 1),
+            RegressionLabels = Rows(RegressionLabels, 1, 1),
+            MultiHotLabels = Rows(MultiHotLabels, classes, classes),
+            TokenLabels = Rows(TokenLabels, Length, width),
+        };
     }
 
     /// <summary>Checks sizes up front so a malformed batch fails with its shape in the message.</summary>

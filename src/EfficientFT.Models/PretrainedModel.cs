@@ -41,6 +41,27 @@ public abstract class PretrainedModel : Module
     /// <exception cref="InvalidDataException">The batch lacks the kind of labels this model's loss reads.</exception>
     public abstract int LossItems(ModelBatch batch);
 
+    /// <summary>
+    /// Run a language-model head (causal or masked) only at the positions that have a target, so logits are
+    /// [targets, vocab] rather than [batch, length, vocab]. The loss and every gradient are the same (cross-entropy
+    /// ignores the other positions); what is saved is the head's product and two vocabulary-wide arrays (logits and
+    /// their gradient) per ignored position: masked pretraining's 85%, a prompt's tokens, pads, row ends. A sequence
+    /// classifier reads one position per row and ignores it.
+    /// </summary>
+    public bool LogitsAtTargetsOnly { get; set; }
+
+    /// <summary>
+    /// With <see cref="LogitsAtTargetsOnly"/>, the hidden rows [N, C] at the positions whose target is not −100 and
+    /// those targets; otherwise, or where no position has a target, the hidden states and targets as they are.
+    /// </summary>
+    protected (Tensor Hidden, int[] Targets) AtTargets(Tensor hidden, int[] targets)
+    {
+        var positions = LogitsAtTargetsOnly ? Enumerable.Range(0, targets.Length).Where(i => targets[i] != -100).ToArray() : [];
+        return positions.Length == 0
+            ? (hidden, targets)
+            : (Ops.Embedding(hidden.Reshape(-1, hidden.Dim(-1)), positions, [positions.Length]), positions.Select(i => targets[i]).ToArray());
+    }
+
     /// <summary>The token labels other than −100 of a language model's batch, or the error that it has none.</summary>
     protected int CountTokenTargets(int[]? labels) => labels?.Count(l => l != -100)
         ?? throw new InvalidDataException($"{Architecture} computes its loss from token labels (\"labels\"), and the rows have none (eft tokenize --rows --causal-lm writes them for a causal language model).");

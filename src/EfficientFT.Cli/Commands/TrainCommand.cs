@@ -6,8 +6,6 @@ using EfficientFT.Models;
 using EfficientFT.Models.Data;
 using EfficientFT.Models.Hub;
 using EfficientFT.Models.IO;
-using EfficientFT.Models.Llama;
-using EfficientFT.Models.Roberta;
 using EfficientFT.Peft;
 using EfficientFT.Peft.Methods;
 using EfficientFT.Tensors;
@@ -160,8 +158,7 @@ public static class TrainCommand
             config => BaseModel.ForTraining(config, modelDir, dataPath, numLabels, initAdapter, batchSize),
             s.Trainer.Seed, frozenBf16);
         // Training reads only the loss, so a language-model head runs at its targets alone (same loss and gradients).
-        if (model is LlamaForCausalLM causal) causal.LogitsAtTargetsOnly = true;
-        if (model is RobertaForMaskedLM masked) masked.LogitsAtTargetsOnly = true;
+        model.LogitsAtTargetsOnly = true;
         var rows = JsonlBatchReader.Read(dataPath, model.ModelConfig);
         try
         {

@@ -32,26 +32,13 @@ public sealed class LlamaForCausalLM : PretrainedModel
 
     public override string Architecture => "LlamaForCausalLM";
 
-    /// <summary>
-    /// Run the head only at the positions that predict a label, so logits are [targets, vocab] rather than
-    /// [batch, length, vocab]. The loss and every gradient are the same (cross-entropy ignores the other positions);
-    /// what is saved is the head's product and two vocabulary-wide arrays per ignored position (logits and their
-    /// gradient): with a 128 k vocabulary, 1 MB each per position, for every prompt token, pad and row end.
-    /// </summary>
-    public bool LogitsAtTargetsOnly { get; set; }
-
     public override int LossItems(ModelBatch batch) => CountTokenTargets(Shifted(batch));
 
     public override ModelOutput Forward(ModelBatch batch, ForwardContext context)
     {
         var h = Model.Forward(batch, context);
         var targets = Shifted(batch);
-        if (LogitsAtTargetsOnly && targets != null && Array.FindIndex(targets, t => t != -100) >= 0)
-        {
-            var positions = Enumerable.Range(0, targets.Length).Where(i => targets[i] != -100).ToArray();
-            h = Ops.Embedding(h.Reshape(-1, Config.HiddenSize), positions, [positions.Length]);
-            targets = positions.Select(i => targets[i]).ToArray();
-        }
+        if (targets != null) (h, targets) = AtTargets(h, targets);
         var logits = LmHead.Forward(h, context);
         var loss = targets != null ? Ops.CrossEntropy(logits.Reshape(-1, Config.VocabSize), targets) : null;
         return new ModelOutput(logits, loss);

@@ -28,26 +28,13 @@ public sealed class RobertaForMaskedLM(RobertaConfig config) : PretrainedModel
 
     public override string Architecture => "RobertaForMaskedLM";
 
-    /// <summary>
-    /// Run the head only at the labelled positions of a batch with token labels, so logits are [targets, vocab]
-    /// rather than [batch, length, vocab]. The loss and every gradient are the same (the cross-entropy ignores the
-    /// other positions); pretraining, where ~15% of positions are targets, saves most of the head's work, which at
-    /// a small hidden size and a vocabulary of thousands is a large share of the step.
-    /// </summary>
-    public bool LogitsAtTargetsOnly { get; set; }
-
     public override int LossItems(ModelBatch batch) => CountTokenTargets(batch.TokenLabels);
 
     public override ModelOutput Forward(ModelBatch batch, ForwardContext context)
     {
         var h = Roberta.Forward(batch, context);
         var labels = batch.TokenLabels;
-        if (LogitsAtTargetsOnly && labels != null)
-        {
-            var positions = Enumerable.Range(0, labels.Length).Where(i => labels[i] != -100).ToArray();
-            h = Ops.Embedding(h.Reshape(-1, Config.HiddenSize), positions, [positions.Length]);
-            labels = positions.Select(i => labels[i]).ToArray();
-        }
+        if (labels != null) (h, labels) = AtTargets(h, labels);
         h = LayerNorm.Forward(Activation.Apply("gelu", Dense.Forward(h, context)));
         var logits = Ops.Linear(h, Roberta.Embeddings.WordEmbeddings.Weight, DecoderBias);
         Tensor? loss = null;

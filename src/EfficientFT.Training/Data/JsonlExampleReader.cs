@@ -43,16 +43,9 @@ public static class JsonlExampleReader
                     throw DataErrors.At(path, line, "not a JSON object.");
                 }
 
-                if (task.IsMultiLabel)
-                {
-                    examples.Add(new TextExample(
-                        Text(row, task.SentenceKeys.First, path, line),
-                        task.SentenceKeys.Second is { } pairKey ? Text(row, pairKey, path, line) : null,
-                        0, Labels(task, Property(row, task.LabelKey, path, line), path, line)));
-                    continue;
-                }
-
-                var label = Label(task, Property(row, task.LabelKey, path, line), path, line);
+                var cell = Property(row, task.LabelKey, path, line);
+                var labels = task.IsMultiLabel ? Labels(task, cell, path, line) : null;
+                var label = task.IsMultiLabel ? 0 : Label(task, cell, path, line);
                 if (task.IsRegression && label == Unlabeled)
                 {
                     unlabeledScores++;
@@ -63,7 +56,7 @@ public static class JsonlExampleReader
                     examples.Add(new TextExample(
                         Text(row, task.SentenceKeys.First, path, line),
                         task.SentenceKeys.Second is { } second ? Text(row, second, path, line) : null,
-                        value));
+                        value, labels));
                 }
             }
         }

@@ -53,7 +53,7 @@ public sealed class ModelParityTests
     public void CausalLm_LogitsAtTargetsOnly_KeepsLossAndEveryGradient()
     {
         var (model, batch) = LoadCase("llama_lm__base");
-        ((EfficientFT.Models.Llama.LlamaForCausalLM)model).LogitsAtTargetsOnly = true;
+        model.LogitsAtTargetsOnly = true;
         model.SetTrainable(true);
         var expected = Fixtures.Expected("llama_lm__base");
         var output = model.Forward(batch, ForwardContext.Inference);
